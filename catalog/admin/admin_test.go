@@ -1,0 +1,510 @@
+package admin_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/admin"
+	"wsus/catalog/sqlite"
+)
+
+func TestAuth(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name          string
+		authorization string // "" sends none
+		wantStatus    int
+		wantReason    string
+	}{
+		{"no header", "", http.StatusUnauthorized, "missing bearer token"},
+		{"basic scheme", "Basic YWRtaW46czNjcmV0", http.StatusUnauthorized, "missing bearer token"},
+		{"bearer without token", "Bearer", http.StatusUnauthorized, "missing bearer token"},
+		{"wrong token", "Bearer nope", http.StatusUnauthorized, "invalid bearer token"},
+		{"token prefix", "Bearer s3cret", http.StatusUnauthorized, "invalid bearer token"},
+		{"token plus suffix", "Bearer " + testToken + "x", http.StatusUnauthorized, "invalid bearer token"},
+		{"right token", "Bearer " + testToken, http.StatusOK, ""},
+		{"scheme in lower case", "bearer " + testToken, http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, req := range []struct{ method, path, body string }{
+				{http.MethodGet, "/api/v1/groups", ""},
+				{http.MethodGet, "/api/v1/no-such-endpoint", ""},
+				{http.MethodPost, "/api/v1/approvals", `{"update_id":"` + softwareID.String() + `"}`},
+			} {
+				r := f.do(req.method, req.path, req.body, map[string]string{"Authorization": tt.authorization})
+				if tt.wantStatus == http.StatusOK {
+					if r.status == http.StatusUnauthorized {
+						t.Errorf("%s %s: refused a right token: %s", req.method, req.path, r.body)
+					}
+					continue
+				}
+				wantError(t, r, tt.wantStatus, "unauthorized", tt.wantReason)
+				if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
+					t.Errorf("%s %s: WWW-Authenticate = %q, want a Bearer challenge", req.method, req.path, got)
+				}
+			}
+		})
+		// Undo the approval a right token made, so every case starts clean.
+		if _, err := f.store.SetApproval(context.Background(), catalog.Approval{UpdateID: softwareID, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionNotApproved}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRefusedApprovalChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+softwareID.String()+`"}`, map[string]string{"Authorization": "Bearer wrong"})
+	wantError(t, r, http.StatusUnauthorized, "unauthorized", "invalid bearer token")
+	approvals, err := f.store.Approvals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(approvals) != 0 {
+		t.Errorf("a refused POST left approvals %+v", approvals)
+	}
+}
+
+func TestNoTokenDisablesTheAPI(t *testing.T) {
+	f := newFixtureWithToken(t, "")
+	for _, req := range []struct{ method, path, body, auth string }{
+		{http.MethodGet, "/api/v1/groups", "", ""},
+		{http.MethodGet, "/api/v1/groups", "", "Bearer "},
+		{http.MethodGet, "/api/v1/approvals", "", "Bearer anything"},
+		{http.MethodPost, "/api/v1/approvals", `{"update_id":"` + softwareID.String() + `"}`, "Bearer anything"},
+		{http.MethodDelete, "/api/v1/nope", "", ""},
+	} {
+		r := f.do(req.method, req.path, req.body, map[string]string{"Authorization": req.auth})
+		wantError(t, r, http.StatusServiceUnavailable, "admin_disabled", "admin API disabled: no admin token configured")
+	}
+}
+
+// storedApproval returns the only approval in the store.
+func storedApproval(t *testing.T, store catalog.Store) catalog.Approval {
+	t.Helper()
+	approvals, err := store.Approvals(context.Background())
+	if err != nil {
+		t.Fatalf("store approvals: %v", err)
+	}
+	if len(approvals) != 1 {
+		t.Fatalf("store has %d approvals, want 1: %+v", len(approvals), approvals)
+	}
+	if approvals[0].ChangedAt.IsZero() || approvals[0].ID == 0 {
+		t.Errorf("stored approval has no ID or ChangedAt: %+v", approvals[0])
+	}
+	return approvals[0]
+}
+
+func TestPostApproval(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		wantUpdate  uuid.UUID
+		wantGroup   uuid.UUID
+		wantName    string
+		wantAction  catalog.ApprovalAction
+		wantDL      any // JSON deadline: nil or the string
+	}{
+		{
+			name:       "defaults",
+			body:       `{"update_id":"11111111-1111-4111-8111-111111111111"}`,
+			wantUpdate: softwareID, wantGroup: catalog.AllComputersGroupID, wantName: "All Computers",
+			wantAction: catalog.ActionInstall, wantDL: nil,
+		},
+		{
+			name:        "group by name in another case, uninstall, charset parameter",
+			contentType: "application/json; charset=utf-8",
+			body:        `{"update_id":"11111111-1111-4111-8111-111111111111","group":"pilot","action":"Uninstall"}`,
+			wantUpdate:  softwareID, wantGroup: pilotID, wantName: "Pilot",
+			wantAction: catalog.ActionUninstall, wantDL: nil,
+		},
+		{
+			name:       "group by ID, past deadline with offset is kept in UTC",
+			body:       `{"update_id":"11111111-1111-4111-8111-111111111111","group":"55555555-5555-4555-8555-555555555555","action":"Install","deadline":"2020-01-02T03:04:05+02:00"}`,
+			wantUpdate: softwareID, wantGroup: pilotID, wantName: "Pilot",
+			wantAction: catalog.ActionInstall, wantDL: "2020-01-02T01:04:05Z",
+		},
+		{
+			name:       "driver, braced upper-case GUID, explicit All Computers, future fractional deadline, action in lower case",
+			body:       `{"update_id":"{22222222-2222-4222-8222-222222222222}","group":"ALL COMPUTERS","action":"install","deadline":"2030-06-01T12:00:00.5Z"}`,
+			wantUpdate: driverID, wantGroup: catalog.AllComputersGroupID, wantName: "All Computers",
+			wantAction: catalog.ActionInstall, wantDL: "2030-06-01T12:00:00.5Z",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			headers := map[string]string{}
+			if tt.contentType != "" {
+				headers["Content-Type"] = tt.contentType
+			}
+			r := f.do(http.MethodPost, "/api/v1/approvals", tt.body, headers)
+			if r.status != http.StatusCreated {
+				t.Fatalf("status = %d, want 201; body %s", r.status, r.body)
+			}
+			got := decodeObject(t, r)
+			// The approval is in the store as soon as the answer is.
+			a := storedApproval(t, f.store)
+			if a.UpdateID != tt.wantUpdate || a.GroupID != tt.wantGroup || a.Action != tt.wantAction || a.By != admin.ApprovedBy {
+				t.Errorf("stored approval = %+v", a)
+			}
+			wantJSON(t, "answer", got, obj{
+				"id":         a.ID,
+				"update_id":  tt.wantUpdate.String(),
+				"group_id":   tt.wantGroup.String(),
+				"group":      tt.wantName,
+				"action":     string(tt.wantAction),
+				"deadline":   tt.wantDL,
+				"changed_at": a.ChangedAt.UTC().Format(time.RFC3339Nano),
+				"by":         "admin-api",
+			})
+		})
+	}
+}
+
+func TestNotApproved(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+softwareID.String()+`","group":"Pilot"}`, nil)
+	if r.status != http.StatusCreated {
+		t.Fatalf("approve: status %d, body %s", r.status, r.body)
+	}
+	want := obj{
+		"update_id": softwareID.String(),
+		"group_id":  pilotID.String(),
+		"group":     "Pilot",
+		"action":    "NotApproved",
+	}
+	// Removing twice is fine: the second finds nothing to remove.
+	for i := range 2 {
+		r = f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+softwareID.String()+`","group":"Pilot","action":"NotApproved"}`, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("unapprove %d: status %d, body %s", i, r.status, r.body)
+		}
+		wantJSON(t, "answer", decodeObject(t, r), want)
+		approvals, err := f.store.Approvals(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(approvals) != 0 {
+			t.Errorf("unapprove %d left approvals %+v", i, approvals)
+		}
+	}
+	// A category can always be unapproved, though never approved.
+	r = f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+categoryID.String()+`","action":"NotApproved"}`, nil)
+	if r.status != http.StatusOK {
+		t.Errorf("unapprove category: status %d, body %s", r.status, r.body)
+	}
+}
+
+func TestPostApprovalErrors(t *testing.T) {
+	sw := softwareID.String()
+	tooBig := `{"update_id":"` + sw + `","group":"` + strings.Repeat("a", 1<<20) + `"}`
+	tests := []struct {
+		name        string
+		contentType string // "-" sends none
+		body        string
+		status      int
+		code        string
+		reason      string
+	}{
+		{"no content type", "-", `{"update_id":"` + sw + `"}`, 415, "unsupported_media_type", "application/json"},
+		{"text/plain", "text/plain", `{"update_id":"` + sw + `"}`, 415, "unsupported_media_type", `"text/plain"`},
+		{"form", "application/x-www-form-urlencoded", `update_id=` + sw, 415, "unsupported_media_type", "application/json"},
+		{"empty body", "", "", 400, "bad_json", "empty"},
+		{"truncated JSON", "", `{"update_id":`, 400, "bad_json", "not a valid request"},
+		{"not an object", "", `["` + sw + `"]`, 400, "bad_json", "not a valid request"},
+		{"unknown field", "", `{"update_id":"` + sw + `","groop":"Pilot"}`, 400, "bad_json", `unknown field "groop"`},
+		{"wrong field type", "", `{"update_id":5}`, 400, "bad_json", "update_id"},
+		{"two objects", "", `{"update_id":"` + sw + `"}{"update_id":"` + sw + `"}`, 400, "bad_json", "data after the JSON object"},
+		{"trailing garbage", "", `{"update_id":"` + sw + `"} x`, 400, "bad_json", "data after the JSON object"},
+		{"body over 1 MiB", "", tooBig, 413, "body_too_large", "1048576 bytes"},
+		{"missing update_id", "", `{}`, 400, "invalid_update_id", "update_id is required"},
+		{"update_id not a GUID", "", `{"update_id":"KB5050001"}`, 400, "invalid_update_id", `"KB5050001" is not a GUID`},
+		{"unknown action", "", `{"update_id":"` + sw + `","action":"Approve"}`, 400, "invalid_action", `"Approve"`},
+		{"deadline not RFC 3339", "", `{"update_id":"` + sw + `","deadline":"2026-03-01 10:00:00"}`, 400, "invalid_deadline", "RFC 3339"},
+		{"deadline a word", "", `{"update_id":"` + sw + `","deadline":"tomorrow"}`, 400, "invalid_deadline", `"tomorrow"`},
+		{"deadline with NotApproved", "", `{"update_id":"` + sw + `","action":"NotApproved","deadline":"2030-01-01T00:00:00Z"}`, 400, "invalid_deadline", "NotApproved"},
+		{"unknown update", "", `{"update_id":"` + unknownID.String() + `"}`, 404, "unknown_update", unknownID.String()},
+		{"unknown group name", "", `{"update_id":"` + sw + `","group":"Canary"}`, 404, "unknown_group", `"Canary"`},
+		{"unknown group ID", "", `{"update_id":"` + sw + `","group":"` + unknownID.String() + `"}`, 404, "unknown_group", unknownID.String()},
+		{"category", "", `{"update_id":"` + categoryID.String() + `"}`, 400, "not_approvable", "is a Category"},
+		{"detectoid", "", `{"update_id":"` + detectoidID.String() + `","action":"Uninstall"}`, 400, "not_approvable", "is a Detectoid"},
+	}
+	f := newFixture(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			headers := map[string]string{}
+			switch tt.contentType {
+			case "-":
+				headers["Content-Type"] = ""
+			case "":
+				headers["Content-Type"] = "application/json"
+			default:
+				headers["Content-Type"] = tt.contentType
+			}
+			r := f.do(http.MethodPost, "/api/v1/approvals", tt.body, headers)
+			wantError(t, r, tt.status, tt.code, tt.reason)
+			approvals, err := f.store.Approvals(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(approvals) != 0 {
+				t.Errorf("a refused POST left approvals %+v", approvals)
+			}
+		})
+	}
+}
+
+func TestRequestErrors(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		method, path string
+		status       int
+		code, reason string
+		allow        string
+	}{
+		{http.MethodDelete, "/api/v1/approvals", 405, "method_not_allowed", "DELETE is not allowed on /api/v1/approvals", "GET, HEAD, POST"},
+		{http.MethodPut, "/api/v1/computers", 405, "method_not_allowed", "PUT", "GET, HEAD"},
+		{http.MethodPost, "/api/v1/computers/" + clientA, 405, "method_not_allowed", "POST", "GET, HEAD"},
+		{http.MethodPost, "/api/v1/updates", 405, "method_not_allowed", "POST", "GET, HEAD"},
+		{http.MethodPatch, "/api/v1/groups", 405, "method_not_allowed", "PATCH", "GET, HEAD"},
+		{http.MethodGet, "/api/v1/nope", 404, "not_found", "/api/v1/nope", ""},
+		{http.MethodGet, "/api/v1/approvals/", 404, "not_found", "/api/v1/approvals/", ""},
+		{http.MethodGet, "/api/v1/computers/no-such-client", 404, "unknown_computer", `"no-such-client"`, ""},
+		{http.MethodGet, "/api/v1/updates?type=Bogus", 400, "bad_query", `type "Bogus"`, ""},
+		{http.MethodGet, "/api/v1/updates?approved=maybe", 400, "bad_query", `approved "maybe"`, ""},
+		{http.MethodGet, "/api/v1/updates?tipe=Software", 400, "bad_query", `"tipe"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r := f.do(tt.method, tt.path, "", nil)
+			wantError(t, r, tt.status, tt.code, tt.reason)
+			if got := r.header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow = %q, want %q", got, tt.allow)
+			}
+		})
+	}
+}
+
+func TestStoreFailureIs500(t *testing.T) {
+	f := newFixture(t)
+	if err := f.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []struct{ method, path, body string }{
+		{http.MethodGet, "/api/v1/groups", ""},
+		{http.MethodGet, "/api/v1/approvals", ""},
+		{http.MethodGet, "/api/v1/computers", ""},
+		{http.MethodGet, "/api/v1/computers/" + clientA, ""},
+		{http.MethodGet, "/api/v1/updates", ""},
+		{http.MethodPost, "/api/v1/approvals", `{"update_id":"` + softwareID.String() + `"}`},
+	} {
+		r := f.do(req.method, req.path, req.body, nil)
+		wantError(t, r, http.StatusInternalServerError, "store_error", "store failed")
+	}
+	if log := f.log.String(); strings.Count(log, "admin: store failure") != 6 {
+		t.Errorf("want 6 logged store failures, log:\n%s", log)
+	}
+}
+
+func TestListApprovals(t *testing.T) {
+	f := newFixture(t)
+	if got := f.get("/api/v1/approvals"); fmt.Sprint(got) != "map[approvals:[]]" {
+		t.Errorf("empty list = %v, want {\"approvals\":[]}", got)
+	}
+	for _, body := range []string{
+		`{"update_id":"` + softwareID.String() + `","group":"Pilot","action":"Install"}`,
+		`{"update_id":"` + driverID.String() + `","deadline":"2026-04-01T00:00:00Z"}`,
+		// Replaces the first one: a new deployment ID.
+		`{"update_id":"` + softwareID.String() + `","group":"Pilot","action":"Uninstall"}`,
+	} {
+		if r := f.do(http.MethodPost, "/api/v1/approvals", body, nil); r.status != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", body, r.status, r.body)
+		}
+	}
+	stored, err := f.store.Approvals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byUpdate := map[uuid.UUID]catalog.Approval{}
+	for _, a := range stored {
+		byUpdate[a.UpdateID] = a
+	}
+	drv, sw := byUpdate[driverID], byUpdate[softwareID]
+	if len(stored) != 2 || drv.ID == 0 || sw.ID <= drv.ID {
+		t.Fatalf("stored approvals = %+v, want the driver's then the replaced software one", stored)
+	}
+	wantJSON(t, "approvals", f.get("/api/v1/approvals"), obj{"approvals": []obj{
+		{
+			"id": drv.ID, "update_id": driverID.String(), "group_id": catalog.AllComputersGroupID.String(),
+			"group": "All Computers", "action": "Install", "deadline": "2026-04-01T00:00:00Z",
+			"changed_at": drv.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api",
+		},
+		{
+			"id": sw.ID, "update_id": softwareID.String(), "group_id": pilotID.String(),
+			"group": "Pilot", "action": "Uninstall", "deadline": nil,
+			"changed_at": sw.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api",
+		},
+	}})
+}
+
+// computerA and computerB are the computers of the fixture as the API
+// lists them.
+var (
+	computerA = obj{
+		"id": clientA, "dns_name": "alpha.contoso.test", "registered": true,
+		"os_description": "Windows 11 Pro", "os_version": "10.0.26200", "architecture": "AMD64",
+		"manufacturer": "Contoso", "model": "Virtual Machine", "client_version": "1183.2601.14012.0",
+		"requested_groups": []string{"Pilot"},
+		"first_seen":       "2026-03-01T10:00:00Z", "last_sync": "2026-03-01T10:05:00Z",
+		"last_report": "2026-03-01T10:10:00Z", "last_status": "2026-03-01T10:10:00Z",
+	}
+	computerB = obj{
+		"id": clientB, "dns_name": "beta.contoso.test", "registered": false,
+		"os_description": "", "os_version": "", "architecture": "",
+		"manufacturer": "", "model": "", "client_version": "",
+		"requested_groups": []string{},
+		"first_seen":       "2026-03-01T10:00:00Z", "last_sync": nil,
+		"last_report": nil, "last_status": nil,
+	}
+)
+
+func TestComputers(t *testing.T) {
+	f := newFixture(t)
+	wantJSON(t, "computers", f.get("/api/v1/computers"), obj{"computers": []obj{computerA, computerB}})
+}
+
+func TestComputer(t *testing.T) {
+	f := newFixture(t)
+	withDetail := func(c obj, updates []obj, events int) obj {
+		out := obj{"updates": updates, "events": events}
+		for k, v := range c {
+			out[k] = v
+		}
+		return out
+	}
+	tests := []struct {
+		id   string
+		want obj
+	}{
+		{clientA, withDetail(computerA, []obj{
+			{"update_id": softwareID.String(), "state": "Installed", "changed_at": "2026-03-01T10:10:00Z"},
+			{"update_id": driverID.String(), "state": "NotApplicable", "changed_at": "2026-03-01T10:10:00Z"},
+		}, 2)},
+		{clientB, withDetail(computerB, []obj{}, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			wantJSON(t, "computer", f.get("/api/v1/computers/"+tt.id), tt.want)
+		})
+	}
+}
+
+func TestUpdates(t *testing.T) {
+	f := newFixture(t)
+	for _, body := range []string{
+		`{"update_id":"` + softwareID.String() + `","group":"Pilot","action":"Uninstall"}`,
+		`{"update_id":"` + softwareID.String() + `","deadline":"2026-04-01T00:00:00Z"}`,
+	} {
+		if r := f.do(http.MethodPost, "/api/v1/approvals", body, nil); r.status != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", body, r.status, r.body)
+		}
+	}
+	swApprovals := []obj{
+		{"group": "All Computers", "group_id": catalog.AllComputersGroupID.String(), "action": "Install", "deadline": "2026-04-01T00:00:00Z"},
+		{"group": "Pilot", "group_id": pilotID.String(), "action": "Uninstall", "deadline": nil},
+	}
+	update := func(rev string, id uuid.UUID, number int, typ, categoryType, title, kb string, leaf bool, approvals []obj) obj {
+		return obj{
+			"revision_id": f.rev[rev], "update_id": id.String(), "revision_number": number,
+			"type": typ, "category_type": categoryType, "title": title, "kb_article_id": kb,
+			"is_leaf": leaf, "publication_state": "Published", "approvals": approvals,
+		}
+	}
+	category := update("category", categoryID, 100, "Category", "Product", "Windows 11", "", false, []obj{})
+	detectoid := update("detectoid", detectoidID, 200, "Detectoid", "", "Windows 11 x64 detectoid", "", false, []obj{})
+	sw1 := update("sw1", softwareID, 300, "Software", "", "2026-03 Cumulative Update (old)", "5050001", true, swApprovals)
+	sw2 := update("sw2", softwareID, 301, "Software", "", "2026-03 Cumulative Update", "5050001", true, swApprovals)
+	driver := update("driver", driverID, 400, "Driver", "", "Contoso Net driver", "", true, []obj{})
+
+	tests := []struct {
+		query string
+		want  []obj
+	}{
+		{"", []obj{category, detectoid, sw1, sw2, driver}},
+		{"?type=Software", []obj{sw1, sw2}},
+		{"?type=driver", []obj{driver}},
+		{"?approved=true", []obj{sw1, sw2}},
+		{"?approved=false", []obj{category, detectoid, driver}},
+		{"?type=Driver&approved=true", []obj{}},
+		{"?type=Category&approved=0", []obj{category}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			wantJSON(t, "updates", f.get("/api/v1/updates"+tt.query), obj{"updates": tt.want})
+		})
+	}
+}
+
+func TestGroups(t *testing.T) {
+	f := newFixture(t)
+	all := catalog.AllComputersGroupID.String()
+	wantJSON(t, "groups", f.get("/api/v1/groups"), obj{"groups": []obj{
+		{"id": all, "name": "All Computers", "parent_id": nil},
+		{"id": pilotID.String(), "name": "Pilot", "parent_id": all},
+		{"id": catalog.UnassignedComputersGroupID.String(), "name": "Unassigned Computers", "parent_id": all},
+	}})
+}
+
+func TestHead(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(http.MethodHead, "/api/v1/groups", "", nil)
+	if r.status != http.StatusOK || len(r.body) != 0 || r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD: status %d, body %q, Content-Type %q", r.status, r.body, r.header.Get("Content-Type"))
+	}
+}
+
+func TestApprovalSurvivesReopen(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+softwareID.String()+`","group":"Pilot","deadline":"2026-04-01T00:00:00Z"}`, nil)
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST: %d %s", r.status, r.body)
+	}
+	answered := decodeObject(t, r)
+	f.srv.Close()
+	if err := f.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, f.path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer store.Close()
+	a := storedApproval(t, store)
+	want := catalog.Approval{
+		ID: int32(answered["id"].(float64)), UpdateID: softwareID, GroupID: pilotID, Action: catalog.ActionInstall,
+		Deadline: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), By: admin.ApprovedBy,
+	}
+	if a.ID != want.ID || a.UpdateID != want.UpdateID || a.GroupID != want.GroupID || a.Action != want.Action ||
+		!a.Deadline.Equal(want.Deadline) || a.By != want.By || a.ChangedAt.UTC().Format(time.RFC3339Nano) != answered["changed_at"] {
+		t.Errorf("after reopen: %+v, want %+v changed at %v", a, want, answered["changed_at"])
+	}
+
+	// A new handler over the reopened store lists it exactly as answered.
+	srv := httptest.NewServer(admin.New(store, testToken, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	f.srv = srv
+	wantJSON(t, "approvals after reopen", f.get("/api/v1/approvals"), obj{"approvals": []any{answered}})
+}

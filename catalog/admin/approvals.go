@@ -1,0 +1,217 @@
+package admin
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// requestError is a 4xx answer found while reading a request.
+type requestError struct {
+	status int
+	code   string
+	reason string
+}
+
+func (e *requestError) Error() string { return e.reason }
+
+func badRequest(code, format string, args ...any) *requestError {
+	return &requestError{status: http.StatusBadRequest, code: code, reason: fmt.Sprintf(format, args...)}
+}
+
+// decodeBody decodes the JSON body of r into v: application/json only, at
+// most maxBodyBytes, no unknown fields, exactly one value.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) *requestError {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return &requestError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			reason: fmt.Sprintf("the body must be application/json, not %q", r.Header.Get("Content-Type"))}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	var tooBig *http.MaxBytesError
+	err = dec.Decode(v)
+	if err == nil {
+		// Anything but whitespace after the value is a second value.
+		if _, tokErr := dec.Token(); tokErr != io.EOF {
+			err = errors.New("data after the JSON object")
+			if errors.As(tokErr, &tooBig) {
+				err = tokErr
+			}
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return &requestError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
+			reason: fmt.Sprintf("the body is larger than %d bytes", maxBodyBytes)}
+	case errors.Is(err, io.EOF):
+		return badRequest("bad_json", "the body is empty; expected a JSON object")
+	default:
+		return badRequest("bad_json", "the body is not a valid request: %v", err)
+	}
+}
+
+// setApproval serves POST /api/v1/approvals.
+func (h *handler) setApproval(w http.ResponseWriter, r *http.Request) {
+	var req ApprovalRequest
+	if e := decodeBody(w, r, &req); e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	a, e := parseApproval(req)
+	if e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	ctx := r.Context()
+
+	groups, err := h.store.TargetGroups(ctx)
+	if err != nil {
+		h.storeFailed(w, r, "TargetGroups", err)
+		return
+	}
+	group, ok := findGroup(groups, req.Group)
+	if !ok {
+		writeError(w, http.StatusNotFound, "unknown_group", fmt.Sprintf("no target group is named or has the ID %q", req.Group))
+		return
+	}
+	a.GroupID = group.ID
+
+	summaries, err := h.store.Summaries(ctx)
+	if err != nil {
+		h.storeFailed(w, r, "Summaries", err)
+		return
+	}
+	i := slices.IndexFunc(summaries, func(s catalog.Summary) bool { return s.UpdateID == a.UpdateID })
+	if i < 0 {
+		writeError(w, http.StatusNotFound, "unknown_update", fmt.Sprintf("the catalog has no update %s", a.UpdateID))
+		return
+	}
+	// Categories and detectoids are evaluated by clients, never deployed.
+	// Removing an approval is always allowed.
+	if t := summaries[i].Type; a.Action != catalog.ActionNotApproved && t != catalog.TypeSoftware && t != catalog.TypeDriver {
+		writeError(w, http.StatusBadRequest, "not_approvable", fmt.Sprintf("update %s is a %s; only Software and Driver updates can be approved", a.UpdateID, t))
+		return
+	}
+
+	stored, err := h.store.SetApproval(ctx, a)
+	if errors.Is(err, catalog.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "unknown_update", fmt.Sprintf("the catalog has no update %s or no target group %s", a.UpdateID, a.GroupID))
+		return
+	}
+	if err != nil {
+		h.storeFailed(w, r, "SetApproval", err)
+		return
+	}
+	h.log.InfoContext(ctx, "admin: approval set", "update_id", a.UpdateID, "group", group.Name, "action", a.Action, "deadline", a.Deadline)
+	if a.Action == catalog.ActionNotApproved {
+		writeJSON(w, http.StatusOK, Unapproval{UpdateID: a.UpdateID, GroupID: group.ID, Group: group.Name, Action: catalog.ActionNotApproved})
+		return
+	}
+	writeJSON(w, http.StatusCreated, wireApproval(stored, group.Name))
+}
+
+// parseApproval validates every field of req but the group.
+func parseApproval(req ApprovalRequest) (catalog.Approval, *requestError) {
+	a := catalog.Approval{By: ApprovedBy}
+	if req.UpdateID == "" {
+		return a, badRequest("invalid_update_id", "update_id is required")
+	}
+	id, err := uuid.Parse(req.UpdateID)
+	if err != nil {
+		return a, badRequest("invalid_update_id", "update_id %q is not a GUID", req.UpdateID)
+	}
+	a.UpdateID = id
+	// The action is matched case-insensitively and answered canonically.
+	switch {
+	case req.Action == "" || strings.EqualFold(req.Action, string(catalog.ActionInstall)):
+		a.Action = catalog.ActionInstall
+	case strings.EqualFold(req.Action, string(catalog.ActionUninstall)):
+		a.Action = catalog.ActionUninstall
+	case strings.EqualFold(req.Action, string(catalog.ActionNotApproved)):
+		a.Action = catalog.ActionNotApproved
+	default:
+		return a, badRequest("invalid_action", "action %q is not one of Install, Uninstall, NotApproved", req.Action)
+	}
+	if req.Deadline != "" {
+		if a.Action == catalog.ActionNotApproved {
+			return a, badRequest("invalid_deadline", "a deadline makes no sense with action NotApproved")
+		}
+		// A past deadline is allowed: in WSUS it means "install now".
+		d, err := time.Parse(time.RFC3339, req.Deadline)
+		if err != nil {
+			return a, badRequest("invalid_deadline", "deadline %q is not an RFC 3339 time such as 2026-05-01T18:00:00Z", req.Deadline)
+		}
+		a.Deadline = d.UTC()
+	}
+	return a, nil
+}
+
+// findGroup finds a target group by ID or, case-insensitively, by name; an
+// empty ref means "All Computers".
+func findGroup(groups []catalog.TargetGroup, ref string) (catalog.TargetGroup, bool) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		ref = catalog.AllComputersGroupID.String()
+	}
+	if id, err := uuid.Parse(ref); err == nil {
+		for _, g := range groups {
+			if g.ID == id {
+				return g, true
+			}
+		}
+	}
+	for _, g := range groups {
+		if strings.EqualFold(g.Name, ref) {
+			return g, true
+		}
+	}
+	return catalog.TargetGroup{}, false
+}
+
+// listApprovals serves GET /api/v1/approvals.
+func (h *handler) listApprovals(w http.ResponseWriter, r *http.Request) {
+	approvals, err := h.store.Approvals(r.Context())
+	if err != nil {
+		h.storeFailed(w, r, "Approvals", err)
+		return
+	}
+	names, ok := h.groupNames(w, r)
+	if !ok {
+		return
+	}
+	out := ApprovalList{Approvals: make([]Approval, 0, len(approvals))}
+	for _, a := range approvals {
+		out.Approvals = append(out.Approvals, wireApproval(a, names[a.GroupID]))
+	}
+	slices.SortFunc(out.Approvals, func(a, b Approval) int { return cmp.Compare(a.ID, b.ID) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// groupNames maps target group IDs to names; on a store failure it has
+// answered 500 and returns false.
+func (h *handler) groupNames(w http.ResponseWriter, r *http.Request) (map[uuid.UUID]string, bool) {
+	groups, err := h.store.TargetGroups(r.Context())
+	if err != nil {
+		h.storeFailed(w, r, "TargetGroups", err)
+		return nil, false
+	}
+	names := make(map[uuid.UUID]string, len(groups))
+	for _, g := range groups {
+		names[g.ID] = g.Name
+	}
+	return names, true
+}

@@ -1,0 +1,223 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// Error is the body of every error answer.
+type Error struct {
+	// Code is a short machine-readable code, e.g. "unknown_update".
+	Code string `json:"error"`
+	// Reason is a human sentence saying what was wrong.
+	Reason string `json:"reason"`
+}
+
+// ApprovalRequest is the body of POST /api/v1/approvals.
+type ApprovalRequest struct {
+	// UpdateID is the update's GUID (required).
+	UpdateID string `json:"update_id"`
+	// Group is a target group name (case-insensitive) or ID; empty means
+	// "All Computers".
+	Group string `json:"group,omitempty"`
+	// Action is Install, Uninstall or NotApproved (any case); empty means
+	// Install.
+	Action string `json:"action,omitempty"`
+	// Deadline is an optional RFC 3339 install deadline; a past deadline
+	// means "install now", as in WSUS.
+	Deadline string `json:"deadline,omitempty"`
+}
+
+// Approval is an approval in force, as POST (201) and GET /api/v1/approvals
+// answer it. A NotApproved POST answers 200 with only UpdateID, GroupID,
+// Group and Action set (see [Unapproval]).
+type Approval struct {
+	// ID is the deployment ID clients see.
+	ID       int32     `json:"id"`
+	UpdateID uuid.UUID `json:"update_id"`
+	GroupID  uuid.UUID `json:"group_id"`
+	// Group is the target group's name, empty if the group is unknown.
+	Group  string                 `json:"group"`
+	Action catalog.ApprovalAction `json:"action"`
+	// Deadline is null when the approval has none.
+	Deadline  *time.Time `json:"deadline"`
+	ChangedAt time.Time  `json:"changed_at"`
+	By        string     `json:"by"`
+}
+
+// Unapproval is the 200 answer of a NotApproved POST: the approval of
+// UpdateID for GroupID is gone (or was never there).
+type Unapproval struct {
+	UpdateID uuid.UUID              `json:"update_id"`
+	GroupID  uuid.UUID              `json:"group_id"`
+	Group    string                 `json:"group"`
+	Action   catalog.ApprovalAction `json:"action"`
+}
+
+// ApprovalList is the answer of GET /api/v1/approvals, ordered by ID.
+type ApprovalList struct {
+	Approvals []Approval `json:"approvals"`
+}
+
+// Computer is one computer, as GET /api/v1/computers lists it. Times are
+// UTC, null when the event never happened.
+type Computer struct {
+	ID            string `json:"id"`
+	DNSName       string `json:"dns_name"`
+	Registered    bool   `json:"registered"`
+	OSDescription string `json:"os_description"`
+	// OSVersion is "major.minor.build", e.g. "10.0.26200"; empty before the
+	// computer registered.
+	OSVersion       string     `json:"os_version"`
+	Architecture    string     `json:"architecture"`
+	Manufacturer    string     `json:"manufacturer"`
+	Model           string     `json:"model"`
+	ClientVersion   string     `json:"client_version"`
+	RequestedGroups []string   `json:"requested_groups"`
+	FirstSeen       *time.Time `json:"first_seen"`
+	LastSync        *time.Time `json:"last_sync"`
+	LastReport      *time.Time `json:"last_report"`
+	LastStatus      *time.Time `json:"last_status"`
+}
+
+// ComputerList is the answer of GET /api/v1/computers, ordered by DNS name.
+type ComputerList struct {
+	Computers []Computer `json:"computers"`
+}
+
+// ComputerDetail is the answer of GET /api/v1/computers/{id}: the computer's
+// fields, its per-update states and how many reporting events it sent.
+type ComputerDetail struct {
+	Computer
+	// Updates is ordered by UpdateID.
+	Updates []ComputerUpdate `json:"updates"`
+	Events  int              `json:"events"`
+}
+
+// ComputerUpdate is one computer's state for one update.
+type ComputerUpdate struct {
+	UpdateID uuid.UUID `json:"update_id"`
+	// State is the WSUS state name: Installed, NotInstalled, Failed, ...
+	State     string    `json:"state"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// Update is one revision of the catalog with the approvals of its update.
+type Update struct {
+	RevisionID       int32              `json:"revision_id"`
+	UpdateID         uuid.UUID          `json:"update_id"`
+	RevisionNumber   int32              `json:"revision_number"`
+	Type             catalog.UpdateType `json:"type"`
+	CategoryType     string             `json:"category_type"`
+	Title            string             `json:"title"`
+	KBArticleID      string             `json:"kb_article_id"`
+	IsLeaf           bool               `json:"is_leaf"`
+	PublicationState string             `json:"publication_state"`
+	// Approvals are those of the update (all its revisions), ordered by
+	// group name.
+	Approvals []UpdateApproval `json:"approvals"`
+}
+
+// UpdateApproval is one approval as listed under an [Update].
+type UpdateApproval struct {
+	Group    string                 `json:"group"`
+	GroupID  uuid.UUID              `json:"group_id"`
+	Action   catalog.ApprovalAction `json:"action"`
+	Deadline *time.Time             `json:"deadline"`
+}
+
+// UpdateList is the answer of GET /api/v1/updates, ordered by revision ID.
+type UpdateList struct {
+	Updates []Update `json:"updates"`
+}
+
+// Group is one target group. ParentID is null for "All Computers".
+type Group struct {
+	ID       uuid.UUID  `json:"id"`
+	Name     string     `json:"name"`
+	ParentID *uuid.UUID `json:"parent_id"`
+}
+
+// GroupList is the answer of GET /api/v1/groups, ordered by name.
+type GroupList struct {
+	Groups []Group `json:"groups"`
+}
+
+// optTime returns t in UTC, or nil when t is zero.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// nonNil returns s, or an empty slice so that it encodes as [] not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func wireApproval(a catalog.Approval, groupName string) Approval {
+	return Approval{
+		ID:        a.ID,
+		UpdateID:  a.UpdateID,
+		GroupID:   a.GroupID,
+		Group:     groupName,
+		Action:    a.Action,
+		Deadline:  optTime(a.Deadline),
+		ChangedAt: a.ChangedAt.UTC(),
+		By:        a.By,
+	}
+}
+
+func wireComputer(c catalog.Computer) Computer {
+	var version string
+	if c.OSMajor != 0 || c.OSMinor != 0 || c.OSBuild != 0 {
+		version = fmt.Sprintf("%d.%d.%d", c.OSMajor, c.OSMinor, c.OSBuild)
+	}
+	return Computer{
+		ID:              c.ID,
+		DNSName:         c.DNSName,
+		Registered:      c.Registered,
+		OSDescription:   c.OSDescription,
+		OSVersion:       version,
+		Architecture:    c.Architecture,
+		Manufacturer:    c.Manufacturer,
+		Model:           c.Model,
+		ClientVersion:   c.ClientVersion,
+		RequestedGroups: nonNil(c.RequestedGroups),
+		FirstSeen:       optTime(c.FirstSeen),
+		LastSync:        optTime(c.LastSync),
+		LastReport:      optTime(c.LastReport),
+		LastStatus:      optTime(c.LastStatusTime),
+	}
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only our own wire types are encoded; they always marshal.
+		status, body = http.StatusInternalServerError, []byte(`{"error":"encode_error","reason":"the answer could not be encoded"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeError answers status with an [Error].
+func writeError(w http.ResponseWriter, status int, code, reason string) {
+	writeJSON(w, status, Error{Code: code, Reason: reason})
+}

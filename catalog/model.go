@@ -1,0 +1,244 @@
+// Package catalog holds the update model of the server: update revisions as
+// Microsoft publishes them (identities, prerequisites, bundles, files and the
+// precomputed MS-WUSP fragments), computers, target groups and approvals, and
+// the Store contract that the embedded and PostgreSQL stores implement.
+//
+// The model follows ../shared/protocol/MS-WSUSSS.md section 4 and
+// ../shared/protocol/MS-WUSP.md sections 5 and 6.
+package catalog
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// UpdateType is the Properties/@UpdateType of an update revision.
+type UpdateType string
+
+// The update types a catalog holds.
+const (
+	TypeSoftware  UpdateType = "Software"
+	TypeDriver    UpdateType = "Driver"
+	TypeCategory  UpdateType = "Category"
+	TypeDetectoid UpdateType = "Detectoid"
+)
+
+// Identity names one revision of an update: UpdateIdentity in the metadata.
+type Identity struct {
+	UpdateID       uuid.UUID
+	RevisionNumber int32
+}
+
+// PrerequisiteClause is one clause of a revision's prerequisite CNF: it is
+// satisfied when at least one of UpdateIDs is installed on the client. A bare
+// UpdateIdentity in the metadata is a clause of one. IsCategory marks the
+// AtLeastOne groups that name categories (product, classification).
+type PrerequisiteClause struct {
+	IsCategory bool
+	UpdateIDs  []uuid.UUID
+}
+
+// File is one payload file of a revision, as listed in its Files element.
+type File struct {
+	// SHA1 is the 20-byte File/@Digest; it names the file on the content path.
+	SHA1 []byte
+	// SHA256 is the AdditionalDigest Algorithm="SHA256", empty when absent.
+	SHA256   []byte
+	FileName string
+	Size     int64
+	Modified time.Time
+}
+
+// FragmentType is an MS-WUSP XmlUpdateFragmentType.
+type FragmentType string
+
+// The fragment types the server derives and stores.
+const (
+	FragmentCore                FragmentType = "Core"
+	FragmentExtended            FragmentType = "Extended"
+	FragmentLocalizedProperties FragmentType = "LocalizedProperties"
+	FragmentEula                FragmentType = "Eula"
+)
+
+// Revision is one imported revision of an update: what the scan engine needs
+// to decide delivery, plus the fragments the client services hand out.
+type Revision struct {
+	// ID is the server-wide revision ID, assigned by the Store on import and
+	// never reused. Zero before import.
+	ID int32
+	Identity
+	Type UpdateType
+	// CategoryType is CategoryInformation/@CategoryType for categories:
+	// Company, ProductFamily, Product or UpdateClassification.
+	CategoryType string
+	// Title and Description are the English (or default language) localized
+	// properties, for admins.
+	Title       string
+	Description string
+	// KBArticleID is Properties/KBArticleID, empty when absent.
+	KBArticleID      string
+	PublicationState string
+	CreationDate     time.Time
+	// Prerequisites is the CNF of clauses every one of which must be satisfied.
+	Prerequisites []PrerequisiteClause
+	// BundledUpdates lists the identities of the revisions this one bundles.
+	BundledUpdates []Identity
+	// SupersededUpdates lists the UpdateIDs this revision supersedes.
+	SupersededUpdates []uuid.UUID
+	Files             []File
+	// CoreXML and ExtendedXML are the Core and Extended fragments.
+	CoreXML     string
+	ExtendedXML string
+	// Localized maps a language ("en", "de", "pt-br") to its LocalizedProperties fragment.
+	Localized map[string]string
+	// Eulas maps a language to its Eula fragment.
+	Eulas map[string]string
+	// SourceXML is the whole upd:Update document the revision was imported from.
+	SourceXML string
+}
+
+// Summary is the part of a revision the scan engine keeps in memory for every
+// revision of the catalog: identity, graph edges and state, no fragments.
+type Summary struct {
+	ID int32
+	Identity
+	Type             UpdateType
+	CategoryType     string
+	Title            string
+	KBArticleID      string
+	PublicationState string
+	IsLeaf           bool
+	Prerequisites    []PrerequisiteClause
+	BundledUpdates   []Identity
+	// SupersededUpdates lists the UpdateIDs this revision supersedes.
+	SupersededUpdates []uuid.UUID
+	HasFiles          bool
+	// Imported is when the revision entered this server's catalog.
+	Imported time.Time
+}
+
+// ApprovalAction is what an admin approved an update for.
+type ApprovalAction string
+
+// The approval actions an admin can set. NotApproved removes an approval.
+const (
+	ActionInstall     ApprovalAction = "Install"
+	ActionUninstall   ApprovalAction = "Uninstall"
+	ActionNotApproved ApprovalAction = "NotApproved"
+)
+
+// AllComputersGroupID is the ID of the built-in "All Computers" target group
+// (the value WSUS uses for it).
+var AllComputersGroupID = uuid.MustParse("a0a08746-4dbe-4a37-9adf-9e7652c0b421")
+
+// UnassignedComputersGroupID is the ID of the built-in "Unassigned Computers"
+// target group (the value WSUS uses for it).
+var UnassignedComputersGroupID = uuid.MustParse("b73ca6ed-5727-47f3-84de-015e03f6a88a")
+
+// TargetGroup is a computer target group. ParentID is uuid.Nil for "All Computers".
+type TargetGroup struct {
+	ID       uuid.UUID
+	Name     string
+	ParentID uuid.UUID
+}
+
+// Approval approves one update (all its revisions; the newest published one
+// is offered) for one target group.
+type Approval struct {
+	// ID is the deployment ID the client sees, assigned by the Store.
+	ID       int32
+	UpdateID uuid.UUID
+	GroupID  uuid.UUID
+	Action   ApprovalAction
+	// Deadline is the install deadline, zero when none.
+	Deadline time.Time
+	// ChangedAt is when the approval was last set.
+	ChangedAt time.Time
+	// By names the admin who set it.
+	By string
+}
+
+// Computer is a client machine known to the server.
+type Computer struct {
+	// ID is the client's SusClientId.
+	ID      string
+	DNSName string
+	// RequestedGroups are the target group names the client asked for
+	// (client-side targeting), as sent in GetAuthorizationCookie.
+	RequestedGroups []string
+	// Registered is true once RegisterComputer stored the computer's details.
+	Registered     bool
+	OSMajor        int
+	OSMinor        int
+	OSBuild        int
+	OSDescription  string
+	OSLocale       string
+	Architecture   string
+	Manufacturer   string
+	Model          string
+	ClientVersion  string
+	FirstSeen      time.Time
+	LastSync       time.Time
+	LastReport     time.Time
+	LastStatusTime time.Time
+}
+
+// Event is one ReportingEvent a client sent, flattened.
+type Event struct {
+	InstanceID     uuid.UUID
+	ClientID       string
+	EventID        int
+	SourceID       int
+	TimeAtTarget   time.Time
+	UpdateID       uuid.UUID
+	RevisionNumber int32
+	Win32HResult   int32
+	AppName        string
+	Replacement    []string
+	MiscData       []string
+	Received       time.Time
+}
+
+// InstallState is a per-computer update state, with the values of the WSUS
+// admin API's UpdateInstallationState.
+type InstallState int
+
+// The install states WSUS reports.
+const (
+	StateUnknown                InstallState = 0
+	StateNotApplicable          InstallState = 1
+	StateNotInstalled           InstallState = 2
+	StateDownloaded             InstallState = 3
+	StateInstalled              InstallState = 4
+	StateFailed                 InstallState = 5
+	StateInstalledPendingReboot InstallState = 6
+)
+
+// String returns the WSUS name of the state.
+func (s InstallState) String() string {
+	switch s {
+	case StateNotApplicable:
+		return "NotApplicable"
+	case StateNotInstalled:
+		return "NotInstalled"
+	case StateDownloaded:
+		return "Downloaded"
+	case StateInstalled:
+		return "Installed"
+	case StateFailed:
+		return "Failed"
+	case StateInstalledPendingReboot:
+		return "InstalledPendingReboot"
+	default:
+		return "Unknown"
+	}
+}
+
+// UpdateStatus is one computer's state for one update.
+type UpdateStatus struct {
+	ClientID  string
+	UpdateID  uuid.UUID
+	State     InstallState
+	ChangedAt time.Time
+}

@@ -1,0 +1,396 @@
+package scan_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/scan"
+	"wsus/catalog/sqlite"
+)
+
+// graph builds a catalog on a real embedded store and names its revisions.
+type graph struct {
+	t     *testing.T
+	store *sqlite.Store
+	names map[string]uuid.UUID
+	revs  []*catalog.Revision
+}
+
+func newGraph(t *testing.T) *graph {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return &graph{t: t, store: store, names: map[string]uuid.UUID{}}
+}
+
+func (g *graph) id(name string) uuid.UUID {
+	if id, ok := g.names[name]; ok {
+		return id
+	}
+	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(name))
+	g.names[name] = id
+	return id
+}
+
+// rev describes one revision: prereqs are clauses of names ("a|b" means
+// AtLeastOne of a, b); a category clause is prefixed with "cat:".
+type rev struct {
+	name         string
+	revision     int32
+	typ          catalog.UpdateType
+	categoryType string
+	prereqs      []string
+	bundles      []string
+	expired      bool
+}
+
+func (g *graph) add(rs ...rev) {
+	g.t.Helper()
+	var batch []*catalog.Revision
+	for _, r := range rs {
+		if r.revision == 0 {
+			r.revision = 100
+		}
+		cr := &catalog.Revision{
+			Identity:         catalog.Identity{UpdateID: g.id(r.name), RevisionNumber: r.revision},
+			Type:             r.typ,
+			CategoryType:     r.categoryType,
+			Title:            r.name,
+			PublicationState: "Published",
+			CoreXML:          fmt.Sprintf(`<UpdateIdentity UpdateID="%s" RevisionNumber="%d" />`, g.id(r.name), r.revision),
+			SourceXML:        "<upd:Update/>",
+		}
+		if r.expired {
+			cr.PublicationState = "Expired"
+		}
+		for _, p := range r.prereqs {
+			clause := catalog.PrerequisiteClause{}
+			if len(p) > 4 && p[:4] == "cat:" {
+				clause.IsCategory, p = true, p[4:]
+			}
+			for _, n := range splitBar(p) {
+				clause.UpdateIDs = append(clause.UpdateIDs, g.id(n))
+			}
+			cr.Prerequisites = append(cr.Prerequisites, clause)
+		}
+		for _, b := range r.bundles {
+			cr.BundledUpdates = append(cr.BundledUpdates, catalog.Identity{UpdateID: g.id(b), RevisionNumber: 100})
+		}
+		batch = append(batch, cr)
+	}
+	if _, err := g.store.ImportRevisions(context.Background(), batch); err != nil {
+		g.t.Fatal(err)
+	}
+	g.revs = append(g.revs, batch...)
+}
+
+func splitBar(s string) []string {
+	var out []string
+	start := 0
+	for i := range len(s) + 1 {
+		if i == len(s) || s[i] == '|' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// revID returns the revision ID of name at revision number n.
+func (g *graph) revID(name string, n int32) int32 {
+	for _, r := range g.revs {
+		if r.UpdateID == g.id(name) && r.RevisionNumber == n {
+			return r.ID
+		}
+	}
+	g.t.Fatalf("no revision %s r%d", name, n)
+	return 0
+}
+
+func (g *graph) approve(name string, group uuid.UUID, action catalog.ApprovalAction) catalog.Approval {
+	g.t.Helper()
+	a, err := g.store.SetApproval(context.Background(), catalog.Approval{UpdateID: g.id(name), GroupID: group, Action: action})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return a
+}
+
+func (g *graph) snapshot() *scan.Snapshot {
+	g.t.Helper()
+	s, err := scan.NewEngine(g.store).Snapshot(context.Background())
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return s
+}
+
+// actions renders a scope as name → action.
+func (g *graph) actions(sc scan.Scope) map[string]scan.Action {
+	out := map[string]scan.Action{}
+	for id, d := range sc {
+		for _, r := range g.revs {
+			if r.ID == id {
+				out[fmt.Sprintf("%s r%d", r.Title, r.RevisionNumber)] = d.Action
+			}
+		}
+	}
+	return out
+}
+
+// standard is a small Microsoft-shaped catalog: company → product family →
+// product, a classification, a detectoid, a bundle with two members, a
+// lone update, an expired one and a driver.
+func standard(t *testing.T) *graph {
+	g := newGraph(t)
+	g.add(
+		rev{name: "Microsoft", typ: catalog.TypeCategory, categoryType: "Company"},
+		rev{name: "Windows", typ: catalog.TypeCategory, categoryType: "ProductFamily", prereqs: []string{"cat:Microsoft"}},
+		rev{name: "Windows 11", typ: catalog.TypeCategory, categoryType: "Product", prereqs: []string{"cat:Windows"}},
+		rev{name: "Office", typ: catalog.TypeCategory, categoryType: "Product", prereqs: []string{"cat:Microsoft"}},
+		rev{name: "Security Updates", typ: catalog.TypeCategory, categoryType: "UpdateClassification"},
+		rev{name: "Is x64", typ: catalog.TypeDetectoid},
+		rev{name: "Bundle", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11", "cat:Security Updates"}, bundles: []string{"Member A", "Member B"}},
+		rev{name: "Member A", typ: catalog.TypeSoftware, prereqs: []string{"Is x64"}},
+		rev{name: "Member B", typ: catalog.TypeSoftware},
+		rev{name: "Office fix", typ: catalog.TypeSoftware, prereqs: []string{"cat:Office"}},
+		rev{name: "Old fix", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}, expired: true},
+		rev{name: "Driver", typ: catalog.TypeDriver},
+	)
+	return g
+}
+
+func TestScopeActions(t *testing.T) {
+	g := standard(t)
+	ring1 := uuid.New()
+	if err := g.store.CreateTargetGroup(context.Background(), catalog.TargetGroup{ID: ring1, Name: "Ring1", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	canary := uuid.New()
+	if err := g.store.CreateTargetGroup(context.Background(), catalog.TargetGroup{ID: canary, Name: "Canary", ParentID: ring1}); err != nil {
+		t.Fatal(err)
+	}
+	g.approve("Bundle", ring1, catalog.ActionInstall)
+	g.approve("Office fix", catalog.AllComputersGroupID, catalog.ActionUninstall)
+	snap := g.snapshot()
+
+	base := map[string]scan.Action{
+		"Microsoft r100": scan.Evaluate, "Windows r100": scan.Evaluate, "Windows 11 r100": scan.Evaluate,
+		"Office r100": scan.Evaluate, "Security Updates r100": scan.Evaluate, "Is x64 r100": scan.Evaluate,
+		"Member A r100": scan.Bundle, "Member B r100": scan.Bundle, "Office fix r100": scan.Uninstall,
+	}
+	inRing := maps.Clone(base)
+	inRing["Bundle r100"] = scan.Install
+	unassigned := maps.Clone(base)
+	unassigned["Bundle r100"] = scan.PreDeploymentCheck
+
+	cases := []struct {
+		name   string
+		groups []string
+		want   map[string]scan.Action
+	}{
+		{"no target group: unapproved top-level updates are detection only", nil, unassigned},
+		{"client-side targeting to Ring1", []string{"ring1"}, inRing},
+		{"nested group inherits its parent's approvals", []string{"Canary"}, inRing},
+		{"unknown group name counts as unassigned", []string{"Nope"}, unassigned},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := g.actions(snap.Scope(snap.ResolveGroups(c.groups))); !maps.Equal(got, c.want) {
+				t.Errorf("scope\n got %v\nwant %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestResolveGroups(t *testing.T) {
+	g := standard(t)
+	ring1 := uuid.New()
+	if err := g.store.CreateTargetGroup(context.Background(), catalog.TargetGroup{ID: ring1, Name: "Ring1", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	snap := g.snapshot()
+	sorted := func(ids ...uuid.UUID) []uuid.UUID {
+		slices.SortFunc(ids, func(a, b uuid.UUID) int { return cmpString(a.String(), b.String()) })
+		return ids
+	}
+	if got, want := snap.ResolveGroups(nil), sorted(catalog.AllComputersGroupID, catalog.UnassignedComputersGroupID); !slices.Equal(got, want) {
+		t.Errorf("no groups: %v, want %v", got, want)
+	}
+	if got, want := snap.ResolveGroups([]string{"RING1", "missing"}), sorted(catalog.AllComputersGroupID, ring1); !slices.Equal(got, want) {
+		t.Errorf("Ring1: %v, want %v", got, want)
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func TestSyncRounds(t *testing.T) {
+	g := standard(t)
+	g.approve("Bundle", catalog.AllComputersGroupID, catalog.ActionInstall)
+	snap := g.snapshot()
+	groups := snap.ResolveGroups(nil)
+	id := func(n string) int32 { return g.revID(n, 100) }
+
+	rounds := []struct {
+		installed []int32
+		want      []int32
+	}{
+		{nil, []int32{id("Microsoft"), id("Security Updates"), id("Is x64"), id("Member B")}},
+		{[]int32{id("Microsoft"), id("Security Updates"), id("Is x64")}, []int32{id("Windows"), id("Office"), id("Member A")}},
+		{[]int32{id("Microsoft"), id("Security Updates"), id("Is x64"), id("Windows"), id("Office")}, []int32{id("Windows 11"), id("Office fix")}},
+		{[]int32{id("Microsoft"), id("Security Updates"), id("Is x64"), id("Windows"), id("Office"), id("Windows 11")}, []int32{id("Bundle")}},
+	}
+	var cached []int32
+	for i, r := range rounds {
+		res := snap.Sync(scan.SyncRequest{Groups: groups, InstalledNonLeaf: r.installed, OtherCached: cached})
+		var got []int32
+		for _, u := range res.NewUpdates {
+			got = append(got, u.RevisionID)
+			if !u.IsLeaf && slices.ContainsFunc(res.NewUpdates, func(o scan.UpdateInfo) bool {
+				return o.IsLeaf && slices.Index(res.NewUpdates, o) < slices.Index(res.NewUpdates, u)
+			}) {
+				t.Errorf("round %d: non-leaf %d after a leaf", i, u.RevisionID)
+			}
+			if !slices.Contains(r.installed, u.RevisionID) && u.IsLeaf {
+				cached = append(cached, u.RevisionID)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(r.want)
+		if !slices.Equal(got, r.want) {
+			t.Errorf("round %d: delivered %v, want %v", i, got, r.want)
+		}
+		if res.Truncated || len(res.OutOfScope) > 0 || res.DriverSyncNotNeeded {
+			t.Errorf("round %d: truncated=%v outOfScope=%v driverSyncNotNeeded=%v", i, res.Truncated, res.OutOfScope, res.DriverSyncNotNeeded)
+		}
+	}
+	drivers := snap.Sync(scan.SyncRequest{Groups: groups, Drivers: true})
+	if len(drivers.NewUpdates) != 0 || !drivers.DriverSyncNotNeeded {
+		t.Errorf("driver pass: %v, DriverSyncNotNeeded=%v", drivers.NewUpdates, drivers.DriverSyncNotNeeded)
+	}
+}
+
+func TestNewerRevisionReplacesCachedOne(t *testing.T) {
+	g := standard(t)
+	old := g.revID("Member B", 100)
+	g.add(rev{name: "Member B", revision: 101, typ: catalog.TypeSoftware})
+	snap := g.snapshot()
+	res := snap.Sync(scan.SyncRequest{Groups: snap.ResolveGroups(nil), OtherCached: []int32{old, g.revID("Old fix", 100)}})
+	if !slices.Equal(res.OutOfScope, []int32{old, g.revID("Old fix", 100)}) {
+		t.Errorf("OutOfScope %v, want the superseded revision r100 and the expired update", res.OutOfScope)
+	}
+	if !slices.ContainsFunc(res.NewUpdates, func(u scan.UpdateInfo) bool { return u.RevisionID == g.revID("Member B", 101) }) {
+		t.Errorf("r101 not delivered: %v", res.NewUpdates)
+	}
+}
+
+func TestChangedUpdatesAfterAnchor(t *testing.T) {
+	g := standard(t)
+	snap := g.snapshot()
+	groups := snap.ResolveGroups(nil)
+	first := snap.Sync(scan.SyncRequest{Groups: groups})
+	cached := []int32{g.revID("Member B", 100), g.revID("Microsoft", 100)}
+	if res := snap.Sync(scan.SyncRequest{Groups: groups, OtherCached: cached, Anchor: first.Anchor}); len(res.ChangedUpdates) != 0 {
+		t.Fatalf("ChangedUpdates %v with nothing changed", res.ChangedUpdates)
+	}
+	time.Sleep(2 * time.Millisecond) // approvals are stamped by the store's clock
+	a := g.approve("Member B", catalog.AllComputersGroupID, catalog.ActionInstall)
+	snap = g.snapshot()
+	res := snap.Sync(scan.SyncRequest{Groups: groups, OtherCached: cached, Anchor: first.Anchor})
+	if len(res.ChangedUpdates) != 1 || res.ChangedUpdates[0].RevisionID != g.revID("Member B", 100) ||
+		res.ChangedUpdates[0].Deployment.Action != scan.Install || res.ChangedUpdates[0].Deployment.ID != a.ID {
+		t.Fatalf("ChangedUpdates %+v, want Member B with the new Install deployment %d", res.ChangedUpdates, a.ID)
+	}
+	if !res.Anchor.Equal(a.ChangedAt) {
+		t.Errorf("new anchor %v, want the approval time %v", res.Anchor, a.ChangedAt)
+	}
+}
+
+func TestFilteredScan(t *testing.T) {
+	g := standard(t)
+	snap := g.snapshot()
+	groups := snap.ResolveGroups(nil)
+	full := snap.Scope(groups)
+	filtered := g.actions(snap.Filter(full, []uuid.UUID{g.id("Office")}))
+	want := map[string]scan.Action{"Office r100": scan.Evaluate, "Microsoft r100": scan.Evaluate, "Office fix r100": scan.PreDeploymentCheck}
+	if !maps.Equal(filtered, want) {
+		t.Errorf("Office filter: %v, want %v", filtered, want)
+	}
+	res := snap.Sync(scan.SyncRequest{Groups: groups, Filter: []uuid.UUID{g.id("Office")}, NeedTwoGroupOutOfScope: true,
+		OtherCached: []int32{g.revID("Member B", 100), 99999}})
+	if !slices.Equal(res.DeployedOutOfScope, []int32{g.revID("Member B", 100)}) || !slices.Equal(res.OutOfScope, []int32{99999}) {
+		t.Errorf("DeployedOutOfScope %v OutOfScope %v", res.DeployedOutOfScope, res.OutOfScope)
+	}
+	if !res.DriverSyncNotNeeded {
+		t.Error("a category-filtered scan answers DriverSyncNotNeeded=true, as observed")
+	}
+}
+
+func TestStartCategoryScan(t *testing.T) {
+	g := standard(t)
+	snap := g.snapshot()
+	win11, office, sec, ms := g.id("Windows 11"), g.id("Office"), g.id("Security Updates"), g.id("Microsoft")
+	unknown := uuid.New()
+	cases := []struct {
+		name               string
+		req                []scan.CategoryRelationship
+		preferred, inError []uuid.UUID
+	}{
+		{"one product", []scan.CategoryRelationship{{0, win11}}, []uuid.UUID{win11}, nil},
+		{"product and classification", []scan.CategoryRelationship{{0, win11}, {0, sec}}, []uuid.UUID{win11}, nil},
+		{"two groups", []scan.CategoryRelationship{{0, win11}, {1, office}}, []uuid.UUID{win11, office}, nil},
+		{"unknown category drops its group", []scan.CategoryRelationship{{0, unknown}, {1, office}}, []uuid.UUID{office}, []uuid.UUID{unknown}},
+		{"a company clears the list", []scan.CategoryRelationship{{0, ms}, {1, office}}, nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pref, inErr, err := snap.StartCategoryScan(c.req)
+			if err != nil || !slices.Equal(pref, c.preferred) || !slices.Equal(inErr, c.inError) {
+				t.Errorf("preferred %v inError %v err %v, want %v %v", pref, inErr, err, c.preferred, c.inError)
+			}
+		})
+	}
+	if _, _, err := snap.StartCategoryScan(make([]scan.CategoryRelationship, scan.MaxRequestedCategories)); err == nil {
+		t.Error("200 requested categories accepted")
+	}
+}
+
+func TestEngineSeesChangesFromAnotherHandle(t *testing.T) {
+	g := standard(t)
+	engine := scan.NewEngine(g.store)
+	ctx := context.Background()
+	s1, err := engine.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2, _ := engine.Snapshot(ctx); s2 != s1 {
+		t.Error("snapshot rebuilt without a change")
+	}
+	g.approve("Bundle", catalog.AllComputersGroupID, catalog.ActionInstall)
+	s3, err := engine.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s3 == s1 || s3.Scope(s3.ResolveGroups(nil))[g.revID("Bundle", 100)].Action != scan.Install {
+		t.Error("approval not visible in the next snapshot")
+	}
+}

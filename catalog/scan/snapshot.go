@@ -1,0 +1,223 @@
+// Package scan is the scan engine: from an in-memory snapshot of the catalog
+// graph (revisions, prerequisites, bundles, approvals, target groups) it
+// computes which revisions are deployed to a client and with which
+// Deployment, and which of them a SyncUpdates round delivers
+// (MS-WUSP.md section 5).
+package scan
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// Source is the part of the catalog store the engine reads.
+type Source interface {
+	Summaries(ctx context.Context) ([]catalog.Summary, error)
+	Approvals(ctx context.Context) ([]catalog.Approval, error)
+	TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
+	ChangeSequence(ctx context.Context) (int64, error)
+}
+
+// Engine hands out catalog snapshots, rebuilding one only when the store's
+// change sequence has moved, so every replica sharing a store sees an
+// approval made on any of them at its next request.
+type Engine struct {
+	src Source
+
+	mu   sync.Mutex
+	snap *Snapshot
+}
+
+// NewEngine returns an engine over src.
+func NewEngine(src Source) *Engine { return &Engine{src: src} }
+
+// Snapshot returns a snapshot that is current as of this call.
+func (e *Engine) Snapshot(ctx context.Context) (*Snapshot, error) {
+	seq, err := e.src.ChangeSequence(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scan: change sequence: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.snap != nil && e.snap.Seq == seq {
+		return e.snap, nil
+	}
+	snap, err := load(ctx, e.src, seq)
+	if err != nil {
+		return nil, err
+	}
+	e.snap = snap
+	return snap, nil
+}
+
+// Snapshot is an immutable view of the catalog graph. Its methods are safe
+// for concurrent use.
+type Snapshot struct {
+	// Seq is the store change sequence the snapshot was built at.
+	Seq int64
+
+	revs       map[int32]*catalog.Summary
+	byIdentity map[catalog.Identity]*catalog.Summary
+	// latest is the newest revision of each update (highest RevisionNumber).
+	latest map[uuid.UUID]*catalog.Summary
+	// ordered lists the latest revisions by revision ID.
+	ordered []*catalog.Summary
+	// bundledBy maps a member UpdateID to the UpdateIDs of bundles naming it.
+	bundledBy map[uuid.UUID][]uuid.UUID
+	approvals map[uuid.UUID][]catalog.Approval
+	groups    map[uuid.UUID]catalog.TargetGroup
+
+	mu     sync.Mutex
+	scopes map[string]Scope
+}
+
+func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
+	sums, err := src.Summaries(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scan: load revisions: %w", err)
+	}
+	apps, err := src.Approvals(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scan: load approvals: %w", err)
+	}
+	groups, err := src.TargetGroups(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scan: load target groups: %w", err)
+	}
+	s := &Snapshot{
+		Seq:        seq,
+		revs:       make(map[int32]*catalog.Summary, len(sums)),
+		byIdentity: make(map[catalog.Identity]*catalog.Summary, len(sums)),
+		latest:     make(map[uuid.UUID]*catalog.Summary, len(sums)),
+		bundledBy:  map[uuid.UUID][]uuid.UUID{},
+		approvals:  map[uuid.UUID][]catalog.Approval{},
+		groups:     map[uuid.UUID]catalog.TargetGroup{},
+		scopes:     map[string]Scope{},
+	}
+	for i := range sums {
+		r := &sums[i]
+		s.revs[r.ID] = r
+		s.byIdentity[r.Identity] = r
+		if cur, ok := s.latest[r.UpdateID]; !ok || r.RevisionNumber > cur.RevisionNumber {
+			s.latest[r.UpdateID] = r
+		}
+	}
+	for _, r := range s.latest {
+		s.ordered = append(s.ordered, r)
+		for _, m := range r.BundledUpdates {
+			s.bundledBy[m.UpdateID] = append(s.bundledBy[m.UpdateID], r.UpdateID)
+		}
+	}
+	sort.Slice(s.ordered, func(i, j int) bool { return s.ordered[i].ID < s.ordered[j].ID })
+	for _, a := range apps {
+		s.approvals[a.UpdateID] = append(s.approvals[a.UpdateID], a)
+	}
+	for _, g := range groups {
+		s.groups[g.ID] = g
+	}
+	return s, nil
+}
+
+// Revision returns the revision with that ID.
+func (s *Snapshot) Revision(id int32) (*catalog.Summary, bool) {
+	r, ok := s.revs[id]
+	return r, ok
+}
+
+// ByIdentity returns the revision with that identity.
+func (s *Snapshot) ByIdentity(id catalog.Identity) (*catalog.Summary, bool) {
+	r, ok := s.byIdentity[id]
+	return r, ok
+}
+
+// Latest returns the newest revision of an update.
+func (s *Snapshot) Latest(updateID uuid.UUID) (*catalog.Summary, bool) {
+	r, ok := s.latest[updateID]
+	return r, ok
+}
+
+// Group returns a target group by ID.
+func (s *Snapshot) Group(id uuid.UUID) (catalog.TargetGroup, bool) {
+	g, ok := s.groups[id]
+	return g, ok
+}
+
+// ResolveGroups returns the target groups a client belongs to: "All
+// Computers", every existing group it asked for by name (client-side
+// targeting, names compared case-insensitively) with their ancestors, and
+// "Unassigned Computers" when none of the names matched. The result is
+// sorted, so it can key caches.
+func (s *Snapshot) ResolveGroups(names []string) []uuid.UUID {
+	set := map[uuid.UUID]bool{catalog.AllComputersGroupID: true}
+	matched := false
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		for _, g := range s.groups {
+			if strings.EqualFold(g.Name, n) && g.ID != catalog.AllComputersGroupID {
+				matched = true
+				for id := g.ID; id != uuid.Nil && !set[id]; id = s.groups[id].ParentID {
+					set[id] = true
+				}
+			}
+		}
+	}
+	if !matched {
+		set[catalog.UnassignedComputersGroupID] = true
+	}
+	out := make([]uuid.UUID, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.SortFunc(out, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// isPublished reports whether a revision may be offered at all.
+func isPublished(r *catalog.Summary) bool {
+	return !strings.EqualFold(r.PublicationState, "Expired")
+}
+
+// approvalFor picks the approval of an update that applies to a client in
+// groups: Install wins over Uninstall (an explicit install anywhere is what
+// WSUS honours, [I]), then the newest change.
+func (s *Snapshot) approvalFor(updateID uuid.UUID, groups []uuid.UUID) (catalog.Approval, bool) {
+	var best catalog.Approval
+	found := false
+	for _, a := range s.approvals[updateID] {
+		if !slices.Contains(groups, a.GroupID) {
+			continue
+		}
+		if !found || rank(a) > rank(best) || (rank(a) == rank(best) && a.ChangedAt.After(best.ChangedAt)) {
+			best, found = a, true
+		}
+	}
+	return best, found
+}
+
+func rank(a catalog.Approval) int {
+	if a.Action == catalog.ActionInstall {
+		return 2
+	}
+	return 1
+}
+
+// implicitDeploymentBase offsets the deployment IDs of implicit deployments
+// (Evaluate, Bundle, PreDeploymentCheck), which have no approval row, from
+// approval IDs: implicit ID = base + revision ID. [I] Real WSUS keeps a row
+// per implicit deployment; the client only needs the IDs to be stable.
+const implicitDeploymentBase = 1 << 30
+
+// LastChangeFormat is the date-only format of Deployment/LastChangeTime
+// observed from WS2025 (MS-WUSP.md section 8, pitfall 4).
+const LastChangeFormat = "2006-01-02"

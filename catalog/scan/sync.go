@@ -1,0 +1,182 @@
+package scan
+
+import (
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// DefaultPageSize is how many revisions one SyncUpdates response carries
+// before it sets Truncated: 30 as observed on WS2025 (the spec's note says
+// 200; MS-WUSP.md section 5.2).
+const DefaultPageSize = 30
+
+// SyncRequest is one SyncUpdates call, decoded.
+type SyncRequest struct {
+	// Groups is the client's target group set (ResolveGroups).
+	Groups []uuid.UUID
+	// InstalledNonLeaf are revision IDs the client evaluated as installed
+	// non-leaf revisions; OtherCached are the other revisions it caches.
+	InstalledNonLeaf []int32
+	OtherCached      []int32
+	// Filter holds FilterCategoryIds of a category-filtered scan.
+	Filter []uuid.UUID
+	// NeedTwoGroupOutOfScope splits out-of-scope revisions into those no
+	// longer deployed and those deployed but outside the filter.
+	NeedTwoGroupOutOfScope bool
+	// Anchor is the newest deployment change the client already has.
+	Anchor time.Time
+	// PageSize limits NewUpdates; zero means DefaultPageSize.
+	PageSize int
+	// Drivers selects the driver pass (SkipSoftwareSync=true).
+	Drivers bool
+}
+
+// UpdateInfo is one revision delivered with its deployment.
+type UpdateInfo struct {
+	RevisionID int32
+	Deployment Deployment
+	IsLeaf     bool
+}
+
+// SyncResult is the answer to a SyncRequest, before fragments are attached.
+type SyncResult struct {
+	NewUpdates         []UpdateInfo
+	ChangedUpdates     []UpdateInfo
+	OutOfScope         []int32
+	DeployedOutOfScope []int32
+	Truncated          bool
+	// Anchor is the new sync anchor for the client's cookie.
+	Anchor              time.Time
+	DriverSyncNotNeeded bool
+}
+
+// Sync computes a SyncUpdates answer (MS-WUSP.md section 5.2):
+//
+//   - NewUpdates: revisions in scope that the client does not cache and
+//     whose prerequisite clauses are each satisfied by an installed
+//     non-leaf revision; non-leaf revisions first, then by revision ID, at
+//     most PageSize of them, Truncated when more were deliverable;
+//   - OutOfScope: cached revisions no longer in scope (no longer deployed,
+//     superseded by a newer revision of their update, expired);
+//   - ChangedUpdates: cached revisions in scope whose deployment changed
+//     after the client's anchor.
+//
+// The driver pass delivers no revisions: matching driver updates against
+// the client's devices is not built yet, so it always answers
+// DriverSyncNotNeeded=true (MS-WUSP.md section 5.4 allows this while no
+// drivers are approved; with approved drivers this is incomplete).
+func (s *Snapshot) Sync(req SyncRequest) SyncResult {
+	full := s.Scope(req.Groups)
+	if req.Drivers {
+		return SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: true}
+	}
+	scope := full
+	if len(req.Filter) > 0 {
+		scope = s.Filter(full, req.Filter)
+	}
+	res := SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: len(req.Filter) > 0}
+
+	installed := map[uuid.UUID]bool{}
+	cached := map[int32]bool{}
+	for _, id := range req.InstalledNonLeaf {
+		cached[id] = true
+		if r, ok := s.revs[id]; ok {
+			installed[r.UpdateID] = true
+		}
+	}
+	for _, id := range req.OtherCached {
+		cached[id] = true
+	}
+
+	for _, id := range sortedKeys(cached) {
+		d, inScope := scope[id]
+		switch {
+		case inScope:
+			if d.ChangedAt.After(req.Anchor) {
+				res.ChangedUpdates = append(res.ChangedUpdates, s.info(id, d))
+			}
+		case req.NeedTwoGroupOutOfScope && len(req.Filter) > 0 && inFull(full, id):
+			res.DeployedOutOfScope = append(res.DeployedOutOfScope, id)
+		case len(req.Filter) > 0 && !req.NeedTwoGroupOutOfScope && inFull(full, id):
+			// Deployed but outside this filtered scan: the client keeps it.
+		default:
+			res.OutOfScope = append(res.OutOfScope, id)
+		}
+	}
+
+	var deliverable []UpdateInfo
+	for id, d := range scope {
+		r := s.revs[id]
+		if cached[id] || r.Type == catalog.TypeDriver || !satisfied(r, installed) {
+			continue
+		}
+		deliverable = append(deliverable, s.info(id, d))
+	}
+	slices.SortFunc(deliverable, func(a, b UpdateInfo) int {
+		if a.IsLeaf != b.IsLeaf {
+			if !a.IsLeaf {
+				return -1
+			}
+			return 1
+		}
+		return int(a.RevisionID) - int(b.RevisionID)
+	})
+	page := req.PageSize
+	if page <= 0 {
+		page = DefaultPageSize
+	}
+	if len(deliverable) > page {
+		deliverable, res.Truncated = deliverable[:page], true
+	}
+	res.NewUpdates = deliverable
+
+	// Revisions of later pages arrive as NewUpdates with their current
+	// deployment, so the anchor can move past them already.
+	for _, d := range scope {
+		if d.ChangedAt.After(res.Anchor) {
+			res.Anchor = d.ChangedAt
+		}
+	}
+	return res
+}
+
+func inFull(full Scope, id int32) bool {
+	_, ok := full[id]
+	return ok
+}
+
+func (s *Snapshot) info(id int32, d Deployment) UpdateInfo {
+	return UpdateInfo{RevisionID: id, Deployment: d, IsLeaf: s.revs[id].IsLeaf}
+}
+
+// satisfied reports whether every prerequisite clause of r names at least
+// one installed update. A prerequisite names an UpdateID, meaning any
+// revision of it (MS-WUSP.md section 5.2).
+func satisfied(r *catalog.Summary, installed map[uuid.UUID]bool) bool {
+	for _, clause := range r.Prerequisites {
+		ok := false
+		for _, id := range clause.UpdateIDs {
+			if installed[id] {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[int32]bool) []int32 {
+	out := make([]int32, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

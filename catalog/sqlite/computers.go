@@ -1,0 +1,362 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// orNow returns at in UTC, or the current time when at is zero.
+func orNow(at time.Time) time.Time {
+	if at.IsZero() {
+		return nowUTC()
+	}
+	return at.UTC()
+}
+
+// RecordAuthorization creates the computer (not Registered, FirstSeen = at)
+// or, if known, replaces its DNS name and requested groups, keeping the rest.
+// A zero at means now.
+func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error {
+	op := fmt.Sprintf("record authorization of %q", clientID)
+	if clientID == "" {
+		return fmt.Errorf("sqlite: %s: empty client ID", op)
+	}
+	if err := checkTime("time", at); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	gs, err := encStrings(groups)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO computer (id, dns_name, requested_groups, registered,
+			os_major, os_minor, os_build, os_description, os_locale, architecture, manufacturer, model,
+			client_version, first_seen) VALUES (?, ?, ?, 0, 0, 0, 0, '', '', '', '', '', '', ?)
+			ON CONFLICT (id) DO UPDATE SET dns_name = excluded.dns_name, requested_groups = excluded.requested_groups`,
+			clientID, dnsName, gs, encTime(orNow(at)))
+		return err
+	})
+}
+
+// RegisterComputer stores the details RegisterComputer sent (DNS name, OS,
+// architecture, make, model, client version) and marks the computer
+// Registered, creating it if new with FirstSeen = c.FirstSeen or now. Its
+// requested groups and timestamps are left alone.
+func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
+	op := fmt.Sprintf("register computer %q", c.ID)
+	if c.ID == "" {
+		return fmt.Errorf("sqlite: %s: empty client ID", op)
+	}
+	if err := checkTime("FirstSeen", c.FirstSeen); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO computer (id, dns_name, registered, os_major, os_minor,
+			os_build, os_description, os_locale, architecture, manufacturer, model, client_version, first_seen)
+			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET dns_name = excluded.dns_name, registered = 1,
+			os_major = excluded.os_major, os_minor = excluded.os_minor, os_build = excluded.os_build,
+			os_description = excluded.os_description, os_locale = excluded.os_locale,
+			architecture = excluded.architecture, manufacturer = excluded.manufacturer,
+			model = excluded.model, client_version = excluded.client_version`,
+			c.ID, c.DNSName, c.OSMajor, c.OSMinor, c.OSBuild, c.OSDescription, c.OSLocale,
+			c.Architecture, c.Manufacturer, c.Model, c.ClientVersion, encTime(orNow(c.FirstSeen)))
+		return err
+	})
+}
+
+// RecordSync sets the computer's LastSync (a zero at means now); an unknown
+// computer is an error wrapping catalog.ErrNotFound.
+func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
+	op := fmt.Sprintf("record sync of %q", clientID)
+	if err := checkTime("time", at); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		return touchComputer(ctx, tx, clientID, "last_sync", orNow(at))
+	})
+}
+
+// touchComputer sets one timestamp column of a computer, which must exist.
+func touchComputer(ctx context.Context, tx *sql.Tx, clientID, column string, at time.Time) error {
+	res, err := tx.ExecContext(ctx, "UPDATE computer SET "+column+" = ? WHERE id = ?", encTime(at), clientID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound)
+	}
+	return nil
+}
+
+const computerColumns = `id, dns_name, requested_groups, registered, os_major, os_minor, os_build,
+	os_description, os_locale, architecture, manufacturer, model, client_version, first_seen,
+	last_sync, last_report, last_status_time`
+
+func scanComputer(row scanner) (catalog.Computer, error) {
+	var c catalog.Computer
+	var groups sql.NullString
+	var times [4]sql.NullString
+	if err := row.Scan(&c.ID, &c.DNSName, &groups, &c.Registered, &c.OSMajor, &c.OSMinor, &c.OSBuild,
+		&c.OSDescription, &c.OSLocale, &c.Architecture, &c.Manufacturer, &c.Model, &c.ClientVersion,
+		&times[0], &times[1], &times[2], &times[3]); err != nil {
+		return catalog.Computer{}, err
+	}
+	var err error
+	if c.RequestedGroups, err = decStrings(groups); err != nil {
+		return catalog.Computer{}, err
+	}
+	for i, dst := range []*time.Time{&c.FirstSeen, &c.LastSync, &c.LastReport, &c.LastStatusTime} {
+		if *dst, err = decTime(times[i]); err != nil {
+			return catalog.Computer{}, err
+		}
+	}
+	return c, nil
+}
+
+// Computer returns one computer by client ID (an error wrapping
+// catalog.ErrNotFound if absent).
+func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
+	c, err := scanComputer(s.r.QueryRowContext(ctx, "SELECT "+computerColumns+" FROM computer WHERE id = ?", clientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalog.Computer{}, fmt.Errorf("sqlite: computer %q: %w", clientID, catalog.ErrNotFound)
+	}
+	if err != nil {
+		return catalog.Computer{}, fmt.Errorf("sqlite: computer %q: %w", clientID, err)
+	}
+	return c, nil
+}
+
+// Computers returns every computer, ordered by DNS name (byte order), then ID.
+func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
+	var out []catalog.Computer
+	err := query(ctx, s.r, "SELECT "+computerColumns+" FROM computer ORDER BY dns_name, id", nil,
+		func(rows *sql.Rows) error {
+			c, err := scanComputer(rows)
+			out = append(out, c)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: computers: %w", err)
+	}
+	return out, nil
+}
+
+// StoreEvents stores the events of a known computer in one transaction,
+// skipping any whose InstanceID is stored already (in this batch too), sets
+// the computer's LastReport, and returns how many were new. Each stored event
+// has ClientID clientID and Received at; a zero at means now.
+func (s *Store) StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error) {
+	op := fmt.Sprintf("store events of %q", clientID)
+	if err := checkTime("time", at); err != nil {
+		return 0, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	for i, e := range events {
+		if e.InstanceID == uuid.Nil {
+			return 0, fmt.Errorf("sqlite: %s: event %d: no instance ID", op, i)
+		}
+		if err := checkTime("TimeAtTarget", e.TimeAtTarget); err != nil {
+			return 0, fmt.Errorf("sqlite: %s: event %d: %w", op, i, err)
+		}
+	}
+	at = orNow(at)
+	added := 0
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		added = 0
+		if err := touchComputer(ctx, tx, clientID, "last_report", at); err != nil {
+			return err
+		}
+		st, err := tx.PrepareContext(ctx, `INSERT INTO event (instance_id, client_id, event_id, source_id,
+			time_at_target, update_id, revision_number, win32_hresult, app_name, replacement, misc_data, received)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, e := range events {
+			repl, err := encStrings(e.Replacement)
+			if err != nil {
+				return err
+			}
+			misc, err := encStrings(e.MiscData)
+			if err != nil {
+				return err
+			}
+			res, err := st.ExecContext(ctx, e.InstanceID.String(), clientID, e.EventID, e.SourceID,
+				encTime(e.TimeAtTarget), e.UpdateID.String(), e.RevisionNumber, e.Win32HResult, e.AppName,
+				repl, misc, encTime(at))
+			if err != nil {
+				return fmt.Errorf("event %s: %w", e.InstanceID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			added += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// Events returns the stored events of one computer, oldest TimeAtTarget
+// first (ties in arrival order); none for an unknown computer.
+func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, error) {
+	var out []catalog.Event
+	err := query(ctx, s.r, `SELECT instance_id, client_id, event_id, source_id, time_at_target, update_id,
+		revision_number, win32_hresult, app_name, replacement, misc_data, received
+		FROM event WHERE client_id = ? ORDER BY time_at_target, seq`, []any{clientID},
+		func(rows *sql.Rows) error {
+			var e catalog.Event
+			var inst, uid string
+			var tat, received, repl, misc sql.NullString
+			if err := rows.Scan(&inst, &e.ClientID, &e.EventID, &e.SourceID, &tat, &uid, &e.RevisionNumber,
+				&e.Win32HResult, &e.AppName, &repl, &misc, &received); err != nil {
+				return err
+			}
+			var err error
+			if e.InstanceID, err = decUUID(inst); err != nil {
+				return err
+			}
+			if e.UpdateID, err = decUUID(uid); err != nil {
+				return err
+			}
+			if e.TimeAtTarget, err = decTime(tat); err != nil {
+				return err
+			}
+			if e.Received, err = decTime(received); err != nil {
+				return err
+			}
+			if e.Replacement, err = decStrings(repl); err != nil {
+				return err
+			}
+			if e.MiscData, err = decStrings(misc); err != nil {
+				return err
+			}
+			out = append(out, e)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events of %q: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// SetStatuses records per-update states of a known computer and sets its
+// LastStatusTime to at (a zero at means now). A new or changed state gets
+// ChangedAt = its ChangedAt, or at when zero; an unchanged one keeps the
+// stored ChangedAt. With replace, the computer's states not listed are
+// removed. When an update is listed twice the last entry wins.
+func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
+	op := fmt.Sprintf("set statuses of %q", clientID)
+	if err := checkTime("time", at); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	for i, st := range statuses {
+		if st.UpdateID == uuid.Nil {
+			return fmt.Errorf("sqlite: %s: status %d: no UpdateID", op, i)
+		}
+		if st.State < catalog.StateUnknown || st.State > catalog.StateInstalledPendingReboot {
+			return fmt.Errorf("sqlite: %s: status %d: unknown state %d", op, i, st.State)
+		}
+		if err := checkTime("ChangedAt", st.ChangedAt); err != nil {
+			return fmt.Errorf("sqlite: %s: status %d: %w", op, i, err)
+		}
+	}
+	at = orNow(at)
+	// The last entry per update wins.
+	listed := map[uuid.UUID]catalog.UpdateStatus{}
+	for _, st := range statuses {
+		listed[st.UpdateID] = st
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		if err := touchComputer(ctx, tx, clientID, "last_status_time", at); err != nil {
+			return err
+		}
+		stored := map[uuid.UUID]catalog.InstallState{}
+		err := query(ctx, tx, "SELECT update_id, state FROM update_status WHERE client_id = ?", []any{clientID},
+			func(rows *sql.Rows) error {
+				var uid string
+				var state catalog.InstallState
+				if err := rows.Scan(&uid, &state); err != nil {
+					return err
+				}
+				u, err := decUUID(uid)
+				stored[u] = state
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		for id, st := range listed {
+			if old, ok := stored[id]; ok && old == st.State {
+				continue
+			}
+			changed := st.ChangedAt
+			if changed.IsZero() {
+				changed = at
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO update_status (client_id, update_id, state, changed_at)
+				VALUES (?, ?, ?, ?) ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state,
+				changed_at = excluded.changed_at`, clientID, id.String(), int(st.State), encTime(changed))
+			if err != nil {
+				return fmt.Errorf("status of %s: %w", id, err)
+			}
+		}
+		if !replace {
+			return nil
+		}
+		for id := range stored {
+			if _, ok := listed[id]; ok {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM update_status WHERE client_id = ? AND update_id = ?",
+				clientID, id.String()); err != nil {
+				return fmt.Errorf("remove status of %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Statuses returns the per-update states of one computer, ordered by
+// UpdateID; none for an unknown computer.
+func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error) {
+	var out []catalog.UpdateStatus
+	err := query(ctx, s.r, `SELECT update_id, state, changed_at FROM update_status WHERE client_id = ?
+		ORDER BY update_id`, []any{clientID}, func(rows *sql.Rows) error {
+		st := catalog.UpdateStatus{ClientID: clientID}
+		var uid string
+		var changed sql.NullString
+		if err := rows.Scan(&uid, &st.State, &changed); err != nil {
+			return err
+		}
+		var err error
+		if st.UpdateID, err = decUUID(uid); err != nil {
+			return err
+		}
+		if st.ChangedAt, err = decTime(changed); err != nil {
+			return err
+		}
+		out = append(out, st)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: statuses of %q: %w", clientID, err)
+	}
+	return out, nil
+}

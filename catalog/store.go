@@ -1,0 +1,112 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ErrNotFound is returned (wrapped) by Store methods when the thing asked for
+// does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Fragment is one stored MS-WUSP fragment of a revision.
+type Fragment struct {
+	RevisionID int32
+	Type       FragmentType
+	// Language is set for LocalizedProperties and Eula fragments.
+	Language string
+	XML      string
+}
+
+// ImportResult tells what an import changed.
+type ImportResult struct {
+	// Added counts revisions new to the catalog.
+	Added int
+	// Unchanged counts revisions that were already there, byte for byte.
+	Unchanged int
+}
+
+// ServerInfo is the identity and configuration stamp shared by every replica
+// that uses one store.
+type ServerInfo struct {
+	// ID identifies this server installation; cookies carry it, and a cookie
+	// minted under another ID gets ServerChanged.
+	ID uuid.UUID
+	// ConfigChanged is the Config LastChange clients compare in GetCookie.
+	ConfigChanged time.Time
+}
+
+// Store is the catalog contract: everything the server keeps lives behind it,
+// so N server processes over one store behave as one server. The embedded
+// (SQLite) and PostgreSQL stores both implement it and both pass the suite in
+// package catalog/storetest. Every write is durable before the method returns.
+type Store interface {
+	// ServerInfo returns the installation identity, creating it on first use.
+	ServerInfo(ctx context.Context) (ServerInfo, error)
+
+	// ImportRevisions adds revisions to the catalog, keyed by Identity. A new
+	// revision gets the next revision ID, written back into its ID field; an
+	// existing one keeps its ID (and its ID is written back too). IsLeaf of
+	// every revision is recomputed in the same transaction.
+	ImportRevisions(ctx context.Context, revs []*Revision) (ImportResult, error)
+	// Summaries returns every revision of the catalog, ordered by ID.
+	Summaries(ctx context.Context) ([]Summary, error)
+	// Revision returns one whole revision by ID (ErrNotFound if absent).
+	Revision(ctx context.Context, id int32) (*Revision, error)
+	// Fragments returns the fragments of type typ for the given revision IDs.
+	// For LocalizedProperties and Eula only the listed languages are returned
+	// (languages is ignored for Core and Extended). Missing ones are skipped.
+	Fragments(ctx context.Context, ids []int32, typ FragmentType, languages []string) ([]Fragment, error)
+	// Files returns the files of the given revisions, keyed by revision ID.
+	Files(ctx context.Context, ids []int32) (map[int32][]File, error)
+	// FileBySHA1 returns the metadata of the file with that 20-byte digest.
+	FileBySHA1(ctx context.Context, sha1 []byte) (File, error)
+	// ChangeSequence returns a number that grows on every change to
+	// revisions, approvals or target groups; caches compare it to know they
+	// are stale, across every process that shares the store.
+	ChangeSequence(ctx context.Context) (int64, error)
+
+	// TargetGroups returns every target group, the built-in "All Computers"
+	// and "Unassigned Computers" included.
+	TargetGroups(ctx context.Context) ([]TargetGroup, error)
+	// CreateTargetGroup adds a group; names are unique, case-insensitively.
+	CreateTargetGroup(ctx context.Context, g TargetGroup) error
+	// SetApproval creates or replaces the approval of (UpdateID, GroupID) and
+	// returns it with its new deployment ID and ChangedAt; ActionNotApproved
+	// removes it.
+	SetApproval(ctx context.Context, a Approval) (Approval, error)
+	// Approvals returns every approval in force.
+	Approvals(ctx context.Context) ([]Approval, error)
+
+	// RecordAuthorization notes a client seen by GetAuthorizationCookie,
+	// creating the computer if new (not yet Registered).
+	RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error
+	// RegisterComputer stores the details RegisterComputer sent and marks the
+	// computer Registered, creating it if new.
+	RegisterComputer(ctx context.Context, c Computer) error
+	// RecordSync sets the computer's LastSync.
+	RecordSync(ctx context.Context, clientID string, at time.Time) error
+	// Computer returns one computer by client ID (ErrNotFound if absent).
+	Computer(ctx context.Context, clientID string) (Computer, error)
+	// Computers returns every computer, ordered by DNS name.
+	Computers(ctx context.Context) ([]Computer, error)
+
+	// StoreEvents stores reporting events, skipping any whose InstanceID is
+	// already stored, sets the computer's LastReport, and returns how many
+	// were new.
+	StoreEvents(ctx context.Context, clientID string, events []Event, at time.Time) (int, error)
+	// Events returns the stored events of one computer, oldest first.
+	Events(ctx context.Context, clientID string) ([]Event, error)
+	// SetStatuses records per-update states of one computer. With replace,
+	// the computer's states not listed are removed (a full status report);
+	// without, only the listed ones change. Unchanged states keep ChangedAt.
+	SetStatuses(ctx context.Context, clientID string, statuses []UpdateStatus, replace bool, at time.Time) error
+	// Statuses returns the per-update states of one computer.
+	Statuses(ctx context.Context, clientID string) ([]UpdateStatus, error)
+
+	// Close releases the store.
+	Close() error
+}

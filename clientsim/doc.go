@@ -1,0 +1,21 @@
+// Package clientsim is a simulated Windows Update Agent: it speaks SOAP 1.1
+// over HTTP to an update server exactly as the captured native agent
+// (Windows-Update-Agent/1507.2601.30012.0, Client-Protocol/2.90) does, so the
+// project can prove compatibility without a Windows machine.
+//
+// Every request body is a recorded native request (embedded from templates/,
+// see templates/README.md) with values substituted through etree; element
+// order, namespaces and prefixes stay as the native agent sends them. The
+// headers are those of the native agent except Accept-Encoding: xpress and
+// MS-CV, which clientsim does not send (it cannot decode Xpress).
+//
+// Scan runs the sequence of MS-WUSP.md §3.1: GetConfig, GetAuthorizationCookie,
+// GetCookie, RegisterComputer, the SyncUpdates software rounds (§5.1) and the
+// driver pass, GetExtendedUpdateInfo, ranged content downloads (§3.4) with
+// SHA-1 and SHA-256 checks, and ReportEventBatch (§7). The simulated
+// applicability rule is: every non-leaf revision is installed, every leaf is
+// merely cached.
+//
+// The replay subpackage replays a recorded conversation against a server and
+// compares the answers' structure with the recorded real-WSUS answers.
+package clientsim

@@ -1,0 +1,524 @@
+package clientsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config configures one simulated scan.
+type Config struct {
+	// ServerURL is the base URL of the update server, e.g. http://127.0.0.1:8530.
+	ServerURL string
+	// ClientID is the SusClientId GUID; empty means a random one.
+	ClientID string
+	// DNSName is sent in GetAuthorizationCookie and RegisterComputer; empty
+	// means "clientsim-" + the first 8 characters of ClientID.
+	DNSName string
+	// TargetGroup, when set, is sent as targetGroupName (client-side targeting).
+	TargetGroup string
+	// Parallel is the number of content pieces fetched at once (default 4).
+	Parallel int
+	// MaxSyncRounds bounds the SyncUpdates calls of one pass (default 100).
+	MaxSyncRounds int
+	// DownloadDir keeps the downloaded files (named <sha1hex>.<ext>); empty
+	// means a temporary directory that is removed when Scan returns.
+	DownloadDir string
+	// HTTPClient is used for every request; nil means a client without
+	// transparent compression (no Accept-Encoding is sent).
+	HTTPClient *http.Client
+	// Logger receives step-by-step debug logs; nil discards them.
+	Logger *slog.Logger
+	// Rand shuffles the piece order; nil means a randomly seeded source.
+	Rand *rand.Rand
+}
+
+// Summary is the outcome of a successful Scan.
+type Summary struct {
+	ClientID, DNSName string
+	// SoftwareRounds and DriverRounds count the SyncUpdates calls.
+	SoftwareRounds, DriverRounds int
+	// UpdatesOffered counts UpdateInfos deployed with Action Install or OptionalInstall.
+	UpdatesOffered int
+	// OfferedUpdateIDs are their UpdateIDs (as reported in the 156 U= list).
+	OfferedUpdateIDs []string
+	// FilesDownloaded counts distinct files (by SHA-1) fetched and verified.
+	FilesDownloaded int
+	// BytesDownloaded counts content bytes received; BytesVerified the bytes
+	// whose SHA-1 and SHA-256 matched the metadata.
+	BytesDownloaded, BytesVerified int64
+	// EventsReported counts the events in the ReportEventBatch call.
+	EventsReported int
+}
+
+// Scan runs the native Windows Update Agent sequence against cfg.ServerURL
+// (MS-WUSP.md §3.1): GetConfig, GetAuthorizationCookie, GetCookie,
+// RegisterComputer, the SyncUpdates software rounds and driver pass,
+// GetExtendedUpdateInfo, ranged content downloads with digest checks, and
+// ReportEventBatch. Errors name the failing step; SOAP faults are *Fault and
+// digest mismatches *DigestMismatchError (use errors.As).
+func Scan(ctx context.Context, cfg Config) (Summary, error) {
+	s, err := newSession(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	return s.run(ctx)
+}
+
+// session is the state of one scan.
+type session struct {
+	cfg    Config
+	base   *url.URL // server base URL, path ending in "/"
+	soap   *soapClient
+	log    *slog.Logger
+	server string // base URL without trailing slash (DeviceAttributes)
+
+	config   serverConfig
+	auth     authCookie
+	cookie   cookie
+	reauthed bool
+
+	sum Summary
+}
+
+func newSession(cfg Config) (*session, error) {
+	u, err := url.Parse(cfg.ServerURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("clientsim: server URL %q is not an http(s) URL", cfg.ServerURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/"
+	if cfg.ClientID == "" {
+		cfg.ClientID = newGUID()
+	}
+	if !isGUID(cfg.ClientID) {
+		return nil, fmt.Errorf("clientsim: client id %q is not a GUID", cfg.ClientID)
+	}
+	if cfg.DNSName == "" {
+		cfg.DNSName = "clientsim-" + cfg.ClientID[:8]
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 4
+	}
+	if cfg.MaxSyncRounds <= 0 {
+		cfg.MaxSyncRounds = 100
+	}
+	if cfg.HTTPClient == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DisableCompression = true
+		t.MaxIdleConnsPerHost = cfg.Parallel + 1
+		cfg.HTTPClient = &http.Client{Transport: t}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	return &session{
+		cfg:    cfg,
+		base:   u,
+		soap:   &soapClient{http: cfg.HTTPClient, userAgent: AgentUserAgent, log: cfg.Logger},
+		log:    cfg.Logger,
+		server: strings.TrimSuffix(u.String(), "/"),
+		sum:    Summary{ClientID: cfg.ClientID, DNSName: cfg.DNSName},
+	}, nil
+}
+
+// endpoint resolves a service path (absolute or relative) against the server base URL.
+func (s *session) endpoint(p string) (string, error) {
+	ref, err := url.Parse(strings.TrimPrefix(p, "/"))
+	if err != nil {
+		return "", fmt.Errorf("service URL %q: %w", p, err)
+	}
+	return s.base.ResolveReference(ref).String(), nil
+}
+
+func (s *session) run(ctx context.Context) (Summary, error) {
+	if err := s.getConfig(ctx); err != nil {
+		return s.sum, fmt.Errorf("clientsim: GetConfig: %w", err)
+	}
+	if err := s.authenticate(ctx, cookie{}); err != nil {
+		return s.sum, fmt.Errorf("clientsim: %w", err)
+	}
+	if s.config.IsRegistrationRequired {
+		if err := s.retry(ctx, s.registerComputer); err != nil {
+			return s.sum, fmt.Errorf("clientsim: RegisterComputer: %w", err)
+		}
+	}
+	known, err := s.syncSoftware(ctx)
+	if err != nil {
+		return s.sum, fmt.Errorf("clientsim: SyncUpdates (software): %w", err)
+	}
+	drivers, err := s.syncDrivers(ctx, known)
+	if err != nil {
+		return s.sum, fmt.Errorf("clientsim: SyncUpdates (driver pass): %w", err)
+	}
+	delivered := append(known, drivers...)
+
+	var toFetch []updateInfo
+	for _, u := range delivered {
+		switch u.Action {
+		case "Install", "OptionalInstall":
+			s.sum.UpdatesOffered++
+			if !slices.ContainsFunc(s.sum.OfferedUpdateIDs, func(id string) bool { return strings.EqualFold(id, u.Identity.UpdateID) }) {
+				s.sum.OfferedUpdateIDs = append(s.sum.OfferedUpdateIDs, strings.ToUpper(u.Identity.UpdateID))
+			}
+			if u.IsLeaf {
+				toFetch = append(toFetch, u)
+			}
+		case "Bundle":
+			if u.IsLeaf {
+				toFetch = append(toFetch, u)
+			}
+		}
+	}
+	s.log.Debug("offered", "updates", s.sum.UpdatesOffered, "leaves to fetch", len(toFetch))
+
+	info, err := s.extendedInfo(ctx, toFetch)
+	if err != nil {
+		return s.sum, fmt.Errorf("clientsim: GetExtendedUpdateInfo: %w", err)
+	}
+	downloaded, err := s.download(ctx, toFetch, info)
+	if err != nil {
+		return s.sum, fmt.Errorf("clientsim: download: %w", err)
+	}
+	if err := s.retry(ctx, func(ctx context.Context) error { return s.report(ctx, downloaded) }); err != nil {
+		return s.sum, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
+	}
+	return s.sum, nil
+}
+
+// retry runs fn; when the server answers CookieExpired or InvalidCookie it
+// re-runs GetAuthorizationCookie + GetCookie once per scan and retries fn.
+func (s *session) retry(ctx context.Context, fn func(context.Context) error) error {
+	err := fn(ctx)
+	if err == nil || s.reauthed || !IsFault(err, "CookieExpired", "InvalidCookie") {
+		return err
+	}
+	s.reauthed = true
+	s.log.Debug("re-authenticating after fault", "err", err)
+	old := s.cookie
+	if IsFault(err, "InvalidCookie") {
+		old = cookie{} // the cookie is worthless: start as on first contact
+	}
+	if aerr := s.authenticate(ctx, old); aerr != nil {
+		return fmt.Errorf("%w; re-authentication: %w", err, aerr)
+	}
+	return fn(ctx)
+}
+
+func (s *session) getConfig(ctx context.Context) error {
+	body, err := buildGetConfig()
+	if err != nil {
+		return err
+	}
+	ep, err := s.endpoint(clientPath)
+	if err != nil {
+		return err
+	}
+	resp, err := s.soap.call(ctx, ep, nsClient, "GetConfig", body)
+	if err != nil {
+		return err
+	}
+	if s.config, err = parseConfig(resp); err != nil {
+		return err
+	}
+	s.log.Debug("config", "lastChange", s.config.LastChange, "registration", s.config.IsRegistrationRequired,
+		"auth", s.config.AuthServiceURL, "maxExtended", s.config.MaxExtendedUpdates)
+	return nil
+}
+
+// authenticate runs GetAuthorizationCookie and GetCookie(oldCookie=old).
+func (s *session) authenticate(ctx context.Context, old cookie) error {
+	body, err := buildGetAuthorizationCookie(s.cfg.ClientID, s.cfg.TargetGroup, s.cfg.DNSName)
+	if err != nil {
+		return fmt.Errorf("GetAuthorizationCookie: %w", err)
+	}
+	ep, err := s.endpoint(s.config.AuthServiceURL)
+	if err != nil {
+		return fmt.Errorf("GetAuthorizationCookie: %w", err)
+	}
+	resp, err := s.soap.call(ctx, ep, nsSimpleAuth, "GetAuthorizationCookie", body)
+	if err != nil {
+		return fmt.Errorf("GetAuthorizationCookie: %w", err)
+	}
+	if s.auth, err = parseAuthCookie(resp); err != nil {
+		return fmt.Errorf("GetAuthorizationCookie: %w", err)
+	}
+
+	if body, err = buildGetCookie(s.auth, old, s.config.LastChange, time.Now()); err != nil {
+		return fmt.Errorf("GetCookie: %w", err)
+	}
+	if ep, err = s.endpoint(clientPath); err != nil {
+		return fmt.Errorf("GetCookie: %w", err)
+	}
+	if resp, err = s.soap.call(ctx, ep, nsClient, "GetCookie", body); err != nil {
+		return fmt.Errorf("GetCookie: %w", err)
+	}
+	if s.cookie, err = parseCookie(child(resp, "GetCookieResult"), "GetCookieResult"); err != nil {
+		return fmt.Errorf("GetCookie: %w", err)
+	}
+	return nil
+}
+
+func (s *session) registerComputer(ctx context.Context) error {
+	body, err := buildRegisterComputer(s.cookie, s.cfg.DNSName)
+	if err != nil {
+		return err
+	}
+	ep, err := s.endpoint(clientPath)
+	if err != nil {
+		return err
+	}
+	_, err = s.soap.call(ctx, ep, nsClient, "RegisterComputer", body)
+	return err
+}
+
+// syncCall sends one SyncUpdates request built from r (with the current cookie).
+func (s *session) syncCall(ctx context.Context, r syncRequest) (syncInfo, error) {
+	var si syncInfo
+	err := s.retry(ctx, func(ctx context.Context) error {
+		r.Cookie, r.Server = s.cookie, s.server
+		body, err := buildSyncUpdates(r)
+		if err != nil {
+			return err
+		}
+		ep, err := s.endpoint(clientPath)
+		if err != nil {
+			return err
+		}
+		resp, err := s.soap.call(ctx, ep, nsClient, "SyncUpdates", body)
+		if err != nil {
+			return err
+		}
+		si, err = parseSyncInfo(resp)
+		return err
+	})
+	if err == nil {
+		s.cookie = si.NewCookie
+	}
+	return si, err
+}
+
+// syncSoftware runs the software rounds of MS-WUSP 3.1.5.7 / MS-WUSP.md §5.1
+// with the simulated applicability rule: every non-leaf revision is installed
+// (InstalledNonLeafUpdateIDs), every leaf is cached (OtherCachedUpdateIDs).
+// It returns the delivered revisions still in scope, in delivery order.
+func (s *session) syncSoftware(ctx context.Context) ([]updateInfo, error) {
+	var installed, other []int
+	var known []updateInfo
+	for round := 1; ; round++ {
+		if round > s.cfg.MaxSyncRounds {
+			return nil, fmt.Errorf("no convergence after %d rounds (Truncated or non-leaf updates in every answer)", s.cfg.MaxSyncRounds)
+		}
+		s.sum.SoftwareRounds = round
+		si, err := s.syncCall(ctx, syncRequest{InstalledNonLeaf: installed, OtherCached: other})
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", round, err)
+		}
+		drop := func(id int) bool { return slices.Contains(si.OutOfScope, id) }
+		installed = slices.DeleteFunc(installed, drop)
+		other = slices.DeleteFunc(other, drop)
+		known = slices.DeleteFunc(known, func(u updateInfo) bool { return drop(u.ID) })
+
+		nonLeaf := false
+		for _, u := range append(si.NewUpdates, si.ChangedUpdates...) {
+			if !u.IsLeaf {
+				nonLeaf = true
+			}
+			installed = slices.DeleteFunc(installed, func(id int) bool { return id == u.ID })
+			other = slices.DeleteFunc(other, func(id int) bool { return id == u.ID })
+			known = slices.DeleteFunc(known, func(k updateInfo) bool { return k.ID == u.ID })
+			known = append(known, u)
+			if u.IsLeaf {
+				other = append(other, u.ID)
+			} else {
+				installed = append(installed, u.ID)
+			}
+		}
+		s.log.Debug("software round", "round", round, "new", len(si.NewUpdates), "changed", len(si.ChangedUpdates),
+			"outOfScope", len(si.OutOfScope), "truncated", si.Truncated, "nonLeaf", nonLeaf)
+		if !si.Truncated && !nonLeaf {
+			return known, nil
+		}
+	}
+}
+
+// syncDrivers runs the driver pass (SkipSoftwareSync=true with the recorded
+// SystemSpec and ComputerSpec), repeated only while the server truncates.
+func (s *session) syncDrivers(ctx context.Context, known []updateInfo) ([]updateInfo, error) {
+	var installed, cached []int
+	for _, u := range known {
+		if !u.IsLeaf {
+			installed = append(installed, u.ID)
+		}
+	}
+	var drivers []updateInfo
+	for round := 1; ; round++ {
+		if round > s.cfg.MaxSyncRounds {
+			return nil, fmt.Errorf("no convergence after %d truncated driver rounds", s.cfg.MaxSyncRounds)
+		}
+		s.sum.DriverRounds = round
+		si, err := s.syncCall(ctx, syncRequest{Driver: true, InstalledNonLeaf: installed, CachedDrivers: cached})
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", round, err)
+		}
+		for _, u := range si.NewUpdates {
+			u.Driver = true
+			drivers = append(drivers, u)
+			cached = append(cached, u.ID)
+		}
+		s.log.Debug("driver round", "round", round, "new", len(si.NewUpdates), "truncated", si.Truncated)
+		if !si.Truncated {
+			return drivers, nil
+		}
+	}
+}
+
+// extendedInfo fetches the Extended and LocalizedProperties fragments of the
+// given revisions in chunks of MaxExtendedUpdatesPerRequest.
+func (s *session) extendedInfo(ctx context.Context, updates []updateInfo) (extendedInfo, error) {
+	all := extendedInfo{Files: map[int][]fileMeta{}, Titles: map[int]string{}, Locations: map[string]string{}}
+	ids := make([]int, len(updates))
+	for i, u := range updates {
+		ids[i] = u.ID
+	}
+	for chunk := range slices.Chunk(ids, s.config.MaxExtendedUpdates) {
+		var x extendedInfo
+		err := s.retry(ctx, func(ctx context.Context) error {
+			body, err := buildGetExtendedUpdateInfo(s.cookie, chunk, s.server)
+			if err != nil {
+				return err
+			}
+			ep, err := s.endpoint(clientPath)
+			if err != nil {
+				return err
+			}
+			resp, err := s.soap.call(ctx, ep, nsClient, "GetExtendedUpdateInfo", body)
+			if err != nil {
+				return err
+			}
+			x, err = parseExtendedInfo(resp)
+			return err
+		})
+		if err != nil {
+			return all, err
+		}
+		for id, f := range x.Files {
+			all.Files[id] = append(all.Files[id], f...)
+		}
+		for id, t := range x.Titles {
+			all.Titles[id] = t
+		}
+		for d, u := range x.Locations {
+			all.Locations[d] = u
+		}
+		all.OutOfScope = append(all.OutOfScope, x.OutOfScope...)
+	}
+	if len(all.OutOfScope) > 0 {
+		s.log.Debug("GetExtendedUpdateInfo out of scope", "ids", all.OutOfScope)
+	}
+	return all, nil
+}
+
+// download fetches and verifies every file of the given revisions (each
+// distinct SHA-1 once) and returns the revisions whose files all verified.
+func (s *session) download(ctx context.Context, updates []updateInfo, info extendedInfo) ([]reportedUpdate, error) {
+	dir := s.cfg.DownloadDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "clientsim-*")
+		if err != nil {
+			return nil, fmt.Errorf("temp dir: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("download dir: %w", err)
+	}
+
+	files := map[string]*contentFile{}
+	var order []*contentFile
+	var reported []reportedUpdate
+	for _, u := range updates {
+		if slices.Contains(info.OutOfScope, u.ID) {
+			continue
+		}
+		metas := info.Files[u.ID]
+		if len(metas) == 0 {
+			continue // e.g. a bundle: its files belong to its members
+		}
+		ru := reportedUpdate{UpdateID: strings.ToLower(u.Identity.UpdateID), RevisionNumber: u.Identity.RevisionNumber, Title: info.Titles[u.ID]}
+		for _, m := range metas {
+			ru.Bytes += m.Size
+			if _, ok := files[m.Digest]; ok {
+				continue
+			}
+			loc, ok := info.Locations[m.Digest]
+			if !ok {
+				return nil, fmt.Errorf("revision %d file %s (%s): %w", u.ID, m.Name, m.Digest, errNoLocation)
+			}
+			ep, err := s.endpoint(loc)
+			if err != nil {
+				return nil, fmt.Errorf("revision %d file %s: %w", u.ID, m.Name, err)
+			}
+			f := &contentFile{Meta: m, URL: ep, Path: contentPath(dir, m)}
+			files[m.Digest] = f
+			order = append(order, f)
+		}
+		reported = append(reported, ru)
+	}
+	d := &downloader{http: s.cfg.HTTPClient, parallel: s.cfg.Parallel, log: s.log, rand: s.cfg.Rand}
+	n, err := d.fetch(ctx, order)
+	s.sum.BytesDownloaded = n
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range order {
+		if err := verifyFile(f); err != nil {
+			return nil, err
+		}
+		s.sum.FilesDownloaded++
+		s.sum.BytesVerified += f.Meta.Size
+	}
+	return reported, nil
+}
+
+// report sends the 147/156/162 events of this scan.
+func (s *session) report(ctx context.Context, downloaded []reportedUpdate) error {
+	body, n, err := buildReportEventBatch(eventBatch{
+		Cookie:     s.cookie,
+		ClientID:   s.cfg.ClientID,
+		Time:       time.Now(),
+		Offered:    s.sum.OfferedUpdateIDs,
+		Downloaded: downloaded,
+	})
+	if err != nil {
+		return err
+	}
+	ep, err := s.endpoint(reportingPath)
+	if err != nil {
+		return err
+	}
+	resp, err := s.soap.call(ctx, ep, nsReporting, "ReportEventBatch", body)
+	if err != nil {
+		return err
+	}
+	ok, err := parseReportResult(resp)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("ReportEventBatchResult is false")
+	}
+	s.sum.EventsReported = n
+	return nil
+}

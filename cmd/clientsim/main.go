@@ -1,0 +1,183 @@
+// Command clientsim is a simulated Windows Update Agent for testing a WSUS
+// server without Windows.
+//
+//	clientsim scan   [--server URL] [--client-id GUID] [--dns-name NAME] [--target-group NAME]
+//	                 [--parallel N] [--download-dir DIR] [--verbose]
+//	clientsim replay DIR [--server URL] [--all] [--verbose]
+//
+// scan runs the native scan sequence (see package wsus/clientsim) and prints
+// a summary; replay replays a capture folder and compares every answer with
+// the recorded real-WSUS answer (see package wsus/clientsim/replay). The
+// server defaults to $WSUS_SERVER, else http://127.0.0.1:8530. The exit
+// status is 0 on success, 1 on any protocol error, fault, digest mismatch or
+// replay difference, and 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+
+	"wsus/clientsim"
+	"wsus/clientsim/replay"
+)
+
+const defaultServer = "http://127.0.0.1:8530"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv("WSUS_SERVER"))
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  clientsim scan   [flags]        run a full Windows Update scan against a server
+  clientsim replay DIR [flags]    replay a capture folder and compare the answers
+
+Run "clientsim scan -h" or "clientsim replay -h" for the flags.
+The server defaults to $WSUS_SERVER, else ` + defaultServer + `.
+`
+
+// run executes the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, envServer string) int {
+	server := defaultServer
+	if envServer != "" {
+		server = envServer
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "scan":
+		return scan(ctx, args[1:], server, stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, args[1:], server, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "clientsim: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+func logger(verbose bool, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// parse parses flags, also after positional arguments ("replay DIR --server URL").
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func scan(ctx context.Context, args []string, server string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("clientsim scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg clientsim.Config
+	fs.StringVar(&cfg.ServerURL, "server", server, "base URL of the update server (env WSUS_SERVER)")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "client id GUID (default: a random one)")
+	fs.StringVar(&cfg.DNSName, "dns-name", "", `DNS name to register (default "clientsim-<first 8 of client id>")`)
+	fs.StringVar(&cfg.TargetGroup, "target-group", "", "target group name(s) for client-side targeting (targetGroupName)")
+	fs.IntVar(&cfg.Parallel, "parallel", 4, "content pieces downloaded in parallel")
+	fs.StringVar(&cfg.DownloadDir, "download-dir", "", "keep downloaded files here (default: a temporary directory, removed)")
+	verbose := fs.Bool("verbose", false, "log every step to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: clientsim scan [flags]\n\nRuns GetConfig, authorization, RegisterComputer, SyncUpdates, GetExtendedUpdateInfo,\ndownloads and verifies every offered file and reports events, like Windows Update Agent.\n\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "clientsim scan: unexpected argument %q\n", pos[0])
+		return 2
+	}
+	cfg.Logger = logger(*verbose, stderr)
+
+	sum, err := clientsim.Scan(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "clientsim scan of %s as client %s (%s)\n", cfg.ServerURL, sum.ClientID, sum.DNSName)
+	fmt.Fprintf(stdout, "sync rounds:      %d software, %d driver\n", sum.SoftwareRounds, sum.DriverRounds)
+	fmt.Fprintf(stdout, "updates offered:  %d\n", sum.UpdatesOffered)
+	fmt.Fprintf(stdout, "files downloaded: %d\n", sum.FilesDownloaded)
+	fmt.Fprintf(stdout, "bytes downloaded: %d\n", sum.BytesDownloaded)
+	fmt.Fprintf(stdout, "bytes verified:   %d\n", sum.BytesVerified)
+	fmt.Fprintf(stdout, "events reported:  %d\n", sum.EventsReported)
+	return 0
+}
+
+func replayCmd(ctx context.Context, args []string, server string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("clientsim replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := replay.Config{}
+	fs.StringVar(&cfg.ServerURL, "server", server, "base URL of the server under test (env WSUS_SERVER)")
+	all := fs.Bool("all", false, "list every difference, not only the first per exchange")
+	verbose := fs.Bool("verbose", false, "log every exchange to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: clientsim replay DIR [flags]\n\nReplays the exchange folders (NNNNNN/) of a capture DIR against the server and compares\neach answer's structure with the recorded one. Exit status 1 if any differs.\n\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 2
+	}
+	cfg.Logger = logger(*verbose, stderr)
+
+	exchanges, err := replay.Load(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+		return 1
+	}
+	results, err := replay.Run(ctx, cfg, exchanges)
+	if err != nil {
+		// The exchanges replayed before the failure are still worth seeing.
+		for _, r := range results {
+			io.WriteString(stdout, r.Format(*all))
+		}
+		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+		return 1
+	}
+	differ, err := replay.Report(stdout, results, *all)
+	if err != nil {
+		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+		return 1
+	}
+	if differ > 0 {
+		return 1
+	}
+	return 0
+}

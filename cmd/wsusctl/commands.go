@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"wsus/catalog/admin"
+)
+
+// command parses its arguments and returns the action that calls the
+// server; an error is a usage error.
+type command func(opts *options, args []string) (action, error)
+
+// action calls the server and prints the result on stdout.
+type action func(ctx context.Context, c *client, stdout io.Writer) error
+
+// lookup returns the command called name.
+func lookup(name string) (command, bool) {
+	switch name {
+	case "approve":
+		return approveCmd, true
+	case "approvals":
+		return listCmd("approvals", printApprovals), true
+	case "computers":
+		return listCmd("computers", printComputers), true
+	case "computer":
+		return computerCmd, true
+	case "updates":
+		return updatesCmd, true
+	case "groups":
+		return listCmd("groups", printGroups), true
+	}
+	return nil, false
+}
+
+// newFlags returns the flag set of a command, with --json bound to opts.
+func newFlags(name string, opts *options) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.BoolVar(&opts.json, "json", opts.json, "")
+	return fs
+}
+
+// exactArgs checks the number of positional arguments.
+func exactArgs(name string, got []string, want ...string) error {
+	if len(got) != len(want) {
+		if len(want) == 0 {
+			return fmt.Errorf("%s takes no arguments, got %q", name, got)
+		}
+		return fmt.Errorf("%s wants %s, got %d argument(s)", name, strings.Join(want, " "), len(got))
+	}
+	return nil
+}
+
+// listCmd is a command without arguments that GETs the endpoint of the same
+// name and prints the answer with print.
+func listCmd[T any](name string, print func(io.Writer, *T) error) command {
+	return func(opts *options, args []string) (action, error) {
+		pos, err := parseArgs(newFlags(name, opts), args)
+		if err != nil {
+			return nil, err
+		}
+		if err := exactArgs(name, pos); err != nil {
+			return nil, err
+		}
+		return getAndPrint(opts, name, nil, print), nil
+	}
+}
+
+// getAndPrint returns the action that GETs endpoint and prints the answer
+// with print, or as is with --json.
+func getAndPrint[T any](opts *options, endpoint string, query url.Values, print func(io.Writer, *T) error) action {
+	return func(ctx context.Context, c *client, stdout io.Writer) error {
+		v := new(T)
+		raw, err := c.get(ctx, endpoint, query, v)
+		if err != nil {
+			return err
+		}
+		if opts.json {
+			return writeRaw(stdout, raw)
+		}
+		return print(stdout, v)
+	}
+}
+
+// approveCmd is "approve UPDATE-ID [--group G] [--action A] [--deadline D]".
+func approveCmd(opts *options, args []string) (action, error) {
+	fs := newFlags("approve", opts)
+	var req admin.ApprovalRequest
+	fs.StringVar(&req.Group, "group", "", "target group name or ID")
+	fs.StringVar(&req.Action, "action", "", "Install, Uninstall or NotApproved")
+	fs.StringVar(&req.Deadline, "deadline", "", "RFC 3339 deadline")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := exactArgs("approve", pos, "UPDATE-ID"); err != nil {
+		return nil, err
+	}
+	req.UpdateID = pos[0]
+	return func(ctx context.Context, c *client, stdout io.Writer) error {
+		raw, err := c.call(ctx, http.MethodPost, "approvals", nil, req)
+		if err != nil {
+			return err
+		}
+		if opts.json {
+			return writeRaw(stdout, raw)
+		}
+		var a admin.Approval
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return fmt.Errorf("POST approvals: decode answer: %w", err)
+		}
+		if a.Action == "NotApproved" {
+			_, err = fmt.Fprintf(stdout, "Removed the approval of %s for %s.\n", a.UpdateID, a.Group)
+			return err
+		}
+		deadline := ""
+		if a.Deadline != nil {
+			deadline = ", deadline " + a.Deadline.Format(time.RFC3339)
+		}
+		_, err = fmt.Fprintf(stdout, "Approved %s for %s: %s%s (deployment %d).\n", a.UpdateID, a.Group, a.Action, deadline, a.ID)
+		return err
+	}, nil
+}
+
+// computerCmd is "computer ID".
+func computerCmd(opts *options, args []string) (action, error) {
+	pos, err := parseArgs(newFlags("computer", opts), args)
+	if err != nil {
+		return nil, err
+	}
+	if err := exactArgs("computer", pos, "ID"); err != nil {
+		return nil, err
+	}
+	return getAndPrint(opts, "computers/"+url.PathEscape(pos[0]), nil, printComputer), nil
+}
+
+// updatesCmd is "updates [--type T] [--approved]".
+func updatesCmd(opts *options, args []string) (action, error) {
+	fs := newFlags("updates", opts)
+	typ := fs.String("type", "", "Software, Driver, Category or Detectoid")
+	approved := fs.Bool("approved", false, "only approved updates")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := exactArgs("updates", pos); err != nil {
+		return nil, err
+	}
+	query := url.Values{}
+	if *typ != "" {
+		query.Set("type", *typ)
+	}
+	if *approved {
+		query.Set("approved", "true")
+	}
+	return getAndPrint(opts, "updates", query, printUpdates), nil
+}
+
+// writeRaw prints a JSON answer as the server sent it.
+func writeRaw(w io.Writer, raw []byte) error {
+	if _, err := w.Write(raw); err != nil {
+		return err
+	}
+	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
+		_, err := io.WriteString(w, "\n")
+		return err
+	}
+	return nil
+}
+
+// table writes tab-separated rows as aligned columns.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer, header ...string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	t.row(header...)
+	return t
+}
+
+// row writes one row; tabs and newlines inside cells become spaces.
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return ' '
+			}
+			return r
+		}, c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+
+func (t *table) flush() error { return t.tw.Flush() }
+
+// when formats an optional time for a table.
+func when(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// orDash returns s, or "-" when s is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func printApprovals(w io.Writer, v *admin.ApprovalList) error {
+	t := newTable(w, "ID", "UPDATE ID", "GROUP", "ACTION", "DEADLINE", "CHANGED")
+	for _, a := range v.Approvals {
+		t.row(fmt.Sprint(a.ID), a.UpdateID.String(), orDash(a.Group), string(a.Action), when(a.Deadline), when(&a.ChangedAt))
+	}
+	return t.flush()
+}
+
+func printComputers(w io.Writer, v *admin.ComputerList) error {
+	t := newTable(w, "ID", "DNS NAME", "OS VERSION", "REGISTERED", "LAST SYNC", "LAST REPORT")
+	for _, c := range v.Computers {
+		t.row(c.ID, orDash(c.DNSName), orDash(c.OSVersion), fmt.Sprint(c.Registered), when(c.LastSync), when(c.LastReport))
+	}
+	return t.flush()
+}
+
+func printComputer(w io.Writer, c *admin.ComputerDetail) error {
+	t := newTable(w, "ID:", c.ID)
+	for _, kv := range [][2]string{
+		{"DNS name:", c.DNSName},
+		{"Registered:", fmt.Sprint(c.Registered)},
+		{"OS:", strings.TrimSpace(c.OSDescription + " " + c.OSVersion)},
+		{"Architecture:", c.Architecture},
+		{"Manufacturer:", c.Manufacturer},
+		{"Model:", c.Model},
+		{"Client version:", c.ClientVersion},
+		{"Requested groups:", strings.Join(c.RequestedGroups, ", ")},
+		{"First seen:", when(c.FirstSeen)},
+		{"Last sync:", when(c.LastSync)},
+		{"Last report:", when(c.LastReport)},
+		{"Last status:", when(c.LastStatus)},
+		{"Events:", fmt.Sprint(c.Events)},
+	} {
+		t.row(kv[0], orDash(kv[1]))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if len(c.Updates) == 0 {
+		_, err := fmt.Fprintln(w, "\nNo update states reported.")
+		return err
+	}
+	fmt.Fprintln(w)
+	t = newTable(w, "UPDATE ID", "STATE", "CHANGED")
+	for _, u := range c.Updates {
+		t.row(u.UpdateID.String(), u.State, when(&u.ChangedAt))
+	}
+	return t.flush()
+}
+
+func printUpdates(w io.Writer, v *admin.UpdateList) error {
+	t := newTable(w, "REVISION", "UPDATE ID", "REV", "TYPE", "KB", "APPROVALS", "TITLE")
+	for _, u := range v.Updates {
+		var approvals []string
+		for _, a := range u.Approvals {
+			approvals = append(approvals, a.Group+":"+string(a.Action))
+		}
+		t.row(fmt.Sprint(u.RevisionID), u.UpdateID.String(), fmt.Sprint(u.RevisionNumber), string(u.Type),
+			orDash(u.KBArticleID), orDash(strings.Join(approvals, ",")), u.Title)
+	}
+	return t.flush()
+}
+
+func printGroups(w io.Writer, v *admin.GroupList) error {
+	t := newTable(w, "ID", "NAME", "PARENT")
+	for _, g := range v.Groups {
+		parent := "-"
+		if g.ParentID != nil {
+			parent = g.ParentID.String()
+		}
+		t.row(g.ID.String(), g.Name, parent)
+	}
+	return t.flush()
+}

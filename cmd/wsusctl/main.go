@@ -1,0 +1,134 @@
+// Command wsusctl administers a wsus server through its admin REST API:
+// approving updates and listing approvals, updates, target groups and
+// computers.
+//
+//	wsusctl [--server URL] [--token T] [--json] <command> [arguments]
+//
+// The server defaults to $WSUS_SERVER or http://127.0.0.1:8530, the token to
+// $WSUS_ADMIN_TOKEN (prefer the variable: a --token shows in the process
+// list). Output is a table, or with --json the server's JSON answer as is.
+// An error answer of the server prints "wsusctl: <reason> (<code>, HTTP
+// <status>)" and exits 1; a usage error exits 2.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+const usage = `usage: wsusctl [--server URL] [--token T] [--json] <command> [arguments]
+
+commands:
+  approve UPDATE-ID [--group G] [--action Install|Uninstall|NotApproved] [--deadline RFC3339]
+                     approve an update for a target group (default "All Computers", Install)
+  approvals          list the approvals in force
+  computers          list the computers
+  computer ID        show one computer and its update states
+  updates [--type T] [--approved]
+                     list the catalog's revisions (T: Software, Driver, Category, Detectoid)
+  groups             list the target groups
+
+flags:
+  --server URL  server base URL (env WSUS_SERVER, default http://127.0.0.1:8530)
+  --token T     admin token (env WSUS_ADMIN_TOKEN)
+  --json        print the server's JSON answer as is
+`
+
+// defaultServer is the server URL when neither --server nor WSUS_SERVER is set.
+const defaultServer = "http://127.0.0.1:8530"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the global flags.
+type options struct {
+	server string
+	token  string
+	json   bool
+}
+
+// run runs wsusctl with args (without the program name) and returns the exit
+// status: 0 on success, 1 when the server or the network failed, 2 on a
+// usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	server := os.Getenv("WSUS_SERVER")
+	if server == "" {
+		server = defaultServer
+	}
+	opts := options{server: server, token: os.Getenv("WSUS_ADMIN_TOKEN")}
+	fs := flag.NewFlagSet("wsusctl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&opts.server, "server", opts.server, "")
+	fs.StringVar(&opts.token, "token", opts.token, "")
+	fs.BoolVar(&opts.json, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		return usageError(stderr, err.Error())
+	}
+	if fs.NArg() == 0 {
+		return usageError(stderr, "no command")
+	}
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	if name == "help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		return usageError(stderr, fmt.Sprintf("unknown command %q", name))
+	}
+	// Validate the command line before demanding a token, so that a usage
+	// mistake is reported as such.
+	call, err := cmd(&opts, rest)
+	if err != nil {
+		return usageError(stderr, err.Error())
+	}
+	if opts.token == "" {
+		return usageError(stderr, "no admin token: set WSUS_ADMIN_TOKEN or pass --token")
+	}
+	c, err := newClient(opts.server, opts.token)
+	if err != nil {
+		return usageError(stderr, err.Error())
+	}
+	if err := call(ctx, c, stdout); err != nil {
+		fmt.Fprintf(stderr, "wsusctl: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError prints msg and a hint and returns the usage exit status.
+func usageError(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "wsusctl: %s\n%s", msg, usage)
+	return 2
+}
+
+// parseArgs parses a command's flags, which may come before, between or
+// after its positional arguments, and returns the positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%s: %w", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,451 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/admin"
+	"wsus/catalog/sqlite"
+)
+
+const token = "cli-test-token"
+
+var (
+	softwareID = uuid.MustParse("11111111-1111-4111-8111-111111111111")
+	driverID   = uuid.MustParse("22222222-2222-4222-8222-222222222222")
+	categoryID = uuid.MustParse("33333333-3333-4333-8333-333333333333")
+	pilotID    = uuid.MustParse("55555555-5555-4555-8555-555555555555")
+	unknownID  = uuid.MustParse("99999999-9999-4999-8999-999999999999")
+)
+
+const clientID = "0f6a2b4c-0000-4000-8000-00000000000a"
+
+var (
+	t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	t1 = time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
+)
+
+// server is the real admin handler over a real sqlite store on a real
+// listener.
+type server struct {
+	store *sqlite.Store
+	srv   *httptest.Server
+}
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	// Hermetic: the developer's own settings must not leak in.
+	t.Setenv("WSUS_SERVER", "")
+	t.Setenv("WSUS_ADMIN_TOKEN", "")
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	rev := func(id uuid.UUID, n int32, typ catalog.UpdateType, title, kb string) *catalog.Revision {
+		return &catalog.Revision{
+			Identity: catalog.Identity{UpdateID: id, RevisionNumber: n}, Type: typ, Title: title, KBArticleID: kb,
+			PublicationState: "Published", CreationDate: t0, CoreXML: "<Core/>", SourceXML: "<upd:Update/>",
+		}
+	}
+	cat := rev(categoryID, 100, catalog.TypeCategory, "Windows 11", "")
+	cat.CategoryType = "Product"
+	sw := rev(softwareID, 301, catalog.TypeSoftware, "2026-03 Cumulative Update", "5050001")
+	sw.Prerequisites = []catalog.PrerequisiteClause{{IsCategory: true, UpdateIDs: []uuid.UUID{categoryID}}}
+	drv := rev(driverID, 400, catalog.TypeDriver, "Contoso Net driver", "")
+	if _, err := store.ImportRevisions(ctx, []*catalog.Revision{cat, sw, drv}); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if err := store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: pilotID, Name: "Pilot", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatalf("group: %v", err)
+	}
+	if err := store.RecordAuthorization(ctx, clientID, "alpha.contoso.test", []string{"Pilot", "Ring 1"}, t0); err != nil {
+		t.Fatalf("authorize: %v", err)
+	}
+	if err := store.RegisterComputer(ctx, catalog.Computer{
+		ID: clientID, DNSName: "alpha.contoso.test", OSMajor: 10, OSBuild: 26200, OSDescription: "Windows 11 Pro",
+		Architecture: "AMD64", Manufacturer: "Contoso", Model: "VM", ClientVersion: "1183.2601.14012.0",
+	}); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if err := store.RecordSync(ctx, clientID, t1); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if err := store.SetStatuses(ctx, clientID, []catalog.UpdateStatus{{ClientID: clientID, UpdateID: softwareID, State: catalog.StateFailed}}, true, t1); err != nil {
+		t.Fatalf("statuses: %v", err)
+	}
+	srv := httptest.NewServer(admin.New(store, token, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return &server{store: store, srv: srv}
+}
+
+// wsusctl runs the command against s and returns its exit status, stdout
+// and stderr.
+func (s *server) wsusctl(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return runCLI(t, append([]string{"--server", s.srv.URL, "--token", token}, args...)...)
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// rawGET returns the body the server answers a GET of path.
+func (s *server) rawGET(t *testing.T, path string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// lines joins table lines, each ended by a newline.
+func lines(ls ...string) string { return strings.Join(ls, "\n") + "\n" }
+
+func TestReadCommands(t *testing.T) {
+	s := newServer(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"groups"}, lines(
+			"ID                                    NAME                  PARENT",
+			"a0a08746-4dbe-4a37-9adf-9e7652c0b421  All Computers         -",
+			"55555555-5555-4555-8555-555555555555  Pilot                 a0a08746-4dbe-4a37-9adf-9e7652c0b421",
+			"b73ca6ed-5727-47f3-84de-015e03f6a88a  Unassigned Computers  a0a08746-4dbe-4a37-9adf-9e7652c0b421",
+		)},
+		{[]string{"computers"}, lines(
+			"ID                                    DNS NAME            OS VERSION  REGISTERED  LAST SYNC             LAST REPORT",
+			"0f6a2b4c-0000-4000-8000-00000000000a  alpha.contoso.test  10.0.26200  true        2026-03-01T10:05:00Z  -",
+		)},
+		{[]string{"computer", clientID}, lines(
+			"ID:                0f6a2b4c-0000-4000-8000-00000000000a",
+			"DNS name:          alpha.contoso.test",
+			"Registered:        true",
+			"OS:                Windows 11 Pro 10.0.26200",
+			"Architecture:      AMD64",
+			"Manufacturer:      Contoso",
+			"Model:             VM",
+			"Client version:    1183.2601.14012.0",
+			"Requested groups:  Pilot, Ring 1",
+			"First seen:        2026-03-01T10:00:00Z",
+			"Last sync:         2026-03-01T10:05:00Z",
+			"Last report:       -",
+			"Last status:       2026-03-01T10:05:00Z",
+			"Events:            0",
+			"",
+			"UPDATE ID                             STATE   CHANGED",
+			"11111111-1111-4111-8111-111111111111  Failed  2026-03-01T10:05:00Z",
+		)},
+		{[]string{"updates"}, lines(
+			"REVISION  UPDATE ID                             REV  TYPE      KB       APPROVALS  TITLE",
+			"1         33333333-3333-4333-8333-333333333333  100  Category  -        -          Windows 11",
+			"2         11111111-1111-4111-8111-111111111111  301  Software  5050001  -          2026-03 Cumulative Update",
+			"3         22222222-2222-4222-8222-222222222222  400  Driver    -        -          Contoso Net driver",
+		)},
+		{[]string{"updates", "--type", "Driver"}, lines(
+			"REVISION  UPDATE ID                             REV  TYPE    KB  APPROVALS  TITLE",
+			"3         22222222-2222-4222-8222-222222222222  400  Driver  -   -          Contoso Net driver",
+		)},
+		{[]string{"updates", "--approved"}, lines(
+			"REVISION  UPDATE ID  REV  TYPE  KB  APPROVALS  TITLE",
+		)},
+		{[]string{"approvals"}, lines(
+			"ID  UPDATE ID  GROUP  ACTION  DEADLINE  CHANGED",
+		)},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := s.wsusctl(t, tt.args...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			if stdout != tt.want {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.want)
+			}
+		})
+	}
+}
+
+func TestJSONIsTheServersAnswer(t *testing.T) {
+	s := newServer(t)
+	tests := []struct {
+		args []string
+		path string
+	}{
+		{[]string{"--json", "groups"}, "/api/v1/groups"},
+		{[]string{"computers", "--json"}, "/api/v1/computers"},
+		{[]string{"--json", "computer", clientID}, "/api/v1/computers/" + clientID},
+		{[]string{"updates", "--json", "--type", "Software"}, "/api/v1/updates?type=Software"},
+		{[]string{"--json", "approvals"}, "/api/v1/approvals"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := s.wsusctl(t, tt.args...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			if want := s.rawGET(t, tt.path); stdout != want {
+				t.Errorf("stdout:\n%s\nwant the server's answer:\n%s", stdout, want)
+			}
+		})
+	}
+}
+
+func TestApprove(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		want       string
+		wantAction catalog.ApprovalAction // "" when no approval remains
+		wantGroup  uuid.UUID
+		wantDL     time.Time
+	}{
+		{
+			name: "defaults", args: []string{"approve", softwareID.String()},
+			want:       "Approved 11111111-1111-4111-8111-111111111111 for All Computers: Install (deployment 1).\n",
+			wantAction: catalog.ActionInstall, wantGroup: catalog.AllComputersGroupID,
+		},
+		{
+			name:       "flags after the ID",
+			args:       []string{"approve", softwareID.String(), "--group", "pilot", "--action", "Uninstall", "--deadline", "2026-04-01T02:00:00+02:00"},
+			want:       "Approved 11111111-1111-4111-8111-111111111111 for Pilot: Uninstall, deadline 2026-04-01T00:00:00Z (deployment 1).\n",
+			wantAction: catalog.ActionUninstall, wantGroup: pilotID, wantDL: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+		},
+		{
+			name:       "flags before the ID, group by ID",
+			args:       []string{"approve", "--group", pilotID.String(), driverID.String()},
+			want:       "Approved 22222222-2222-4222-8222-222222222222 for Pilot: Install (deployment 1).\n",
+			wantAction: catalog.ActionInstall, wantGroup: pilotID,
+		},
+		{
+			name: "not approved",
+			args: []string{"approve", "--action", "NotApproved", softwareID.String()},
+			want: "Removed the approval of 11111111-1111-4111-8111-111111111111 for All Computers.\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			code, stdout, stderr := s.wsusctl(t, tt.args...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			if stdout != tt.want {
+				t.Errorf("stdout = %q, want %q", stdout, tt.want)
+			}
+			approvals, err := s.store.Approvals(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantAction == "" {
+				if len(approvals) != 0 {
+					t.Errorf("approvals = %+v, want none", approvals)
+				}
+				return
+			}
+			if len(approvals) != 1 {
+				t.Fatalf("approvals = %+v, want one", approvals)
+			}
+			a := approvals[0]
+			if a.Action != tt.wantAction || a.GroupID != tt.wantGroup || !a.Deadline.Equal(tt.wantDL) || a.ID != 1 {
+				t.Errorf("approval = %+v", a)
+			}
+		})
+	}
+}
+
+func TestApprovalsAfterApprove(t *testing.T) {
+	s := newServer(t)
+	if code, _, stderr := s.wsusctl(t, "approve", softwareID.String(), "--deadline", "2026-04-01T00:00:00Z"); code != 0 {
+		t.Fatalf("approve: exit %d, %s", code, stderr)
+	}
+	approvals, err := s.store.Approvals(context.Background())
+	if err != nil || len(approvals) != 1 {
+		t.Fatalf("approvals = %+v, %v", approvals, err)
+	}
+	changed := approvals[0].ChangedAt.UTC().Format(time.RFC3339)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"approvals"}, lines(
+			"ID  UPDATE ID                             GROUP          ACTION   DEADLINE              CHANGED",
+			"1   11111111-1111-4111-8111-111111111111  All Computers  Install  2026-04-01T00:00:00Z  "+changed,
+		)},
+		{[]string{"updates", "--approved"}, lines(
+			"REVISION  UPDATE ID                             REV  TYPE      KB       APPROVALS              TITLE",
+			"2         11111111-1111-4111-8111-111111111111  301  Software  5050001  All Computers:Install  2026-03 Cumulative Update",
+		)},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := s.wsusctl(t, tt.args...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			if stdout != tt.want {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.want)
+			}
+		})
+	}
+}
+
+func TestApproveJSON(t *testing.T) {
+	s := newServer(t)
+	code, stdout, stderr := s.wsusctl(t, "--json", "approve", driverID.String(), "--group", "Pilot")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	approvals, err := s.store.Approvals(context.Background())
+	if err != nil || len(approvals) != 1 {
+		t.Fatalf("approvals = %+v, %v", approvals, err)
+	}
+	want := map[string]any{
+		"id": 1.0, "update_id": driverID.String(), "group_id": pilotID.String(), "group": "Pilot",
+		"action": "Install", "deadline": nil, "changed_at": approvals[0].ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api",
+	}
+	if len(got) != len(want) {
+		t.Errorf("answer %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestServerErrors(t *testing.T) {
+	s := newServer(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown update", []string{"--server", s.srv.URL, "--token", token, "approve", unknownID.String()},
+			"wsusctl: the catalog has no update 99999999-9999-4999-8999-999999999999 (unknown_update, HTTP 404)\n"},
+		{"unknown group", []string{"--server", s.srv.URL, "--token", token, "approve", softwareID.String(), "--group", "Canary"},
+			"wsusctl: no target group is named or has the ID \"Canary\" (unknown_group, HTTP 404)\n"},
+		{"bad action", []string{"--server", s.srv.URL, "--token", token, "approve", softwareID.String(), "--action", "Later"},
+			"wsusctl: action \"Later\" is not one of Install, Uninstall, NotApproved (invalid_action, HTTP 400)\n"},
+		{"bad deadline", []string{"--server", s.srv.URL, "--token", token, "approve", softwareID.String(), "--deadline", "soon"},
+			"wsusctl: deadline \"soon\" is not an RFC 3339 time such as 2026-05-01T18:00:00Z (invalid_deadline, HTTP 400)\n"},
+		{"unknown computer", []string{"--server", s.srv.URL, "--token", token, "computer", "nobody"},
+			"wsusctl: no computer has the client ID \"nobody\" (unknown_computer, HTTP 404)\n"},
+		{"bad type", []string{"--server", s.srv.URL, "--token", token, "updates", "--type", "Firmware"},
+			"wsusctl: type \"Firmware\" is not one of Software, Driver, Category, Detectoid (bad_query, HTTP 400)\n"},
+		{"wrong token", []string{"--server", s.srv.URL, "--token", "wrong", "groups"},
+			"wsusctl: invalid bearer token (unauthorized, HTTP 401)\n"},
+		{"wrong token with --json", []string{"--server", s.srv.URL, "--token", "wrong", "--json", "groups"},
+			"wsusctl: invalid bearer token (unauthorized, HTTP 401)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			if code != 1 || stdout != "" || stderr != tt.want {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1, stderr %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestNonJSONError(t *testing.T) {
+	t.Setenv("WSUS_ADMIN_TOKEN", "")
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "upstream\nis down", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	code, stdout, stderr := runCLI(t, "--server", proxy.URL, "--token", token, "groups")
+	want := "wsusctl: GET " + proxy.URL + "/api/v1/groups: HTTP 502 Bad Gateway: upstream is down\n"
+	if code != 1 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1, stderr %q", code, stdout, stderr, want)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	s := newServer(t)
+	t.Setenv("WSUS_SERVER", s.srv.URL)
+	t.Setenv("WSUS_ADMIN_TOKEN", token)
+	code, stdout, stderr := runCLI(t, "--json", "groups")
+	if code != 0 || stderr != "" || stdout != s.rawGET(t, "/api/v1/groups") {
+		t.Errorf("with env only: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// Flags win over the environment.
+	t.Setenv("WSUS_ADMIN_TOKEN", "wrong")
+	code, _, stderr = runCLI(t, "--token", token, "groups")
+	if code != 0 || stderr != "" {
+		t.Errorf("--token over env: exit %d, stderr %q", code, stderr)
+	}
+	t.Setenv("WSUS_SERVER", "http://127.0.0.1:1")
+	code, _, stderr = runCLI(t, "--server", s.srv.URL, "--token", token, "groups")
+	if code != 0 || stderr != "" {
+		t.Errorf("--server over env: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Setenv("WSUS_SERVER", "")
+	t.Setenv("WSUS_ADMIN_TOKEN", "")
+	tests := []struct {
+		name string
+		args []string
+		want string // first line of stderr
+	}{
+		{"no command", nil, "wsusctl: no command"},
+		{"unknown command", []string{"--token", "t", "approvel"}, `wsusctl: unknown command "approvel"`},
+		{"unknown global flag", []string{"--tokn", "t", "groups"}, "wsusctl: flag provided but not defined: -tokn"},
+		{"unknown command flag", []string{"--token", "t", "updates", "--kind", "Driver"}, "wsusctl: updates: flag provided but not defined: -kind"},
+		{"approve without ID", []string{"--token", "t", "approve", "--group", "Pilot"}, "wsusctl: approve wants UPDATE-ID, got 0 argument(s)"},
+		{"approve two IDs", []string{"--token", "t", "approve", softwareID.String(), driverID.String()}, "wsusctl: approve wants UPDATE-ID, got 2 argument(s)"},
+		{"computer without ID", []string{"--token", "t", "computer"}, "wsusctl: computer wants ID, got 0 argument(s)"},
+		{"groups with an argument", []string{"--token", "t", "groups", "Pilot"}, `wsusctl: groups takes no arguments, got ["Pilot"]`},
+		{"no token", []string{"groups"}, "wsusctl: no admin token: set WSUS_ADMIN_TOKEN or pass --token"},
+		{"bad server URL", []string{"--server", "ftp://example.test", "--token", "t", "groups"}, `wsusctl: server URL "ftp://example.test": want http://host:port or https://host:port`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			first, rest, _ := strings.Cut(stderr, "\n")
+			if code != 2 || stdout != "" || first != tt.want || !strings.HasPrefix(rest, "usage: wsusctl") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q then the usage", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 0 || stdout != usage || stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+}

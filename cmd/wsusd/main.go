@@ -1,0 +1,229 @@
+// Command wsusd is the wsus server: `wsusd serve` answers Windows Update
+// clients and admins, `wsusd import` loads update metadata and payloads.
+// Every flag has a WSUS_* environment twin; a flag given on the command line
+// wins over the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"wsus/server"
+	"wsus/sync/importer"
+)
+
+const usage = `usage: wsusd <command> [flags]
+
+commands:
+  serve    serve Windows Update clients, content and the admin API
+  import   load update metadata (upd:Update XML) and payload files into the catalog
+
+Run 'wsusd <command> -h' for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one wsusd command and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stderr)
+	case "import":
+		err = importCmd(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "wsusd: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wsusd: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+// common holds the flags serve and import share.
+type common struct {
+	cfg       server.Config
+	logLevel  string
+	logFormat string
+}
+
+// bind registers the shared flags; env lists flag name → environment twin.
+func (c *common) bind(fs *flag.FlagSet, env map[string]string) {
+	fs.StringVar(&c.cfg.DataDir, "data", "./data", "state directory: embedded catalog, content, keys")
+	fs.StringVar(&c.cfg.DatabaseURL, "database", "", "PostgreSQL URL of the catalog; empty means the embedded store")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	env["data"] = "WSUS_DATA"
+	env["database"] = "WSUS_DATABASE_URL"
+	env["log-level"] = "WSUS_LOG_LEVEL"
+	env["log-format"] = "WSUS_LOG_FORMAT"
+}
+
+// parse parses args, then fills every flag not given on the command line
+// from its environment twin.
+func parse(fs *flag.FlagSet, args []string, env map[string]string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, variable := range env {
+		v, ok := os.LookupEnv(variable)
+		if !ok || given[name] {
+			continue
+		}
+		if err := fs.Set(name, v); err != nil {
+			return fmt.Errorf("%s=%q: %w", variable, v, err)
+		}
+	}
+	return nil
+}
+
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", c.logLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.logFormat) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", c.logFormat)
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wsusd serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	env := map[string]string{}
+	c.bind(fs, env)
+	fs.StringVar(&c.cfg.Listen, "listen", server.DefaultListen, "address to serve HTTP on")
+	fs.StringVar(&c.cfg.AdminToken, "admin-token", "", "bearer token of the admin API; empty means the one in <data>/admin-token, created on first start")
+	fs.StringVar(&c.cfg.CookieKey, "cookie-key", "", "64 hex digits: AES-256 key sealing client cookies, shared by all replicas; empty means <data>/cookie.key, created on first start")
+	fs.StringVar(&c.cfg.ContentURL, "content-url", "", "base URL of content handed to clients (e.g. http://wsus.example.com:8530); empty means the Host each client used")
+	fs.IntVar(&c.cfg.SyncPageSize, "sync-page-size", 30, "updates per SyncUpdates response before it is truncated (WS2025 uses 30)")
+	env["listen"] = "WSUS_LISTEN"
+	env["admin-token"] = "WSUS_ADMIN_TOKEN"
+	env["cookie-key"] = "WSUS_COOKIE_KEY"
+	env["content-url"] = "WSUS_CONTENT_URL"
+	env["sync-page-size"] = "WSUS_SYNC_PAGE_SIZE"
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: wsusd serve [flags]")
+		printFlags(fs, env)
+	}
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	logger, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	stores, err := server.OpenStores(ctx, c.cfg)
+	if err != nil {
+		return err
+	}
+	defer stores.Close()
+	srv, err := server.New(ctx, c.cfg, stores, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("wsusd serving", "addr", ln.Addr().String(), "data", c.cfg.DataDir)
+	if srv.AdminTokenFile != "" {
+		logger.Info("admin API token", "file", srv.AdminTokenFile)
+	}
+	return srv.Serve(ctx, ln)
+}
+
+func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wsusd import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	env := map[string]string{}
+	c.bind(fs, env)
+	var approve string
+	fs.StringVar(&approve, "approve", "", "approve every imported top-level software update for Install in this target group")
+	env["approve"] = "WSUS_IMPORT_APPROVE"
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: wsusd import [flags] PATH...\n\nPATH is an upd:Update XML file, a payload file, or a folder of them (walked recursively).")
+		printFlags(fs, env)
+	}
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	logger, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	stores, err := server.OpenStores(ctx, c.cfg)
+	if err != nil {
+		return err
+	}
+	defer stores.Close()
+	res, err := importer.Import(ctx, stores.Catalog, stores.Blobs, fs.Args(), importer.Options{ApproveGroup: approve, Logger: logger})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported: %d revisions added, %d unchanged; %d payloads stored, %d already present; %d files skipped; %d updates approved\n",
+		res.Added, res.Unchanged, res.Payloads, res.PayloadsPresent, res.Skipped, res.Approved)
+	return nil
+}
+
+// printFlags prints the flag defaults with their environment twins.
+func printFlags(fs *flag.FlagSet, env map[string]string) {
+	fs.VisitAll(func(f *flag.Flag) {
+		def := ""
+		if f.DefValue != "" {
+			def = " (default " + strconv.Quote(f.DefValue) + ")"
+		}
+		fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, env[f.Name], f.Usage, def)
+	})
+}

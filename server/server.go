@@ -1,0 +1,219 @@
+// Package server assembles a wsus server from its configuration: it opens
+// the catalog store and the blob store, builds the client-facing SOAP
+// services, content serving and the admin REST API, routes them on the paths
+// WSUS uses, and serves them until its context ends.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"wsus/catalog"
+	"wsus/catalog/admin"
+	"wsus/catalog/scan"
+	"wsus/catalog/sqlite"
+	"wsus/internal/secretfile"
+	"wsus/soap/cookie"
+	"wsus/soap/wusp"
+	"wsus/storage"
+	"wsus/storage/content"
+)
+
+// Config is the server configuration; cmd/wsusd fills it from flags and
+// WSUS_* environment variables.
+type Config struct {
+	// Listen is the address to serve on (default 127.0.0.1:8530).
+	Listen string
+	// DataDir holds the embedded catalog, the filesystem blob store, the
+	// cookie key and the generated admin token.
+	DataDir string
+	// DatabaseURL selects PostgreSQL; empty means the embedded store.
+	DatabaseURL string
+	// AdminToken is the bearer token of the admin API; empty means the one
+	// stored in DataDir/admin-token (created on first start).
+	AdminToken string
+	// CookieKey is the hex AES-256 key cookies are sealed with; replicas
+	// must share it. Empty means the one in DataDir/cookie.key (created on
+	// first start).
+	CookieKey string
+	// ContentURL is the base of content URLs handed to clients; empty means
+	// the scheme and Host of each client request.
+	ContentURL string
+	// SyncPageSize is the SyncUpdates page size; zero means 30, as WS2025.
+	SyncPageSize int
+}
+
+// DefaultListen is the default listen address: the WSUS HTTP port on loopback.
+const DefaultListen = "127.0.0.1:8530"
+
+// Stores is the state a server runs on.
+type Stores struct {
+	Catalog catalog.Store
+	Blobs   storage.BlobStore
+}
+
+// Close closes both stores.
+func (s Stores) Close() error {
+	err := s.Catalog.Close()
+	if c, ok := s.Blobs.(interface{ Close() error }); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
+
+// OpenStores opens the catalog and blob stores cfg names (wsusd serve and
+// wsusd import share it).
+func OpenStores(ctx context.Context, cfg Config) (Stores, error) {
+	if cfg.DatabaseURL != "" {
+		return Stores{}, errors.New("server: a PostgreSQL catalog (WSUS_DATABASE_URL) is not available in this build yet; unset it to use the embedded store")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return Stores{}, fmt.Errorf("server: create data dir: %w", err)
+	}
+	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
+	if err != nil {
+		return Stores{}, fmt.Errorf("server: open catalog: %w", err)
+	}
+	blobs, err := storage.NewFS(filepath.Join(cfg.DataDir, "content"))
+	if err != nil {
+		cat.Close()
+		return Stores{}, fmt.Errorf("server: open content store: %w", err)
+	}
+	return Stores{Catalog: cat, Blobs: blobs}, nil
+}
+
+// Server is a configured wsus server.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	stores  Stores
+	handler http.Handler
+	// AdminTokenFile is where the generated admin token is, "" when the
+	// token came from configuration.
+	AdminTokenFile string
+}
+
+// New builds a server over opened stores.
+func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*Server, error) {
+	key, err := cookieKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := cookie.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	srv := &Server{cfg: cfg, logger: logger, stores: stores}
+	token := cfg.AdminToken
+	if token == "" {
+		srv.AdminTokenFile = filepath.Join(cfg.DataDir, "admin-token")
+		if token, err = loadOrCreateToken(srv.AdminTokenFile); err != nil {
+			return nil, err
+		}
+	}
+	services, err := wusp.New(ctx, wusp.Config{
+		Store:      stores.Catalog,
+		Engine:     scan.NewEngine(stores.Catalog),
+		Sealer:     sealer,
+		Logger:     logger,
+		ContentURL: cfg.ContentURL,
+		PageSize:   cfg.SyncPageSize,
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv.handler = routes(services, content.NewHandler(stores.Blobs, logger), admin.New(stores.Catalog, token, logger))
+	return srv, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// routes maps the paths WSUS serves, matched case-insensitively as IIS does
+// (MS-WUSP.md section 1.1).
+func routes(services *wusp.Services, contentHandler, adminHandler http.Handler) http.Handler {
+	exact := map[string]http.Handler{
+		"/clientwebservice/client.asmx":                 services.Client(),
+		"/simpleauthwebservice/simpleauth.asmx":         services.SimpleAuth(),
+		"/reportingwebservice/reportingwebservice.asmx": services.Reporting(),
+		"/reportingwebservice/webservice.asmx":          services.Reporting(),
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.ToLower(r.URL.Path)
+		if h, ok := exact[p]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		switch {
+		case strings.HasPrefix(p, "/content/"):
+			contentHandler.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/api/v1/"):
+			adminHandler.ServeHTTP(w, r)
+		case p == "/healthz":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		default:
+			// Includes /selfupdate/: Windows 10 and later never use it
+			// (MS-WUSP.md section 1.1), so 404 is what they expect.
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully, letting
+// requests in flight finish for up to 30 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 15 * time.Second,
+		// Delivery Optimization keeps up to 7 connections per client and
+		// expects them to live longer than 30 s (MS-WUSP.md section 9, item 18).
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: serve: %w", err)
+	}
+	return nil
+}
+
+func cookieKey(cfg Config) ([]byte, error) {
+	if cfg.CookieKey != "" {
+		return cookie.ParseKey(cfg.CookieKey)
+	}
+	return cookie.LoadOrCreateKey(filepath.Join(cfg.DataDir, "cookie.key"))
+}
+
+// loadOrCreateToken reads the admin token file, creating it with a random
+// token on first start.
+func loadOrCreateToken(path string) (string, error) {
+	return secretfile.LoadOrCreate(path, func() (string, error) {
+		raw := make([]byte, 24)
+		if _, err := rand.Read(raw); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(raw), nil
+	})
+}

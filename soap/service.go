@@ -1,0 +1,244 @@
+// Package soap is the SOAP 1.1 layer of the client-facing services: it reads
+// request envelopes (namespace-aware, prefix-agnostic, tolerant of unknown
+// elements and xsi:nil), dispatches on the quoted SOAPAction with a fallback
+// to the body element, and writes responses and WSUS faults in the envelope
+// style a real WSUS uses for each service (MS-WUSP.md sections 1.4 and 4.4).
+package soap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+)
+
+// Style is the envelope spelling of a service's responses.
+type Style int
+
+const (
+	// StyleClient is the ClientWebService spelling: no XML declaration,
+	// prefix "s", xsi/xsd declared on the Body.
+	StyleClient Style = iota
+	// StyleASMX is the ASP.NET default used by SimpleAuth and Reporting:
+	// an XML declaration, prefix "soap", xsi/xsd declared on the Envelope.
+	StyleASMX
+)
+
+// Request is one decoded SOAP request.
+type Request struct {
+	// Operation is the operation's name as the service registered it.
+	Operation string
+	// Namespace is the service namespace the operation belongs to.
+	Namespace string
+	// Body is the operation element (the first child of soap:Body).
+	Body *etree.Element
+	// HTTP is the underlying request (for Host and headers).
+	HTTP *http.Request
+}
+
+// NewResponse returns an empty <OperationResponse xmlns="namespace"> element
+// for the handler to fill.
+func (r *Request) NewResponse() *etree.Element {
+	el := etree.NewElement(r.Operation + "Response")
+	el.CreateAttr("xmlns", r.Namespace)
+	return el
+}
+
+// Operation handles one SOAP operation. It returns the response element (see
+// Request.NewResponse) or an error; a *Fault error is sent as that fault,
+// any other error as InternalServerError.
+type Operation func(ctx context.Context, req *Request) (*etree.Element, error)
+
+// Service is an http.Handler serving one SOAP endpoint (one .asmx).
+type Service struct {
+	name      string
+	namespace string
+	style     Style
+	maxBytes  int64
+	logger    *slog.Logger
+	ops       map[string]entry
+}
+
+type entry struct {
+	name string
+	fn   Operation
+}
+
+// NewService returns a service for namespace ns; requests larger than
+// maxBytes are refused with a fault.
+func NewService(name, ns string, style Style, maxBytes int64, logger *slog.Logger) *Service {
+	return &Service{name: name, namespace: ns, style: style, maxBytes: maxBytes, logger: logger, ops: map[string]entry{}}
+}
+
+// Handle registers op; operation names match case-insensitively.
+func (s *Service) Handle(op string, fn Operation) {
+	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn}
+}
+
+// Action returns the SOAPAction of op in this service, unquoted.
+func (s *Service) Action(op string) string { return s.namespace + "/" + op }
+
+// ServeHTTP implements http.Handler.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed: SOAP endpoints take POST", http.StatusMethodNotAllowed)
+		return
+	}
+	start := time.Now()
+	req, method, err := s.decode(w, r)
+	if err == nil {
+		var resp *etree.Element
+		resp, err = s.ops[strings.ToLower(req.Operation)].fn(r.Context(), req)
+		if err == nil {
+			s.write(w, http.StatusOK, s.envelope(resp))
+			s.logger.Debug("soap request", "service", s.name, "op", req.Operation, "took", time.Since(start))
+			return
+		}
+	}
+	f, internal := AsFault(err)
+	if internal {
+		s.logger.Error("soap operation failed", "service", s.name, "method", method, "err", err)
+	} else {
+		s.logger.Info("soap fault", "service", s.name, "method", method, "code", f.Code, "message", f.Message)
+	}
+	s.write(w, http.StatusInternalServerError, s.fault(f, method))
+}
+
+// decode reads and checks the envelope and resolves the operation. method is
+// the quoted SOAPAction for the fault's Method element.
+func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, method string, err error) {
+	header := strings.TrimSpace(r.Header.Get("SOAPAction"))
+	method = header
+	action := strings.Trim(header, `"`)
+	var op string
+	if action != "" {
+		i := strings.LastIndex(action, "/")
+		if i < 0 || !strings.EqualFold(action[:i], s.namespace) {
+			return nil, method, Errorf(InvalidParameters, "SOAPAction %q is not an operation of %s", action, s.name)
+		}
+		op = action[i+1:]
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, method, Errorf(InvalidParameters, "request body exceeds %d bytes", s.maxBytes)
+		}
+		return nil, method, Errorf(InvalidParameters, "read request body: %v", err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(body); err != nil {
+		return nil, method, Errorf(InvalidParameters, "malformed XML: %v", err)
+	}
+	env := doc.Root()
+	if env == nil || env.Tag != "Envelope" || env.NamespaceURI() != NSEnvelope {
+		return nil, method, Errorf(InvalidParameters, "not a SOAP 1.1 envelope")
+	}
+	var bodyEl *etree.Element
+	for _, c := range env.ChildElements() {
+		if c.Tag == "Body" && c.NamespaceURI() == NSEnvelope {
+			bodyEl = c
+			break
+		}
+	}
+	if bodyEl == nil || len(bodyEl.ChildElements()) == 0 {
+		return nil, method, Errorf(InvalidParameters, "SOAP envelope has no body element")
+	}
+	opEl := bodyEl.ChildElements()[0]
+	if opEl.NamespaceURI() != s.namespace {
+		return nil, method, Errorf(InvalidParameters, "body element %s is not in namespace %s", opEl.Tag, s.namespace)
+	}
+	if op == "" {
+		op = opEl.Tag
+	} else if !strings.EqualFold(op, opEl.Tag) {
+		return nil, method, Errorf(InvalidParameters, "SOAPAction %s does not match body element %s", op, opEl.Tag)
+	}
+	e, ok := s.ops[strings.ToLower(op)]
+	if !ok {
+		return nil, method, Errorf(InvalidParameters, "unknown operation %s", op)
+	}
+	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r}, `"` + s.Action(e.name) + `"`, nil
+}
+
+// envelope wraps a response element in this service's envelope style.
+func (s *Service) envelope(resp *etree.Element) *etree.Document {
+	doc, body := s.skeleton(true)
+	body.AddChild(resp)
+	return doc
+}
+
+// fault builds the fault envelope; real WS2025 sends exactly
+// <faultcode>s:Client</faultcode><faultstring>Fault occurred</faultstring>
+// and a detail of ErrorCode, Message, ID (a new GUID) and Method (the quoted
+// SOAPAction), see MS-WUSP.md section 4.4.
+func (s *Service) fault(f *Fault, method string) *etree.Document {
+	doc, body := s.skeleton(false)
+	prefix := body.Space
+	fe := body.CreateElement(prefix + ":Fault")
+	side := "Client"
+	if f.Code == InternalServerError || f.Code == ServerBusy {
+		side = "Server"
+	}
+	Elem(fe, "faultcode", prefix+":"+side)
+	Elem(fe, "faultstring", "Fault occurred")
+	detail := fe.CreateElement("detail")
+	Elem(detail, "ErrorCode", string(f.Code))
+	Elem(detail, "Message", f.Message)
+	Elem(detail, "ID", uuid.NewString())
+	Elem(detail, "Method", method)
+	return doc
+}
+
+// skeleton returns an envelope document and its Body element. The client
+// style declares xsi/xsd on the Body of normal responses only, as WS2025 does.
+func (s *Service) skeleton(declareOnBody bool) (*etree.Document, *etree.Element) {
+	doc := etree.NewDocument()
+	doc.WriteSettings.CanonicalText = true
+	doc.WriteSettings.CanonicalAttrVal = true
+	if s.style == StyleASMX {
+		doc.CreateProcInst("xml", `version="1.0" encoding="utf-8"`)
+		env := doc.CreateElement("soap:Envelope")
+		env.CreateAttr("xmlns:soap", NSEnvelope)
+		env.CreateAttr("xmlns:xsi", NSXSI)
+		env.CreateAttr("xmlns:xsd", NSXSD)
+		return doc, env.CreateElement("soap:Body")
+	}
+	env := doc.CreateElement("s:Envelope")
+	env.CreateAttr("xmlns:s", NSEnvelope)
+	body := env.CreateElement("s:Body")
+	if declareOnBody {
+		body.CreateAttr("xmlns:xsi", NSXSI)
+		body.CreateAttr("xmlns:xsd", NSXSD)
+	}
+	return doc, body
+}
+
+// write sends doc with an exact Content-Length (never chunked).
+func (s *Service) write(w http.ResponseWriter, status int, doc *etree.Document) {
+	var buf bytes.Buffer
+	if _, err := doc.WriteTo(&buf); err != nil {
+		s.logger.Error("soap: serialize response", "service", s.name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/xml; charset=utf-8")
+	if s.style == StyleASMX && status == http.StatusOK {
+		h.Set("Cache-Control", "private, max-age=0")
+	} else {
+		h.Set("Cache-Control", "private")
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

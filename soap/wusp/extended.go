@@ -1,0 +1,236 @@
+package wusp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"wsus/catalog"
+	"wsus/soap"
+)
+
+// fragmentRequest is what GetExtendedUpdateInfo(2) asks for.
+type fragmentRequest struct {
+	ids       []int32
+	types     []string
+	languages []string
+}
+
+// wantsFiles reports whether the answer carries FileLocations: real WSUS
+// returns them with the Extended info type; FileUrl asks for them alone
+// (MS-WUSP.md section 6.1).
+func (f fragmentRequest) wantsFiles() bool {
+	return slices.Contains(f.types, "Extended") || slices.Contains(f.types, "FileUrl")
+}
+
+// decodeFragmentRequest reads infoTypes and locales. The languages looked up
+// are the requested locales (lower-cased, as metadata spells them) plus
+// "en", which the service always returns (MS-WUSP.md section 6.1).
+func decodeFragmentRequest(body *etree.Element) (fragmentRequest, error) {
+	var f fragmentRequest
+	f.types = soap.Strings(body, "infoTypes")
+	if len(f.types) == 0 {
+		return f, soap.BadParameter("infoTypes")
+	}
+	for _, l := range soap.Strings(body, "locales") {
+		if l = strings.ToLower(l); l != "" && !slices.Contains(f.languages, l) {
+			f.languages = append(f.languages, l)
+		}
+	}
+	if !slices.Contains(f.languages, "en") {
+		f.languages = append(f.languages, "en")
+	}
+	return f, nil
+}
+
+// getExtendedUpdateInfo returns fragments and file locations for revisions
+// deployed to the client; requested revisions not deployed to it are listed
+// in OutOfScopeRevisionIDs.
+func (s *Services) getExtendedUpdateInfo(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	if err != nil {
+		return nil, err
+	}
+	ids, err := soap.Ints(req.Body, "revisionIDs", "revisionIDs")
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || len(ids) > MaxExtendedUpdatesPerRequest {
+		return nil, soap.BadParameter("revisionIDs")
+	}
+	freq, err := decodeFragmentRequest(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scope := snap.Scope(snap.ResolveGroups(sess.Groups))
+	var outOfScope []int32
+	for _, id := range ids {
+		if _, ok := scope[id]; ok {
+			freq.ids = append(freq.ids, id)
+		} else {
+			outOfScope = append(outOfScope, id)
+		}
+	}
+	resp := req.NewResponse()
+	result := resp.CreateElement("GetExtendedUpdateInfoResult")
+	if err := s.writeExtended(ctx, req, result, freq); err != nil {
+		return nil, err
+	}
+	soap.IntArray(result, "OutOfScopeRevisionIDs", outOfScope)
+	return resp, nil
+}
+
+// getExtendedUpdateInfo2 is GetExtendedUpdateInfo keyed by update identity.
+// Identities not deployed to the client are left out (the response has no
+// out-of-scope list). FileDecryptionData and UpdateEncryptionDetails are
+// never sent: WSUS content is not encrypted.
+func (s *Services) getExtendedUpdateInfo2(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	if err != nil {
+		return nil, err
+	}
+	idents, err := decodeIdentities(soap.Child(req.Body, "updateIDs"), "updateIDs")
+	if err != nil {
+		return nil, err
+	}
+	if len(idents) == 0 || len(idents) > MaxExtendedUpdatesPerRequest {
+		return nil, soap.BadParameter("updateIDs")
+	}
+	freq, err := decodeFragmentRequest(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scope := snap.Scope(snap.ResolveGroups(sess.Groups))
+	for _, ident := range idents {
+		if r, ok := snap.ByIdentity(ident); ok {
+			if _, deployed := scope[r.ID]; deployed {
+				freq.ids = append(freq.ids, r.ID)
+			}
+		}
+	}
+	resp := req.NewResponse()
+	result := resp.CreateElement("GetExtendedUpdateInfo2Result")
+	if err := s.writeExtended(ctx, req, result, freq); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// fragmentTypes maps infoTypes the server stores fragments for.
+var fragmentTypes = map[string]catalog.FragmentType{
+	"Core":                catalog.FragmentCore,
+	"Extended":            catalog.FragmentExtended,
+	"LocalizedProperties": catalog.FragmentLocalizedProperties,
+	"Eula":                catalog.FragmentEula,
+}
+
+// writeExtended writes Updates (all fragments of the first requested type,
+// then of the next, as observed) and FileLocations.
+func (s *Services) writeExtended(ctx context.Context, req *soap.Request, result *etree.Element, freq fragmentRequest) error {
+	if len(freq.ids) == 0 {
+		return nil
+	}
+	order := make(map[int32]int, len(freq.ids))
+	for i, id := range freq.ids {
+		order[id] = i
+	}
+	var updates *etree.Element
+	for _, t := range freq.types {
+		ft, ok := fragmentTypes[t]
+		if !ok {
+			continue
+		}
+		frags, err := s.cfg.Store.Fragments(ctx, freq.ids, ft, freq.languages)
+		if err != nil {
+			return fmt.Errorf("wusp: %s fragments: %w", t, err)
+		}
+		slices.SortStableFunc(frags, func(a, b catalog.Fragment) int {
+			if d := order[a.RevisionID] - order[b.RevisionID]; d != 0 {
+				return d
+			}
+			return slices.Index(freq.languages, a.Language) - slices.Index(freq.languages, b.Language)
+		})
+		for _, f := range frags {
+			if updates == nil {
+				updates = result.CreateElement("Updates")
+			}
+			u := updates.CreateElement("Update")
+			soap.Elem(u, "ID", strconv.Itoa(int(f.RevisionID)))
+			soap.Elem(u, "Xml", f.XML)
+		}
+	}
+	if !freq.wantsFiles() {
+		return nil
+	}
+	files, err := s.cfg.Store.Files(ctx, freq.ids)
+	if err != nil {
+		return fmt.Errorf("wusp: files: %w", err)
+	}
+	base := s.contentBase(req.HTTP)
+	var locs *etree.Element
+	var seen [][]byte
+	for _, id := range freq.ids {
+		for _, f := range files[id] {
+			if slices.ContainsFunc(seen, func(d []byte) bool { return bytes.Equal(d, f.SHA1) }) {
+				continue
+			}
+			seen = append(seen, f.SHA1)
+			if locs == nil {
+				locs = result.CreateElement("FileLocations")
+			}
+			addFileLocation(locs, base, f)
+		}
+	}
+	return nil
+}
+
+// getFileLocations maps 20-byte SHA-1 digests to content URLs. Like real
+// WSUS it answers every digest the catalog knows, whether or not the file
+// is deployed to the client (MS-WUSP.md section 6.4).
+func (s *Services) getFileLocations(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	if err != nil {
+		return nil, err
+	}
+	resp := req.NewResponse()
+	result := resp.CreateElement("GetFileLocationsResult")
+	var locs *etree.Element
+	for _, text := range soap.Strings(req.Body, "fileDigests") {
+		digest, err := soap.Base64(text, "fileDigests")
+		if err != nil {
+			return nil, err
+		}
+		if len(digest) != 20 {
+			return nil, soap.BadParameter("fileDigests")
+		}
+		f, err := s.cfg.Store.FileBySHA1(ctx, digest)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wusp: file location: %w", err)
+		}
+		if locs == nil {
+			locs = result.CreateElement("FileLocations")
+		}
+		addFileLocation(locs, s.contentBase(req.HTTP), f)
+	}
+	if err := s.addCookie(result, "NewCookie", sess); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}

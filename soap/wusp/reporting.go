@@ -1,0 +1,179 @@
+package wusp
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/scan"
+	"wsus/soap"
+)
+
+// Event IDs that carry update status (MS-WUSP.md section 7.2).
+const (
+	eventStatus            = 156
+	eventInstallFailed     = 182
+	eventInstallSucceeded  = 183
+	eventInstallNeedReboot = 184
+)
+
+// statusLists maps the MiscData tags of a 156 status event to the state of
+// the updates they list (MS-WUSP.md section 7.3).
+var statusLists = map[string]catalog.InstallState{
+	"U": catalog.StateNotInstalled,
+	"V": catalog.StateInstalled,
+	"W": catalog.StateInstalledPendingReboot,
+	"g": catalog.StateFailed,
+	"h": catalog.StateDownloaded,
+}
+
+// reportEventBatch stores a batch of reporting events, durably and once per
+// EventInstanceID, derives per-update status from them, and answers true.
+func (s *Services) reportEventBatch(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	if err != nil {
+		return nil, err
+	}
+	var events []catalog.Event
+	for i, el := range soap.Children(soap.Child(req.Body, "eventBatch"), "ReportingEvent") {
+		ev, err := decodeEvent(el, fmt.Sprintf("eventBatch[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		ev.ClientID = sess.ClientID
+		events = append(events, ev)
+	}
+	now := s.now().UTC()
+	stored, err := s.cfg.Store.StoreEvents(ctx, sess.ClientID, events, now)
+	if err != nil {
+		return nil, fmt.Errorf("wusp: store events: %w", err)
+	}
+	if stored > 0 {
+		if err := s.deriveStatus(ctx, sess.Groups, sess.ClientID, events, now); err != nil {
+			return nil, err
+		}
+	}
+	resp := req.NewResponse()
+	soap.Elem(resp, "ReportEventBatchResult", "true")
+	return resp, nil
+}
+
+// decodeEvent reads one ReportingEvent.
+func decodeEvent(el *etree.Element, path string) (catalog.Event, error) {
+	basic := soap.Child(el, "BasicData")
+	if basic == nil {
+		return catalog.Event{}, soap.BadParameter(path + ".BasicData")
+	}
+	var ev catalog.Event
+	var err error
+	if ev.InstanceID, err = soap.GUID(soap.Text(basic, "EventInstanceID"), path+".EventInstanceID"); err != nil {
+		return ev, err
+	}
+	if ev.EventID, err = soap.Int(basic, "EventID", path+".EventID"); err != nil {
+		return ev, err
+	}
+	if ev.SourceID, err = soap.Int(basic, "SourceID", path+".SourceID"); err != nil {
+		return ev, err
+	}
+	if ev.TimeAtTarget, err = soap.Time(basic, "TimeAtTarget", path+".TimeAtTarget"); err != nil {
+		return ev, err
+	}
+	hr, err := soap.Int(basic, "Win32HResult", path+".Win32HResult")
+	if err != nil {
+		return ev, err
+	}
+	ev.Win32HResult = int32(hr)
+	if u := soap.Child(basic, "UpdateID"); u != nil {
+		if ev.UpdateID, err = soap.GUID(soap.Text(u, "UpdateID"), path+".UpdateID"); err != nil {
+			return ev, err
+		}
+		rev, err := soap.Int(u, "RevisionNumber", path+".UpdateID.RevisionNumber")
+		if err != nil {
+			return ev, err
+		}
+		ev.RevisionNumber = int32(rev)
+	}
+	ev.AppName = soap.Text(basic, "AppName")
+	if ext := soap.Child(el, "ExtendedData"); ext != nil {
+		ev.Replacement = soap.Strings(ext, "ReplacementStrings")
+		ev.MiscData = soap.Strings(ext, "MiscData")
+	}
+	return ev, nil
+}
+
+// deriveStatus applies the WSUS status rules (MS-WUSP.md section 7.4): a
+// 156 replaces the computer's states (U needed, V installed, W pending
+// reboot, g failed, h downloaded; every other update deployed to it for
+// install or detection becomes NotApplicable), and 182/183/184 change one
+// update between status reports. Events apply in TimeAtTarget order.
+func (s *Services) deriveStatus(ctx context.Context, groups []string, clientID string, events []catalog.Event, now time.Time) error {
+	slices.SortStableFunc(events, func(a, b catalog.Event) int { return a.TimeAtTarget.Compare(b.TimeAtTarget) })
+	for _, ev := range events {
+		switch ev.EventID {
+		case eventStatus:
+			statuses, err := s.statusReport(ctx, groups, clientID, ev)
+			if err != nil {
+				return err
+			}
+			if err := s.cfg.Store.SetStatuses(ctx, clientID, statuses, true, now); err != nil {
+				return fmt.Errorf("wusp: store status: %w", err)
+			}
+		case eventInstallFailed, eventInstallSucceeded, eventInstallNeedReboot:
+			if ev.UpdateID == uuid.Nil {
+				continue
+			}
+			state := map[int]catalog.InstallState{
+				eventInstallFailed:     catalog.StateFailed,
+				eventInstallSucceeded:  catalog.StateInstalled,
+				eventInstallNeedReboot: catalog.StateInstalledPendingReboot,
+			}[ev.EventID]
+			st := []catalog.UpdateStatus{{ClientID: clientID, UpdateID: ev.UpdateID, State: state, ChangedAt: ev.TimeAtTarget}}
+			if err := s.cfg.Store.SetStatuses(ctx, clientID, st, false, now); err != nil {
+				return fmt.Errorf("wusp: store status: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// statusReport turns one 156 event into the computer's full status set.
+func (s *Services) statusReport(ctx context.Context, groups []string, clientID string, ev catalog.Event) ([]catalog.UpdateStatus, error) {
+	listed := map[uuid.UUID]catalog.InstallState{}
+	for _, md := range ev.MiscData {
+		tag, value, ok := strings.Cut(md, "=")
+		state, known := statusLists[tag]
+		if !ok || !known {
+			continue
+		}
+		for _, g := range strings.Split(value, ";") {
+			if id, err := uuid.Parse(strings.TrimSpace(g)); err == nil {
+				listed[id] = state
+			}
+		}
+	}
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for id, d := range snap.Scope(snap.ResolveGroups(groups)) {
+		r, _ := snap.Revision(id)
+		if r.Type != catalog.TypeSoftware || (d.Action != scan.Install && d.Action != scan.Uninstall && d.Action != scan.PreDeploymentCheck) {
+			continue
+		}
+		if _, ok := listed[r.UpdateID]; !ok {
+			listed[r.UpdateID] = catalog.StateNotApplicable
+		}
+	}
+	out := make([]catalog.UpdateStatus, 0, len(listed))
+	for id, state := range listed {
+		out = append(out, catalog.UpdateStatus{ClientID: clientID, UpdateID: id, State: state, ChangedAt: ev.TimeAtTarget})
+	}
+	slices.SortFunc(out, func(a, b catalog.UpdateStatus) int { return strings.Compare(a.UpdateID.String(), b.UpdateID.String()) })
+	return out, nil
+}

@@ -1,0 +1,324 @@
+package wusp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/scan"
+	"wsus/soap"
+	"wsus/soap/cookie"
+)
+
+// lastChangeFormat is the date-only Deployment/LastChangeTime observed from
+// WS2025 (MS-WUSP.md section 8, pitfall 4).
+const lastChangeFormat = "2006-01-02"
+
+// deadlineFormat writes Deployment/Deadline. [I] The spec types it
+// xs:dateTime; the string WSUS actually sends was never observed.
+const deadlineFormat = "2006-01-02T15:04:05Z"
+
+// syncUpdates runs one SyncUpdates round (MS-WUSP.md section 5).
+func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	if err != nil {
+		return nil, err
+	}
+	p := soap.Child(req.Body, "parameters")
+	if p == nil {
+		return nil, soap.BadParameter("parameters")
+	}
+	sreq, err := decodeSyncParameters(p)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.cfg.Store.Computer(ctx, sess.ClientID)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !c.Registered) {
+		return nil, soap.Errorf(soap.RegistrationRequired, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wusp: look up computer: %w", err)
+	}
+
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sreq.Groups = snap.ResolveGroups(sess.Groups)
+	sreq.Anchor = sess.SyncAnchor
+	sreq.PageSize = s.cfg.PageSize
+	res := snap.Sync(sreq)
+
+	if err := s.cfg.Store.RecordSync(ctx, sess.ClientID, s.now().UTC()); err != nil {
+		return nil, fmt.Errorf("wusp: record sync: %w", err)
+	}
+	sess.SyncAnchor = res.Anchor
+
+	resp := req.NewResponse()
+	result := resp.CreateElement("SyncUpdatesResult")
+	if err := s.writeSyncInfo(ctx, snap, result, res, sess); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// decodeSyncParameters reads SyncUpdateParameters; unknown elements (the
+// native client sends AlsoPerformRegularSync and ProductsParameters) are
+// ignored.
+func decodeSyncParameters(p *etree.Element) (scan.SyncRequest, error) {
+	var r scan.SyncRequest
+	var err error
+	if r.InstalledNonLeaf, err = soap.Ints(p, "InstalledNonLeafUpdateIDs", "parameters.InstalledNonLeafUpdateIDs"); err != nil {
+		return r, err
+	}
+	if len(r.InstalledNonLeaf) > MaxInstalledNonLeaf {
+		return r, soap.BadParameter("parameters.InstalledNonLeafUpdateIDs")
+	}
+	if r.OtherCached, err = soap.Ints(p, "OtherCachedUpdateIDs", "parameters.OtherCachedUpdateIDs"); err != nil {
+		return r, err
+	}
+	if _, err = soap.Ints(p, "CachedDriverIDs", "parameters.CachedDriverIDs"); err != nil {
+		return r, err
+	}
+	if r.Drivers, err = soap.Bool(p, "SkipSoftwareSync", "parameters.SkipSoftwareSync"); err != nil {
+		return r, err
+	}
+	if soap.Has(p, "SystemSpec") && !r.Drivers {
+		return r, soap.BadParameter("parameters.SystemSpec")
+	}
+	if r.NeedTwoGroupOutOfScope, err = soap.Bool(p, "NeedTwoGroupOutOfScopeUpdates", "parameters.NeedTwoGroupOutOfScopeUpdates"); err != nil {
+		return r, err
+	}
+	for _, ci := range soap.Children(soap.Child(p, "FilterCategoryIds"), "CategoryIdentifier") {
+		id, err := soap.GUID(soap.Text(ci, "Id"), "parameters.FilterCategoryIds")
+		if err != nil {
+			return r, err
+		}
+		r.Filter = append(r.Filter, id)
+	}
+	return r, nil
+}
+
+// writeSyncInfo fills a SyncInfo element in WSDL order, omitting empty
+// arrays as real WSUS does.
+func (s *Services) writeSyncInfo(ctx context.Context, snap *scan.Snapshot, parent *etree.Element, res scan.SyncResult, sess cookie.Session) error {
+	var ids []int32
+	for _, u := range res.NewUpdates {
+		ids = append(ids, u.RevisionID)
+	}
+	for _, u := range res.ChangedUpdates {
+		ids = append(ids, u.RevisionID)
+	}
+	core, err := s.coreFragments(ctx, snap, ids)
+	if err != nil {
+		return err
+	}
+	newer18 := protocolAtLeast(sess.ProtocolVersion, 1, 8)
+	addInfos := func(name string, infos []scan.UpdateInfo) {
+		if len(infos) == 0 {
+			return
+		}
+		arr := parent.CreateElement(name)
+		for _, u := range infos {
+			addUpdateInfo(arr, "UpdateInfo", u, core[u.RevisionID], newer18)
+		}
+	}
+	addInfos("NewUpdates", res.NewUpdates)
+	soap.IntArray(parent, "OutOfScopeRevisionIDs", res.OutOfScope)
+	addInfos("ChangedUpdates", res.ChangedUpdates)
+	soap.Elem(parent, "Truncated", soap.BoolText(res.Truncated))
+	if err := s.addCookie(parent, "NewCookie", sess); err != nil {
+		return err
+	}
+	soap.IntArray(parent, "DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
+	soap.Elem(parent, "DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
+	return nil
+}
+
+// addUpdateInfo writes an UpdateInfo: ID, Deployment, IsLeaf, Xml. Every
+// UpdateInfo carries a Deployment; WUA fails without one (MS-WUSP.md
+// section 2.2, Deployment).
+func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXML string, newer18 bool) {
+	ui := parent.CreateElement(name)
+	soap.Elem(ui, "ID", strconv.Itoa(int(u.RevisionID)))
+	addDeployment(ui, u.Deployment, newer18)
+	soap.Elem(ui, "IsLeaf", soap.BoolText(u.IsLeaf))
+	soap.Elem(ui, "Xml", coreXML)
+}
+
+// addDeployment writes the seven children WS2025 sends (ID, Action,
+// IsAssigned, LastChangeTime, AutoSelect, AutoDownload,
+// SupersedenceBehavior), plus Deadline when one is set. The last three
+// "MUST NOT be sent" to clients older than protocol 1.8.
+func addDeployment(parent *etree.Element, d scan.Deployment, newer18 bool) {
+	dep := parent.CreateElement("Deployment")
+	soap.Elem(dep, "ID", strconv.Itoa(int(d.ID)))
+	soap.Elem(dep, "Action", string(d.Action))
+	if !d.Deadline.IsZero() {
+		soap.Elem(dep, "Deadline", d.Deadline.UTC().Format(deadlineFormat))
+	}
+	soap.Elem(dep, "IsAssigned", "true")
+	soap.Elem(dep, "LastChangeTime", d.ChangedAt.UTC().Format(lastChangeFormat))
+	if newer18 {
+		soap.Elem(dep, "AutoSelect", "0")
+		soap.Elem(dep, "AutoDownload", "0")
+		soap.Elem(dep, "SupersedenceBehavior", "0")
+	}
+}
+
+// coreFragments returns the Core fragments of ids, from the cache where it
+// holds them for this snapshot.
+func (s *Services) coreFragments(ctx context.Context, snap *scan.Snapshot, ids []int32) (map[int32]string, error) {
+	out := make(map[int32]string, len(ids))
+	s.coreMu.Lock()
+	if s.coreSeq != snap.Seq {
+		s.core.Purge()
+		s.coreSeq = snap.Seq
+	}
+	s.coreMu.Unlock()
+	var missing []int32
+	for _, id := range ids {
+		if x, ok := s.core.Get(id); ok {
+			out[id] = x
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	frags, err := s.cfg.Store.Fragments(ctx, missing, catalog.FragmentCore, nil)
+	if err != nil {
+		return nil, fmt.Errorf("wusp: core fragments: %w", err)
+	}
+	for _, f := range frags {
+		out[f.RevisionID] = f.XML
+		s.core.Add(f.RevisionID, f.XML)
+	}
+	return out, nil
+}
+
+// syncPrinterCatalog answers the Add Printer Wizard's catalog sync. Printer
+// driver updates are matched like other drivers, which is not built yet, so
+// the answer delivers nothing and keeps the client's cookie current.
+func (s *Services) syncPrinterCatalog(_ context.Context, req *soap.Request) (*etree.Element, error) {
+	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := soap.Ints(req.Body, "installedNonLeafUpdateIDs", "installedNonLeafUpdateIDs"); err != nil {
+		return nil, err
+	}
+	if _, err := soap.Ints(req.Body, "printerUpdateIDs", "printerUpdateIDs"); err != nil {
+		return nil, err
+	}
+	resp := req.NewResponse()
+	result := resp.CreateElement("SyncPrinterCatalogResult")
+	soap.Elem(result, "Truncated", "false")
+	if err := s.addCookie(result, "NewCookie", sess); err != nil {
+		return nil, err
+	}
+	soap.Elem(result, "DriverSyncNotNeeded", "true")
+	return resp, nil
+}
+
+// refreshCache maps the update identities a client caches to current
+// revision IDs and deployments, after an InvalidCookie or ServerChanged.
+// Like real WSUS it answers only deployed revisions and omits those
+// deployed as Bundle (MS-WUSP.md section 3.3).
+func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	if err != nil {
+		return nil, err
+	}
+	ids, err := decodeIdentities(soap.Child(req.Body, "globalIDs"), "globalIDs")
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scope := snap.Scope(snap.ResolveGroups(sess.Groups))
+	newer18 := protocolAtLeast(sess.ProtocolVersion, 1, 8)
+	resp := req.NewResponse()
+	arr := resp.CreateElement("RefreshCacheResult")
+	for _, id := range ids {
+		r, ok := snap.ByIdentity(id)
+		if !ok {
+			continue
+		}
+		d, ok := scope[r.ID]
+		if !ok || d.Action == scan.Bundle {
+			continue
+		}
+		rc := arr.CreateElement("RefreshCacheResult")
+		soap.Elem(rc, "RevisionID", strconv.Itoa(int(r.ID)))
+		gid := rc.CreateElement("GlobalID")
+		soap.Elem(gid, "UpdateID", r.UpdateID.String())
+		soap.Elem(gid, "RevisionNumber", strconv.Itoa(int(r.RevisionNumber)))
+		soap.Elem(rc, "IsLeaf", soap.BoolText(r.IsLeaf))
+		addDeployment(rc, d, newer18)
+	}
+	return resp, nil
+}
+
+// decodeIdentities reads an ArrayOfUpdateIdentity.
+func decodeIdentities(arr *etree.Element, path string) ([]catalog.Identity, error) {
+	var out []catalog.Identity
+	for _, el := range soap.Children(arr, "UpdateIdentity") {
+		id, err := soap.GUID(soap.Text(el, "UpdateID"), path)
+		if err != nil {
+			return nil, err
+		}
+		rev, err := soap.Int(el, "RevisionNumber", path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, catalog.Identity{UpdateID: id, RevisionNumber: int32(rev)})
+	}
+	return out, nil
+}
+
+// startCategoryScan applies the category-scan rule; it takes no cookie.
+func (s *Services) startCategoryScan(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+	var rels []scan.CategoryRelationship
+	for _, el := range soap.Children(soap.Child(req.Body, "requestedCategories"), "CategoryRelationship") {
+		idx, err := soap.Int(el, "IndexOfAndGroup", "requestedCategories")
+		if err != nil {
+			return nil, err
+		}
+		id, err := soap.GUID(soap.Text(el, "CategoryId"), "requestedCategories")
+		if err != nil {
+			return nil, err
+		}
+		rels = append(rels, scan.CategoryRelationship{IndexOfAndGroup: idx, CategoryID: id})
+	}
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	preferred, inError, err := snap.StartCategoryScan(rels)
+	if err != nil {
+		return nil, soap.BadParameter("requestedCategories")
+	}
+	resp := req.NewResponse()
+	addGUIDs(resp, "preferredCategoryIds", preferred)
+	addGUIDs(resp, "requestedCategoryIdsInError", inError)
+	return resp, nil
+}
+
+func addGUIDs(parent *etree.Element, name string, ids []uuid.UUID) {
+	if len(ids) == 0 {
+		return
+	}
+	arr := parent.CreateElement(name)
+	for _, id := range ids {
+		soap.Elem(arr, "guid", id.String())
+	}
+}

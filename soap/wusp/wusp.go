@@ -1,0 +1,231 @@
+// Package wusp implements the client-facing services of the WSUS
+// Client-Server protocol [MS-WUSP]: SimpleAuth, ClientWebService and
+// ReportingWebService, on top of the soap layer, the catalog store and the
+// scan engine. Processes are stateless: everything a client needs between
+// calls travels in its sealed cookie or lives in the store.
+package wusp
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/beevik/etree"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"wsus/catalog"
+	"wsus/catalog/scan"
+	"wsus/soap"
+	"wsus/soap/cookie"
+)
+
+// Store is the part of the catalog store the services use.
+type Store interface {
+	ServerInfo(ctx context.Context) (catalog.ServerInfo, error)
+	Fragments(ctx context.Context, ids []int32, typ catalog.FragmentType, languages []string) ([]catalog.Fragment, error)
+	Files(ctx context.Context, ids []int32) (map[int32][]catalog.File, error)
+	FileBySHA1(ctx context.Context, sha1 []byte) (catalog.File, error)
+	RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error
+	RegisterComputer(ctx context.Context, c catalog.Computer) error
+	RecordSync(ctx context.Context, clientID string, at time.Time) error
+	Computer(ctx context.Context, clientID string) (catalog.Computer, error)
+	StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error)
+	SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error
+}
+
+// Config configures the services.
+type Config struct {
+	Store  Store
+	Engine *scan.Engine
+	Sealer *cookie.Sealer
+	Logger *slog.Logger
+	// ContentURL is the base URL put in FileLocation URLs
+	// ("http://wsus.example.com:8530"); empty means the scheme and Host the
+	// SOAP request came in on, as WSUS does.
+	ContentURL string
+	// PageSize is the SyncUpdates page size; zero means scan.DefaultPageSize.
+	PageSize int
+	// MaxRequestBytes limits a request body; zero means 8 MiB.
+	MaxRequestBytes int64
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// CookieLifetime is how long a session cookie lasts: 1 hour, as WS2025
+// issues them (MS-WUSP.md section 2.2, Cookie).
+const CookieLifetime = time.Hour
+
+// AuthCookieLifetime is how long an authorization cookie may be exchanged
+// for a session cookie. [I] The protocol leaves it to the server; WUA asks
+// for a fresh one before each GetCookie.
+const AuthCookieLifetime = 8 * time.Hour
+
+// MaxInstalledNonLeaf is the cap real WSUS puts on InstalledNonLeafUpdateIDs
+// (401 ids gave InvalidParameters, MS-WUSP.md section 5.1).
+const MaxInstalledNonLeaf = 400
+
+// MaxExtendedUpdatesPerRequest is what GetConfig advertises and
+// GetExtendedUpdateInfo enforces.
+const MaxExtendedUpdatesPerRequest = 50
+
+// Services holds the three SOAP endpoints.
+type Services struct {
+	cfg  Config
+	info catalog.ServerInfo
+	now  func() time.Time
+
+	// core caches Core fragments by revision ID for the snapshot coreSeq.
+	coreMu  sync.Mutex
+	coreSeq int64
+	core    *lru.Cache[int32, string]
+}
+
+// New returns the services; it reads the server identity from the store.
+func New(ctx context.Context, cfg Config) (*Services, error) {
+	info, err := cfg.Store.ServerInfo(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("wusp: server info: %w", err)
+	}
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = 8 << 20
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	core, err := lru.New[int32, string](20000)
+	if err != nil {
+		return nil, fmt.Errorf("wusp: core cache: %w", err)
+	}
+	return &Services{cfg: cfg, info: info, now: now, core: core}, nil
+}
+
+// SimpleAuth returns the /SimpleAuthWebService/SimpleAuth.asmx handler.
+func (s *Services) SimpleAuth() http.Handler {
+	svc := soap.NewService("SimpleAuth", soap.NSSimpleAuth, soap.StyleASMX, s.cfg.MaxRequestBytes, s.cfg.Logger)
+	svc.Handle("GetAuthorizationCookie", s.getAuthorizationCookie)
+	return svc
+}
+
+// Client returns the /ClientWebService/client.asmx handler.
+func (s *Services) Client() http.Handler {
+	svc := soap.NewService("ClientWebService", soap.NSClient, soap.StyleClient, s.cfg.MaxRequestBytes, s.cfg.Logger)
+	svc.Handle("GetConfig", s.getConfig)
+	svc.Handle("GetCookie", s.getCookie)
+	svc.Handle("RegisterComputer", s.registerComputer)
+	svc.Handle("StartCategoryScan", s.startCategoryScan)
+	svc.Handle("SyncUpdates", s.syncUpdates)
+	svc.Handle("SyncPrinterCatalog", s.syncPrinterCatalog)
+	svc.Handle("RefreshCache", s.refreshCache)
+	svc.Handle("GetExtendedUpdateInfo", s.getExtendedUpdateInfo)
+	svc.Handle("GetExtendedUpdateInfo2", s.getExtendedUpdateInfo2)
+	svc.Handle("GetFileLocations", s.getFileLocations)
+	return svc
+}
+
+// Reporting returns the ReportingWebService handler (served under both
+// ReportingWebService.asmx and WebService.asmx).
+func (s *Services) Reporting() http.Handler {
+	svc := soap.NewService("ReportingWebService", soap.NSReporting, soap.StyleASMX, s.cfg.MaxRequestBytes, s.cfg.Logger)
+	svc.Handle("ReportEventBatch", s.reportEventBatch)
+	return svc
+}
+
+// openSession checks the cookie element of a request the way every
+// cookie-taking method must (MS-WUSP.md section 9, item 8).
+func (s *Services) openSession(el *etree.Element) (cookie.Session, error) {
+	data := soap.Text(el, "EncryptedData")
+	if el == nil || data == "" {
+		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
+	}
+	raw, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
+	}
+	sess, err := s.cfg.Sealer.OpenSession(raw)
+	if err != nil {
+		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
+	}
+	switch {
+	case sess.ServerID != s.info.ID:
+		return cookie.Session{}, soap.Errorf(soap.ServerChanged, "")
+	case s.now().After(sess.Expires):
+		return cookie.Session{}, soap.Errorf(soap.CookieExpired, "")
+	case !sess.ConfigChanged.Equal(s.info.ConfigChanged):
+		return cookie.Session{}, soap.Errorf(soap.ConfigChanged, "")
+	}
+	return sess, nil
+}
+
+// addCookie writes a Cookie-typed element: the clear-text Expiration and
+// the sealed session.
+func (s *Services) addCookie(parent *etree.Element, name string, sess cookie.Session) error {
+	sealed, err := s.cfg.Sealer.SealSession(sess)
+	if err != nil {
+		return fmt.Errorf("wusp: seal cookie: %w", err)
+	}
+	c := parent.CreateElement(name)
+	soap.Elem(c, "Expiration", soap.FormatDateTime(sess.Expires))
+	soap.Elem(c, "EncryptedData", base64.StdEncoding.EncodeToString(sealed))
+	return nil
+}
+
+// contentBase is the scheme://host[:port] content URLs start with.
+func (s *Services) contentBase(r *http.Request) string {
+	if s.cfg.ContentURL != "" {
+		return strings.TrimRight(s.cfg.ContentURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// ContentPath is the path WSUS serves a file under:
+// /Content/<last two hex digits>/<SHA-1 in upper-case hex><extension of the
+// file name> (MS-WUSP.md section 6.5).
+func ContentPath(sha1 []byte, fileName string) string {
+	h := strings.ToUpper(hex.EncodeToString(sha1))
+	return "/Content/" + h[len(h)-2:] + "/" + h + path.Ext(fileName)
+}
+
+// addFileLocation writes one FileLocation {FileDigest, Url}: real WSUS sends
+// only these two children (MS-WUSP.md section 2.2).
+func addFileLocation(parent *etree.Element, base string, f catalog.File) {
+	fl := parent.CreateElement("FileLocation")
+	soap.Elem(fl, "FileDigest", base64.StdEncoding.EncodeToString(f.SHA1))
+	soap.Elem(fl, "Url", base+ContentPath(f.SHA1, f.FileName))
+}
+
+// protocolAtLeast compares a client protocol version "x.y" with major.minor.
+func protocolAtLeast(v string, major, minor int) bool {
+	ma, mi, ok := parseProtocol(v)
+	if !ok {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// parseProtocol parses "x.y" with decimal components (client versions seen:
+// 1.0, 1.6, 1.8, 2.0, 2.90; MS-WUSP.md section 4.3).
+func parseProtocol(v string) (major, minor int, ok bool) {
+	a, b, found := strings.Cut(strings.TrimSpace(v), ".")
+	if !found {
+		return 0, 0, false
+	}
+	ma, err1 := strconv.Atoi(a)
+	mi, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || ma < 0 || mi < 0 {
+		return 0, 0, false
+	}
+	return ma, mi, true
+}

@@ -1,0 +1,591 @@
+package wusp_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/scan"
+	"wsus/catalog/sqlite"
+	"wsus/soap"
+	"wsus/soap/cookie"
+	"wsus/soap/wusp"
+	"wsus/storage"
+	"wsus/sync/importer"
+)
+
+// Update IDs of the demo catalog in testdata/catalog.
+var (
+	idMicrosoft = uuid.MustParse("56309036-4c77-4dd9-951a-99ee9c246a94")
+	idWindows   = uuid.MustParse("6964aab4-c5b5-43bd-a17d-ffb4346a8e1d")
+	idOOBEZDP   = uuid.MustParse("dd78b8a1-0b20-45c1-add6-4da72e9364cf")
+	idDemo      = uuid.MustParse("7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7")
+	// idDefenderBundle's prerequisites are not in the demo catalog.
+	idDefenderBundle = uuid.MustParse("1f9bd9bb-7390-4aa3-bbdb-ded99fac2583")
+)
+
+const clientPath = "/ClientWebService/client.asmx"
+
+// clock is a settable time source for cookie expiry tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a server on a real listener over a real embedded store holding the
+// demo catalog, with the local demo update approved for All Computers.
+type env struct {
+	t      testing.TB
+	srv    *httptest.Server
+	store  *sqlite.Store
+	sealer *cookie.Sealer
+	clock  *clock
+	ids    map[uuid.UUID]int32 // UpdateID → revision ID
+	info   catalog.ServerInfo
+}
+
+type envOptions struct {
+	pageSize int
+	maxBytes int64
+}
+
+func newEnv(t testing.TB, opts envOptions) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	blobs, err := storage.NewFS(filepath.Join(dir, "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join("..", "..", "testdata", "catalog")
+	if _, err := importer.Import(ctx, store, blobs, []string{filepath.Join(root, "microsoft")}, importer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := importer.Import(ctx, store, blobs, []string{filepath.Join(root, "local")}, importer.Options{ApproveGroup: "All Computers"}); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, cookie.KeySize)
+	sealer, err := cookie.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Now().UTC()}
+	services, err := wusp.New(ctx, wusp.Config{
+		Store: store, Engine: scan.NewEngine(store), Sealer: sealer,
+		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxRequestBytes: opts.maxBytes, Now: clk.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(clientPath, services.Client())
+	mux.Handle("/SimpleAuthWebService/SimpleAuth.asmx", services.SimpleAuth())
+	mux.Handle("/ReportingWebService/ReportingWebService.asmx", services.Reporting())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	info, err := store.ServerInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums, err := store.Summaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[uuid.UUID]int32{}
+	for _, s := range sums {
+		ids[s.UpdateID] = s.ID
+	}
+	return &env{t: t, srv: srv, store: store, sealer: sealer, clock: clk, ids: ids, info: info}
+}
+
+// call posts one SOAP request and returns the HTTP status and parsed body.
+func (e *env) call(path, ns, op, inner string) (int, *etree.Element) {
+	e.t.Helper()
+	body := `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><` + op + ` xmlns="` + ns + `">` + inner + `</` + op + `></s:Body></s:Envelope>`
+	return e.post(path, `"`+ns+"/"+op+`"`, body)
+}
+
+func (e *env) post(path, action, body string) (int, *etree.Element) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	if action != "" {
+		req.Header.Set("SOAPAction", action)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if resp.ContentLength != int64(len(data)) || len(resp.TransferEncoding) > 0 {
+		e.t.Fatalf("response not sent with an exact Content-Length: %d vs %d bytes, %v", resp.ContentLength, len(data), resp.TransferEncoding)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(data); err != nil {
+		e.t.Fatalf("response is not XML: %v\n%s", err, data)
+	}
+	body0 := doc.FindElement("/Envelope/Body")
+	if body0 == nil || len(body0.ChildElements()) != 1 {
+		e.t.Fatalf("response has no body element:\n%s", data)
+	}
+	return resp.StatusCode, body0.ChildElements()[0]
+}
+
+// faultCode returns the detail ErrorCode of a fault response, "" if el is
+// not a fault.
+func faultCode(el *etree.Element) string {
+	if el.Tag != "Fault" {
+		return ""
+	}
+	return soap.Text(soap.Child(el, "detail"), "ErrorCode")
+}
+
+// login runs GetAuthorizationCookie, GetCookie and RegisterComputer for a
+// new client and returns its cookie element XML.
+func (e *env) login(targetGroup string) (clientID, cookieXML string) {
+	e.t.Helper()
+	clientID = uuid.NewString()
+	tg := ""
+	if targetGroup != "" {
+		tg = "<targetGroupName>" + targetGroup + "</targetGroupName>"
+	}
+	status, el := e.call("/SimpleAuthWebService/SimpleAuth.asmx", soap.NSSimpleAuth, "GetAuthorizationCookie",
+		"<clientId>"+clientID+"</clientId>"+tg+"<dnsName>pc-"+clientID[:8]+"</dnsName>")
+	if status != 200 {
+		e.t.Fatalf("GetAuthorizationCookie: %d %s", status, faultCode(el))
+	}
+	authData := el.FindElement("GetAuthorizationCookieResult/CookieData").Text()
+	status, el = e.call(clientPath, soap.NSClient, "GetCookie",
+		"<authCookies><AuthorizationCookie><PlugInId>SimpleTargeting</PlugInId><CookieData>"+authData+"</CookieData></AuthorizationCookie></authCookies>"+
+			"<oldCookie><Expiration>2026-10-04T15:03:36Z</Expiration></oldCookie><lastChange>"+soap.FormatDateTime(e.info.ConfigChanged)+"</lastChange>"+
+			"<currentTime>2026-10-04T15:03:36Z</currentTime><protocolVersion>2.90</protocolVersion>")
+	if status != 200 {
+		e.t.Fatalf("GetCookie: %d %s", status, faultCode(el))
+	}
+	res := el.FindElement("GetCookieResult")
+	cookieXML = "<cookie><Expiration>" + res.FindElement("Expiration").Text() + "</Expiration><EncryptedData>" + res.FindElement("EncryptedData").Text() + "</EncryptedData></cookie>"
+	status, el = e.call(clientPath, soap.NSClient, "RegisterComputer", cookieXML+
+		"<computerInfo><DnsName>pc-"+clientID[:8]+"</DnsName><OSMajorVersion>10</OSMajorVersion><OSMinorVersion>0</OSMinorVersion><OSBuildNumber>26200</OSBuildNumber>"+
+		"<OSServicePackMajorNumber>0</OSServicePackMajorNumber><OSServicePackMinorNumber>0</OSServicePackMinorNumber><OSLocale>en-US</OSLocale>"+
+		"<ProcessorArchitecture>AMD64</ProcessorArchitecture><ClientVersionMajorNumber>1507</ClientVersionMajorNumber><ClientVersionMinorNumber>2601</ClientVersionMinorNumber>"+
+		"<ClientVersionBuildNumber>30012</ClientVersionBuildNumber><ClientVersionQfeNumber>0</ClientVersionQfeNumber><OSDescription>Windows 10 Pro</OSDescription></computerInfo>")
+	if status != 200 || el.Tag != "RegisterComputerResponse" {
+		e.t.Fatalf("RegisterComputer: %d %s", status, faultCode(el))
+	}
+	return clientID, cookieXML
+}
+
+func ints(name string, ids []int32) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("<" + name + ">")
+	for _, id := range ids {
+		fmt.Fprintf(&b, "<int>%d</int>", id)
+	}
+	b.WriteString("</" + name + ">")
+	return b.String()
+}
+
+// syncUpdates runs one software SyncUpdates round.
+func (e *env) syncUpdates(cookieXML string, installed, other []int32) (int, *etree.Element) {
+	e.t.Helper()
+	return e.call(clientPath, soap.NSClient, "SyncUpdates", cookieXML+"<parameters><ExpressQuery>false</ExpressQuery>"+
+		ints("InstalledNonLeafUpdateIDs", installed)+ints("OtherCachedUpdateIDs", other)+
+		"<SkipSoftwareSync>false</SkipSoftwareSync><NeedTwoGroupOutOfScopeUpdates>false</NeedTwoGroupOutOfScopeUpdates><AlsoPerformRegularSync>false</AlsoPerformRegularSync></parameters>")
+}
+
+// delivered is one UpdateInfo of a SyncUpdates answer.
+type delivered struct {
+	id     int32
+	action string
+	isLeaf bool
+}
+
+func newUpdates(t testing.TB, el *etree.Element) []delivered {
+	t.Helper()
+	var out []delivered
+	for _, ui := range el.FindElements("SyncUpdatesResult/NewUpdates/UpdateInfo") {
+		var id int32
+		fmt.Sscan(ui.FindElement("ID").Text(), &id)
+		out = append(out, delivered{id: id, action: ui.FindElement("Deployment/Action").Text(), isLeaf: ui.FindElement("IsLeaf").Text() == "true"})
+		if ui.FindElement("Xml") == nil || !strings.HasPrefix(ui.FindElement("Xml").Text(), "<UpdateIdentity UpdateID=") {
+			t.Fatalf("UpdateInfo %d has no Core fragment", id)
+		}
+		var names []string
+		for _, c := range ui.FindElement("Deployment").ChildElements() {
+			names = append(names, c.Tag)
+		}
+		if want := []string{"ID", "Action", "IsAssigned", "LastChangeTime", "AutoSelect", "AutoDownload", "SupersedenceBehavior"}; !slices.Equal(names, want) {
+			t.Fatalf("Deployment children %v, want %v", names, want)
+		}
+	}
+	return out
+}
+
+func TestPrerequisitesGateDeliveryAcrossRounds(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	m, w, z, demo := e.ids[idMicrosoft], e.ids[idWindows], e.ids[idOOBEZDP], e.ids[idDemo]
+
+	rounds := []struct {
+		name             string
+		installed, other []int32
+		want             []delivered
+	}{
+		{"first round: only the root category", nil, nil, []delivered{{m, "Evaluate", false}}},
+		{"Microsoft installed: the Windows product family", []int32{m}, nil, []delivered{{w, "Evaluate", false}}},
+		{"Windows installed: its product and the approved update", []int32{m, w}, nil, []delivered{{z, "Evaluate", true}, {demo, "Install", true}}},
+		{"everything cached: nothing new", []int32{m, w}, []int32{z, demo}, nil},
+	}
+	for _, r := range rounds {
+		status, el := e.syncUpdates(ck, r.installed, r.other)
+		if status != 200 {
+			t.Fatalf("%s: HTTP %d fault %s", r.name, status, faultCode(el))
+		}
+		got := newUpdates(t, el)
+		slices.SortFunc(got, func(a, b delivered) int { return int(a.id - b.id) })
+		slices.SortFunc(r.want, func(a, b delivered) int { return int(a.id - b.id) })
+		if !slices.Equal(got, r.want) {
+			t.Errorf("%s: delivered %v, want %v", r.name, got, r.want)
+		}
+		if tr := el.FindElement("SyncUpdatesResult/Truncated").Text(); tr != "false" {
+			t.Errorf("%s: Truncated %s", r.name, tr)
+		}
+		if el.FindElement("SyncUpdatesResult/NewCookie/EncryptedData") == nil {
+			t.Errorf("%s: no NewCookie", r.name)
+		}
+	}
+}
+
+func TestSyncUpdatesPagingAndOutOfScope(t *testing.T) {
+	e := newEnv(t, envOptions{pageSize: 1})
+	_, ck := e.login("")
+	m, w, z, demo := e.ids[idMicrosoft], e.ids[idWindows], e.ids[idOOBEZDP], e.ids[idDemo]
+
+	_, el := e.syncUpdates(ck, []int32{m, w}, []int32{987654})
+	first := newUpdates(t, el)
+	if len(first) != 1 || el.FindElement("SyncUpdatesResult/Truncated").Text() != "true" {
+		t.Fatalf("page of one: got %v truncated=%s", first, el.FindElement("SyncUpdatesResult/Truncated").Text())
+	}
+	var oos []string
+	for _, i := range el.FindElements("SyncUpdatesResult/OutOfScopeRevisionIDs/int") {
+		oos = append(oos, i.Text())
+	}
+	if !slices.Equal(oos, []string{"987654"}) {
+		t.Errorf("OutOfScopeRevisionIDs %v, want [987654]", oos)
+	}
+	_, el = e.syncUpdates(ck, []int32{m, w}, []int32{first[0].id})
+	second := newUpdates(t, el)
+	if len(second) != 1 || el.FindElement("SyncUpdatesResult/Truncated").Text() != "false" {
+		t.Fatalf("second page: got %v truncated=%s", second, el.FindElement("SyncUpdatesResult/Truncated").Text())
+	}
+	got := []int32{first[0].id, second[0].id}
+	slices.Sort(got)
+	want := []int32{z, demo}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("pages delivered %v, want %v", got, want)
+	}
+}
+
+func TestCookieFaults(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	clientID, ck := e.login("")
+	valid := cookie.Session{ServerID: e.info.ID, ClientID: clientID, IssuedAt: e.clock.now(), Expires: e.clock.now().Add(time.Hour), ConfigChanged: e.info.ConfigChanged, ProtocolVersion: "2.90"}
+	seal := func(s cookie.Session) string {
+		b, err := e.sealer.SealSession(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "<cookie><Expiration>2030-01-01T00:00:00Z</Expiration><EncryptedData>" + base64.StdEncoding.EncodeToString(b) + "</EncryptedData></cookie>"
+	}
+	tampered := func() string {
+		b, _ := e.sealer.SealSession(valid)
+		b[len(b)-5] ^= 0x40
+		return "<cookie><Expiration>2030-01-01T00:00:00Z</Expiration><EncryptedData>" + base64.StdEncoding.EncodeToString(b) + "</EncryptedData></cookie>"
+	}
+	otherKey, _ := cookie.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+	foreign, _ := otherKey.SealSession(valid)
+	withServer, withConfig, expired := valid, valid, valid
+	withServer.ServerID = uuid.New()
+	withConfig.ConfigChanged = e.info.ConfigChanged.Add(-time.Hour)
+	expired.Expires = e.clock.now().Add(-time.Second)
+
+	cases := []struct {
+		name, cookie, want string
+	}{
+		{"valid cookie", seal(valid), ""},
+		{"tampered ciphertext", tampered(), "InvalidCookie"},
+		{"not base64", "<cookie><Expiration>2030-01-01T00:00:00Z</Expiration><EncryptedData>!!!</EncryptedData></cookie>", "InvalidCookie"},
+		{"no cookie at all", "", "InvalidCookie"},
+		{"sealed with another key", "<cookie><Expiration>2030-01-01T00:00:00Z</Expiration><EncryptedData>" + base64.StdEncoding.EncodeToString(foreign) + "</EncryptedData></cookie>", "InvalidCookie"},
+		{"another server id", seal(withServer), "ServerChanged"},
+		{"older configuration", seal(withConfig), "ConfigChanged"},
+		{"expired", seal(expired), "CookieExpired"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, el := e.syncUpdates(c.cookie, nil, nil)
+			if got := faultCode(el); got != c.want {
+				t.Fatalf("fault %q, want %q (HTTP %d)", got, c.want, status)
+			}
+			if c.want != "" && status != 500 {
+				t.Fatalf("HTTP %d for a fault, want 500", status)
+			}
+			if c.want != "" {
+				method := soap.Text(soap.Child(el, "detail"), "Method")
+				if method != `"`+soap.NSClient+`/SyncUpdates"` {
+					t.Errorf("fault Method %s", method)
+				}
+				if soap.Text(el, "faultcode") != "s:Client" || soap.Text(el, "faultstring") != "Fault occurred" {
+					t.Errorf("faultcode %s faultstring %s", soap.Text(el, "faultcode"), soap.Text(el, "faultstring"))
+				}
+			}
+		})
+	}
+
+	t.Run("the issued cookie expires after an hour", func(t *testing.T) {
+		if status, el := e.syncUpdates(ck, nil, nil); status != 200 {
+			t.Fatalf("fresh cookie refused: %s", faultCode(el))
+		}
+		e.clock.advance(time.Hour + time.Minute)
+		if _, el := e.syncUpdates(ck, nil, nil); faultCode(el) != "CookieExpired" {
+			t.Fatalf("fault %q after an hour, want CookieExpired", faultCode(el))
+		}
+	})
+}
+
+func TestAuthorizationFaults(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, el := e.call("/SimpleAuthWebService/SimpleAuth.asmx", soap.NSSimpleAuth, "GetAuthorizationCookie", "<clientId>"+uuid.NewString()+"</clientId><dnsName>pc</dnsName>")
+	auth := el.FindElement("GetAuthorizationCookieResult/CookieData").Text()
+	authCookie := "<AuthorizationCookie><PlugInId>SimpleTargeting</PlugInId><CookieData>" + auth + "</CookieData></AuthorizationCookie>"
+	lastChange := soap.FormatDateTime(e.info.ConfigChanged)
+	cases := []struct {
+		name, op, inner, want string
+	}{
+		{"GetCookie with two authorization cookies", "GetCookie", "<authCookies>" + authCookie + authCookie + "</authCookies><lastChange>" + lastChange + "</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>2.90</protocolVersion>", "InvalidAuthorizationCookie"},
+		{"GetCookie with a forged authorization cookie", "GetCookie", "<authCookies><AuthorizationCookie><PlugInId>SimpleTargeting</PlugInId><CookieData>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA</CookieData></AuthorizationCookie></authCookies><lastChange>" + lastChange + "</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>2.90</protocolVersion>", "InvalidAuthorizationCookie"},
+		{"GetCookie with a stale lastChange", "GetCookie", "<authCookies>" + authCookie + "</authCookies><lastChange>2001-01-01T00:00:00Z</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>2.90</protocolVersion>", "ConfigChanged"},
+		{"GetCookie with a garbage old cookie", "GetCookie", "<authCookies>" + authCookie + "</authCookies><oldCookie><Expiration>2026-01-01T00:00:00Z</Expiration><EncryptedData>AAAA</EncryptedData></oldCookie><lastChange>" + lastChange + "</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>2.90</protocolVersion>", "InvalidCookie"},
+		{"GetCookie with a bad protocol version", "GetCookie", "<authCookies>" + authCookie + "</authCookies><lastChange>" + lastChange + "</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>two</protocolVersion>", "InvalidParameters"},
+		{"GetConfig without protocolVersion", "GetConfig", "", "InvalidParameters"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, el := e.call(clientPath, soap.NSClient, c.op, c.inner)
+			if got := faultCode(el); got != c.want || status != 500 {
+				t.Fatalf("HTTP %d fault %q, want 500 %q", status, got, c.want)
+			}
+		})
+	}
+
+	t.Run("SyncUpdates before RegisterComputer", func(t *testing.T) {
+		_, el := e.call(clientPath, soap.NSClient, "GetCookie", "<authCookies>"+authCookie+"</authCookies><lastChange>"+lastChange+"</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>2.90</protocolVersion>")
+		res := el.FindElement("GetCookieResult")
+		ck := "<cookie><Expiration>" + res.FindElement("Expiration").Text() + "</Expiration><EncryptedData>" + res.FindElement("EncryptedData").Text() + "</EncryptedData></cookie>"
+		if _, el := e.syncUpdates(ck, nil, nil); faultCode(el) != "RegistrationRequired" {
+			t.Fatalf("fault %q, want RegistrationRequired", faultCode(el))
+		}
+	})
+}
+
+func TestMalformedAndOversizedEnvelopes(t *testing.T) {
+	e := newEnv(t, envOptions{maxBytes: 4096})
+	getConfig := `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetConfig xmlns="` + soap.NSClient + `"><protocolVersion>2.90</protocolVersion></GetConfig></s:Body></s:Envelope>`
+	action := `"` + soap.NSClient + `/GetConfig"`
+	cases := []struct {
+		name, action, body string
+	}{
+		{"not XML", action, "this is not xml"},
+		{"truncated XML", action, getConfig[:60]},
+		{"not a SOAP envelope", action, `<Envelope><Body><GetConfig/></Body></Envelope>`},
+		{"SOAP 1.2 envelope", action, strings.ReplaceAll(getConfig, "http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")},
+		{"empty body", action, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>`},
+		{"unknown operation", `"` + soap.NSClient + `/GetConfig2"`, strings.ReplaceAll(getConfig, "GetConfig", "GetConfig2")},
+		{"SOAPAction of another service", `"` + soap.NSSimpleAuth + `/GetConfig"`, getConfig},
+		{"SOAPAction and body disagree", `"` + soap.NSClient + `/GetCookie"`, getConfig},
+		{"operation in the wrong namespace", action, strings.ReplaceAll(getConfig, soap.NSClient, "urn:wrong")},
+		{"oversized", action, strings.Replace(getConfig, "<protocolVersion>", "<pad>"+strings.Repeat("x", 8192)+"</pad><protocolVersion>", 1)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, el := e.post(clientPath, c.action, c.body)
+			if status != 500 || faultCode(el) != "InvalidParameters" {
+				t.Fatalf("HTTP %d fault %q, want 500 InvalidParameters", status, faultCode(el))
+			}
+			// The server keeps serving.
+			if status, el := e.post(clientPath, action, getConfig); status != 200 || el.Tag != "GetConfigResponse" {
+				t.Fatalf("GetConfig after the bad request: HTTP %d %s", status, el.Tag)
+			}
+		})
+	}
+	t.Run("body element fallback without SOAPAction", func(t *testing.T) {
+		if status, el := e.post(clientPath, "", getConfig); status != 200 || el.Tag != "GetConfigResponse" {
+			t.Fatalf("HTTP %d %s", status, el.Tag)
+		}
+	})
+	t.Run("xsi:nil and SOAP-encoded arrays are tolerated", func(t *testing.T) {
+		_, ck := e.login("")
+		status, el := e.call(clientPath, soap.NSClient, "SyncUpdates", ck+`<parameters xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/"><ExpressQuery>false</ExpressQuery><InstalledNonLeafUpdateIDs xsi:nil="1"/><OtherCachedUpdateIDs soapenc:arrayType="xsd:int[0]"/><SkipSoftwareSync>false</SkipSoftwareSync><UnknownFutureElement>1</UnknownFutureElement></parameters>`)
+		if status != 200 || len(newUpdates(t, el)) != 1 {
+			t.Fatalf("HTTP %d fault %q", status, faultCode(el))
+		}
+	})
+}
+
+func TestInstalledNonLeafLimit(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	ids := make([]int32, 401)
+	for i := range ids {
+		ids[i] = int32(i + 1)
+	}
+	status, el := e.syncUpdates(ck, ids, nil)
+	if status != 500 || faultCode(el) != "InvalidParameters" || soap.Text(soap.Child(el, "detail"), "Message") != "parameters.InstalledNonLeafUpdateIDs" {
+		t.Fatalf("401 installed ids: HTTP %d fault %q %q", status, faultCode(el), soap.Text(soap.Child(el, "detail"), "Message"))
+	}
+	if status, el := e.syncUpdates(ck, ids[:400], nil); status != 200 {
+		t.Fatalf("400 installed ids refused: %s", faultCode(el))
+	}
+}
+
+func TestGetExtendedUpdateInfo(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	demo, m := e.ids[idDemo], e.ids[idMicrosoft]
+	status, el := e.call(clientPath, soap.NSClient, "GetExtendedUpdateInfo", ck+ints("revisionIDs", []int32{demo, m, 555555})+
+		"<infoTypes><XmlUpdateFragmentType>Extended</XmlUpdateFragmentType><XmlUpdateFragmentType>LocalizedProperties</XmlUpdateFragmentType></infoTypes><locales><string>en-US</string><string>en</string></locales><GeoId>USA</GeoId>")
+	if status != 200 {
+		t.Fatalf("HTTP %d fault %q", status, faultCode(el))
+	}
+	var got []string
+	for _, u := range el.FindElements("GetExtendedUpdateInfoResult/Updates/Update") {
+		x := u.FindElement("Xml").Text()
+		got = append(got, u.FindElement("ID").Text()+":"+x[:strings.IndexAny(x, " >")])
+	}
+	want := []string{fmt.Sprint(demo) + ":<ExtendedProperties", fmt.Sprint(m) + ":<ExtendedProperties", fmt.Sprint(demo) + ":<LocalizedProperties", fmt.Sprint(m) + ":<LocalizedProperties"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Updates %v, want %v", got, want)
+	}
+	locs := el.FindElements("GetExtendedUpdateInfoResult/FileLocations/FileLocation")
+	if len(locs) != 1 {
+		t.Fatalf("%d FileLocations, want 1", len(locs))
+	}
+	if d := locs[0].FindElement("FileDigest").Text(); d != "9Go4qNHQgxPpELEivkb89CzOwqc=" {
+		t.Errorf("FileDigest %s", d)
+	}
+	if u := locs[0].FindElement("Url").Text(); u != e.srv.URL+"/Content/A7/F46A38A8D1D08313E910B122BE46FCF42CCEC2A7.bin" {
+		t.Errorf("Url %s", u)
+	}
+	if oos := el.FindElement("GetExtendedUpdateInfoResult/OutOfScopeRevisionIDs/int"); oos == nil || oos.Text() != "555555" {
+		t.Errorf("OutOfScopeRevisionIDs missing 555555")
+	}
+	many := make([]int32, 51)
+	if status, el := e.call(clientPath, soap.NSClient, "GetExtendedUpdateInfo", ck+ints("revisionIDs", many)+"<infoTypes><XmlUpdateFragmentType>Extended</XmlUpdateFragmentType></infoTypes>"); status != 500 || faultCode(el) != "InvalidParameters" {
+		t.Errorf("51 revision ids: HTTP %d fault %q", status, faultCode(el))
+	}
+}
+
+func TestReportEventBatchStoredOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	clientID, ck := e.login("")
+	event := func(id int, update uuid.UUID, misc string) string {
+		return `<ReportingEvent><BasicData><TargetID><Sid>` + clientID + `</Sid></TargetID><SequenceNumber>0</SequenceNumber><TimeAtTarget>2026-10-04T15:20:47.502Z</TimeAtTarget>` +
+			`<EventInstanceID>` + uuid.NewString() + `</EventInstanceID><NamespaceID>1</NamespaceID><EventID>` + fmt.Sprint(id) + `</EventID><SourceID>101</SourceID>` +
+			`<UpdateID><UpdateID>` + update.String() + `</UpdateID><RevisionNumber>0</RevisionNumber></UpdateID><Win32HResult>0</Win32HResult></BasicData>` +
+			`<ExtendedData><ReplacementStrings><string>1</string></ReplacementStrings><MiscData>` + misc + `</MiscData></ExtendedData><PrivateData/></ReportingEvent>`
+	}
+	batch := ck + "<clientTime>2026-10-04T15:20:47.502Z</clientTime><eventBatch>" +
+		event(147, uuid.Nil, "<string>D=1</string>") +
+		event(156, uuid.Nil, "<string>U="+strings.ToUpper(idDemo.String())+"</string><string>V=</string>") +
+		"</eventBatch>"
+	for i := range 2 {
+		status, el := e.call("/ReportingWebService/ReportingWebService.asmx", soap.NSReporting, "ReportEventBatch", batch)
+		if status != 200 || soap.Text(el, "ReportEventBatchResult") != "true" {
+			t.Fatalf("send %d: HTTP %d %s fault %q", i, status, el.Tag, faultCode(el))
+		}
+	}
+	ctx := context.Background()
+	events, err := e.store.Events(ctx, clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 {
+		t.Fatalf("%d events stored after sending a batch of 2 twice, want 2", len(events))
+	}
+	statuses, err := e.store.Statuses(ctx, clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// U= lists the demo update as needed; the Defender bundle is deployed for
+	// detection but unlisted, so it is NotApplicable (MS-WUSP.md section 7.4).
+	want := map[uuid.UUID]catalog.InstallState{idDemo: catalog.StateNotInstalled, idDefenderBundle: catalog.StateNotApplicable}
+	got := map[uuid.UUID]catalog.InstallState{}
+	for _, st := range statuses {
+		got[st.UpdateID] = st.State
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("statuses %v, want %v", got, want)
+	}
+	c, err := e.store.Computer(ctx, clientID)
+	if err != nil || c.LastReport.IsZero() {
+		t.Fatalf("computer %+v err %v: LastReport not set", c, err)
+	}
+}
+
+func TestGetConfigMatchesWS2025(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	status, el := e.call(clientPath, soap.NSClient, "GetConfig", "<protocolVersion>2.90</protocolVersion>")
+	if status != 200 {
+		t.Fatalf("HTTP %d", status)
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(el.Copy())
+	got, _ := doc.WriteToString()
+	host := strings.TrimPrefix(e.srv.URL, "http://")
+	host = host[:strings.LastIndex(host, ":")]
+	// The recorded WS2025 answer (captures/wsus-rs/wsus-m0-native/scan/000001),
+	// with our LastChange and server name.
+	want := `<GetConfigResponse xmlns="http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService"><GetConfigResult><LastChange>` + soap.FormatDateTime(e.info.ConfigChanged) +
+		`</LastChange><IsRegistrationRequired>true</IsRegistrationRequired><AuthInfo><AuthPlugInInfo><PlugInID>SimpleTargeting</PlugInID><ServiceUrl>SimpleAuthWebService/SimpleAuth.asmx</ServiceUrl><Parameter/></AuthPlugInInfo></AuthInfo><Properties><ConfigurationProperty><Name>MaxExtendedUpdatesPerRequest</Name><Value>50</Value></ConfigurationProperty><ConfigurationProperty><Name>PackageServerShare</Name><Value>\\` + host + `\UpdateServicesPackages</Value></ConfigurationProperty><ConfigurationProperty><Name>ProtocolVersion</Name><Value>3.2</Value></ConfigurationProperty><ConfigurationProperty><Name>IsInventoryRequired</Name><Value>0</Value></ConfigurationProperty><ConfigurationProperty><Name>ClientReportingLevel</Name><Value>2</Value></ConfigurationProperty></Properties></GetConfigResult></GetConfigResponse>`
+	if got != want {
+		t.Errorf("GetConfig answer\n got %s\nwant %s", got, want)
+	}
+}

@@ -1,0 +1,238 @@
+// Package importer loads Microsoft update metadata documents (upd:Update
+// XML) from files and folders into the catalog, and the payload files found
+// beside them into the blob store, verified against the metadata's digests.
+// It is what `wsusd import` runs.
+package importer
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/metadata"
+	"wsus/storage"
+)
+
+// Store is the part of the catalog store the importer writes to.
+type Store interface {
+	ImportRevisions(ctx context.Context, revs []*catalog.Revision) (catalog.ImportResult, error)
+	FileBySHA1(ctx context.Context, sha1 []byte) (catalog.File, error)
+	TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
+	Approvals(ctx context.Context) ([]catalog.Approval, error)
+	SetApproval(ctx context.Context, a catalog.Approval) (catalog.Approval, error)
+}
+
+// BlobPutter stores verified payloads.
+type BlobPutter interface {
+	Stat(ctx context.Context, key string) (storage.ObjectInfo, error)
+	Put(ctx context.Context, key string, r io.Reader, want storage.Digests) (storage.ObjectInfo, error)
+}
+
+// Options tune an import.
+type Options struct {
+	// ApproveGroup, when set, approves every imported software update that
+	// no imported bundle names for Install in the target group of that name.
+	ApproveGroup string
+	Logger       *slog.Logger
+}
+
+// Result counts what an import did.
+type Result struct {
+	catalog.ImportResult
+	// Payloads counts payload files stored; PayloadsPresent those already there.
+	Payloads        int
+	PayloadsPresent int
+	// Skipped counts files that are neither update metadata nor a payload
+	// the catalog lists.
+	Skipped  int
+	Approved int
+}
+
+// Import loads every path: a file, or a folder walked recursively. Files
+// ending in .xml must be upd:Update documents when named directly; inside a
+// folder, XML that is not an update is skipped with a warning. Every other
+// file is a payload candidate: stored if its SHA-1 is one the catalog lists.
+func Import(ctx context.Context, store Store, blobs BlobPutter, paths []string, opts Options) (Result, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var res Result
+	var revs []*catalog.Revision
+	var payloads []string
+	for _, root := range paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return res, fmt.Errorf("import: %w", err)
+		}
+		if !info.IsDir() {
+			if isXML(root) {
+				rev, err := parseFile(root)
+				if err != nil {
+					return res, err
+				}
+				revs = append(revs, rev)
+			} else {
+				payloads = append(payloads, root)
+			}
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			switch {
+			case isXML(p):
+				rev, err := parseFile(p)
+				if errors.Is(err, metadata.ErrNotUpdate) {
+					logger.Warn("skipping XML that is not update metadata", "file", p)
+					res.Skipped++
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				revs = append(revs, rev)
+			case strings.EqualFold(d.Name(), "README.md"):
+			default:
+				payloads = append(payloads, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("import: walk %s: %w", root, err)
+		}
+	}
+	if len(revs) > 0 {
+		ir, err := store.ImportRevisions(ctx, revs)
+		if err != nil {
+			return res, fmt.Errorf("import: store revisions: %w", err)
+		}
+		res.ImportResult = ir
+	}
+	for _, p := range payloads {
+		stored, err := importPayload(ctx, store, blobs, p)
+		switch {
+		case errors.Is(err, catalog.ErrNotFound):
+			logger.Warn("skipping file the catalog does not list", "file", p)
+			res.Skipped++
+		case err != nil:
+			return res, err
+		case stored:
+			res.Payloads++
+		default:
+			res.PayloadsPresent++
+		}
+	}
+	if opts.ApproveGroup != "" {
+		n, err := approve(ctx, store, revs, opts.ApproveGroup)
+		res.Approved = n
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func isXML(p string) bool { return strings.EqualFold(filepath.Ext(p), ".xml") }
+
+func parseFile(p string) (*catalog.Revision, error) {
+	doc, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	rev, err := metadata.Parse(doc)
+	if err != nil {
+		return nil, fmt.Errorf("import %s: %w", p, err)
+	}
+	return rev, nil
+}
+
+// importPayload stores one payload file under its content key when the
+// catalog lists its SHA-1; the blob store re-verifies SHA-1 and SHA-256
+// while streaming. It reports whether it stored anything.
+func importPayload(ctx context.Context, store Store, blobs BlobPutter, p string) (bool, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return false, fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	h := sha1.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, fmt.Errorf("import: hash %s: %w", p, err)
+	}
+	digest := h.Sum(nil)
+	meta, err := store.FileBySHA1(ctx, digest)
+	if err != nil {
+		return false, fmt.Errorf("import: look up %s: %w", p, err)
+	}
+	key := storage.KeyForSHA1(digest)
+	if info, err := blobs.Stat(ctx, key); err == nil && info.Size == meta.Size {
+		return false, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, fmt.Errorf("import: %w", err)
+	}
+	if _, err := blobs.Put(ctx, key, f, storage.Digests{SHA1: meta.SHA1, SHA256: meta.SHA256}); err != nil {
+		return false, fmt.Errorf("import: store payload %s: %w", p, err)
+	}
+	return true, nil
+}
+
+// approve approves the imported top-level software updates for Install in
+// the named group, leaving alone those already approved for Install there.
+func approve(ctx context.Context, store Store, revs []*catalog.Revision, groupName string) (int, error) {
+	groups, err := store.TargetGroups(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("import: target groups: %w", err)
+	}
+	var group *catalog.TargetGroup
+	for i := range groups {
+		if strings.EqualFold(groups[i].Name, groupName) {
+			group = &groups[i]
+		}
+	}
+	if group == nil {
+		return 0, fmt.Errorf("import: approve: no target group named %q", groupName)
+	}
+	existing, err := store.Approvals(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("import: approvals: %w", err)
+	}
+	bundled := map[string]bool{}
+	for _, r := range revs {
+		for _, m := range r.BundledUpdates {
+			bundled[m.UpdateID.String()] = true
+		}
+	}
+	n := 0
+	for _, r := range revs {
+		if r.Type != catalog.TypeSoftware || bundled[r.UpdateID.String()] || approvedFor(existing, r, group.ID) {
+			continue
+		}
+		if _, err := store.SetApproval(ctx, catalog.Approval{UpdateID: r.UpdateID, GroupID: group.ID, Action: catalog.ActionInstall, By: "wsusd import"}); err != nil {
+			return n, fmt.Errorf("import: approve %s: %w", r.UpdateID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func approvedFor(existing []catalog.Approval, r *catalog.Revision, group uuid.UUID) bool {
+	for _, a := range existing {
+		if a.UpdateID == r.UpdateID && a.GroupID == group && a.Action == catalog.ActionInstall {
+			return true
+		}
+	}
+	return false
+}
