@@ -114,6 +114,16 @@ func parse(fs *flag.FlagSet, args []string, env map[string]string) error {
 	return nil
 }
 
+// open builds the logger and opens the stores the configuration names.
+func (c *common) open(ctx context.Context, logOut io.Writer) (*slog.Logger, server.Stores, error) {
+	logger, err := c.logger(logOut)
+	if err != nil {
+		return nil, server.Stores{}, err
+	}
+	stores, err := server.OpenStores(ctx, c.cfg)
+	return logger, stores, err
+}
+
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -155,11 +165,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
-	logger, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	stores, err := server.OpenStores(ctx, c.cfg)
+	logger, stores, err := c.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -199,11 +205,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errUsage
 	}
-	logger, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	stores, err := server.OpenStores(ctx, c.cfg)
+	logger, stores, err := c.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

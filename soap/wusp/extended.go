@@ -68,11 +68,10 @@ func (s *Services) getExtendedUpdateInfo(ctx context.Context, req *soap.Request)
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.cfg.Engine.Snapshot(ctx)
+	_, scope, err := s.clientScope(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
-	scope := snap.Scope(snap.ResolveGroups(sess.Groups))
 	var outOfScope []int32
 	for _, id := range ids {
 		if _, ok := scope[id]; ok {
@@ -110,11 +109,10 @@ func (s *Services) getExtendedUpdateInfo2(ctx context.Context, req *soap.Request
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.cfg.Engine.Snapshot(ctx)
+	snap, scope, err := s.clientScope(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
-	scope := snap.Scope(snap.ResolveGroups(sess.Groups))
 	for _, ident := range idents {
 		if r, ok := snap.ByIdentity(ident); ok {
 			if _, deployed := scope[r.ID]; deployed {

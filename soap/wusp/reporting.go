@@ -13,6 +13,7 @@ import (
 	"wsus/catalog"
 	"wsus/catalog/scan"
 	"wsus/soap"
+	"wsus/soap/cookie"
 )
 
 // Event IDs that carry update status (MS-WUSP.md section 7.2).
@@ -55,7 +56,7 @@ func (s *Services) reportEventBatch(ctx context.Context, req *soap.Request) (*et
 		return nil, fmt.Errorf("wusp: store events: %w", err)
 	}
 	if stored > 0 {
-		if err := s.deriveStatus(ctx, sess.Groups, sess.ClientID, events, now); err != nil {
+		if err := s.deriveStatus(ctx, sess, events, now); err != nil {
 			return nil, err
 		}
 	}
@@ -112,12 +113,13 @@ func decodeEvent(el *etree.Element, path string) (catalog.Event, error) {
 // reboot, g failed, h downloaded; every other update deployed to it for
 // install or detection becomes NotApplicable), and 182/183/184 change one
 // update between status reports. Events apply in TimeAtTarget order.
-func (s *Services) deriveStatus(ctx context.Context, groups []string, clientID string, events []catalog.Event, now time.Time) error {
+func (s *Services) deriveStatus(ctx context.Context, sess cookie.Session, events []catalog.Event, now time.Time) error {
+	clientID := sess.ClientID
 	slices.SortStableFunc(events, func(a, b catalog.Event) int { return a.TimeAtTarget.Compare(b.TimeAtTarget) })
 	for _, ev := range events {
 		switch ev.EventID {
 		case eventStatus:
-			statuses, err := s.statusReport(ctx, groups, clientID, ev)
+			statuses, err := s.statusReport(ctx, sess, ev)
 			if err != nil {
 				return err
 			}
@@ -143,7 +145,7 @@ func (s *Services) deriveStatus(ctx context.Context, groups []string, clientID s
 }
 
 // statusReport turns one 156 event into the computer's full status set.
-func (s *Services) statusReport(ctx context.Context, groups []string, clientID string, ev catalog.Event) ([]catalog.UpdateStatus, error) {
+func (s *Services) statusReport(ctx context.Context, sess cookie.Session, ev catalog.Event) ([]catalog.UpdateStatus, error) {
 	listed := map[uuid.UUID]catalog.InstallState{}
 	for _, md := range ev.MiscData {
 		tag, value, ok := strings.Cut(md, "=")
@@ -157,11 +159,11 @@ func (s *Services) statusReport(ctx context.Context, groups []string, clientID s
 			}
 		}
 	}
-	snap, err := s.cfg.Engine.Snapshot(ctx)
+	snap, scope, err := s.clientScope(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
-	for id, d := range snap.Scope(snap.ResolveGroups(groups)) {
+	for id, d := range scope {
 		r, _ := snap.Revision(id)
 		if r.Type != catalog.TypeSoftware || (d.Action != scan.Install && d.Action != scan.Uninstall && d.Action != scan.PreDeploymentCheck) {
 			continue
@@ -172,7 +174,7 @@ func (s *Services) statusReport(ctx context.Context, groups []string, clientID s
 	}
 	out := make([]catalog.UpdateStatus, 0, len(listed))
 	for id, state := range listed {
-		out = append(out, catalog.UpdateStatus{ClientID: clientID, UpdateID: id, State: state, ChangedAt: ev.TimeAtTarget})
+		out = append(out, catalog.UpdateStatus{ClientID: sess.ClientID, UpdateID: id, State: state, ChangedAt: ev.TimeAtTarget})
 	}
 	slices.SortFunc(out, func(a, b catalog.UpdateStatus) int { return strings.Compare(a.UpdateID.String(), b.UpdateID.String()) })
 	return out, nil

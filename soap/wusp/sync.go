@@ -240,11 +240,10 @@ func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.cfg.Engine.Snapshot(ctx)
+	snap, scope, err := s.clientScope(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
-	scope := snap.Scope(snap.ResolveGroups(sess.Groups))
 	newer18 := protocolAtLeast(sess.ProtocolVersion, 1, 8)
 	resp := req.NewResponse()
 	arr := resp.CreateElement("RefreshCacheResult")

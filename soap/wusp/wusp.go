@@ -165,6 +165,16 @@ func (s *Services) openSession(el *etree.Element) (cookie.Session, error) {
 	return sess, nil
 }
 
+// clientScope returns the current catalog snapshot and what it deploys to
+// the client a session cookie names.
+func (s *Services) clientScope(ctx context.Context, sess cookie.Session) (*scan.Snapshot, scan.Scope, error) {
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return snap, snap.Scope(snap.ResolveGroups(sess.Groups)), nil
+}
+
 // addCookie writes a Cookie-typed element: the clear-text Expiration and
 // the sealed session.
 func (s *Services) addCookie(parent *etree.Element, name string, sess cookie.Session) error {

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runWsusd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestImportIsIdempotentAndApproves(t *testing.T) {
+	t.Setenv("WSUS_DATA", t.TempDir())
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", "../../testdata/catalog/microsoft"}, "imported: 5 revisions added, 0 unchanged; 0 payloads stored, 0 already present; 0 files skipped; 0 updates approved"},
+		{[]string{"import", "../../testdata/catalog/microsoft"}, "imported: 0 revisions added, 5 unchanged; 0 payloads stored, 0 already present; 0 files skipped; 0 updates approved"},
+		{[]string{"import", "--approve", "All Computers", "../../testdata/catalog/local"}, "imported: 1 revisions added, 0 unchanged; 1 payloads stored, 0 already present; 0 files skipped; 1 updates approved"},
+		{[]string{"import", "--approve", "all computers", "../../testdata/catalog/local"}, "imported: 0 revisions added, 1 unchanged; 0 payloads stored, 1 already present; 0 files skipped; 0 updates approved"},
+	}
+	for i, s := range steps {
+		code, out, errs := runWsusd(t, s.args...)
+		if code != 0 || strings.TrimSpace(out) != s.want {
+			t.Fatalf("step %d: exit %d\nstdout %q\nstderr %s\nwant %q", i, code, out, errs, s.want)
+		}
+	}
+}
+
+func TestFlagWinsOverEnvironment(t *testing.T) {
+	fromEnv, fromFlag := t.TempDir(), t.TempDir()
+	t.Setenv("WSUS_DATA", fromEnv)
+	if code, _, errs := runWsusd(t, "import", "--data", fromFlag, "../../testdata/catalog/microsoft"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(fromFlag, "catalog.db")); err != nil {
+		t.Errorf("catalog not in the --data directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(fromEnv, "catalog.db")); err == nil {
+		t.Error("catalog written to WSUS_DATA although --data was given")
+	}
+}
+
+func TestBadInvocations(t *testing.T) {
+	t.Setenv("WSUS_DATA", t.TempDir())
+	cases := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		code    int
+		message string
+	}{
+		{"no command", nil, nil, 2, "usage: wsusd"},
+		{"unknown command", nil, []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown flag", nil, []string{"serve", "--nope"}, 2, "flag provided but not defined"},
+		{"serve takes no arguments", nil, []string{"serve", "extra"}, 1, "serve takes no arguments"},
+		{"import needs a path", nil, []string{"import"}, 2, "usage: wsusd import"},
+		{"missing path", nil, []string{"import", "/does/not/exist"}, 1, "no such file"},
+		{"bad environment value", map[string]string{"WSUS_SYNC_PAGE_SIZE": "many"}, []string{"serve"}, 1, "WSUS_SYNC_PAGE_SIZE"},
+		{"bad log level", nil, []string{"import", "--log-level", "loud", "../../testdata/catalog/microsoft"}, 1, "log level"},
+		{"PostgreSQL not available yet", map[string]string{"WSUS_DATABASE_URL": "postgres://x"}, []string{"import", "../../testdata/catalog/microsoft"}, 1, "WSUS_DATABASE_URL"},
+		{"approve into a missing group", nil, []string{"import", "--approve", "Nope", "../../testdata/catalog/local"}, 1, `no target group named "Nope"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			code, out, errs := runWsusd(t, c.args...)
+			if code != c.code || !strings.Contains(out+errs, c.message) {
+				t.Errorf("exit %d, output %q%q; want exit %d mentioning %q", code, out, errs, c.code, c.message)
+			}
+		})
+	}
+}
