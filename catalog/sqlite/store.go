@@ -21,8 +21,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/google/uuid"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"wsus/catalog"
 )
@@ -59,7 +61,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	if err := checkWAL(ctx, w); err != nil {
+	// Switching a new file to WAL takes an exclusive lock that SQLite does
+	// not always wait for through the busy handler, so several processes
+	// opening one new catalog at once may see SQLITE_BUSY here: retry.
+	retry := backoff.WithContext(backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(busyTimeout)), ctx)
+	if err := backoff.Retry(func() error {
+		if err := checkWAL(ctx, w); !isBusy(err) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, retry); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -80,6 +91,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return &Store{w: w, r: r}, nil
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // checkWAL makes sure the file really is in WAL mode: SQLite silently keeps
