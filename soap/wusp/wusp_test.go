@@ -589,3 +589,96 @@ func TestGetConfigMatchesWS2025(t *testing.T) {
 		t.Errorf("GetConfig answer\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestRefreshCache(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	identity := func(id uuid.UUID, rev int) string {
+		return fmt.Sprintf("<UpdateIdentity><UpdateID>%s</UpdateID><RevisionNumber>%d</RevisionNumber></UpdateIdentity>", id, rev)
+	}
+	// The demo update is approved, Microsoft is a category (Evaluate), the
+	// AM engine is a bundle member (omitted like real WSUS does), revision
+	// 999 of the demo update does not exist.
+	amEngine := uuid.MustParse("ff36f0b5-dded-4780-8664-cd78af8b62c1")
+	status, el := e.call(clientPath, soap.NSClient, "RefreshCache", ck+"<globalIDs>"+identity(idDemo, 100)+identity(idMicrosoft, 101)+identity(amEngine, 200)+identity(idDemo, 999)+"</globalIDs>")
+	if status != 200 {
+		t.Fatalf("HTTP %d fault %q", status, faultCode(el))
+	}
+	var got []string
+	for _, r := range el.FindElements("RefreshCacheResult/RefreshCacheResult") {
+		got = append(got, fmt.Sprintf("%s %s r%s leaf=%s %s", r.FindElement("RevisionID").Text(), r.FindElement("GlobalID/UpdateID").Text(),
+			r.FindElement("GlobalID/RevisionNumber").Text(), r.FindElement("IsLeaf").Text(), r.FindElement("Deployment/Action").Text()))
+	}
+	want := []string{
+		fmt.Sprintf("%d %s r100 leaf=true Install", e.ids[idDemo], idDemo),
+		fmt.Sprintf("%d %s r101 leaf=false Evaluate", e.ids[idMicrosoft], idMicrosoft),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("RefreshCache\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestGetFileLocations(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	unknown := base64.StdEncoding.EncodeToString(make([]byte, 20))
+	status, el := e.call(clientPath, soap.NSClient, "GetFileLocations", ck+"<fileDigests><base64Binary>9Go4qNHQgxPpELEivkb89CzOwqc=</base64Binary><base64Binary>"+unknown+"</base64Binary></fileDigests>")
+	if status != 200 {
+		t.Fatalf("HTTP %d fault %q", status, faultCode(el))
+	}
+	locs := el.FindElements("GetFileLocationsResult/FileLocations/FileLocation")
+	if len(locs) != 1 || locs[0].FindElement("Url").Text() != e.srv.URL+"/Content/A7/F46A38A8D1D08313E910B122BE46FCF42CCEC2A7.bin" {
+		t.Fatalf("FileLocations %d, want the demo payload only", len(locs))
+	}
+	if el.FindElement("GetFileLocationsResult/NewCookie/EncryptedData") == nil {
+		t.Error("no NewCookie")
+	}
+	if status, el := e.call(clientPath, soap.NSClient, "GetFileLocations", ck+"<fileDigests><base64Binary>AAAA</base64Binary></fileDigests>"); status != 500 || faultCode(el) != "InvalidParameters" {
+		t.Errorf("3-byte digest: HTTP %d fault %q", status, faultCode(el))
+	}
+}
+
+func TestGetExtendedUpdateInfo2(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	status, el := e.call(clientPath, soap.NSClient, "GetExtendedUpdateInfo2", ck+
+		"<updateIDs><UpdateIdentity><UpdateID>"+idDemo.String()+"</UpdateID><RevisionNumber>100</RevisionNumber></UpdateIdentity>"+
+		"<UpdateIdentity><UpdateID>"+uuid.NewString()+"</UpdateID><RevisionNumber>1</RevisionNumber></UpdateIdentity></updateIDs>"+
+		"<infoTypes><XmlUpdateFragmentType>FileUrl</XmlUpdateFragmentType></infoTypes><locales><string>en</string></locales>")
+	if status != 200 {
+		t.Fatalf("HTTP %d fault %q", status, faultCode(el))
+	}
+	res := el.FindElement("GetExtendedUpdateInfo2Result")
+	if res.FindElement("Updates") != nil {
+		t.Error("FileUrl asks for locations only, got Updates")
+	}
+	if locs := res.FindElements("FileLocations/FileLocation"); len(locs) != 1 || locs[0].FindElement("FileDigest").Text() != "9Go4qNHQgxPpELEivkb89CzOwqc=" {
+		t.Errorf("FileLocations %d, want the demo payload", len(locs))
+	}
+}
+
+func TestSyncPrinterCatalogAndDriverPass(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	status, el := e.call(clientPath, soap.NSClient, "SyncPrinterCatalog", ck+"<installedNonLeafUpdateIDs><int>1</int></installedNonLeafUpdateIDs>")
+	if status != 200 {
+		t.Fatalf("SyncPrinterCatalog: HTTP %d fault %q", status, faultCode(el))
+	}
+	var names []string
+	for _, c := range el.FindElement("SyncPrinterCatalogResult").ChildElements() {
+		names = append(names, c.Tag)
+	}
+	if !slices.Equal(names, []string{"Truncated", "NewCookie", "DriverSyncNotNeeded"}) {
+		t.Errorf("SyncPrinterCatalogResult children %v", names)
+	}
+	device := "<SystemSpec><Device><HardwareIDs><string>PCI\\VEN_8086</string></HardwareIDs></Device></SystemSpec>"
+	status, el = e.call(clientPath, soap.NSClient, "SyncUpdates", ck+"<parameters><ExpressQuery>false</ExpressQuery>"+device+"<SkipSoftwareSync>true</SkipSoftwareSync></parameters>")
+	if status != 200 || el.FindElement("SyncUpdatesResult/NewUpdates") != nil || el.FindElement("SyncUpdatesResult/DriverSyncNotNeeded").Text() != "true" {
+		t.Errorf("driver pass: HTTP %d fault %q", status, faultCode(el))
+	}
+	// A SystemSpec on a software pass is a client bug WSUS rejects.
+	status, el = e.call(clientPath, soap.NSClient, "SyncUpdates", ck+"<parameters><ExpressQuery>false</ExpressQuery>"+device+"<SkipSoftwareSync>false</SkipSoftwareSync></parameters>")
+	if status != 500 || faultCode(el) != "InvalidParameters" || soap.Text(soap.Child(el, "detail"), "Message") != "parameters.SystemSpec" {
+		t.Errorf("SystemSpec on a software pass: HTTP %d fault %q", status, faultCode(el))
+	}
+}
