@@ -122,11 +122,25 @@ type Summary struct {
 type ApprovalAction string
 
 // The approval actions an admin can set. NotApproved removes an approval.
+// OptionalInstall offers the update without installing it automatically
+// (DeploymentAction OptionalInstall, Windows 10 1903 and later).
 const (
-	ActionInstall     ApprovalAction = "Install"
-	ActionUninstall   ApprovalAction = "Uninstall"
-	ActionNotApproved ApprovalAction = "NotApproved"
+	ActionInstall         ApprovalAction = "Install"
+	ActionOptionalInstall ApprovalAction = "OptionalInstall"
+	ActionUninstall       ApprovalAction = "Uninstall"
+	ActionNotApproved     ApprovalAction = "NotApproved"
 )
+
+// UpdateState is what an admin changed about one update beyond its
+// approvals: whether it is declined, and when its deployment last changed
+// in any way (an approval set or removed, a decline or un-decline). The scan
+// engine compares ChangedAt with a client's sync anchor to report
+// ChangedUpdates, also for changes that leave no approval row behind.
+type UpdateState struct {
+	UpdateID  uuid.UUID
+	Declined  bool
+	ChangedAt time.Time
+}
 
 // AllComputersGroupID is the ID of the built-in "All Computers" target group
 // (the value WSUS uses for it).
@@ -167,6 +181,9 @@ type Computer struct {
 	// RequestedGroups are the target group names the client asked for
 	// (client-side targeting), as sent in GetAuthorizationCookie.
 	RequestedGroups []string
+	// Groups are the target groups an admin assigned the computer to
+	// (server-side targeting).
+	Groups []uuid.UUID
 	// Registered is true once RegisterComputer stored the computer's details.
 	Registered     bool
 	OSMajor        int

@@ -65,7 +65,7 @@ type Store interface {
 	// FileBySHA1 returns the metadata of the file with that 20-byte digest.
 	FileBySHA1(ctx context.Context, sha1 []byte) (File, error)
 	// ChangeSequence returns a number that grows on every change to
-	// revisions, approvals or target groups; caches compare it to know they
+	// revisions, approvals, declines or target groups (not computers); caches compare it to know they
 	// are stale, across every process that shares the store.
 	ChangeSequence(ctx context.Context) (int64, error)
 
@@ -76,10 +76,19 @@ type Store interface {
 	CreateTargetGroup(ctx context.Context, g TargetGroup) error
 	// SetApproval creates or replaces the approval of (UpdateID, GroupID) and
 	// returns it with its new deployment ID and ChangedAt; ActionNotApproved
-	// removes it.
+	// removes it. Setting or removing an approval also sets the update's
+	// UpdateState.ChangedAt to the approval's ChangedAt (removal: now).
 	SetApproval(ctx context.Context, a Approval) (Approval, error)
 	// Approvals returns every approval in force.
 	Approvals(ctx context.Context) ([]Approval, error)
+	// SetDeclined declines (or un-declines) an update, all its revisions,
+	// and sets its UpdateState.ChangedAt to now. Declining keeps the
+	// update's approvals (WSUS shows them again when it is un-declined) but
+	// the scan engine ignores them while declined. Unknown update: ErrNotFound.
+	SetDeclined(ctx context.Context, updateID uuid.UUID, declined bool) error
+	// UpdateStates returns the state of every update an admin ever
+	// approved, unapproved, declined or un-declined.
+	UpdateStates(ctx context.Context) ([]UpdateState, error)
 
 	// RecordAuthorization notes a client seen by GetAuthorizationCookie,
 	// creating the computer if new (not yet Registered).
@@ -87,6 +96,10 @@ type Store interface {
 	// RegisterComputer stores the details RegisterComputer sent and marks the
 	// computer Registered, creating it if new.
 	RegisterComputer(ctx context.Context, c Computer) error
+	// SetComputerGroups assigns a computer to target groups (server-side
+	// targeting), replacing its previous assignment; an empty list removes
+	// it from every group. Unknown computer or group: ErrNotFound.
+	SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error
 	// RecordSync sets the computer's LastSync.
 	RecordSync(ctx context.Context, clientID string, at time.Time) error
 	// Computer returns one computer by client ID (ErrNotFound if absent).

@@ -42,6 +42,18 @@ type Request struct {
 	Body *etree.Element
 	// HTTP is the underlying request (for Host and headers).
 	HTTP *http.Request
+	// arrays holds ArrayOfInt parameters taken out of the body before
+	// parsing (see ExtractIntArrays).
+	arrays map[string][]int32
+}
+
+// Ints reads the ArrayOfInt child name of parent, from the arrays extracted
+// before parsing when the operation asked for that, else from the tree.
+func (r *Request) Ints(parent *etree.Element, name, path string) ([]int32, error) {
+	if ids, ok := r.arrays[name]; ok {
+		return ids, nil
+	}
+	return Ints(parent, name, path)
 }
 
 // NewResponse returns an empty <OperationResponse xmlns="namespace"> element
@@ -70,6 +82,8 @@ type Service struct {
 type entry struct {
 	name string
 	fn   Operation
+	// bulkInts: extract ExtractableArrays before parsing.
+	bulkInts bool
 }
 
 // NewService returns a service for namespace ns; requests larger than
@@ -81,6 +95,14 @@ func NewService(name, ns string, style Style, maxBytes int64, logger *slog.Logge
 // Handle registers op; operation names match case-insensitively.
 func (s *Service) Handle(op string, fn Operation) {
 	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn}
+}
+
+// HandleBulkInts registers op like Handle, for an operation whose requests
+// carry large ArrayOfInt parameters (SyncUpdates): when its SOAPAction names
+// it, they are extracted before parsing; the handler reads them with
+// Request.Ints.
+func (s *Service) HandleBulkInts(op string, fn Operation) {
+	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn, bulkInts: true}
 }
 
 // Action returns the SOAPAction of op in this service, unquoted.
@@ -136,6 +158,10 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, 
 		}
 		return nil, method, Errorf(InvalidParameters, "read request body: %v", err)
 	}
+	var arrays map[string][]int32
+	if e, ok := s.ops[strings.ToLower(op)]; ok && e.bulkInts {
+		body, arrays = ExtractIntArrays(body)
+	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(body); err != nil {
 		return nil, method, Errorf(InvalidParameters, "malformed XML: %v", err)
@@ -167,7 +193,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, 
 	if !ok {
 		return nil, method, Errorf(InvalidParameters, "unknown operation %s", op)
 	}
-	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r}, `"` + s.Action(e.name) + `"`, nil
+	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays}, `"` + s.Action(e.name) + `"`, nil
 }
 
 // envelope wraps a response element in this service's envelope style.

@@ -52,6 +52,7 @@ type rev struct {
 	categoryType string
 	prereqs      []string
 	bundles      []string
+	supersedes   []string
 	expired      bool
 }
 
@@ -83,6 +84,9 @@ func (g *graph) add(rs ...rev) {
 				clause.UpdateIDs = append(clause.UpdateIDs, g.id(n))
 			}
 			cr.Prerequisites = append(cr.Prerequisites, clause)
+		}
+		for _, o := range r.supersedes {
+			cr.SupersededUpdates = append(cr.SupersededUpdates, g.id(o))
 		}
 		for _, b := range r.bundles {
 			cr.BundledUpdates = append(cr.BundledUpdates, catalog.Identity{UpdateID: g.id(b), RevisionNumber: 100})
@@ -137,9 +141,9 @@ func (g *graph) snapshot() *scan.Snapshot {
 }
 
 // actions renders a scope as name → action.
-func (g *graph) actions(sc scan.Scope) map[string]scan.Action {
+func (g *graph) actions(sc *scan.Scope) map[string]scan.Action {
 	out := map[string]scan.Action{}
-	for id, d := range sc {
+	for id, d := range sc.All() {
 		for _, r := range g.revs {
 			if r.ID == id {
 				out[fmt.Sprintf("%s r%d", r.Title, r.RevisionNumber)] = d.Action
@@ -207,7 +211,7 @@ func TestScopeActions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := g.actions(snap.Scope(snap.ResolveGroups(c.groups))); !maps.Equal(got, c.want) {
+			if got := g.actions(snap.Scope(snap.ResolveGroups(c.groups, nil))); !maps.Equal(got, c.want) {
 				t.Errorf("scope\n got %v\nwant %v", got, c.want)
 			}
 		})
@@ -225,10 +229,10 @@ func TestResolveGroups(t *testing.T) {
 		slices.SortFunc(ids, func(a, b uuid.UUID) int { return cmpString(a.String(), b.String()) })
 		return ids
 	}
-	if got, want := snap.ResolveGroups(nil), sorted(catalog.AllComputersGroupID, catalog.UnassignedComputersGroupID); !slices.Equal(got, want) {
+	if got, want := snap.ResolveGroups(nil, nil), sorted(catalog.AllComputersGroupID, catalog.UnassignedComputersGroupID); !slices.Equal(got, want) {
 		t.Errorf("no groups: %v, want %v", got, want)
 	}
-	if got, want := snap.ResolveGroups([]string{"RING1", "missing"}), sorted(catalog.AllComputersGroupID, ring1); !slices.Equal(got, want) {
+	if got, want := snap.ResolveGroups([]string{"RING1", "missing"}, nil), sorted(catalog.AllComputersGroupID, ring1); !slices.Equal(got, want) {
 		t.Errorf("Ring1: %v, want %v", got, want)
 	}
 }
@@ -247,7 +251,7 @@ func TestSyncRounds(t *testing.T) {
 	g := standard(t)
 	g.approve("Bundle", catalog.AllComputersGroupID, catalog.ActionInstall)
 	snap := g.snapshot()
-	groups := snap.ResolveGroups(nil)
+	groups := snap.ResolveGroups(nil, nil)
 	id := func(n string) int32 { return g.revID(n, 100) }
 
 	rounds := []struct {
@@ -294,7 +298,7 @@ func TestNewerRevisionReplacesCachedOne(t *testing.T) {
 	old := g.revID("Member B", 100)
 	g.add(rev{name: "Member B", revision: 101, typ: catalog.TypeSoftware})
 	snap := g.snapshot()
-	res := snap.Sync(scan.SyncRequest{Groups: snap.ResolveGroups(nil), OtherCached: []int32{old, g.revID("Old fix", 100)}})
+	res := snap.Sync(scan.SyncRequest{Groups: snap.ResolveGroups(nil, nil), OtherCached: []int32{old, g.revID("Old fix", 100)}})
 	if !slices.Equal(res.OutOfScope, []int32{old, g.revID("Old fix", 100)}) {
 		t.Errorf("OutOfScope %v, want the superseded revision r100 and the expired update", res.OutOfScope)
 	}
@@ -306,7 +310,7 @@ func TestNewerRevisionReplacesCachedOne(t *testing.T) {
 func TestChangedUpdatesAfterAnchor(t *testing.T) {
 	g := standard(t)
 	snap := g.snapshot()
-	groups := snap.ResolveGroups(nil)
+	groups := snap.ResolveGroups(nil, nil)
 	first := snap.Sync(scan.SyncRequest{Groups: groups})
 	cached := []int32{g.revID("Member B", 100), g.revID("Microsoft", 100)}
 	if res := snap.Sync(scan.SyncRequest{Groups: groups, OtherCached: cached, Anchor: first.Anchor}); len(res.ChangedUpdates) != 0 {
@@ -328,9 +332,8 @@ func TestChangedUpdatesAfterAnchor(t *testing.T) {
 func TestFilteredScan(t *testing.T) {
 	g := standard(t)
 	snap := g.snapshot()
-	groups := snap.ResolveGroups(nil)
-	full := snap.Scope(groups)
-	filtered := g.actions(snap.Filter(full, []uuid.UUID{g.id("Office")}))
+	groups := snap.ResolveGroups(nil, nil)
+	filtered := g.actions(snap.Filter(groups, []uuid.UUID{g.id("Office")}))
 	want := map[string]scan.Action{"Office r100": scan.Evaluate, "Microsoft r100": scan.Evaluate, "Office fix r100": scan.PreDeploymentCheck}
 	if !maps.Equal(filtered, want) {
 		t.Errorf("Office filter: %v, want %v", filtered, want)
@@ -390,7 +393,110 @@ func TestEngineSeesChangesFromAnotherHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s3 == s1 || s3.Scope(s3.ResolveGroups(nil))[g.revID("Bundle", 100)].Action != scan.Install {
+	if s3 == s1 || lookupAction(s3.Scope(s3.ResolveGroups(nil, nil)), g.revID("Bundle", 100)) != scan.Install {
 		t.Error("approval not visible in the next snapshot")
 	}
+}
+
+func (g *graph) decline(name string, declined bool) {
+	g.t.Helper()
+	if err := g.store.SetDeclined(context.Background(), g.id(name), declined); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+func TestDeclinedUpdatesLeaveScope(t *testing.T) {
+	g := standard(t)
+	g.approve("Bundle", catalog.AllComputersGroupID, catalog.ActionInstall)
+	g.decline("Bundle", true)
+	g.decline("Office fix", true)
+	snap := g.snapshot()
+	got := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))
+	for _, name := range []string{"Bundle r100", "Office fix r100", "Member A r100", "Member B r100"} {
+		if a, ok := got[name]; ok {
+			t.Errorf("%s still deployed as %s after declining", name, a)
+		}
+	}
+	cached := []int32{g.revID("Bundle", 100), g.revID("Member A", 100), g.revID("Microsoft", 100)}
+	res := snap.Sync(scan.SyncRequest{Groups: snap.ResolveGroups(nil, nil), OtherCached: cached})
+	if !slices.Equal(res.OutOfScope, cached[:2]) {
+		t.Errorf("OutOfScope %v, want the declined bundle and its member %v", res.OutOfScope, cached[:2])
+	}
+	// Un-declining restores the approval WSUS kept.
+	g.decline("Bundle", false)
+	snap = g.snapshot()
+	if a := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))["Bundle r100"]; a != scan.Install {
+		t.Errorf("after un-declining: %q, want Install", a)
+	}
+}
+
+func TestSupersededByApprovedUpdate(t *testing.T) {
+	g := standard(t)
+	g.add(
+		rev{name: "Cumulative 2", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}},
+		rev{name: "Cumulative 3", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}},
+	)
+	// Revision 101 of Cumulative 3 supersedes Cumulative 2.
+	g.add(rev{name: "Cumulative 3", revision: 101, typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}, supersedes: []string{"Cumulative 2"}})
+	g.approve("Cumulative 2", catalog.AllComputersGroupID, catalog.ActionInstall)
+	snap := g.snapshot()
+	if a := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))["Cumulative 2 r100"]; a != scan.Install {
+		t.Fatalf("Cumulative 2 is %q before its superseder is approved, want Install", a)
+	}
+	g.approve("Cumulative 3", catalog.AllComputersGroupID, catalog.ActionInstall)
+	snap = g.snapshot()
+	got := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))
+	if a, ok := got["Cumulative 2 r100"]; ok {
+		t.Errorf("superseded Cumulative 2 still deployed as %s once Cumulative 3 is approved", a)
+	}
+	if got["Cumulative 3 r101"] != scan.Install {
+		t.Errorf("Cumulative 3 r101 is %q, want Install", got["Cumulative 3 r101"])
+	}
+}
+
+func TestOptionalInstallAndServerSideTargeting(t *testing.T) {
+	g := standard(t)
+	ctx := context.Background()
+	pilot := uuid.New()
+	if err := g.store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: pilot, Name: "Pilot", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	g.approve("Office fix", pilot, catalog.ActionOptionalInstall)
+	snap := g.snapshot()
+	// A computer an admin put in Pilot, asking for no group itself.
+	groups := snap.ResolveGroups(nil, []uuid.UUID{pilot})
+	if slices.Contains(groups, catalog.UnassignedComputersGroupID) || !slices.Contains(groups, pilot) {
+		t.Fatalf("groups %v, want All Computers and Pilot", groups)
+	}
+	if a := g.actions(snap.Scope(groups))["Office fix r100"]; a != scan.OptionalInstall {
+		t.Errorf("Office fix is %q in Pilot, want OptionalInstall", a)
+	}
+	if a := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))["Office fix r100"]; a != scan.PreDeploymentCheck {
+		t.Errorf("Office fix is %q outside Pilot, want PreDeploymentCheck", a)
+	}
+}
+
+func TestChangedUpdatesWhenApprovalRemovedOrDeclined(t *testing.T) {
+	g := standard(t)
+	g.approve("Office fix", catalog.AllComputersGroupID, catalog.ActionInstall)
+	snap := g.snapshot()
+	groups := snap.ResolveGroups(nil, nil)
+	cached := []int32{g.revID("Office fix", 100)}
+	anchor := snap.Sync(scan.SyncRequest{Groups: groups, OtherCached: cached}).Anchor
+
+	time.Sleep(2 * time.Millisecond)
+	g.approve("Office fix", catalog.AllComputersGroupID, catalog.ActionNotApproved)
+	snap = g.snapshot()
+	res := snap.Sync(scan.SyncRequest{Groups: groups, OtherCached: cached, Anchor: anchor})
+	if len(res.ChangedUpdates) != 1 || res.ChangedUpdates[0].Deployment.Action != scan.PreDeploymentCheck {
+		t.Fatalf("after removing the approval: ChangedUpdates %+v, want Office fix back to PreDeploymentCheck", res.ChangedUpdates)
+	}
+	if again := snap.Sync(scan.SyncRequest{Groups: groups, OtherCached: cached, Anchor: res.Anchor}); len(again.ChangedUpdates) != 0 {
+		t.Errorf("the change is reported again after the anchor moved: %+v", again.ChangedUpdates)
+	}
+}
+
+func lookupAction(sc *scan.Scope, id int32) scan.Action {
+	d, _ := sc.Lookup(id)
+	return d.Action
 }

@@ -1,6 +1,9 @@
 package scan
 
 import (
+	"cmp"
+	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +18,7 @@ type Action string
 // The deployment actions the server sends.
 const (
 	Install            Action = "Install"
+	OptionalInstall    Action = "OptionalInstall"
 	Uninstall          Action = "Uninstall"
 	PreDeploymentCheck Action = "PreDeploymentCheck"
 	Evaluate           Action = "Evaluate"
@@ -26,7 +30,7 @@ const (
 // deployment, which beats being a mere dependency.
 func (a Action) strength() int {
 	switch a {
-	case Install, Uninstall:
+	case Install, OptionalInstall, Uninstall:
 		return 4
 	case Bundle:
 		return 3
@@ -35,6 +39,13 @@ func (a Action) strength() int {
 	default:
 		return 1
 	}
+}
+
+// approvalActions maps approval actions to the deployment actions sent.
+var approvalActions = map[catalog.ApprovalAction]Action{
+	catalog.ActionInstall:         Install,
+	catalog.ActionOptionalInstall: OptionalInstall,
+	catalog.ActionUninstall:       Uninstall,
 }
 
 // Deployment is how one revision is deployed to a client.
@@ -49,14 +60,61 @@ type Deployment struct {
 	ChangedAt time.Time
 }
 
-// Scope maps the revision IDs deployed to a client to their deployments.
-type Scope map[int32]Deployment
+// Scope is what is deployed to one client: revision IDs and their
+// deployments, also kept in revision ID order so that a SyncUpdates round
+// is one merge walk of the scope and the client's sorted cache. A Scope is
+// immutable and shared by every client with the same target groups.
+type Scope struct {
+	byID    map[int32]Deployment
+	entries []scopeEntry
+	// newest is the latest ChangedAt of any deployment in the scope.
+	newest time.Time
+}
+
+type scopeEntry struct {
+	id int32
+	d  Deployment
+}
+
+func newScope(m map[int32]Deployment) *Scope {
+	sc := &Scope{byID: m, entries: make([]scopeEntry, 0, len(m))}
+	for id, d := range m {
+		sc.entries = append(sc.entries, scopeEntry{id, d})
+		if d.ChangedAt.After(sc.newest) {
+			sc.newest = d.ChangedAt
+		}
+	}
+	slices.SortFunc(sc.entries, func(a, b scopeEntry) int { return cmp.Compare(a.id, b.id) })
+	return sc
+}
+
+// Lookup returns the deployment of a revision, if it is deployed.
+func (sc *Scope) Lookup(id int32) (Deployment, bool) {
+	d, ok := sc.byID[id]
+	return d, ok
+}
+
+// Len is the number of deployed revisions.
+func (sc *Scope) Len() int { return len(sc.entries) }
+
+// All yields the deployed revisions in revision ID order.
+func (sc *Scope) All() iter.Seq2[int32, Deployment] {
+	return func(yield func(int32, Deployment) bool) {
+		for _, e := range sc.entries {
+			if !yield(e.id, e.d) {
+				return
+			}
+		}
+	}
+}
 
 // Scope returns what is deployed to a client in groups (as returned by
 // ResolveGroups), computed once per snapshot and group set:
 //
 //   - the newest revision of every update approved for one of the groups,
-//     with its approval (Install or Uninstall);
+//     with its approval (Install, OptionalInstall or Uninstall), unless an
+//     update approved for install supersedes it (WSUS stops offering a
+//     superseded update once its superseder is approved);
 //   - every category and detectoid, as Evaluate (real WSUS delivers the
 //     category chain with no approval at all, MS-WUSP.md section 5.2);
 //   - every other unapproved top-level software update (one no bundle
@@ -66,32 +124,39 @@ type Scope map[int32]Deployment
 //   - the members of every bundle in scope, as Bundle;
 //   - the prerequisites of everything in scope, transitively, as Evaluate.
 //
-// Expired revisions and drivers without an approval are never in scope.
-func (s *Snapshot) Scope(groups []uuid.UUID) Scope {
-	key := groupKey(groups)
+// Expired revisions, declined updates and drivers without an approval are
+// never in scope. A deployment's ChangedAt is its approval time, or for
+// implicit deployments the import time; an admin change to the update
+// (an approval removed, a decline lifted) moves it later.
+func (s *Snapshot) Scope(groups []uuid.UUID) *Scope {
+	return s.cached(idsKey(groups), func() *Scope { return s.computeScope(groups) })
+}
+
+// cached returns the scope memoized under key, computing it once.
+func (s *Snapshot) cached(key string, compute func() *Scope) *Scope {
 	s.mu.Lock()
 	sc, ok := s.scopes[key]
 	s.mu.Unlock()
 	if ok {
 		return sc
 	}
-	sc = s.computeScope(groups)
+	sc = compute()
 	s.mu.Lock()
 	s.scopes[key] = sc
 	s.mu.Unlock()
 	return sc
 }
 
-func groupKey(groups []uuid.UUID) string {
+func idsKey(ids []uuid.UUID) string {
 	var b strings.Builder
-	for _, g := range groups {
-		b.WriteString(g.String())
+	for _, id := range ids {
+		b.WriteString(id.String())
 	}
 	return b.String()
 }
 
-func (s *Snapshot) computeScope(groups []uuid.UUID) Scope {
-	sc := Scope{}
+func (s *Snapshot) computeScope(groups []uuid.UUID) *Scope {
+	sc := map[int32]Deployment{}
 	var work []*catalog.Summary
 	add := func(r *catalog.Summary, d Deployment) {
 		if cur, ok := sc[r.ID]; ok && cur.Action.strength() >= d.Action.strength() {
@@ -101,18 +166,14 @@ func (s *Snapshot) computeScope(groups []uuid.UUID) Scope {
 		work = append(work, r)
 	}
 	implicit := func(r *catalog.Summary, a Action) Deployment {
-		return Deployment{ID: implicitDeploymentBase + r.ID, Action: a, ChangedAt: r.Imported}
+		return Deployment{ID: implicitDeploymentBase + r.ID, Action: a, ChangedAt: s.changedAt(r, r.Imported)}
 	}
 	for _, r := range s.ordered {
-		if !isPublished(r) {
+		if !s.offerable(r) || s.supersededForClient(r.UpdateID, groups) {
 			continue
 		}
 		if a, ok := s.approvalFor(r.UpdateID, groups); ok {
-			act := Install
-			if a.Action == catalog.ActionUninstall {
-				act = Uninstall
-			}
-			add(r, Deployment{ID: a.ID, Action: act, Deadline: a.Deadline, ChangedAt: a.ChangedAt})
+			add(r, Deployment{ID: a.ID, Action: approvalActions[a.Action], Deadline: a.Deadline, ChangedAt: s.changedAt(r, a.ChangedAt)})
 			continue
 		}
 		switch {
@@ -128,19 +189,19 @@ func (s *Snapshot) computeScope(groups []uuid.UUID) Scope {
 		r := work[len(work)-1]
 		work = work[:len(work)-1]
 		for _, m := range r.BundledUpdates {
-			if mr, ok := s.latest[m.UpdateID]; ok && isPublished(mr) {
+			if mr, ok := s.latest[m.UpdateID]; ok && s.offerable(mr) {
 				add(mr, implicit(mr, Bundle))
 			}
 		}
 		for _, clause := range r.Prerequisites {
 			for _, id := range clause.UpdateIDs {
-				if pr, ok := s.latest[id]; ok && isPublished(pr) {
+				if pr, ok := s.latest[id]; ok && s.offerable(pr) {
 					add(pr, implicit(pr, Evaluate))
 				}
 			}
 		}
 	}
-	return sc
+	return newScope(sc)
 }
 
 // categoriesOf returns the category UpdateIDs r belongs to: those its
@@ -168,20 +229,26 @@ func (s *Snapshot) categoriesOf(r *catalog.Summary) map[uuid.UUID]bool {
 	return out
 }
 
-// Filter narrows a scope to what a category-filtered scan (FilterCategoryIds,
-// MS-WUSP.md section 5.3) covers: the filter categories themselves, every
-// revision in one of them (directly or through a subcategory), and what
-// those depend on (their bundle members and prerequisites, the category
-// chain above the filter categories included).
-func (s *Snapshot) Filter(sc Scope, categories []uuid.UUID) Scope {
+// Filter returns the part of the scope of groups that a category-filtered
+// scan (FilterCategoryIds, MS-WUSP.md section 5.3) covers: the filter
+// categories themselves, every revision in one of them (directly or through
+// a subcategory), and what those depend on (their bundle members and
+// prerequisites, the category chain above the filter categories included).
+// Filtered scopes are memoized per group set and filter.
+func (s *Snapshot) Filter(groups, categories []uuid.UUID) *Scope {
+	key := idsKey(groups) + "|" + idsKey(categories)
+	return s.cached(key, func() *Scope { return s.filter(s.Scope(groups), categories) })
+}
+
+func (s *Snapshot) filter(sc *Scope, categories []uuid.UUID) *Scope {
 	want := map[uuid.UUID]bool{}
 	for _, c := range categories {
 		want[c] = true
 	}
-	out := Scope{}
+	out := map[int32]Deployment{}
 	var work []*catalog.Summary
 	keep := func(r *catalog.Summary) {
-		d, ok := sc[r.ID]
+		d, ok := sc.Lookup(r.ID)
 		if !ok {
 			return
 		}
@@ -192,7 +259,7 @@ func (s *Snapshot) Filter(sc Scope, categories []uuid.UUID) Scope {
 		work = append(work, r)
 	}
 	for _, r := range s.ordered {
-		if _, ok := sc[r.ID]; !ok {
+		if _, ok := sc.Lookup(r.ID); !ok {
 			continue
 		}
 		if want[r.UpdateID] {
@@ -222,5 +289,5 @@ func (s *Snapshot) Filter(sc Scope, categories []uuid.UUID) Scope {
 			}
 		}
 	}
-	return out
+	return newScope(out)
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -23,6 +24,7 @@ type Source interface {
 	Summaries(ctx context.Context) ([]catalog.Summary, error)
 	Approvals(ctx context.Context) ([]catalog.Approval, error)
 	TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
+	UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
 	ChangeSequence(ctx context.Context) (int64, error)
 }
 
@@ -74,9 +76,14 @@ type Snapshot struct {
 	bundledBy map[uuid.UUID][]uuid.UUID
 	approvals map[uuid.UUID][]catalog.Approval
 	groups    map[uuid.UUID]catalog.TargetGroup
+	// states holds declines and the last deployment change per update.
+	states map[uuid.UUID]catalog.UpdateState
+	// supersededBy maps an UpdateID to the updates whose newest revision
+	// names it in SupersededUpdates.
+	supersededBy map[uuid.UUID][]uuid.UUID
 
 	mu     sync.Mutex
-	scopes map[string]Scope
+	scopes map[string]*Scope
 }
 
 func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
@@ -92,15 +99,24 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan: load target groups: %w", err)
 	}
+	states, err := src.UpdateStates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scan: load update states: %w", err)
+	}
 	s := &Snapshot{
-		Seq:        seq,
-		revs:       make(map[int32]*catalog.Summary, len(sums)),
-		byIdentity: make(map[catalog.Identity]*catalog.Summary, len(sums)),
-		latest:     make(map[uuid.UUID]*catalog.Summary, len(sums)),
-		bundledBy:  map[uuid.UUID][]uuid.UUID{},
-		approvals:  map[uuid.UUID][]catalog.Approval{},
-		groups:     map[uuid.UUID]catalog.TargetGroup{},
-		scopes:     map[string]Scope{},
+		Seq:          seq,
+		revs:         make(map[int32]*catalog.Summary, len(sums)),
+		byIdentity:   make(map[catalog.Identity]*catalog.Summary, len(sums)),
+		latest:       make(map[uuid.UUID]*catalog.Summary, len(sums)),
+		bundledBy:    map[uuid.UUID][]uuid.UUID{},
+		approvals:    map[uuid.UUID][]catalog.Approval{},
+		groups:       map[uuid.UUID]catalog.TargetGroup{},
+		states:       make(map[uuid.UUID]catalog.UpdateState, len(states)),
+		supersededBy: map[uuid.UUID][]uuid.UUID{},
+		scopes:       map[string]*Scope{},
+	}
+	for _, st := range states {
+		s.states[st.UpdateID] = st
 	}
 	for i := range sums {
 		r := &sums[i]
@@ -114,6 +130,9 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		s.ordered = append(s.ordered, r)
 		for _, m := range r.BundledUpdates {
 			s.bundledBy[m.UpdateID] = append(s.bundledBy[m.UpdateID], r.UpdateID)
+		}
+		for _, old := range r.SupersededUpdates {
+			s.supersededBy[old] = append(s.supersededBy[old], r.UpdateID)
 		}
 	}
 	sort.Slice(s.ordered, func(i, j int) bool { return s.ordered[i].ID < s.ordered[j].ID })
@@ -151,28 +170,37 @@ func (s *Snapshot) Group(id uuid.UUID) (catalog.TargetGroup, bool) {
 }
 
 // ResolveGroups returns the target groups a client belongs to: "All
-// Computers", every existing group it asked for by name (client-side
-// targeting, names compared case-insensitively) with their ancestors, and
-// "Unassigned Computers" when none of the names matched. The result is
+// Computers"; the groups an admin assigned it to (server-side targeting);
+// every existing group it asked for by name (client-side targeting, names
+// compared case-insensitively); the ancestors of all of these; and
+// "Unassigned Computers" when it is in no group of its own. The result is
 // sorted, so it can key caches.
-func (s *Snapshot) ResolveGroups(names []string) []uuid.UUID {
+func (s *Snapshot) ResolveGroups(names []string, assigned []uuid.UUID) []uuid.UUID {
 	set := map[uuid.UUID]bool{catalog.AllComputersGroupID: true}
-	matched := false
+	member := false
+	join := func(id uuid.UUID) {
+		if _, ok := s.groups[id]; !ok || id == catalog.AllComputersGroupID {
+			return
+		}
+		member = true
+		for ; id != uuid.Nil && !set[id]; id = s.groups[id].ParentID {
+			set[id] = true
+		}
+	}
+	for _, id := range assigned {
+		join(id)
+	}
 	for _, n := range names {
-		n = strings.TrimSpace(n)
-		if n == "" {
+		if n = strings.TrimSpace(n); n == "" {
 			continue
 		}
 		for _, g := range s.groups {
-			if strings.EqualFold(g.Name, n) && g.ID != catalog.AllComputersGroupID {
-				matched = true
-				for id := g.ID; id != uuid.Nil && !set[id]; id = s.groups[id].ParentID {
-					set[id] = true
-				}
+			if strings.EqualFold(g.Name, n) {
+				join(g.ID)
 			}
 		}
 	}
-	if !matched {
+	if !member {
 		set[catalog.UnassignedComputersGroupID] = true
 	}
 	out := make([]uuid.UUID, 0, len(set))
@@ -183,14 +211,15 @@ func (s *Snapshot) ResolveGroups(names []string) []uuid.UUID {
 	return out
 }
 
-// isPublished reports whether a revision may be offered at all.
-func isPublished(r *catalog.Summary) bool {
-	return !strings.EqualFold(r.PublicationState, "Expired")
+// offerable reports whether a revision may be deployed at all: not expired,
+// and its update not declined.
+func (s *Snapshot) offerable(r *catalog.Summary) bool {
+	return !strings.EqualFold(r.PublicationState, "Expired") && !s.states[r.UpdateID].Declined
 }
 
 // approvalFor picks the approval of an update that applies to a client in
-// groups: Install wins over Uninstall (an explicit install anywhere is what
-// WSUS honours, [I]), then the newest change.
+// groups: an install (Install, then OptionalInstall) anywhere wins over
+// Uninstall ([I]: WSUS honours an explicit install), then the newest change.
 func (s *Snapshot) approvalFor(updateID uuid.UUID, groups []uuid.UUID) (catalog.Approval, bool) {
 	var best catalog.Approval
 	found := false
@@ -206,10 +235,38 @@ func (s *Snapshot) approvalFor(updateID uuid.UUID, groups []uuid.UUID) (catalog.
 }
 
 func rank(a catalog.Approval) int {
-	if a.Action == catalog.ActionInstall {
+	switch a.Action {
+	case catalog.ActionInstall:
+		return 3
+	case catalog.ActionOptionalInstall:
 		return 2
 	}
 	return 1
+}
+
+// supersededForClient reports whether an update approved for install to the
+// client supersedes updateID: WSUS then stops offering the superseded one.
+func (s *Snapshot) supersededForClient(updateID uuid.UUID, groups []uuid.UUID) bool {
+	for _, newer := range s.supersededBy[updateID] {
+		r, ok := s.latest[newer]
+		if !ok || !s.offerable(r) {
+			continue
+		}
+		if a, ok := s.approvalFor(newer, groups); ok && a.Action != catalog.ActionUninstall {
+			return true
+		}
+	}
+	return false
+}
+
+// changedAt is when the deployment of r last changed, at least since
+// notBefore: an admin change to its update, or else its import.
+func (s *Snapshot) changedAt(r *catalog.Summary, notBefore time.Time) time.Time {
+	t := notBefore
+	if c := s.states[r.UpdateID].ChangedAt; c.After(t) {
+		t = c
+	}
+	return t
 }
 
 // implicitDeploymentBase offsets the deployment IDs of implicit deployments

@@ -74,57 +74,64 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 	if req.Drivers {
 		return SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: true}
 	}
+	filtered := len(req.Filter) > 0
 	scope := full
-	if len(req.Filter) > 0 {
-		scope = s.Filter(full, req.Filter)
+	if filtered {
+		scope = s.Filter(req.Groups, req.Filter)
 	}
-	res := SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: len(req.Filter) > 0}
+	res := SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: filtered}
 
-	installed := map[uuid.UUID]bool{}
-	cached := map[int32]bool{}
+	installed := make(map[uuid.UUID]bool, len(req.InstalledNonLeaf))
 	for _, id := range req.InstalledNonLeaf {
-		cached[id] = true
 		if r, ok := s.revs[id]; ok {
 			installed[r.UpdateID] = true
 		}
 	}
-	for _, id := range req.OtherCached {
-		cached[id] = true
-	}
+	cached := make([]int32, 0, len(req.InstalledNonLeaf)+len(req.OtherCached))
+	cached = append(append(cached, req.InstalledNonLeaf...), req.OtherCached...)
+	slices.Sort(cached)
+	cached = slices.Compact(cached)
 
-	for _, id := range sortedKeys(cached) {
-		d, inScope := scope[id]
+	// One merge walk of the scope and the cache, both in revision ID order.
+	var nonLeaves, leaves []UpdateInfo
+	entries := scope.entries
+	i, j := 0, 0
+	for i < len(entries) || j < len(cached) {
 		switch {
-		case inScope:
-			if d.ChangedAt.After(req.Anchor) {
-				res.ChangedUpdates = append(res.ChangedUpdates, s.info(id, d))
+		case j == len(cached) || (i < len(entries) && entries[i].id < cached[j]):
+			e := entries[i]
+			i++
+			r := s.revs[e.id]
+			if r.Type == catalog.TypeDriver || !satisfied(r, installed) {
+				continue
 			}
-		case req.NeedTwoGroupOutOfScope && len(req.Filter) > 0 && inFull(full, id):
-			res.DeployedOutOfScope = append(res.DeployedOutOfScope, id)
-		case len(req.Filter) > 0 && !req.NeedTwoGroupOutOfScope && inFull(full, id):
-			// Deployed but outside this filtered scan: the client keeps it.
+			if r.IsLeaf {
+				leaves = append(leaves, UpdateInfo{RevisionID: e.id, Deployment: e.d, IsLeaf: true})
+			} else {
+				nonLeaves = append(nonLeaves, UpdateInfo{RevisionID: e.id, Deployment: e.d})
+			}
+		case i == len(entries) || cached[j] < entries[i].id:
+			id := cached[j]
+			j++
+			_, deployed := full.Lookup(id)
+			switch {
+			case filtered && deployed && req.NeedTwoGroupOutOfScope:
+				res.DeployedOutOfScope = append(res.DeployedOutOfScope, id)
+			case filtered && deployed:
+				// Deployed but outside this filtered scan: the client keeps it.
+			default:
+				res.OutOfScope = append(res.OutOfScope, id)
+			}
 		default:
-			res.OutOfScope = append(res.OutOfScope, id)
+			e := entries[i]
+			i, j = i+1, j+1
+			if e.d.ChangedAt.After(req.Anchor) {
+				res.ChangedUpdates = append(res.ChangedUpdates, s.info(e.id, e.d))
+			}
 		}
 	}
 
-	var deliverable []UpdateInfo
-	for id, d := range scope {
-		r := s.revs[id]
-		if cached[id] || r.Type == catalog.TypeDriver || !satisfied(r, installed) {
-			continue
-		}
-		deliverable = append(deliverable, s.info(id, d))
-	}
-	slices.SortFunc(deliverable, func(a, b UpdateInfo) int {
-		if a.IsLeaf != b.IsLeaf {
-			if !a.IsLeaf {
-				return -1
-			}
-			return 1
-		}
-		return int(a.RevisionID) - int(b.RevisionID)
-	})
+	deliverable := append(nonLeaves, leaves...)
 	page := req.PageSize
 	if page <= 0 {
 		page = DefaultPageSize
@@ -133,20 +140,12 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 		deliverable, res.Truncated = deliverable[:page], true
 	}
 	res.NewUpdates = deliverable
-
 	// Revisions of later pages arrive as NewUpdates with their current
 	// deployment, so the anchor can move past them already.
-	for _, d := range scope {
-		if d.ChangedAt.After(res.Anchor) {
-			res.Anchor = d.ChangedAt
-		}
+	if scope.newest.After(res.Anchor) {
+		res.Anchor = scope.newest
 	}
 	return res
-}
-
-func inFull(full Scope, id int32) bool {
-	_, ok := full[id]
-	return ok
 }
 
 func (s *Snapshot) info(id int32, d Deployment) UpdateInfo {
@@ -170,13 +169,4 @@ func satisfied(r *catalog.Summary, installed map[uuid.UUID]bool) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[int32]bool) []int32 {
-	out := make([]int32, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -72,6 +72,43 @@ func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error 
 	})
 }
 
+// SetComputerGroups replaces the target groups an admin assigned the
+// computer to (server-side targeting). A group listed twice is assigned
+// once; an empty list removes the computer from every group. An unknown
+// computer or group is an error wrapping catalog.ErrNotFound, and then the
+// old assignment stays. Computers are not cached, so the change sequence
+// stays too.
+func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error {
+	op := fmt.Sprintf("set groups of %q", clientID)
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM computer WHERE id = ?", clientID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM computer_group WHERE client_id = ?", clientID); err != nil {
+			return err
+		}
+		seen := make(map[uuid.UUID]bool, len(groups))
+		for _, g := range groups {
+			if seen[g] {
+				continue
+			}
+			seen[g] = true
+			if err := requireGroup(ctx, tx, g); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO computer_group (client_id, group_id) VALUES (?, ?)",
+				clientID, g.String()); err != nil {
+				return fmt.Errorf("group %s: %w", g, err)
+			}
+		}
+		return nil
+	})
+}
+
 // RecordSync sets the computer's LastSync (a zero at means now); an unknown
 // computer is an error wrapping catalog.ErrNotFound.
 func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
@@ -125,30 +162,79 @@ func scanComputer(row scanner) (catalog.Computer, error) {
 	return c, nil
 }
 
-// Computer returns one computer by client ID (an error wrapping
-// catalog.ErrNotFound if absent).
-func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
-	c, err := scanComputer(s.r.QueryRowContext(ctx, "SELECT "+computerColumns+" FROM computer WHERE id = ?", clientID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return catalog.Computer{}, fmt.Errorf("sqlite: computer %q: %w", clientID, catalog.ErrNotFound)
+// computerGroups returns the assigned groups of one computer (clientID set)
+// or of every computer (clientID empty), keyed by client ID, each list
+// ordered by UUID string (stored UUIDs are canonical lower-case text).
+func computerGroups(ctx context.Context, tx *sql.Tx, clientID string) (map[string][]uuid.UUID, error) {
+	q, args := "SELECT client_id, group_id FROM computer_group ORDER BY client_id, group_id", []any(nil)
+	if clientID != "" {
+		q, args = "SELECT client_id, group_id FROM computer_group WHERE client_id = ? ORDER BY group_id", []any{clientID}
 	}
+	out := map[string][]uuid.UUID{}
+	err := query(ctx, tx, q, args, func(rows *sql.Rows) error {
+		var id, gid string
+		if err := rows.Scan(&id, &gid); err != nil {
+			return err
+		}
+		g, err := decUUID(gid)
+		out[id] = append(out[id], g)
+		return err
+	})
 	if err != nil {
-		return catalog.Computer{}, fmt.Errorf("sqlite: computer %q: %w", clientID, err)
+		return nil, fmt.Errorf("computer groups: %w", err)
+	}
+	return out, nil
+}
+
+// Computer returns one computer by client ID (an error wrapping
+// catalog.ErrNotFound if absent), with its assigned groups.
+func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
+	var c catalog.Computer
+	err := s.read(ctx, fmt.Sprintf("computer %q", clientID), func(tx *sql.Tx) error {
+		var err error
+		c, err = scanComputer(tx.QueryRowContext(ctx, "SELECT "+computerColumns+" FROM computer WHERE id = ?", clientID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return catalog.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		groups, err := computerGroups(ctx, tx, clientID)
+		c.Groups = groups[clientID]
+		return err
+	})
+	if err != nil {
+		return catalog.Computer{}, err
 	}
 	return c, nil
 }
 
-// Computers returns every computer, ordered by DNS name (byte order), then ID.
+// Computers returns every computer with its assigned groups, ordered by DNS
+// name (byte order), then ID.
 func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 	var out []catalog.Computer
-	err := query(ctx, s.r, "SELECT "+computerColumns+" FROM computer ORDER BY dns_name, id", nil,
-		func(rows *sql.Rows) error {
-			c, err := scanComputer(rows)
-			out = append(out, c)
+	err := s.read(ctx, "computers", func(tx *sql.Tx) error {
+		out = nil
+		err := query(ctx, tx, "SELECT "+computerColumns+" FROM computer ORDER BY dns_name, id", nil,
+			func(rows *sql.Rows) error {
+				c, err := scanComputer(rows)
+				out = append(out, c)
+				return err
+			})
+		if err != nil {
 			return err
-		})
+		}
+		groups, err := computerGroups(ctx, tx, "")
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			out[i].Groups = groups[out[i].ID]
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: computers: %w", err)
+		return nil, err
 	}
 	return out, nil
 }

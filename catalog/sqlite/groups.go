@@ -46,6 +46,19 @@ func (s *Store) TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
 	return out, nil
 }
 
+// requireGroup fails with an error wrapping catalog.ErrNotFound unless the
+// target group exists.
+func requireGroup(ctx context.Context, tx *sql.Tx, id uuid.UUID) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM target_group WHERE id = ?", id.String()).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("group %s: %w", id, catalog.ErrNotFound)
+	}
+	return nil
+}
+
 // CreateTargetGroup adds a group under an existing parent. The caller picks
 // the ID; a top-level group has catalog.AllComputersGroupID as parent (only
 // "All Computers" itself has none). Names are unique case-insensitively; a
@@ -94,11 +107,13 @@ func (s *Store) CreateTargetGroup(ctx context.Context, g catalog.TargetGroup) er
 // new deployment ID, ChangedAt defaulting to now, and returns it as stored.
 // ActionNotApproved removes the approval and returns a with ID 0. The group
 // and at least one revision of the update must exist (else the error wraps
-// catalog.ErrNotFound).
+// catalog.ErrNotFound). In the same transaction the update's state gets
+// ChangedAt = the approval's ChangedAt, or now for a removal; removing an
+// approval that is not there changes nothing.
 func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Approval, error) {
 	op := fmt.Sprintf("set approval %s/%s", a.UpdateID, a.GroupID)
 	switch a.Action {
-	case catalog.ActionInstall, catalog.ActionUninstall, catalog.ActionNotApproved:
+	case catalog.ActionInstall, catalog.ActionOptionalInstall, catalog.ActionUninstall, catalog.ActionNotApproved:
 	default:
 		return catalog.Approval{}, fmt.Errorf("sqlite: %s: unknown action %q", op, a.Action)
 	}
@@ -112,19 +127,11 @@ func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Ap
 	}
 	a.ChangedAt = a.ChangedAt.UTC()
 	err := s.write(ctx, op, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM target_group WHERE id = ?", a.GroupID.String()).Scan(&n); err != nil {
+		if err := requireGroup(ctx, tx, a.GroupID); err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("group %s: %w", a.GroupID, catalog.ErrNotFound)
-		}
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM revision WHERE update_id = ? LIMIT 1)",
-			a.UpdateID.String()).Scan(&n); err != nil {
+		if err := requireUpdate(ctx, tx, a.UpdateID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("update %s: %w", a.UpdateID, catalog.ErrNotFound)
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM approval WHERE update_id = ? AND group_id = ?", a.UpdateID.String(), a.GroupID.String())
 		if err != nil {
@@ -133,6 +140,9 @@ func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Ap
 		if a.Action == catalog.ActionNotApproved {
 			if gone, err := res.RowsAffected(); err != nil || gone == 0 {
 				return err // nothing to remove, nothing changed
+			}
+			if err := touchUpdateState(ctx, tx, a.UpdateID, nowUTC()); err != nil {
+				return err
 			}
 			return bumpChangeSequence(ctx, tx)
 		}
@@ -150,6 +160,9 @@ func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Ap
 			return fmt.Errorf("deployment ID %d outside the int32 range", id)
 		}
 		a.ID = int32(id)
+		if err := touchUpdateState(ctx, tx, a.UpdateID, a.ChangedAt); err != nil {
+			return err
+		}
 		return bumpChangeSequence(ctx, tx)
 	})
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -142,8 +144,8 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(got, ",") != "1 0001_init" {
-		t.Errorf("schema_migrations = %q, want [1 0001_init]", got)
+	if want := "1 0001_init,2 0002_update_state_computer_groups"; strings.Join(got, ",") != want {
+		t.Errorf("schema_migrations = %q, want %q", got, want)
 	}
 	var mode string
 	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -184,8 +186,8 @@ func TestConcurrentOpen(t *testing.T) {
 	if err := rawDB(t, path).QueryRow("SELECT count(*) FROM schema_migrations").Scan(&count); err != nil {
 		t.Fatal(err)
 	}
-	if count != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", count)
+	if count != 2 {
+		t.Errorf("schema_migrations has %d rows, want 2", count)
 	}
 }
 
@@ -204,6 +206,74 @@ func TestOpenRejectsGarbageFile(t *testing.T) {
 	}
 }
 
+// TestUpgradeFromVersion1 opens a catalog written before migration 0002 (as
+// catalogs in the field were): its approvals get update states, changed when
+// the newest approval of each update was set, and nothing else is lost.
+func TestUpgradeFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	v1schema, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	const updateA, updateB = "1f9bd9bb-7390-4aa3-bbdb-ded99fac2583", "ff36f0b5-dded-4780-8664-cd78af8b62c1"
+	for _, q := range []string{
+		string(v1schema),
+		"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+		"INSERT INTO schema_migrations VALUES (1, '0001_init', '2026-10-01T00:00:00.000000000Z')",
+		`INSERT INTO approval (update_id, group_id, action, deadline, changed_at, changed_by) VALUES
+			('` + updateA + `', 'a0a08746-4dbe-4a37-9adf-9e7652c0b421', 'Install', NULL, '2026-10-02T08:00:00.000000000Z', 'admin'),
+			('` + updateA + `', 'b73ca6ed-5727-47f3-84de-015e03f6a88a', 'Install', NULL, '2026-10-03T09:30:00.123456000Z', 'admin'),
+			('` + updateB + `', 'a0a08746-4dbe-4a37-9adf-9e7652c0b421', 'Uninstall', NULL, '2026-10-01T12:00:00.000000000Z', 'admin')`,
+		`INSERT INTO computer (id, dns_name, registered, os_major, os_minor, os_build, os_description, os_locale,
+			architecture, manufacturer, model, client_version, first_seen)
+			VALUES ('pc1', 'pc1.contoso.local', 0, 0, 0, 0, '', '', '', '', '', '', '2026-10-01T00:00:00.000000000Z')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("build a version 1 catalog: %v", err)
+		}
+	}
+	db.Close()
+
+	s := open(t, path)
+	defer s.Close()
+	states, err := s.UpdateStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := func(v string) time.Time {
+		d, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	want := []catalog.UpdateState{
+		{UpdateID: uuid.MustParse(updateA), ChangedAt: date("2026-10-03T09:30:00.123456Z")},
+		{UpdateID: uuid.MustParse(updateB), ChangedAt: date("2026-10-01T12:00:00Z")},
+	}
+	if !reflect.DeepEqual(states, want) {
+		t.Errorf("UpdateStates after the upgrade:\n got %+v\nwant %+v", states, want)
+	}
+	approvals, err := s.Approvals(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(approvals) != 3 {
+		t.Errorf("got %d approvals after the upgrade, want 3", len(approvals))
+	}
+	c, err := s.Computer(t.Context(), "pc1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DNSName != "pc1.contoso.local" || c.Groups != nil {
+		t.Errorf("computer after the upgrade: %+v, want pc1.contoso.local in no group", c)
+	}
+	if err := s.SetComputerGroups(t.Context(), "pc1", []uuid.UUID{catalog.UnassignedComputersGroupID}); err != nil {
+		t.Errorf("SetComputerGroups after the upgrade: %v", err)
+	}
+}
+
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	open(t, path).Close()
@@ -211,7 +281,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := sqlite.Open(t.Context(), path)
-	want := "sqlite: open " + path + ": migrate: schema version 99 is newer than this program's 1"
+	want := "sqlite: open " + path + ": migrate: schema version 99 is newer than this program's 2"
 	if err == nil || err.Error() != want {
 		t.Errorf("Open of a newer schema: got error %v, want %q", err, want)
 	}
@@ -252,6 +322,15 @@ func TestErrorsNameTheOperation(t *testing.T) {
 	_, err = s.ImportRevisions(t.Context(), []*catalog.Revision{nil})
 	if err == nil || err.Error() != "sqlite: import revisions: revision 0: nil revision" {
 		t.Errorf("ImportRevisions of nil: got %v", err)
+	}
+	unknown := uuid.MustParse("72e7624a-5b00-45d2-b92f-e561c0a6a160")
+	err = s.SetDeclined(t.Context(), unknown, true)
+	if !errors.Is(err, catalog.ErrNotFound) || err.Error() != "sqlite: decline update "+unknown.String()+": update "+unknown.String()+": not found" {
+		t.Errorf("SetDeclined of an unknown update: got %v", err)
+	}
+	err = s.SetComputerGroups(t.Context(), "pc9", nil)
+	if !errors.Is(err, catalog.ErrNotFound) || err.Error() != `sqlite: set groups of "pc9": computer "pc9": not found` {
+		t.Errorf("SetComputerGroups of an unknown computer: got %v", err)
 	}
 }
 

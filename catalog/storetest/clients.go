@@ -17,11 +17,12 @@ const (
 	client3 = "a7f3c9e1-2b4d-4f6a-8c0e-1d3f5b7a9c2e"
 )
 
+// computer returns one computer, normalized (see normComputer).
 func computer(t *testing.T, s catalog.Store, id string) catalog.Computer {
 	t.Helper()
 	c, err := s.Computer(ctx(t), id)
 	must(t, "Computer "+id, err)
-	return c
+	return normComputer(c)
 }
 
 // registration is what RegisterComputer of client1 sends (the ComputerInfo

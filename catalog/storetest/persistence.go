@@ -24,7 +24,7 @@ func testConcurrentWriters(t *testing.T, s catalog.Store) {
 	}
 
 	var wg sync.WaitGroup
-	errs := make(chan error, workers*rounds*6)
+	errs := make(chan error, workers*rounds*8)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -38,6 +38,9 @@ func testConcurrentWriters(t *testing.T, s catalog.Store) {
 				if _, err := s.SetApproval(c, a); err != nil {
 					errs <- fmt.Errorf("worker %d round %d: approve: %w", w, r, err)
 				}
+				if err := s.SetDeclined(c, approvable[(w+r+1)%len(approvable)], r%2 == 0); err != nil {
+					errs <- fmt.Errorf("worker %d round %d: decline: %w", w, r, err)
+				}
 				ev := catalog.Event{InstanceID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("concurrency-event-%d-%d", w, r))),
 					EventID: 147, SourceID: 101, TimeAtTarget: date("2026-10-04T15:00:00Z")}
 				if _, err := s.StoreEvents(c, clients[w], []catalog.Event{ev}, date("2026-10-04T15:00:01Z")); err != nil {
@@ -47,6 +50,9 @@ func testConcurrentWriters(t *testing.T, s catalog.Store) {
 					Name: fmt.Sprintf("Group %d-%d", w, r), ParentID: catalog.AllComputersGroupID}
 				if err := s.CreateTargetGroup(c, g); err != nil {
 					errs <- fmt.Errorf("worker %d round %d: group: %w", w, r, err)
+				}
+				if err := s.SetComputerGroups(c, clients[w], []uuid.UUID{g.ID, catalog.AllComputersGroupID}); err != nil {
+					errs <- fmt.Errorf("worker %d round %d: computer groups: %w", w, r, err)
 				}
 				if _, err := s.Summaries(c); err != nil {
 					errs <- fmt.Errorf("worker %d round %d: summaries: %w", w, r, err)
@@ -85,6 +91,23 @@ func testConcurrentWriters(t *testing.T, s catalog.Store) {
 	if n := len(approvals(t, s)); n != len(approvable) {
 		t.Errorf("got %d approvals, want %d", n, len(approvable))
 	}
+	// Every approvable update was approved; the declines raced, so only
+	// the set of states is known.
+	states := updateStates(t, s)
+	for _, id := range approvable {
+		if _, ok := states[id]; !ok {
+			t.Errorf("update %s has no state", id)
+		}
+	}
+	// Each computer ends in its last round's group.
+	for w, id := range clients {
+		last := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("concurrency-group-%d-%d", w, rounds-1)))
+		want := []uuid.UUID{last, catalog.AllComputersGroupID}
+		if last.String() > catalog.AllComputersGroupID.String() {
+			want = []uuid.UUID{catalog.AllComputersGroupID, last}
+		}
+		check(t, "groups of "+id, computer(t, s, id).Groups, want)
+	}
 }
 
 // snapshot is everything the Store reads back, for comparing across a reopen.
@@ -96,6 +119,7 @@ type snapshot struct {
 	Groups    []catalog.TargetGroup
 	Approvals map[[2]uuid.UUID]catalog.Approval
 	Computers []catalog.Computer
+	States    map[uuid.UUID]catalog.UpdateState
 	Events    []catalog.Event
 	Statuses  map[uuid.UUID]catalog.UpdateStatus
 }
@@ -105,14 +129,13 @@ func takeSnapshot(t *testing.T, s catalog.Store) snapshot {
 	info, err := s.ServerInfo(ctx(t))
 	must(t, "ServerInfo", err)
 	sn := snapshot{Info: info, Seq: changeSeq(t, s), Summaries: summaries(t, s), Groups: targetGroups(t, s),
-		Approvals: approvals(t, s), Events: events(t, s, client1), Statuses: statuses(t, s, client1)}
+		Approvals: approvals(t, s), Computers: computers(t, s), States: updateStates(t, s),
+		Events: events(t, s, client1), Statuses: statuses(t, s, client1)}
 	for _, sm := range sn.Summaries {
 		r, err := s.Revision(ctx(t), sm.ID)
 		must(t, "Revision", err)
 		sn.Revisions = append(sn.Revisions, normRevision(r))
 	}
-	sn.Computers, err = s.Computers(ctx(t))
-	must(t, "Computers", err)
 	return sn
 }
 
@@ -127,14 +150,29 @@ func testReopen(t *testing.T, s catalog.Store, reopen func(catalog.Store) catalo
 	setApproval(t, s, catalog.Approval{UpdateID: idAMEngine, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionInstall})
 	last := setApproval(t, s, catalog.Approval{UpdateID: idAMEngine, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionUninstall})
 	setApproval(t, s, catalog.Approval{UpdateID: idAMEngine, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionNotApproved})
+	setApproval(t, s, catalog.Approval{UpdateID: idRollupFix, GroupID: catalog.UnassignedComputersGroupID,
+		Action: catalog.ActionOptionalInstall, ChangedAt: date("2026-10-03T11:00:00.000001Z"), By: "admin"})
+	must(t, "SetDeclined", s.SetDeclined(c, idRollupFix, true))
+	must(t, "SetDeclined", s.SetDeclined(c, idOOBEZDP, true))
+	must(t, "SetDeclined false", s.SetDeclined(c, idOOBEZDP, false))
 	at := date("2026-10-04T15:20:47.397Z")
 	must(t, "RecordAuthorization", s.RecordAuthorization(c, client1, "pc1.contoso.local", []string{"Servers"}, at))
 	must(t, "RegisterComputer", s.RegisterComputer(c, registration()))
 	must(t, "RecordSync", s.RecordSync(c, client1, at))
+	must(t, "RecordAuthorization", s.RecordAuthorization(c, client2, "pc2.contoso.local", nil, at))
+	must(t, "SetComputerGroups", s.SetComputerGroups(c, client1, []uuid.UUID{catalog.UnassignedComputersGroupID, groupServers.ID}))
 	storeEvents(t, s, client1, events147(), at)
 	must(t, "SetStatuses", s.SetStatuses(c, client1, []catalog.UpdateStatus{{UpdateID: idAMEngine, State: catalog.StateInstalled}}, true, at))
 
 	before := takeSnapshot(t, s)
+	// The snapshot must hold what the test stored, or comparing it proves
+	// nothing.
+	if st := before.States[idRollupFix]; !st.Declined || len(before.States) != 4 {
+		t.Errorf("update states before the reopen: %+v, want 4 with %s declined", before.States, idRollupFix)
+	}
+	if len(before.Computers) != 2 || len(before.Computers[0].Groups) != 2 {
+		t.Errorf("computers before the reopen: %+v, want pc1.contoso.local in 2 groups and pc2", before.Computers)
+	}
 	s = reopen(s)
 	check(t, "state after reopen", takeSnapshot(t, s), before)
 

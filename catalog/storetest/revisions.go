@@ -459,9 +459,9 @@ func testChangeSequence(t *testing.T, s catalog.Store) {
 		seq = got
 	}
 	// stays: the contract only asks the sequence to grow on changes to
-	// revisions, approvals and groups; the suite also pins that reads and
-	// client bookkeeping leave it alone, so caches are not dropped for
-	// nothing on every client call.
+	// revisions, approvals, declines and groups; the suite also pins that
+	// reads, no-op changes and client bookkeeping leave it alone, so caches
+	// are not dropped for nothing on every client call.
 	stays := func(what string) {
 		t.Helper()
 		if got := changeSeq(t, s); got != seq {
@@ -485,6 +485,8 @@ func testChangeSequence(t *testing.T, s catalog.Store) {
 	must(t, "TargetGroups", err)
 	_, err = s.Approvals(c)
 	must(t, "Approvals", err)
+	_, err = s.UpdateStates(c)
+	must(t, "UpdateStates", err)
 	stays("reads")
 
 	importRevs(t, s, fixtureCatalog())
@@ -500,13 +502,29 @@ func testChangeSequence(t *testing.T, s catalog.Store) {
 	_, err = s.SetApproval(c, catalog.Approval{UpdateID: idEngineBundle, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionNotApproved})
 	must(t, "SetApproval NotApproved", err)
 	grows("removing an approval")
+	_, err = s.SetApproval(c, catalog.Approval{UpdateID: idEngineBundle, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionNotApproved})
+	must(t, "SetApproval NotApproved again", err)
+	stays("removing an approval that is not there")
+	_, err = s.SetApproval(c, catalog.Approval{UpdateID: idEngineBundle, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionOptionalInstall})
+	must(t, "SetApproval OptionalInstall", err)
+	grows("SetApproval OptionalInstall")
+
+	must(t, "SetDeclined", s.SetDeclined(c, idEngineBundle, true))
+	grows("SetDeclined")
+	must(t, "SetDeclined again", s.SetDeclined(c, idEngineBundle, true))
+	stays("declining a declined update")
+	must(t, "SetDeclined false", s.SetDeclined(c, idEngineBundle, false))
+	grows("un-declining")
+	must(t, "SetDeclined false again", s.SetDeclined(c, idRollupFix, false))
+	stays("un-declining an update never declined")
 
 	at := date("2026-10-04T15:20:47.397Z")
 	must(t, "RecordAuthorization", s.RecordAuthorization(c, "e1da06a3-5601-43c9-bac3-52d5db701494", "pc1.contoso.local", nil, at))
 	must(t, "RecordSync", s.RecordSync(c, "e1da06a3-5601-43c9-bac3-52d5db701494", at))
 	_, err = s.StoreEvents(c, "e1da06a3-5601-43c9-bac3-52d5db701494", []catalog.Event{{InstanceID: uuid.MustParse("fab199c1-6123-44f2-b01c-a5a92201b011"), EventID: 147}}, at)
 	must(t, "StoreEvents", err)
-	stays("client bookkeeping")
+	must(t, "SetComputerGroups", s.SetComputerGroups(c, "e1da06a3-5601-43c9-bac3-52d5db701494", []uuid.UUID{catalog.AllComputersGroupID}))
+	stays("client bookkeeping and SetComputerGroups")
 
 	importRevs(t, s, Synthetic(3, "change-sequence"))
 	grows("an import of new revisions")

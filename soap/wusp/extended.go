@@ -74,7 +74,7 @@ func (s *Services) getExtendedUpdateInfo(ctx context.Context, req *soap.Request)
 	}
 	var outOfScope []int32
 	for _, id := range ids {
-		if _, ok := scope[id]; ok {
+		if _, ok := scope.Lookup(id); ok {
 			freq.ids = append(freq.ids, id)
 		} else {
 			outOfScope = append(outOfScope, id)
@@ -115,7 +115,7 @@ func (s *Services) getExtendedUpdateInfo2(ctx context.Context, req *soap.Request
 	}
 	for _, ident := range idents {
 		if r, ok := snap.ByIdentity(ident); ok {
-			if _, deployed := scope[r.ID]; deployed {
+			if _, deployed := scope.Lookup(r.ID); deployed {
 				freq.ids = append(freq.ids, r.ID)
 			}
 		}

@@ -163,7 +163,7 @@ func (s *Services) statusReport(ctx context.Context, sess cookie.Session, ev cat
 	if err != nil {
 		return nil, err
 	}
-	for id, d := range scope {
+	for id, d := range scope.All() {
 		r, _ := snap.Revision(id)
 		if r.Type != catalog.TypeSoftware || (d.Action != scan.Install && d.Action != scan.Uninstall && d.Action != scan.PreDeploymentCheck) {
 			continue

@@ -33,7 +33,7 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.E
 	if p == nil {
 		return nil, soap.BadParameter("parameters")
 	}
-	sreq, err := decodeSyncParameters(p)
+	sreq, err := decodeSyncParameters(req, p)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.E
 	if err != nil {
 		return nil, err
 	}
-	sreq.Groups = snap.ResolveGroups(sess.Groups)
+	sreq.Groups = snap.ResolveGroups(sess.Groups, c.Groups)
 	sreq.Anchor = sess.SyncAnchor
 	sreq.PageSize = s.cfg.PageSize
 	res := snap.Sync(sreq)
@@ -70,19 +70,19 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.E
 // decodeSyncParameters reads SyncUpdateParameters; unknown elements (the
 // native client sends AlsoPerformRegularSync and ProductsParameters) are
 // ignored.
-func decodeSyncParameters(p *etree.Element) (scan.SyncRequest, error) {
+func decodeSyncParameters(req *soap.Request, p *etree.Element) (scan.SyncRequest, error) {
 	var r scan.SyncRequest
 	var err error
-	if r.InstalledNonLeaf, err = soap.Ints(p, "InstalledNonLeafUpdateIDs", "parameters.InstalledNonLeafUpdateIDs"); err != nil {
+	if r.InstalledNonLeaf, err = req.Ints(p, "InstalledNonLeafUpdateIDs", "parameters.InstalledNonLeafUpdateIDs"); err != nil {
 		return r, err
 	}
 	if len(r.InstalledNonLeaf) > MaxInstalledNonLeaf {
 		return r, soap.BadParameter("parameters.InstalledNonLeafUpdateIDs")
 	}
-	if r.OtherCached, err = soap.Ints(p, "OtherCachedUpdateIDs", "parameters.OtherCachedUpdateIDs"); err != nil {
+	if r.OtherCached, err = req.Ints(p, "OtherCachedUpdateIDs", "parameters.OtherCachedUpdateIDs"); err != nil {
 		return r, err
 	}
-	if _, err = soap.Ints(p, "CachedDriverIDs", "parameters.CachedDriverIDs"); err != nil {
+	if _, err = req.Ints(p, "CachedDriverIDs", "parameters.CachedDriverIDs"); err != nil {
 		return r, err
 	}
 	if r.Drivers, err = soap.Bool(p, "SkipSoftwareSync", "parameters.SkipSoftwareSync"); err != nil {
@@ -118,14 +118,13 @@ func (s *Services) writeSyncInfo(ctx context.Context, snap *scan.Snapshot, paren
 	if err != nil {
 		return err
 	}
-	newer18 := protocolAtLeast(sess.ProtocolVersion, 1, 8)
 	addInfos := func(name string, infos []scan.UpdateInfo) {
 		if len(infos) == 0 {
 			return
 		}
 		arr := parent.CreateElement(name)
 		for _, u := range infos {
-			addUpdateInfo(arr, "UpdateInfo", u, core[u.RevisionID], newer18)
+			addUpdateInfo(arr, "UpdateInfo", u, core[u.RevisionID], sess.ProtocolVersion)
 		}
 	}
 	addInfos("NewUpdates", res.NewUpdates)
@@ -143,10 +142,10 @@ func (s *Services) writeSyncInfo(ctx context.Context, snap *scan.Snapshot, paren
 // addUpdateInfo writes an UpdateInfo: ID, Deployment, IsLeaf, Xml. Every
 // UpdateInfo carries a Deployment; WUA fails without one (MS-WUSP.md
 // section 2.2, Deployment).
-func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXML string, newer18 bool) {
+func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXML string, protocol string) {
 	ui := parent.CreateElement(name)
 	soap.Elem(ui, "ID", strconv.Itoa(int(u.RevisionID)))
-	addDeployment(ui, u.Deployment, newer18)
+	addDeployment(ui, u.Deployment, protocol)
 	soap.Elem(ui, "IsLeaf", soap.BoolText(u.IsLeaf))
 	soap.Elem(ui, "Xml", coreXML)
 }
@@ -154,17 +153,23 @@ func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXM
 // addDeployment writes the seven children WS2025 sends (ID, Action,
 // IsAssigned, LastChangeTime, AutoSelect, AutoDownload,
 // SupersedenceBehavior), plus Deadline when one is set. The last three
-// "MUST NOT be sent" to clients older than protocol 1.8.
-func addDeployment(parent *etree.Element, d scan.Deployment, newer18 bool) {
+// "MUST NOT be sent" to clients older than protocol 1.8. OptionalInstall
+// exists from Windows 10 1903 (client protocol 2.0) on; an older client gets
+// the update for detection only, PreDeploymentCheck.
+func addDeployment(parent *etree.Element, d scan.Deployment, protocol string) {
+	action := d.Action
+	if action == scan.OptionalInstall && !protocolAtLeast(protocol, 2, 0) {
+		action = scan.PreDeploymentCheck
+	}
 	dep := parent.CreateElement("Deployment")
 	soap.Elem(dep, "ID", strconv.Itoa(int(d.ID)))
-	soap.Elem(dep, "Action", string(d.Action))
+	soap.Elem(dep, "Action", string(action))
 	if !d.Deadline.IsZero() {
 		soap.Elem(dep, "Deadline", d.Deadline.UTC().Format(deadlineFormat))
 	}
 	soap.Elem(dep, "IsAssigned", "true")
 	soap.Elem(dep, "LastChangeTime", d.ChangedAt.UTC().Format(lastChangeFormat))
-	if newer18 {
+	if protocolAtLeast(protocol, 1, 8) {
 		soap.Elem(dep, "AutoSelect", "0")
 		soap.Elem(dep, "AutoDownload", "0")
 		soap.Elem(dep, "SupersedenceBehavior", "0")
@@ -244,7 +249,6 @@ func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.
 	if err != nil {
 		return nil, err
 	}
-	newer18 := protocolAtLeast(sess.ProtocolVersion, 1, 8)
 	resp := req.NewResponse()
 	arr := resp.CreateElement("RefreshCacheResult")
 	for _, id := range ids {
@@ -252,7 +256,7 @@ func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.
 		if !ok {
 			continue
 		}
-		d, ok := scope[r.ID]
+		d, ok := scope.Lookup(r.ID)
 		if !ok || d.Action == scan.Bundle {
 			continue
 		}
@@ -262,7 +266,7 @@ func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.
 		soap.Elem(gid, "UpdateID", r.UpdateID.String())
 		soap.Elem(gid, "RevisionNumber", strconv.Itoa(int(r.RevisionNumber)))
 		soap.Elem(rc, "IsLeaf", soap.BoolText(r.IsLeaf))
-		addDeployment(rc, d, newer18)
+		addDeployment(rc, d, sess.ProtocolVersion)
 	}
 	return resp, nil
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -122,7 +123,7 @@ func (s *Services) Client() http.Handler {
 	svc.Handle("GetCookie", s.getCookie)
 	svc.Handle("RegisterComputer", s.registerComputer)
 	svc.Handle("StartCategoryScan", s.startCategoryScan)
-	svc.Handle("SyncUpdates", s.syncUpdates)
+	svc.HandleBulkInts("SyncUpdates", s.syncUpdates)
 	svc.Handle("SyncPrinterCatalog", s.syncPrinterCatalog)
 	svc.Handle("RefreshCache", s.refreshCache)
 	svc.Handle("GetExtendedUpdateInfo", s.getExtendedUpdateInfo)
@@ -166,13 +167,23 @@ func (s *Services) openSession(el *etree.Element) (cookie.Session, error) {
 }
 
 // clientScope returns the current catalog snapshot and what it deploys to
-// the client a session cookie names.
-func (s *Services) clientScope(ctx context.Context, sess cookie.Session) (*scan.Snapshot, scan.Scope, error) {
+// the client a session cookie names: its target groups are those it asked
+// for (in the cookie) and those an admin assigned it to (in the store).
+func (s *Services) clientScope(ctx context.Context, sess cookie.Session) (*scan.Snapshot, *scan.Scope, error) {
+	c, err := s.cfg.Store.Computer(ctx, sess.ClientID)
+	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil, fmt.Errorf("wusp: look up computer: %w", err)
+	}
+	return s.scopeFor(ctx, sess, c)
+}
+
+// scopeFor is clientScope for a computer already read from the store.
+func (s *Services) scopeFor(ctx context.Context, sess cookie.Session, c catalog.Computer) (*scan.Snapshot, *scan.Scope, error) {
 	snap, err := s.cfg.Engine.Snapshot(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return snap, snap.Scope(snap.ResolveGroups(sess.Groups)), nil
+	return snap, snap.Scope(snap.ResolveGroups(sess.Groups, c.Groups)), nil
 }
 
 // addCookie writes a Cookie-typed element: the clear-text Expiration and

@@ -1,0 +1,152 @@
+package soap
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// Clients send their whole update cache as ArrayOfInt on every SyncUpdates
+// call: tens of thousands of <int> elements, which a DOM parse turns into as
+// many allocations. ExtractIntArrays takes such arrays out of the raw body
+// before the envelope is parsed. It accepts only the plain shape every known
+// client writes (<int>digits</int> items, optional whitespace and a prefix
+// on the tags); anything else in an array (comments, CDATA, attributes on
+// items, entities) makes it leave that array in place for the DOM parser, so
+// the result is always what a full parse would give.
+
+// ExtractableArrays are the ArrayOfInt parameters worth extracting.
+var ExtractableArrays = []string{"InstalledNonLeafUpdateIDs", "OtherCachedUpdateIDs", "CachedDriverIDs"}
+
+// findStartTag finds the first start tag of an element with local name name
+// (optionally prefixed, optionally with attributes, not self-closing). It
+// returns the offsets of the whole tag and of its qualified name.
+func findStartTag(b []byte, name string) (tagStart, tagEnd, nameStart, nameEnd int, ok bool) {
+	for from := 0; ; {
+		i := bytes.Index(b[from:], []byte(name))
+		if i < 0 {
+			return 0, 0, 0, 0, false
+		}
+		i += from
+		from = i + len(name)
+		// Walk back over an optional prefix to the '<'.
+		j := i
+		if j > 0 && b[j-1] == ':' {
+			j--
+			for j > 0 && isNameByte(b[j-1]) {
+				j--
+			}
+		}
+		if j == 0 || b[j-1] != '<' || (j < i && b[j] == ':') {
+			continue
+		}
+		after := i + len(name)
+		if after >= len(b) || !(b[after] == '>' || b[after] == ' ' || b[after] == '\t' || b[after] == '\n' || b[after] == '\r') {
+			continue
+		}
+		gt := bytes.IndexByte(b[after:], '>')
+		if gt < 0 || bytes.IndexByte(b[after:after+gt], '<') >= 0 {
+			continue
+		}
+		if gt > 0 && b[after+gt-1] == '/' {
+			continue // self-closing: nothing to extract
+		}
+		return j - 1, after + gt + 1, j, after, true
+	}
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// ExtractIntArrays removes the content of the named ArrayOfInt elements
+// (each of ExtractableArrays, first occurrence) from body and returns the
+// body without it and the parsed values. A name missing from arrays was not
+// extracted (absent, self-closing, nil or of an unusual shape): read it from
+// the parsed envelope as usual.
+func ExtractIntArrays(body []byte) (rest []byte, arrays map[string][]int32) {
+	rest = body
+	if bytes.Contains(body, []byte("<!")) {
+		return body, nil // comments, CDATA or a DTD: leave it all to the parser
+	}
+	for _, name := range ExtractableArrays {
+		tagStart, tagEnd, nameStart, nameEnd, found := findStartTag(rest, name)
+		if !found || bytes.Contains(rest[tagStart:tagEnd], []byte("nil")) {
+			continue
+		}
+		tag := rest[nameStart:nameEnd]
+		end := bytes.Index(rest[tagEnd:], append(append([]byte("</"), tag...), '>'))
+		if end < 0 {
+			continue
+		}
+		content := rest[tagEnd : tagEnd+end]
+		ids, ok := parseIntItems(content)
+		if !ok {
+			continue
+		}
+		if arrays == nil {
+			arrays = map[string][]int32{}
+		}
+		arrays[name] = ids
+		out := make([]byte, 0, len(rest)-len(content))
+		out = append(out, rest[:tagEnd]...)
+		rest = append(out, rest[tagEnd+end:]...)
+	}
+	return rest, arrays
+}
+
+// parseIntItems parses a sequence of <p:int>N</p:int> items separated by
+// optional whitespace; ok is false for anything else.
+func parseIntItems(b []byte) (ids []int32, ok bool) {
+	ids = make([]int32, 0, bytes.Count(b, []byte("</"))+1)
+	i := skipSpace(b, 0)
+	for i < len(b) {
+		if b[i] != '<' {
+			return nil, false
+		}
+		gt := bytes.IndexByte(b[i:], '>')
+		if gt < 0 {
+			return nil, false
+		}
+		tag := b[i+1 : i+gt]
+		if !isIntTag(tag) {
+			return nil, false
+		}
+		i += gt + 1
+		j := i
+		for j < len(b) && b[j] != '<' {
+			j++
+		}
+		v, err := strconv.ParseInt(string(bytes.TrimSpace(b[i:j])), 10, 32)
+		if err != nil {
+			return nil, false
+		}
+		closing := len(tag) + 3
+		if j+closing > len(b) || b[j+1] != '/' || !bytes.Equal(b[j+2:j+2+len(tag)], tag) || b[j+2+len(tag)] != '>' {
+			return nil, false
+		}
+		ids = append(ids, int32(v))
+		i = skipSpace(b, j+closing)
+	}
+	return ids, true
+}
+
+// isIntTag reports whether tag is "int" or "prefix:int", with no attributes.
+func isIntTag(tag []byte) bool {
+	local := tag
+	if c := bytes.IndexByte(tag, ':'); c >= 0 {
+		local = tag[c+1:]
+		for _, ch := range tag[:c] {
+			if !isNameByte(ch) {
+				return false
+			}
+		}
+	}
+	return string(local) == "int"
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
