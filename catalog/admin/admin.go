@@ -1,6 +1,7 @@
 // Package admin is the server's minimal administration REST API: approving
-// updates for target groups and looking at the catalog, the target groups and
-// the computers that report to the server.
+// and declining updates, creating target groups and assigning computers to
+// them (server-side targeting), and looking at the catalog, the target
+// groups and the computers that report to the server.
 //
 // The handler answers the full paths under /api/v1/, speaks JSON only and
 // requires "Authorization: Bearer <token>" on every request. Every error is a
@@ -18,6 +19,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"wsus/catalog"
 )
 
@@ -25,8 +28,12 @@ import (
 type Store interface {
 	Summaries(ctx context.Context) ([]catalog.Summary, error)
 	TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
+	CreateTargetGroup(ctx context.Context, g catalog.TargetGroup) error
 	SetApproval(ctx context.Context, a catalog.Approval) (catalog.Approval, error)
 	Approvals(ctx context.Context) ([]catalog.Approval, error)
+	SetDeclined(ctx context.Context, updateID uuid.UUID, declined bool) error
+	UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
+	SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error
 	Computer(ctx context.Context, clientID string) (catalog.Computer, error)
 	Computers(ctx context.Context) ([]catalog.Computer, error)
 	Events(ctx context.Context, clientID string) ([]catalog.Event, error)
@@ -71,8 +78,14 @@ func New(store Store, token string, logger *slog.Logger) http.Handler {
 	})
 	h.route("/api/v1/computers", map[string]http.HandlerFunc{http.MethodGet: h.listComputers})
 	h.route("/api/v1/computers/{id}", map[string]http.HandlerFunc{http.MethodGet: h.getComputer})
+	h.route("/api/v1/computers/{id}/groups", map[string]http.HandlerFunc{http.MethodPut: h.setComputerGroups})
 	h.route("/api/v1/updates", map[string]http.HandlerFunc{http.MethodGet: h.listUpdates})
-	h.route("/api/v1/groups", map[string]http.HandlerFunc{http.MethodGet: h.listGroups})
+	h.route("/api/v1/updates/{id}/decline", map[string]http.HandlerFunc{http.MethodPost: h.declineUpdate})
+	h.route("/api/v1/updates/{id}/undecline", map[string]http.HandlerFunc{http.MethodPost: h.undeclineUpdate})
+	h.route("/api/v1/groups", map[string]http.HandlerFunc{
+		http.MethodGet:  h.listGroups,
+		http.MethodPost: h.createGroup,
+	})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

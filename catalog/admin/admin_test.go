@@ -135,6 +135,12 @@ func TestPostApproval(t *testing.T) {
 			wantAction: catalog.ActionInstall, wantDL: "2020-01-02T01:04:05Z",
 		},
 		{
+			name:       "optional install in another case",
+			body:       `{"update_id":"11111111-1111-4111-8111-111111111111","group":"Pilot","action":"optionalinstall"}`,
+			wantUpdate: softwareID, wantGroup: pilotID, wantName: "Pilot",
+			wantAction: catalog.ActionOptionalInstall, wantDL: nil,
+		},
+		{
 			name:       "driver, braced upper-case GUID, explicit All Computers, future fractional deadline, action in lower case",
 			body:       `{"update_id":"{22222222-2222-4222-8222-222222222222}","group":"ALL COMPUTERS","action":"install","deadline":"2030-06-01T12:00:00.5Z"}`,
 			wantUpdate: driverID, wantGroup: catalog.AllComputersGroupID, wantName: "All Computers",
@@ -277,7 +283,12 @@ func TestRequestErrors(t *testing.T) {
 		{http.MethodPut, "/api/v1/computers", 405, "method_not_allowed", "PUT", "GET, HEAD"},
 		{http.MethodPost, "/api/v1/computers/" + clientA, 405, "method_not_allowed", "POST", "GET, HEAD"},
 		{http.MethodPost, "/api/v1/updates", 405, "method_not_allowed", "POST", "GET, HEAD"},
-		{http.MethodPatch, "/api/v1/groups", 405, "method_not_allowed", "PATCH", "GET, HEAD"},
+		{http.MethodPatch, "/api/v1/groups", 405, "method_not_allowed", "PATCH", "GET, HEAD, POST"},
+		{http.MethodGet, "/api/v1/updates/" + softwareID.String() + "/decline", 405, "method_not_allowed", "GET", "POST"},
+		{http.MethodPut, "/api/v1/updates/" + softwareID.String() + "/undecline", 405, "method_not_allowed", "PUT", "POST"},
+		{http.MethodGet, "/api/v1/computers/" + clientA + "/groups", 405, "method_not_allowed", "GET", "PUT"},
+		{http.MethodPost, "/api/v1/updates/" + softwareID.String() + "/reject", 404, "not_found", "/reject", ""},
+		{http.MethodGet, "/api/v1/updates?declined=perhaps", 400, "bad_query", `declined "perhaps"`, ""},
 		{http.MethodGet, "/api/v1/nope", 404, "not_found", "/api/v1/nope", ""},
 		{http.MethodGet, "/api/v1/approvals/", 404, "not_found", "/api/v1/approvals/", ""},
 		{http.MethodGet, "/api/v1/computers/no-such-client", 404, "unknown_computer", `"no-such-client"`, ""},
@@ -308,12 +319,16 @@ func TestStoreFailureIs500(t *testing.T) {
 		{http.MethodGet, "/api/v1/computers/" + clientA, ""},
 		{http.MethodGet, "/api/v1/updates", ""},
 		{http.MethodPost, "/api/v1/approvals", `{"update_id":"` + softwareID.String() + `"}`},
+		{http.MethodPost, "/api/v1/updates/" + softwareID.String() + "/decline", ""},
+		{http.MethodPost, "/api/v1/updates/" + softwareID.String() + "/undecline", "{}"},
+		{http.MethodPost, "/api/v1/groups", `{"name":"Ring1"}`},
+		{http.MethodPut, "/api/v1/computers/" + clientA + "/groups", `{"groups":["Pilot"]}`},
 	} {
 		r := f.do(req.method, req.path, req.body, nil)
 		wantError(t, r, http.StatusInternalServerError, "store_error", "store failed")
 	}
-	if log := f.log.String(); strings.Count(log, "admin: store failure") != 6 {
-		t.Errorf("want 6 logged store failures, log:\n%s", log)
+	if log := f.log.String(); strings.Count(log, "admin: store failure") != 10 {
+		t.Errorf("want 10 logged store failures, log:\n%s", log)
 	}
 }
 
@@ -365,16 +380,16 @@ var (
 		"id": clientA, "dns_name": "alpha.contoso.test", "registered": true,
 		"os_description": "Windows 11 Pro", "os_version": "10.0.26200", "architecture": "AMD64",
 		"manufacturer": "Contoso", "model": "Virtual Machine", "client_version": "1183.2601.14012.0",
-		"requested_groups": []string{"Pilot"},
-		"first_seen":       "2026-03-01T10:00:00Z", "last_sync": "2026-03-01T10:05:00Z",
+		"requested_groups": []string{"Pilot"}, "groups": []obj{},
+		"first_seen": "2026-03-01T10:00:00Z", "last_sync": "2026-03-01T10:05:00Z",
 		"last_report": "2026-03-01T10:10:00Z", "last_status": "2026-03-01T10:10:00Z",
 	}
 	computerB = obj{
 		"id": clientB, "dns_name": "beta.contoso.test", "registered": false,
 		"os_description": "", "os_version": "", "architecture": "",
 		"manufacturer": "", "model": "", "client_version": "",
-		"requested_groups": []string{},
-		"first_seen":       "2026-03-01T10:00:00Z", "last_sync": nil,
+		"requested_groups": []string{}, "groups": []obj{},
+		"first_seen": "2026-03-01T10:00:00Z", "last_sync": nil,
 		"last_report": nil, "last_status": nil,
 	}
 )
@@ -420,22 +435,25 @@ func TestUpdates(t *testing.T) {
 			t.Fatalf("POST %s: %d %s", body, r.status, r.body)
 		}
 	}
+	if r := f.do(http.MethodPost, "/api/v1/updates/"+driverID.String()+"/decline", "", nil); r.status != http.StatusOK {
+		t.Fatalf("decline driver: %d %s", r.status, r.body)
+	}
 	swApprovals := []obj{
 		{"group": "All Computers", "group_id": catalog.AllComputersGroupID.String(), "action": "Install", "deadline": "2026-04-01T00:00:00Z"},
 		{"group": "Pilot", "group_id": pilotID.String(), "action": "Uninstall", "deadline": nil},
 	}
-	update := func(rev string, id uuid.UUID, number int, typ, categoryType, title, kb string, leaf bool, approvals []obj) obj {
+	update := func(rev string, id uuid.UUID, number int, typ, categoryType, title, kb string, leaf, declined bool, approvals []obj) obj {
 		return obj{
 			"revision_id": f.rev[rev], "update_id": id.String(), "revision_number": number,
 			"type": typ, "category_type": categoryType, "title": title, "kb_article_id": kb,
-			"is_leaf": leaf, "publication_state": "Published", "approvals": approvals,
+			"is_leaf": leaf, "publication_state": "Published", "declined": declined, "approvals": approvals,
 		}
 	}
-	category := update("category", categoryID, 100, "Category", "Product", "Windows 11", "", false, []obj{})
-	detectoid := update("detectoid", detectoidID, 200, "Detectoid", "", "Windows 11 x64 detectoid", "", false, []obj{})
-	sw1 := update("sw1", softwareID, 300, "Software", "", "2026-03 Cumulative Update (old)", "5050001", true, swApprovals)
-	sw2 := update("sw2", softwareID, 301, "Software", "", "2026-03 Cumulative Update", "5050001", true, swApprovals)
-	driver := update("driver", driverID, 400, "Driver", "", "Contoso Net driver", "", true, []obj{})
+	category := update("category", categoryID, 100, "Category", "Product", "Windows 11", "", false, false, []obj{})
+	detectoid := update("detectoid", detectoidID, 200, "Detectoid", "", "Windows 11 x64 detectoid", "", false, false, []obj{})
+	sw1 := update("sw1", softwareID, 300, "Software", "", "2026-03 Cumulative Update (old)", "5050001", true, false, swApprovals)
+	sw2 := update("sw2", softwareID, 301, "Software", "", "2026-03 Cumulative Update", "5050001", true, false, swApprovals)
+	driver := update("driver", driverID, 400, "Driver", "", "Contoso Net driver", "", true, true, []obj{})
 
 	tests := []struct {
 		query string
@@ -448,6 +466,10 @@ func TestUpdates(t *testing.T) {
 		{"?approved=false", []obj{category, detectoid, driver}},
 		{"?type=Driver&approved=true", []obj{}},
 		{"?type=Category&approved=0", []obj{category}},
+		{"?declined=true", []obj{driver}},
+		{"?declined=false", []obj{category, detectoid, sw1, sw2}},
+		{"?declined=1&approved=false", []obj{driver}},
+		{"?type=Software&declined=true", []obj{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {

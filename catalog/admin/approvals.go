@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,25 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) *requestError {
 	default:
 		return badRequest("bad_json", "the body is not a valid request: %v", err)
 	}
+}
+
+// decodeOptionalBody is decodeBody for requests whose body may be left
+// out: an empty or all-white-space body, whatever its Content-Type, leaves v
+// as it is.
+func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) *requestError {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &requestError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
+			reason: fmt.Sprintf("the body is larger than %d bytes", maxBodyBytes)}
+	case err != nil:
+		return badRequest("bad_json", "the body could not be read: %v", err)
+	case len(bytes.TrimSpace(body)) == 0:
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decodeBody(w, r, v)
 }
 
 // setApproval serves POST /api/v1/approvals.
@@ -139,12 +159,14 @@ func parseApproval(req ApprovalRequest) (catalog.Approval, *requestError) {
 	switch {
 	case req.Action == "" || strings.EqualFold(req.Action, string(catalog.ActionInstall)):
 		a.Action = catalog.ActionInstall
+	case strings.EqualFold(req.Action, string(catalog.ActionOptionalInstall)):
+		a.Action = catalog.ActionOptionalInstall
 	case strings.EqualFold(req.Action, string(catalog.ActionUninstall)):
 		a.Action = catalog.ActionUninstall
 	case strings.EqualFold(req.Action, string(catalog.ActionNotApproved)):
 		a.Action = catalog.ActionNotApproved
 	default:
-		return a, badRequest("invalid_action", "action %q is not one of Install, Uninstall, NotApproved", req.Action)
+		return a, badRequest("invalid_action", "action %q is not one of Install, OptionalInstall, Uninstall, NotApproved", req.Action)
 	}
 	if req.Deadline != "" {
 		if a.Action == catalog.ActionNotApproved {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -187,13 +188,23 @@ type response struct {
 // Authorization) and returns the answer.
 func (f *fixture) do(method, path string, body string, headers map[string]string) response {
 	f.t.Helper()
+	r, err := f.send(method, path, body, headers)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return r
+}
+
+// send is do for any goroutine: it returns what went wrong instead of
+// failing the test.
+func (f *fixture) send(method, path string, body string, headers map[string]string) (response, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, f.srv.URL+path, rd)
 	if err != nil {
-		f.t.Fatalf("new request: %v", err)
+		return response{}, fmt.Errorf("new request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	if body != "" {
@@ -208,14 +219,14 @@ func (f *fixture) do(method, path string, body string, headers map[string]string
 	}
 	resp, err := f.srv.Client().Do(req)
 	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		f.t.Fatalf("%s %s: read: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: read: %w", method, path, err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
 // get GETs path, requires 200 and decodes the JSON answer into a generic

@@ -20,9 +20,13 @@ func (h *handler) listComputers(w http.ResponseWriter, r *http.Request) {
 		h.storeFailed(w, r, "Computers", err)
 		return
 	}
+	names, ok := h.groupNames(w, r)
+	if !ok {
+		return
+	}
 	out := ComputerList{Computers: make([]Computer, 0, len(computers))}
 	for _, c := range computers {
-		out.Computers = append(out.Computers, wireComputer(c))
+		out.Computers = append(out.Computers, wireComputer(c, names))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -50,8 +54,12 @@ func (h *handler) getComputer(w http.ResponseWriter, r *http.Request) {
 		h.storeFailed(w, r, "Events", err)
 		return
 	}
+	names, ok := h.groupNames(w, r)
+	if !ok {
+		return
+	}
 	out := ComputerDetail{
-		Computer: wireComputer(c),
+		Computer: wireComputer(c, names),
 		Updates:  make([]ComputerUpdate, 0, len(statuses)),
 		Events:   len(events),
 	}
@@ -66,10 +74,11 @@ func (h *handler) getComputer(w http.ResponseWriter, r *http.Request) {
 type updateFilter struct {
 	typ      catalog.UpdateType // "" for any
 	approved *bool              // nil for any
+	declined *bool              // nil for any
 }
 
-// parseUpdateFilter reads ?type= and ?approved=; any other parameter is an
-// error, so that a typo does not silently list everything.
+// parseUpdateFilter reads ?type=, ?approved= and ?declined=; any other
+// parameter is an error, so that a typo does not silently list everything.
 func parseUpdateFilter(r *http.Request) (updateFilter, *requestError) {
 	var f updateFilter
 	for key, values := range r.URL.Query() {
@@ -87,8 +96,14 @@ func parseUpdateFilter(r *http.Request) (updateFilter, *requestError) {
 				return f, badRequest("bad_query", "approved %q is not true or false", v)
 			}
 			f.approved = &b
+		case "declined":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return f, badRequest("bad_query", "declined %q is not true or false", v)
+			}
+			f.declined = &b
 		default:
-			return f, badRequest("bad_query", "unknown query parameter %q; known: type, approved", key)
+			return f, badRequest("bad_query", "unknown query parameter %q; known: type, approved, declined", key)
 		}
 	}
 	return f, nil
@@ -122,6 +137,15 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 		h.storeFailed(w, r, "Approvals", err)
 		return
 	}
+	states, err := h.store.UpdateStates(ctx)
+	if err != nil {
+		h.storeFailed(w, r, "UpdateStates", err)
+		return
+	}
+	declined := make(map[uuid.UUID]bool, len(states))
+	for _, st := range states {
+		declined[st.UpdateID] = st.Declined
+	}
 	names, ok := h.groupNames(w, r)
 	if !ok {
 		return
@@ -145,6 +169,9 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 		if filter.approved != nil && *filter.approved != (len(list) > 0) {
 			continue
 		}
+		if filter.declined != nil && *filter.declined != declined[s.UpdateID] {
+			continue
+		}
 		out.Updates = append(out.Updates, Update{
 			RevisionID:       s.ID,
 			UpdateID:         s.UpdateID,
@@ -155,6 +182,7 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 			KBArticleID:      s.KBArticleID,
 			IsLeaf:           s.IsLeaf,
 			PublicationState: s.PublicationState,
+			Declined:         declined[s.UpdateID],
 			Approvals:        nonNil(list),
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,8 +28,9 @@ type ApprovalRequest struct {
 	// Group is a target group name (case-insensitive) or ID; empty means
 	// "All Computers".
 	Group string `json:"group,omitempty"`
-	// Action is Install, Uninstall or NotApproved (any case); empty means
-	// Install.
+	// Action is Install, OptionalInstall, Uninstall or NotApproved (any
+	// case); empty means Install. OptionalInstall offers the update without
+	// installing it automatically.
 	Action string `json:"action,omitempty"`
 	// Deadline is an optional RFC 3339 install deadline; a past deadline
 	// means "install now", as in WSUS.
@@ -74,16 +77,19 @@ type Computer struct {
 	OSDescription string `json:"os_description"`
 	// OSVersion is "major.minor.build", e.g. "10.0.26200"; empty before the
 	// computer registered.
-	OSVersion       string     `json:"os_version"`
-	Architecture    string     `json:"architecture"`
-	Manufacturer    string     `json:"manufacturer"`
-	Model           string     `json:"model"`
-	ClientVersion   string     `json:"client_version"`
-	RequestedGroups []string   `json:"requested_groups"`
-	FirstSeen       *time.Time `json:"first_seen"`
-	LastSync        *time.Time `json:"last_sync"`
-	LastReport      *time.Time `json:"last_report"`
-	LastStatus      *time.Time `json:"last_status"`
+	OSVersion       string   `json:"os_version"`
+	Architecture    string   `json:"architecture"`
+	Manufacturer    string   `json:"manufacturer"`
+	Model           string   `json:"model"`
+	ClientVersion   string   `json:"client_version"`
+	RequestedGroups []string `json:"requested_groups"`
+	// Groups are the target groups an admin assigned the computer to
+	// (server-side targeting), ordered by name.
+	Groups     []GroupRef `json:"groups"`
+	FirstSeen  *time.Time `json:"first_seen"`
+	LastSync   *time.Time `json:"last_sync"`
+	LastReport *time.Time `json:"last_report"`
+	LastStatus *time.Time `json:"last_status"`
 }
 
 // ComputerList is the answer of GET /api/v1/computers, ordered by DNS name.
@@ -119,6 +125,9 @@ type Update struct {
 	KBArticleID      string             `json:"kb_article_id"`
 	IsLeaf           bool               `json:"is_leaf"`
 	PublicationState string             `json:"publication_state"`
+	// Declined is true while the update is declined: clients are not
+	// offered it, and its approvals, still listed, are not in force.
+	Declined bool `json:"declined"`
 	// Approvals are those of the update (all its revisions), ordered by
 	// group name.
 	Approvals []UpdateApproval `json:"approvals"`
@@ -137,11 +146,43 @@ type UpdateList struct {
 	Updates []Update `json:"updates"`
 }
 
-// Group is one target group. ParentID is null for "All Computers".
+// Group is one target group, as GET /api/v1/groups lists it and POST
+// /api/v1/groups answers it. ParentID is null for "All Computers".
 type Group struct {
 	ID       uuid.UUID  `json:"id"`
 	Name     string     `json:"name"`
 	ParentID *uuid.UUID `json:"parent_id"`
+}
+
+// GroupRequest is the body of POST /api/v1/groups.
+type GroupRequest struct {
+	// Name is the new group's name (required, at most 256 characters,
+	// unique case-insensitively); surrounding white space is dropped.
+	Name string `json:"name"`
+	// Parent is the parent group's name (case-insensitive) or ID; empty
+	// means "All Computers".
+	Parent string `json:"parent,omitempty"`
+}
+
+// GroupRef names a target group a computer is assigned to.
+type GroupRef struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+// ComputerGroupsRequest is the body of PUT /api/v1/computers/{id}/groups.
+type ComputerGroupsRequest struct {
+	// Groups are target group names (case-insensitive) or IDs; they replace
+	// the computer's assignment, and an empty list (not null) removes it
+	// from every group. The field is required.
+	Groups []string `json:"groups"`
+}
+
+// DeclineState is the answer of POST /api/v1/updates/{id}/decline and
+// /undecline: whether the update is declined now.
+type DeclineState struct {
+	UpdateID uuid.UUID `json:"update_id"`
+	Declined bool      `json:"declined"`
 }
 
 // GroupList is the answer of GET /api/v1/groups, ordered by name.
@@ -179,7 +220,8 @@ func wireApproval(a catalog.Approval, groupName string) Approval {
 	}
 }
 
-func wireComputer(c catalog.Computer) Computer {
+// wireComputer returns c as listed; names maps group IDs to names.
+func wireComputer(c catalog.Computer, names map[uuid.UUID]string) Computer {
 	var version string
 	if c.OSMajor != 0 || c.OSMinor != 0 || c.OSBuild != 0 {
 		version = fmt.Sprintf("%d.%d.%d", c.OSMajor, c.OSMinor, c.OSBuild)
@@ -195,11 +237,28 @@ func wireComputer(c catalog.Computer) Computer {
 		Model:           c.Model,
 		ClientVersion:   c.ClientVersion,
 		RequestedGroups: nonNil(c.RequestedGroups),
+		Groups:          groupRefs(c.Groups, names),
 		FirstSeen:       optTime(c.FirstSeen),
 		LastSync:        optTime(c.LastSync),
 		LastReport:      optTime(c.LastReport),
 		LastStatus:      optTime(c.LastStatusTime),
 	}
+}
+
+// groupRefs names the groups ids, ordered by name, then ID; a group missing
+// from names gets an empty name.
+func groupRefs(ids []uuid.UUID, names map[uuid.UUID]string) []GroupRef {
+	out := make([]GroupRef, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, GroupRef{ID: id, Name: names[id]})
+	}
+	slices.SortFunc(out, func(a, b GroupRef) int {
+		if c := cmpFold(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID.String(), b.ID.String())
+	})
+	return out
 }
 
 // writeJSON answers status with v as JSON.

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,6 +39,14 @@ func lookup(name string) (command, bool) {
 		return updatesCmd, true
 	case "groups":
 		return listCmd("groups", printGroups), true
+	case "decline":
+		return declineCmd("decline"), true
+	case "undecline":
+		return declineCmd("undecline"), true
+	case "create-group":
+		return createGroupCmd, true
+	case "assign":
+		return assignCmd, true
 	}
 	return nil, false
 }
@@ -95,7 +105,7 @@ func approveCmd(opts *options, args []string) (action, error) {
 	fs := newFlags("approve", opts)
 	var req admin.ApprovalRequest
 	fs.StringVar(&req.Group, "group", "", "target group name or ID")
-	fs.StringVar(&req.Action, "action", "", "Install, Uninstall or NotApproved")
+	fs.StringVar(&req.Action, "action", "", "Install, OptionalInstall, Uninstall or NotApproved")
 	fs.StringVar(&req.Deadline, "deadline", "", "RFC 3339 deadline")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -142,11 +152,13 @@ func computerCmd(opts *options, args []string) (action, error) {
 	return getAndPrint(opts, "computers/"+url.PathEscape(pos[0]), nil, printComputer), nil
 }
 
-// updatesCmd is "updates [--type T] [--approved]".
+// updatesCmd is "updates [--type T] [--approved[=false]] [--declined[=false]]".
 func updatesCmd(opts *options, args []string) (action, error) {
 	fs := newFlags("updates", opts)
 	typ := fs.String("type", "", "Software, Driver, Category or Detectoid")
-	approved := fs.Bool("approved", false, "only approved updates")
+	var approved, declined optBool
+	fs.Var(&approved, "approved", "only approved (or with =false, unapproved) updates")
+	fs.Var(&declined, "declined", "only declined (or with =false, not declined) updates")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -158,10 +170,146 @@ func updatesCmd(opts *options, args []string) (action, error) {
 	if *typ != "" {
 		query.Set("type", *typ)
 	}
-	if *approved {
-		query.Set("approved", "true")
-	}
+	approved.addTo(query, "approved")
+	declined.addTo(query, "declined")
 	return getAndPrint(opts, "updates", query, printUpdates), nil
+}
+
+// optBool is a boolean flag that knows whether it was given: --x is true,
+// --x=false false, and without it the filter is left out.
+type optBool struct{ set, value bool }
+
+func (b *optBool) String() string {
+	if b == nil || !b.set {
+		return ""
+	}
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not true or false")
+	}
+	b.set, b.value = true, v
+	return nil
+}
+
+// IsBoolFlag lets the flag be given without a value.
+func (b *optBool) IsBoolFlag() bool { return true }
+
+// addTo sets the query parameter key when the flag was given.
+func (b *optBool) addTo(query url.Values, key string) {
+	if b.set {
+		query.Set(key, strconv.FormatBool(b.value))
+	}
+}
+
+// declineCmd is "decline UPDATE-ID" or "undecline UPDATE-ID" (verb).
+func declineCmd(verb string) command {
+	return func(opts *options, args []string) (action, error) {
+		pos, err := parseArgs(newFlags(verb, opts), args)
+		if err != nil {
+			return nil, err
+		}
+		if err := exactArgs(verb, pos, "UPDATE-ID"); err != nil {
+			return nil, err
+		}
+		endpoint := "updates/" + url.PathEscape(pos[0]) + "/" + verb
+		return func(ctx context.Context, c *client, stdout io.Writer) error {
+			raw, err := c.call(ctx, http.MethodPost, endpoint, nil, nil)
+			if err != nil {
+				return err
+			}
+			if opts.json {
+				return writeRaw(stdout, raw)
+			}
+			var d admin.DeclineState
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return fmt.Errorf("POST %s: decode answer: %w", endpoint, err)
+			}
+			if d.Declined {
+				_, err = fmt.Fprintf(stdout, "Declined %s: no client is offered it.\n", d.UpdateID)
+			} else {
+				_, err = fmt.Fprintf(stdout, "Un-declined %s: its approvals, if any, are in force again.\n", d.UpdateID)
+			}
+			return err
+		}, nil
+	}
+}
+
+// createGroupCmd is "create-group NAME [--parent P]".
+func createGroupCmd(opts *options, args []string) (action, error) {
+	fs := newFlags("create-group", opts)
+	var req admin.GroupRequest
+	fs.StringVar(&req.Parent, "parent", "", "parent group name or ID")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := exactArgs("create-group", pos, "NAME"); err != nil {
+		return nil, err
+	}
+	req.Name = pos[0]
+	return func(ctx context.Context, c *client, stdout io.Writer) error {
+		raw, err := c.call(ctx, http.MethodPost, "groups", nil, req)
+		if err != nil {
+			return err
+		}
+		if opts.json {
+			return writeRaw(stdout, raw)
+		}
+		var g admin.Group
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return fmt.Errorf("POST groups: decode answer: %w", err)
+		}
+		parent := "-"
+		if g.ParentID != nil {
+			parent = g.ParentID.String()
+		}
+		_, err = fmt.Fprintf(stdout, "Created target group %s with ID %s under %s.\n", g.Name, g.ID, parent)
+		return err
+	}, nil
+}
+
+// assignCmd is "assign COMPUTER-ID GROUP..." or "assign COMPUTER-ID --clear".
+func assignCmd(opts *options, args []string) (action, error) {
+	fs := newFlags("assign", opts)
+	clearAll := fs.Bool("clear", false, "remove the computer from every group")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(pos) == 0:
+		return nil, errors.New("assign wants COMPUTER-ID GROUP... or COMPUTER-ID --clear, got 0 argument(s)")
+	case *clearAll && len(pos) > 1:
+		return nil, fmt.Errorf("assign --clear takes only COMPUTER-ID, got %d group(s) too", len(pos)-1)
+	case !*clearAll && len(pos) == 1:
+		return nil, errors.New("assign wants at least one GROUP after COMPUTER-ID, or --clear")
+	}
+	endpoint := "computers/" + url.PathEscape(pos[0]) + "/groups"
+	// Never null: the server reads null as a mistake, [] as "clear".
+	req := admin.ComputerGroupsRequest{Groups: append([]string{}, pos[1:]...)}
+	return func(ctx context.Context, c *client, stdout io.Writer) error {
+		raw, err := c.call(ctx, http.MethodPut, endpoint, nil, req)
+		if err != nil {
+			return err
+		}
+		if opts.json {
+			return writeRaw(stdout, raw)
+		}
+		var comp admin.Computer
+		if err := json.Unmarshal(raw, &comp); err != nil {
+			return fmt.Errorf("PUT %s: decode answer: %w", endpoint, err)
+		}
+		if len(comp.Groups) == 0 {
+			_, err = fmt.Fprintf(stdout, "%s (%s) is assigned to no target group.\n", comp.ID, orDash(comp.DNSName))
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s (%s) is assigned to %s.\n", comp.ID, orDash(comp.DNSName), groupNames(comp.Groups, ", "))
+		return err
+	}, nil
 }
 
 // writeRaw prints a JSON answer as the server sent it.
@@ -208,6 +356,15 @@ func when(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// groupNames joins the names of groups with sep.
+func groupNames(groups []admin.GroupRef, sep string) string {
+	names := make([]string, 0, len(groups))
+	for _, g := range groups {
+		names = append(names, g.Name)
+	}
+	return strings.Join(names, sep)
+}
+
 // orDash returns s, or "-" when s is empty.
 func orDash(s string) string {
 	if s == "" {
@@ -225,9 +382,10 @@ func printApprovals(w io.Writer, v *admin.ApprovalList) error {
 }
 
 func printComputers(w io.Writer, v *admin.ComputerList) error {
-	t := newTable(w, "ID", "DNS NAME", "OS VERSION", "REGISTERED", "LAST SYNC", "LAST REPORT")
+	t := newTable(w, "ID", "DNS NAME", "OS VERSION", "REGISTERED", "GROUPS", "LAST SYNC", "LAST REPORT")
 	for _, c := range v.Computers {
-		t.row(c.ID, orDash(c.DNSName), orDash(c.OSVersion), fmt.Sprint(c.Registered), when(c.LastSync), when(c.LastReport))
+		t.row(c.ID, orDash(c.DNSName), orDash(c.OSVersion), fmt.Sprint(c.Registered),
+			orDash(groupNames(c.Groups, ",")), when(c.LastSync), when(c.LastReport))
 	}
 	return t.flush()
 }
@@ -243,6 +401,7 @@ func printComputer(w io.Writer, c *admin.ComputerDetail) error {
 		{"Model:", c.Model},
 		{"Client version:", c.ClientVersion},
 		{"Requested groups:", strings.Join(c.RequestedGroups, ", ")},
+		{"Assigned groups:", groupNames(c.Groups, ", ")},
 		{"First seen:", when(c.FirstSeen)},
 		{"Last sync:", when(c.LastSync)},
 		{"Last report:", when(c.LastReport)},
@@ -267,14 +426,14 @@ func printComputer(w io.Writer, c *admin.ComputerDetail) error {
 }
 
 func printUpdates(w io.Writer, v *admin.UpdateList) error {
-	t := newTable(w, "REVISION", "UPDATE ID", "REV", "TYPE", "KB", "APPROVALS", "TITLE")
+	t := newTable(w, "REVISION", "UPDATE ID", "REV", "TYPE", "KB", "DECLINED", "APPROVALS", "TITLE")
 	for _, u := range v.Updates {
 		var approvals []string
 		for _, a := range u.Approvals {
 			approvals = append(approvals, a.Group+":"+string(a.Action))
 		}
 		t.row(fmt.Sprint(u.RevisionID), u.UpdateID.String(), fmt.Sprint(u.RevisionNumber), string(u.Type),
-			orDash(u.KBArticleID), orDash(strings.Join(approvals, ",")), u.Title)
+			orDash(u.KBArticleID), fmt.Sprint(u.Declined), orDash(strings.Join(approvals, ",")), u.Title)
 	}
 	return t.flush()
 }

@@ -1,5 +1,6 @@
 // Command wsusctl administers a wsus server through its admin REST API:
-// approving updates and listing approvals, updates, target groups and
+// approving and declining updates, creating target groups, assigning
+// computers to them, and listing approvals, updates, target groups and
 // computers.
 //
 //	wsusctl [--server URL] [--token T] [--json] <command> [arguments]
@@ -24,14 +25,23 @@ import (
 const usage = `usage: wsusctl [--server URL] [--token T] [--json] <command> [arguments]
 
 commands:
-  approve UPDATE-ID [--group G] [--action Install|Uninstall|NotApproved] [--deadline RFC3339]
+  approve UPDATE-ID [--group G] [--action Install|OptionalInstall|Uninstall|NotApproved] [--deadline RFC3339]
                      approve an update for a target group (default "All Computers", Install)
   approvals          list the approvals in force
+  decline UPDATE-ID  decline an update: no client is offered it; its approvals are kept
+  undecline UPDATE-ID
+                     lift a decline
   computers          list the computers
   computer ID        show one computer and its update states
-  updates [--type T] [--approved]
+  assign COMPUTER-ID GROUP...
+                     put a computer in these target groups (names or IDs), replacing its groups
+  assign COMPUTER-ID --clear
+                     take a computer out of every target group
+  updates [--type T] [--approved[=false]] [--declined[=false]]
                      list the catalog's revisions (T: Software, Driver, Category, Detectoid)
   groups             list the target groups
+  create-group NAME [--parent P]
+                     create a target group (parent name or ID, default "All Computers")
 
 flags:
   --server URL  server base URL (env WSUS_SERVER, default http://127.0.0.1:8530)
