@@ -24,7 +24,10 @@ run: build
 	$(BIN)/wsusd import --approve "All Computers" testdata/catalog/local
 	exec $(BIN)/wsusd serve
 
+# The PostgreSQL store's tests start a throwaway PostgreSQL (internal/testpg):
+# install it first when missing. CI=true makes them fail, not skip, without it.
 test: vet lint
+	sh scripts/ensure-postgres.sh
 	$(GO) test -count=1 ./...
 
 vet:

@@ -20,6 +20,7 @@ import (
 
 	"wsus/catalog"
 	"wsus/catalog/admin"
+	"wsus/catalog/postgres"
 	"wsus/catalog/scan"
 	"wsus/catalog/sqlite"
 	"wsus/internal/secretfile"
@@ -37,7 +38,8 @@ type Config struct {
 	// DataDir holds the embedded catalog, the filesystem blob store, the
 	// cookie key and the generated admin token.
 	DataDir string
-	// DatabaseURL selects PostgreSQL; empty means the embedded store.
+	// DatabaseURL selects the PostgreSQL catalog shared by every replica;
+	// empty means the embedded store in DataDir.
 	DatabaseURL string
 	// AdminToken is the bearer token of the admin API; empty means the one
 	// stored in DataDir/admin-token (created on first start).
@@ -74,13 +76,16 @@ func (s Stores) Close() error {
 // OpenStores opens the catalog and blob stores cfg names (wsusd serve and
 // wsusd import share it).
 func OpenStores(ctx context.Context, cfg Config) (Stores, error) {
-	if cfg.DatabaseURL != "" {
-		return Stores{}, errors.New("server: a PostgreSQL catalog (WSUS_DATABASE_URL) is not available in this build yet; unset it to use the embedded store")
-	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return Stores{}, fmt.Errorf("server: create data dir: %w", err)
 	}
-	cat, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
+	var cat catalog.Store
+	var err error
+	if cfg.DatabaseURL != "" {
+		cat, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		cat, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
+	}
 	if err != nil {
 		return Stores{}, fmt.Errorf("server: open catalog: %w", err)
 	}

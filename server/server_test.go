@@ -25,8 +25,17 @@ const demoUpdateID = "7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7"
 // demo catalog imported as `make run` does) on a real loopback listener.
 func startDemo(t *testing.T) (baseURL string, stores server.Stores, token string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	cfg := server.Config{DataDir: t.TempDir(), AdminToken: "test-token"}
+	base, stores := startServer(t, cfg, "All Computers")
+	return base, stores, cfg.AdminToken
+}
+
+// startServer opens cfg's stores, imports the demo catalog (approving the
+// local update in approveGroup unless it is empty) and serves on a real
+// loopback listener until the test ends.
+func startServer(t *testing.T, cfg server.Config, approveGroup string) (string, server.Stores) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	stores, err := server.OpenStores(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +44,7 @@ func startDemo(t *testing.T) (baseURL string, stores server.Stores, token string
 	if _, err := importer.Import(ctx, stores.Catalog, stores.Blobs, []string{filepath.Join(root, "microsoft")}, importer.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := importer.Import(ctx, stores.Catalog, stores.Blobs, []string{filepath.Join(root, "local")}, importer.Options{ApproveGroup: "All Computers"}); err != nil {
+	if _, err := importer.Import(ctx, stores.Catalog, stores.Blobs, []string{filepath.Join(root, "local")}, importer.Options{ApproveGroup: approveGroup}); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := server.New(ctx, cfg, stores, slog.New(slog.DiscardHandler))
@@ -55,7 +64,7 @@ func startDemo(t *testing.T) (baseURL string, stores server.Stores, token string
 		}
 		stores.Close()
 	})
-	return "http://" + ln.Addr().String(), stores, cfg.AdminToken
+	return "http://" + ln.Addr().String(), stores
 }
 
 func TestClientsimScanAgainstServer(t *testing.T) {

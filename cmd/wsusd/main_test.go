@@ -7,7 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wsus/internal/testpg"
 )
+
+func TestMain(m *testing.M) { os.Exit(testpg.Main(m)) }
 
 func runWsusd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -32,6 +36,21 @@ func TestImportIsIdempotentAndApproves(t *testing.T) {
 		if code != 0 || strings.TrimSpace(out) != s.want {
 			t.Fatalf("step %d: exit %d\nstdout %q\nstderr %s\nwant %q", i, code, out, errs, s.want)
 		}
+	}
+}
+
+// TestImportIntoPostgres: WSUS_DATABASE_URL selects the PostgreSQL catalog.
+func TestImportIntoPostgres(t *testing.T) {
+	t.Setenv("WSUS_DATA", t.TempDir())
+	t.Setenv("WSUS_DATABASE_URL", testpg.URL(t))
+	for i, want := range []string{"5 revisions added, 0 unchanged", "0 revisions added, 5 unchanged"} {
+		code, out, errs := runWsusd(t, "import", "../../testdata/catalog/microsoft")
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("import %d: exit %d %q %s; want %q", i, code, out, errs, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("WSUS_DATA"), "catalog.db")); err == nil {
+		t.Error("an embedded catalog was created although WSUS_DATABASE_URL is set")
 	}
 }
 
@@ -66,7 +85,7 @@ func TestBadInvocations(t *testing.T) {
 		{"missing path", nil, []string{"import", "/does/not/exist"}, 1, "no such file"},
 		{"bad environment value", map[string]string{"WSUS_SYNC_PAGE_SIZE": "many"}, []string{"serve"}, 1, "WSUS_SYNC_PAGE_SIZE"},
 		{"bad log level", nil, []string{"import", "--log-level", "loud", "../../testdata/catalog/microsoft"}, 1, "log level"},
-		{"PostgreSQL not available yet", map[string]string{"WSUS_DATABASE_URL": "postgres://x"}, []string{"import", "../../testdata/catalog/microsoft"}, 1, "WSUS_DATABASE_URL"},
+		{"unreachable PostgreSQL", map[string]string{"WSUS_DATABASE_URL": "postgres://wsus@127.0.0.1:1/wsus?connect_timeout=2"}, []string{"import", "../../testdata/catalog/microsoft"}, 1, "open catalog"},
 		{"approve into a missing group", nil, []string{"import", "--approve", "Nope", "../../testdata/catalog/local"}, 1, `no target group named "Nope"`},
 	}
 	for _, c := range cases {

@@ -1,0 +1,366 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"wsus/catalog"
+)
+
+// orNow returns at to the microsecond in UTC, or the current time when at is
+// zero.
+func orNow(at time.Time) time.Time {
+	if at.IsZero() {
+		return nowUTC()
+	}
+	return at.UTC().Truncate(time.Microsecond)
+}
+
+// RecordAuthorization creates the computer (not Registered, FirstSeen = at)
+// or, if known, replaces its DNS name and requested groups, keeping the rest.
+// A zero at means now.
+func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error {
+	op := fmt.Sprintf("record authorization of %q", clientID)
+	if clientID == "" {
+		return fmt.Errorf("postgres: %s: empty client ID", op)
+	}
+	if err := errors.Join(checkTime("time", at), checkText("client ID", clientID), checkText("DNS name", dnsName)); err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	for i, g := range groups {
+		if err := checkText(fmt.Sprintf("group %d", i), g); err != nil {
+			return fmt.Errorf("postgres: %s: %w", op, err)
+		}
+	}
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO computer (id, dns_name, requested_groups, registered,
+			os_major, os_minor, os_build, os_description, os_locale, architecture, manufacturer, model,
+			client_version, first_seen) VALUES ($1, $2, $3, false, 0, 0, 0, '', '', '', '', '', '', $4)
+			ON CONFLICT (id) DO UPDATE SET dns_name = excluded.dns_name, requested_groups = excluded.requested_groups`,
+			clientID, dnsName, encStrings(groups), orNow(at))
+		return err
+	})
+}
+
+// RegisterComputer stores the details RegisterComputer sent (DNS name, OS,
+// architecture, make, model, client version) and marks the computer
+// Registered, creating it if new with FirstSeen = c.FirstSeen or now. Its
+// requested groups, assigned groups and timestamps are left alone.
+func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
+	op := fmt.Sprintf("register computer %q", c.ID)
+	if c.ID == "" {
+		return fmt.Errorf("postgres: %s: empty client ID", op)
+	}
+	err := errors.Join(checkTime("FirstSeen", c.FirstSeen), checkText("client ID", c.ID), checkText("DNS name", c.DNSName),
+		checkText("OS description", c.OSDescription), checkText("OS locale", c.OSLocale),
+		checkText("architecture", c.Architecture), checkText("manufacturer", c.Manufacturer),
+		checkText("model", c.Model), checkText("client version", c.ClientVersion))
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO computer (id, dns_name, registered, os_major, os_minor,
+			os_build, os_description, os_locale, architecture, manufacturer, model, client_version, first_seen)
+			VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (id) DO UPDATE SET dns_name = excluded.dns_name, registered = true,
+			os_major = excluded.os_major, os_minor = excluded.os_minor, os_build = excluded.os_build,
+			os_description = excluded.os_description, os_locale = excluded.os_locale,
+			architecture = excluded.architecture, manufacturer = excluded.manufacturer,
+			model = excluded.model, client_version = excluded.client_version`,
+			c.ID, c.DNSName, int32(c.OSMajor), int32(c.OSMinor), int32(c.OSBuild), c.OSDescription, c.OSLocale,
+			c.Architecture, c.Manufacturer, c.Model, c.ClientVersion, orNow(c.FirstSeen))
+		return err
+	})
+}
+
+// SetComputerGroups assigns a known computer to existing target groups,
+// replacing its previous assignment; an empty list removes it from every
+// group, and a group listed twice counts once. An unknown computer or group
+// is an error wrapping catalog.ErrNotFound, and changes nothing.
+func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error {
+	op := fmt.Sprintf("set groups of %q", clientID)
+	ids := encUUIDs(groups)
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, "SELECT 1 FROM computer WHERE id = $1 FOR UPDATE", clientID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		var missing *[16]byte
+		err = tx.QueryRow(ctx, `SELECT g FROM unnest($1::uuid[]) WITH ORDINALITY AS l (g, n)
+			WHERE NOT EXISTS (SELECT FROM target_group t WHERE t.id = l.g) ORDER BY n LIMIT 1`, ids).Scan(&missing)
+		if err == nil {
+			return fmt.Errorf("group %s: %w", uuid.UUID(*missing), catalog.ErrNotFound)
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM computer_group WHERE computer_id = $1", clientID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO computer_group (computer_id, group_id)
+			SELECT DISTINCT $1::text, g FROM unnest($2::uuid[]) AS l (g)`, clientID, ids)
+		return err
+	})
+}
+
+// RecordSync sets the computer's LastSync (a zero at means now); an unknown
+// computer is an error wrapping catalog.ErrNotFound.
+func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
+	op := fmt.Sprintf("record sync of %q", clientID)
+	if err := checkTime("time", at); err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		return touchComputer(ctx, tx, clientID, "last_sync", orNow(at))
+	})
+}
+
+// touchComputer sets one timestamp column of a computer, which must exist.
+// The row lock it takes orders concurrent reports of one computer.
+func touchComputer(ctx context.Context, tx pgx.Tx, clientID, column string, at time.Time) error {
+	tag, err := tx.Exec(ctx, "UPDATE computer SET "+column+" = $1 WHERE id = $2", at, clientID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound)
+	}
+	return nil
+}
+
+// computerColumns are the columns scanComputer reads; the assigned groups
+// come ordered by ID.
+const computerColumns = `c.id, c.dns_name, c.requested_groups, c.registered, c.os_major, c.os_minor, c.os_build,
+	c.os_description, c.os_locale, c.architecture, c.manufacturer, c.model, c.client_version, c.first_seen,
+	c.last_sync, c.last_report, c.last_status_time,
+	ARRAY(SELECT g.group_id FROM computer_group g WHERE g.computer_id = c.id ORDER BY g.group_id)`
+
+func scanComputer(row pgx.Row) (catalog.Computer, error) {
+	var c catalog.Computer
+	var osMajor, osMinor, osBuild int32
+	var groups [][16]byte
+	var times [3]*time.Time
+	if err := row.Scan(&c.ID, &c.DNSName, &c.RequestedGroups, &c.Registered, &osMajor, &osMinor, &osBuild,
+		&c.OSDescription, &c.OSLocale, &c.Architecture, &c.Manufacturer, &c.Model, &c.ClientVersion,
+		&c.FirstSeen, &times[0], &times[1], &times[2], &groups); err != nil {
+		return catalog.Computer{}, err
+	}
+	c.OSMajor, c.OSMinor, c.OSBuild = int(osMajor), int(osMinor), int(osBuild)
+	c.RequestedGroups = decStrings(c.RequestedGroups)
+	c.FirstSeen = c.FirstSeen.UTC()
+	c.LastSync, c.LastReport, c.LastStatusTime = decTime(times[0]), decTime(times[1]), decTime(times[2])
+	for _, g := range groups {
+		c.Groups = append(c.Groups, g)
+	}
+	return c, nil
+}
+
+// Computer returns one computer by client ID (an error wrapping
+// catalog.ErrNotFound if absent).
+func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
+	c, err := scanComputer(s.pool.QueryRow(ctx, "SELECT "+computerColumns+" FROM computer c WHERE c.id = $1", clientID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return catalog.Computer{}, fmt.Errorf("postgres: computer %q: %w", clientID, catalog.ErrNotFound)
+	}
+	if err != nil {
+		return catalog.Computer{}, fmt.Errorf("postgres: computer %q: %w", clientID, err)
+	}
+	return c, nil
+}
+
+// Computers returns every computer, ordered by DNS name (byte order), then ID.
+func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
+	var out []catalog.Computer
+	err := queryEach(ctx, s.pool, "SELECT "+computerColumns+` FROM computer c ORDER BY c.dns_name COLLATE "C", c.id COLLATE "C"`, nil,
+		func(rows pgx.Rows) error {
+			c, err := scanComputer(rows)
+			out = append(out, c)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: computers: %w", err)
+	}
+	return out, nil
+}
+
+// StoreEvents stores the events of a known computer in one transaction,
+// skipping any whose InstanceID is stored already (in this batch too, or by
+// another replica at the same time), sets the computer's LastReport, and
+// returns how many were new. Each stored event has ClientID clientID and
+// Received at; a zero at means now.
+func (s *Store) StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error) {
+	op := fmt.Sprintf("store events of %q", clientID)
+	if err := checkTime("time", at); err != nil {
+		return 0, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	for i, e := range events {
+		if e.InstanceID == uuid.Nil {
+			return 0, fmt.Errorf("postgres: %s: event %d: no instance ID", op, i)
+		}
+		err := errors.Join(checkTime("TimeAtTarget", e.TimeAtTarget), checkText("AppName", e.AppName))
+		for j, v := range e.Replacement {
+			err = errors.Join(err, checkText(fmt.Sprintf("Replacement %d", j), v))
+		}
+		for j, v := range e.MiscData {
+			err = errors.Join(err, checkText(fmt.Sprintf("MiscData %d", j), v))
+		}
+		if err != nil {
+			return 0, fmt.Errorf("postgres: %s: event %d: %w", op, i, err)
+		}
+	}
+	at = orNow(at)
+	added := 0
+	err := s.write(ctx, op, func(tx pgx.Tx) error {
+		added = 0
+		if err := touchComputer(ctx, tx, clientID, "last_report", at); err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		for _, e := range events {
+			b.Queue(`INSERT INTO event (instance_id, client_id, event_id, source_id, time_at_target, update_id,
+				revision_number, win32_hresult, app_name, replacement, misc_data, received)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (instance_id) DO NOTHING`,
+				encUUID(e.InstanceID), clientID, int32(e.EventID), int32(e.SourceID), encTime(e.TimeAtTarget),
+				encUUID(e.UpdateID), e.RevisionNumber, e.Win32HResult, e.AppName, encStrings(e.Replacement),
+				encStrings(e.MiscData), at)
+		}
+		br := tx.SendBatch(ctx, b)
+		for _, e := range events {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("event %s: %w", e.InstanceID, err)
+			}
+			added += int(tag.RowsAffected())
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// Events returns the stored events of one computer, oldest TimeAtTarget
+// first (events without one first, ties in arrival order); none for an
+// unknown computer.
+func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, error) {
+	var out []catalog.Event
+	err := queryEach(ctx, s.pool, `SELECT instance_id, client_id, event_id, source_id, time_at_target, update_id,
+		revision_number, win32_hresult, app_name, replacement, misc_data, received
+		FROM event WHERE client_id = $1 ORDER BY time_at_target NULLS FIRST, seq`, []any{clientID},
+		func(rows pgx.Rows) error {
+			var e catalog.Event
+			var eventID, sourceID int32
+			var tat *time.Time
+			if err := rows.Scan((*[16]byte)(&e.InstanceID), &e.ClientID, &eventID, &sourceID, &tat,
+				(*[16]byte)(&e.UpdateID), &e.RevisionNumber, &e.Win32HResult, &e.AppName, &e.Replacement,
+				&e.MiscData, &e.Received); err != nil {
+				return err
+			}
+			e.EventID, e.SourceID = int(eventID), int(sourceID)
+			e.TimeAtTarget = decTime(tat)
+			e.Received = e.Received.UTC()
+			e.Replacement, e.MiscData = decStrings(e.Replacement), decStrings(e.MiscData)
+			out = append(out, e)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events of %q: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// SetStatuses records per-update states of a known computer and sets its
+// LastStatusTime to at (a zero at means now). A new or changed state gets
+// ChangedAt = its ChangedAt, or at when zero; an unchanged one keeps the
+// stored ChangedAt. With replace, the computer's states not listed are
+// removed. When an update is listed twice the last entry wins.
+func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
+	op := fmt.Sprintf("set statuses of %q", clientID)
+	if err := checkTime("time", at); err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	for i, st := range statuses {
+		if st.UpdateID == uuid.Nil {
+			return fmt.Errorf("postgres: %s: status %d: no UpdateID", op, i)
+		}
+		if st.State < catalog.StateUnknown || st.State > catalog.StateInstalledPendingReboot {
+			return fmt.Errorf("postgres: %s: status %d: unknown state %d", op, i, st.State)
+		}
+		if err := checkTime("ChangedAt", st.ChangedAt); err != nil {
+			return fmt.Errorf("postgres: %s: status %d: %w", op, i, err)
+		}
+	}
+	at = orNow(at)
+	// The last entry per update wins.
+	listed := map[uuid.UUID]catalog.UpdateStatus{}
+	for _, st := range statuses {
+		listed[st.UpdateID] = st
+	}
+	ids := make([][16]byte, 0, len(listed))
+	states := make([]int32, 0, len(listed))
+	changed := make([]time.Time, 0, len(listed))
+	for id, st := range listed {
+		ids = append(ids, id)
+		states = append(states, int32(st.State))
+		ch := at
+		if !st.ChangedAt.IsZero() {
+			ch = st.ChangedAt.UTC().Truncate(time.Microsecond)
+		}
+		changed = append(changed, ch)
+	}
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		// The computer's row lock orders concurrent reports of one computer.
+		if err := touchComputer(ctx, tx, clientID, "last_status_time", at); err != nil {
+			return err
+		}
+		// Upsert the listed states; one whose state is unchanged keeps its row.
+		_, err := tx.Exec(ctx, `INSERT INTO update_status (client_id, update_id, state, changed_at)
+			SELECT $1, u, st, ch FROM unnest($2::uuid[], $3::integer[], $4::timestamptz[]) AS l (u, st, ch)
+			ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state, changed_at = excluded.changed_at
+			WHERE update_status.state <> excluded.state`, clientID, ids, states, changed)
+		if err != nil {
+			return err
+		}
+		if !replace {
+			return nil
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM update_status WHERE client_id = $1 AND NOT (update_id = ANY($2))", clientID, ids)
+		return err
+	})
+}
+
+// Statuses returns the per-update states of one computer, ordered by
+// UpdateID; none for an unknown computer.
+func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error) {
+	var out []catalog.UpdateStatus
+	err := queryEach(ctx, s.pool, `SELECT update_id, state, changed_at FROM update_status WHERE client_id = $1
+		ORDER BY update_id`, []any{clientID}, func(rows pgx.Rows) error {
+		st := catalog.UpdateStatus{ClientID: clientID}
+		var state int32
+		if err := rows.Scan((*[16]byte)(&st.UpdateID), &state, &st.ChangedAt); err != nil {
+			return err
+		}
+		st.State = catalog.InstallState(state)
+		st.ChangedAt = st.ChangedAt.UTC()
+		out = append(out, st)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: statuses of %q: %w", clientID, err)
+	}
+	return out, nil
+}
