@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -58,76 +59,61 @@ type Result struct {
 	Approved int
 }
 
+// BatchSize is how many parsed documents Import holds before it stores
+// them: an import of any size needs memory for one batch only.
+const BatchSize = 500
+
 // Import loads every path: a file, or a folder walked recursively. Files
 // ending in .xml must be upd:Update documents when named directly; inside a
 // folder, XML that is not an update is skipped with a warning. Every other
 // file is a payload candidate: stored if its SHA-1 is one the catalog lists.
+// Revisions are stored in batches of BatchSize; payloads after all metadata.
 func Import(ctx context.Context, store Store, blobs BlobPutter, paths []string, opts Options) (Result, error) {
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	run := &importRun{store: store, logger: opts.Logger, software: map[uuid.UUID]bool{}, bundled: map[uuid.UUID]bool{}}
+	if run.logger == nil {
+		run.logger = slog.New(slog.DiscardHandler)
 	}
-	var res Result
-	var revs []*catalog.Revision
 	var payloads []string
 	for _, root := range paths {
 		info, err := os.Stat(root)
 		if err != nil {
-			return res, fmt.Errorf("import: %w", err)
+			return run.res, fmt.Errorf("import: %w", err)
 		}
 		if !info.IsDir() {
-			if isXML(root) {
-				rev, err := parseFile(root)
-				if err != nil {
-					return res, err
-				}
-				revs = append(revs, rev)
-			} else {
+			if !isXML(root) {
 				payloads = append(payloads, root)
+			} else if err := run.addFile(ctx, root, false); err != nil {
+				return run.res, err
 			}
 			continue
 		}
 		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
 			switch {
+			case err != nil || d.IsDir():
+				return err
 			case isXML(p):
-				rev, err := parseFile(p)
-				if errors.Is(err, metadata.ErrNotUpdate) {
-					logger.Warn("skipping XML that is not update metadata", "file", p)
-					res.Skipped++
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				revs = append(revs, rev)
-			case strings.EqualFold(d.Name(), "README.md"):
-			default:
+				return run.addFile(ctx, p, true)
+			case !strings.EqualFold(d.Name(), "README.md"):
 				payloads = append(payloads, p)
 			}
 			return nil
 		})
 		if err != nil {
-			return res, fmt.Errorf("import: walk %s: %w", root, err)
+			return run.res, fmt.Errorf("import: walk %s: %w", root, err)
 		}
 	}
-	if len(revs) > 0 {
-		ir, err := store.ImportRevisions(ctx, revs)
-		if err != nil {
-			return res, fmt.Errorf("import: store revisions: %w", err)
-		}
-		res.ImportResult = ir
+	if err := run.flush(ctx); err != nil {
+		return run.res, err
 	}
+	res := &run.res
 	for _, p := range payloads {
 		stored, err := importPayload(ctx, store, blobs, p)
 		switch {
 		case errors.Is(err, catalog.ErrNotFound):
-			logger.Warn("skipping file the catalog does not list", "file", p)
+			run.logger.Warn("skipping file the catalog does not list", "file", p)
 			res.Skipped++
 		case err != nil:
-			return res, err
+			return *res, err
 		case stored:
 			res.Payloads++
 		default:
@@ -135,13 +121,72 @@ func Import(ctx context.Context, store Store, blobs BlobPutter, paths []string, 
 		}
 	}
 	if opts.ApproveGroup != "" {
-		n, err := approve(ctx, store, revs, opts.ApproveGroup)
+		var top []uuid.UUID
+		for id := range run.software {
+			if !run.bundled[id] {
+				top = append(top, id)
+			}
+		}
+		slices.SortFunc(top, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+		n, err := approve(ctx, store, top, opts.ApproveGroup)
 		res.Approved = n
 		if err != nil {
-			return res, err
+			return *res, err
 		}
 	}
-	return res, nil
+	return *res, nil
+}
+
+// importRun is the state of one Import: the batch being parsed, and of
+// every revision seen only what --approve needs.
+type importRun struct {
+	store  Store
+	logger *slog.Logger
+	res    Result
+	batch  []*catalog.Revision
+	// software holds the software updates imported; bundled those any
+	// imported bundle names.
+	software, bundled map[uuid.UUID]bool
+}
+
+// addFile parses one XML file into the batch; inFolder skips documents
+// that are not update metadata instead of failing.
+func (r *importRun) addFile(ctx context.Context, p string, inFolder bool) error {
+	rev, err := parseFile(p)
+	if inFolder && errors.Is(err, metadata.ErrNotUpdate) {
+		r.logger.Warn("skipping XML that is not update metadata", "file", p)
+		r.res.Skipped++
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rev.Type == catalog.TypeSoftware {
+		r.software[rev.UpdateID] = true
+	}
+	for _, m := range rev.BundledUpdates {
+		r.bundled[m.UpdateID] = true
+	}
+	r.batch = append(r.batch, rev)
+	if len(r.batch) >= BatchSize {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+// flush stores the batch.
+func (r *importRun) flush(ctx context.Context) error {
+	if len(r.batch) == 0 {
+		return nil
+	}
+	ir, err := r.store.ImportRevisions(ctx, r.batch)
+	if err != nil {
+		return fmt.Errorf("import: store revisions: %w", err)
+	}
+	r.res.Added += ir.Added
+	r.res.Unchanged += ir.Unchanged
+	r.batch = r.batch[:0]
+	return nil
 }
 
 func isXML(p string) bool { return strings.EqualFold(filepath.Ext(p), ".xml") }
@@ -189,9 +234,9 @@ func importPayload(ctx context.Context, store Store, blobs BlobPutter, p string)
 	return true, nil
 }
 
-// approve approves the imported top-level software updates for Install in
-// the named group, leaving alone those already approved for Install there.
-func approve(ctx context.Context, store Store, revs []*catalog.Revision, groupName string) (int, error) {
+// approve approves the given updates for Install in the named group,
+// leaving alone those already approved for Install there.
+func approve(ctx context.Context, store Store, updates []uuid.UUID, groupName string) (int, error) {
 	groups, err := store.TargetGroups(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("import: target groups: %w", err)
@@ -209,28 +254,22 @@ func approve(ctx context.Context, store Store, revs []*catalog.Revision, groupNa
 	if err != nil {
 		return 0, fmt.Errorf("import: approvals: %w", err)
 	}
-	bundled := map[string]bool{}
-	for _, r := range revs {
-		for _, m := range r.BundledUpdates {
-			bundled[m.UpdateID.String()] = true
-		}
-	}
 	n := 0
-	for _, r := range revs {
-		if r.Type != catalog.TypeSoftware || bundled[r.UpdateID.String()] || approvedFor(existing, r, group.ID) {
+	for _, id := range updates {
+		if approvedFor(existing, id, group.ID) {
 			continue
 		}
-		if _, err := store.SetApproval(ctx, catalog.Approval{UpdateID: r.UpdateID, GroupID: group.ID, Action: catalog.ActionInstall, By: "wsusd import"}); err != nil {
-			return n, fmt.Errorf("import: approve %s: %w", r.UpdateID, err)
+		if _, err := store.SetApproval(ctx, catalog.Approval{UpdateID: id, GroupID: group.ID, Action: catalog.ActionInstall, By: "wsusd import"}); err != nil {
+			return n, fmt.Errorf("import: approve %s: %w", id, err)
 		}
 		n++
 	}
 	return n, nil
 }
 
-func approvedFor(existing []catalog.Approval, r *catalog.Revision, group uuid.UUID) bool {
+func approvedFor(existing []catalog.Approval, update, group uuid.UUID) bool {
 	for _, a := range existing {
-		if a.UpdateID == r.UpdateID && a.GroupID == group && a.Action == catalog.ActionInstall {
+		if a.UpdateID == update && a.GroupID == group && a.Action == catalog.ActionInstall {
 			return true
 		}
 	}

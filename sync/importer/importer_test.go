@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"wsus/catalog/sqlite"
+	"wsus/clientsim/catalogen"
 	"wsus/storage"
 	"wsus/sync/importer"
 )
@@ -88,5 +89,36 @@ func TestImportSkipsUnknownFilesAndForeignXML(t *testing.T) {
 	}
 	if _, err := importer.Import(context.Background(), store, blobs, []string{filepath.Join(dir, "notes.xml")}, importer.Options{}); err == nil {
 		t.Error("a non-update XML named directly was accepted")
+	}
+}
+
+// TestImportInBatches imports a generated catalog larger than one batch:
+// revisions referring to others in earlier batches, approvals counted per
+// update (not per revision), and an idempotent second import.
+func TestImportInBatches(t *testing.T) {
+	store, blobs := open(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	stats, err := catalogen.Write(ctx, dir, catalogen.Options{Updates: 2*importer.BatchSize + 200, Seed: 7, Revisions: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := importer.Import(ctx, store, blobs, []string{dir}, importer.Options{ApproveGroup: "All Computers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != stats.Documents {
+		t.Fatalf("added %d revisions, the catalog has %d documents", res.Added, stats.Documents)
+	}
+	approvals, err := store.Approvals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Approved == 0 || res.Approved != len(approvals) || res.Approved != stats.Bundles+stats.Standalone {
+		t.Errorf("approved %d, store holds %d approvals, catalog has %d top-level updates", res.Approved, len(approvals), stats.Bundles+stats.Standalone)
+	}
+	again, err := importer.Import(ctx, store, blobs, []string{dir}, importer.Options{ApproveGroup: "All Computers"})
+	if err != nil || again.Added != 0 || again.Unchanged != stats.Documents || again.Approved != 0 {
+		t.Errorf("second import %+v err %v, want everything unchanged and nothing approved", again, err)
 	}
 }
