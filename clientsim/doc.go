@@ -16,6 +16,11 @@
 // applicability rule is: every non-leaf revision is installed, every leaf is
 // merely cached.
 //
+// An Agent keeps its cookie and cache between scans like a real agent after
+// its first scan (§3.2): later scans are one software SyncUpdates carrying
+// every cached id, and the driver pass. The load subpackage runs many agents
+// at once against a server.
+//
 // The replay subpackage replays a recorded conversation against a server and
 // compares the answers' structure with the recorded real-WSUS answers.
 package clientsim

@@ -217,3 +217,37 @@ func TestFaults(t *testing.T) {
 		}
 	}
 }
+
+func TestCoreIdentity(t *testing.T) {
+	const guid = "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe"
+	tests := []struct {
+		name, fragment string
+		want           updateIdentity
+		err            string
+	}{
+		{"recorded shape", `<UpdateIdentity UpdateID="` + guid + `" RevisionNumber="200" /><Properties UpdateType="Software" /><Relationships><Prerequisites><UpdateIdentity UpdateID="x" /></Prerequisites></Relationships>`,
+			updateIdentity{UpdateID: guid, RevisionNumber: 200}, ""},
+		{"whitespace first", "\n  <UpdateIdentity UpdateID=\"" + guid + "\" RevisionNumber=\"7\"></UpdateIdentity>", updateIdentity{UpdateID: guid, RevisionNumber: 7}, ""},
+		{"prefixed attributes do not count", `<UpdateIdentity p:UpdateID="` + guid + `" RevisionNumber="1" />`, updateIdentity{}, `UpdateIdentity ""/"1" is not GUID/revision`},
+		{"other element first", `<Properties /><UpdateIdentity UpdateID="` + guid + `" RevisionNumber="1" />`, updateIdentity{}, "does not start with UpdateIdentity"},
+		{"empty", ``, updateIdentity{}, "does not start with UpdateIdentity"},
+		{"mismatched end", `<UpdateIdentity UpdateID="` + guid + `" RevisionNumber="1" /><Properties></Relationships>`, updateIdentity{}, "parse Xml fragment: unexpected end element </Relationships>"},
+		{"unclosed", `<UpdateIdentity UpdateID="` + guid + `" RevisionNumber="1" /><Properties>`, updateIdentity{}, "parse Xml fragment: element <Properties> not closed"},
+		{"not XML", `<UpdateIdentity UpdateID="` + guid + `" RevisionNumber=1 />`, updateIdentity{}, "parse Xml fragment: "},
+		{"bad revision", `<UpdateIdentity UpdateID="` + guid + `" RevisionNumber="x" />`, updateIdentity{}, "is not GUID/revision"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := coreIdentity(tt.fragment)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -30,6 +30,13 @@ type Config struct {
 	Parallel int
 	// MaxSyncRounds bounds the SyncUpdates calls of one pass (default 100).
 	MaxSyncRounds int
+	// MaxInstalledNonLeaf, when positive, bounds the non-leaf revisions the
+	// simulated machine evaluates as installed: the first ones delivered;
+	// later non-leaf revisions count as not installed and go to
+	// OtherCachedUpdateIDs (MS-WUSP.md §5.1 step 4). Real WSUS refuses more
+	// than 400 InstalledNonLeafUpdateIDs. Zero means every non-leaf revision
+	// is installed.
+	MaxInstalledNonLeaf int
 	// DownloadDir keeps the downloaded files (named <sha1hex>.<ext>); empty
 	// means a temporary directory that is removed when Scan returns.
 	DownloadDir string
@@ -71,10 +78,17 @@ func Scan(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	return s.run(ctx)
+	if cfg.HTTPClient == nil {
+		// The scan's own connections end with it (a server shutting down
+		// waits for connections that never carried a request).
+		defer s.cfg.HTTPClient.CloseIdleConnections()
+	}
+	res, err := s.scan(ctx, ScanOptions{Download: true, Report: true})
+	return res.Summary, err
 }
 
-// session is the state of one scan.
+// session is the state of one simulated agent. Scan uses a fresh one per
+// call; an Agent keeps it, with its cookie and cache, between scans.
 type session struct {
 	cfg    Config
 	base   *url.URL // server base URL, path ending in "/"
@@ -82,12 +96,18 @@ type session struct {
 	log    *slog.Logger
 	server string // base URL without trailing slash (DeviceAttributes)
 
-	config   serverConfig
-	auth     authCookie
-	cookie   cookie
-	reauthed bool
+	config    serverConfig
+	auth      authCookie
+	cookie    cookie
+	contacted bool // GetConfig, authorization and RegisterComputer done
+	reauthed  bool // re-authenticated during the current scan
 
-	sum Summary
+	cache     syncCache
+	skeletons map[skeletonKey]*syncSkeleton
+	fetched   map[int]bool // revisions whose files were downloaded and verified
+
+	sum Summary    // of the current scan
+	res ScanResult // counters of the current scan beyond Summary
 }
 
 func newSession(cfg Config) (*session, error) {
@@ -124,12 +144,15 @@ func newSession(cfg Config) (*session, error) {
 		cfg.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	return &session{
-		cfg:    cfg,
-		base:   u,
-		soap:   &soapClient{http: cfg.HTTPClient, userAgent: AgentUserAgent, log: cfg.Logger},
-		log:    cfg.Logger,
-		server: strings.TrimSuffix(u.String(), "/"),
-		sum:    Summary{ClientID: cfg.ClientID, DNSName: cfg.DNSName},
+		cfg:       cfg,
+		base:      u,
+		soap:      &soapClient{http: cfg.HTTPClient, userAgent: AgentUserAgent, log: cfg.Logger},
+		log:       cfg.Logger,
+		server:    strings.TrimSuffix(u.String(), "/"),
+		cache:     syncCache{maxInstalled: cfg.MaxInstalledNonLeaf},
+		skeletons: map[skeletonKey]*syncSkeleton{},
+		fetched:   map[int]bool{},
+		sum:       Summary{ClientID: cfg.ClientID, DNSName: cfg.DNSName},
 	}, nil
 }
 
@@ -142,59 +165,86 @@ func (s *session) endpoint(p string) (string, error) {
 	return s.base.ResolveReference(ref).String(), nil
 }
 
-func (s *session) run(ctx context.Context) (Summary, error) {
-	if err := s.getConfig(ctx); err != nil {
-		return s.sum, fmt.Errorf("clientsim: GetConfig: %w", err)
+// scan runs one detection cycle. The first scan of a session starts with
+// GetConfig, authorization and RegisterComputer (MS-WUSP.md §3.1); later ones
+// go straight to SyncUpdates with the cookie and cache kept (§3.2). opts
+// selects GetExtendedUpdateInfo with downloads, and ReportEventBatch.
+func (s *session) scan(ctx context.Context, opts ScanOptions) (ScanResult, error) {
+	s.sum = Summary{ClientID: s.cfg.ClientID, DNSName: s.cfg.DNSName}
+	s.res = ScanResult{}
+	s.reauthed = false
+	result := func() ScanResult {
+		r := s.res
+		r.Summary = s.sum
+		r.Reauthenticated = s.reauthed
+		return r
 	}
-	if err := s.authenticate(ctx, cookie{}); err != nil {
-		return s.sum, fmt.Errorf("clientsim: %w", err)
-	}
-	if s.config.IsRegistrationRequired {
-		if err := s.retry(ctx, s.registerComputer); err != nil {
-			return s.sum, fmt.Errorf("clientsim: RegisterComputer: %w", err)
+
+	if !s.contacted {
+		s.res.FirstContact = true
+		if err := s.getConfig(ctx); err != nil {
+			return result(), fmt.Errorf("clientsim: GetConfig: %w", err)
 		}
+		if err := s.authenticate(ctx, cookie{}); err != nil {
+			return result(), fmt.Errorf("clientsim: %w", err)
+		}
+		if s.config.IsRegistrationRequired {
+			if err := s.retry(ctx, s.registerComputer); err != nil {
+				return result(), fmt.Errorf("clientsim: RegisterComputer: %w", err)
+			}
+		}
+		s.contacted = true
 	}
-	known, err := s.syncSoftware(ctx)
-	if err != nil {
-		return s.sum, fmt.Errorf("clientsim: SyncUpdates (software): %w", err)
+	if err := s.syncSoftware(ctx); err != nil {
+		return result(), fmt.Errorf("clientsim: SyncUpdates (software): %w", err)
 	}
-	drivers, err := s.syncDrivers(ctx, known)
-	if err != nil {
-		return s.sum, fmt.Errorf("clientsim: SyncUpdates (driver pass): %w", err)
+	if err := s.syncDrivers(ctx); err != nil {
+		return result(), fmt.Errorf("clientsim: SyncUpdates (driver pass): %w", err)
 	}
-	delivered := append(known, drivers...)
+	if !opts.Download && !opts.Report {
+		return result(), nil
+	}
 
 	var toFetch []updateInfo
-	for _, u := range delivered {
+	offered := map[string]bool{}
+	for _, u := range s.cache.delivered() {
 		switch u.Action {
 		case "Install", "OptionalInstall":
 			s.sum.UpdatesOffered++
-			if !slices.ContainsFunc(s.sum.OfferedUpdateIDs, func(id string) bool { return strings.EqualFold(id, u.Identity.UpdateID) }) {
-				s.sum.OfferedUpdateIDs = append(s.sum.OfferedUpdateIDs, strings.ToUpper(u.Identity.UpdateID))
+			if id := strings.ToUpper(u.Identity.UpdateID); !offered[id] {
+				offered[id] = true
+				s.sum.OfferedUpdateIDs = append(s.sum.OfferedUpdateIDs, id)
 			}
-			if u.IsLeaf {
+			if u.IsLeaf && !s.fetched[u.ID] {
 				toFetch = append(toFetch, u)
 			}
 		case "Bundle":
-			if u.IsLeaf {
+			if u.IsLeaf && !s.fetched[u.ID] {
 				toFetch = append(toFetch, u)
 			}
 		}
 	}
 	s.log.Debug("offered", "updates", s.sum.UpdatesOffered, "leaves to fetch", len(toFetch))
 
-	info, err := s.extendedInfo(ctx, toFetch)
-	if err != nil {
-		return s.sum, fmt.Errorf("clientsim: GetExtendedUpdateInfo: %w", err)
+	var downloaded []reportedUpdate
+	if opts.Download {
+		info, err := s.extendedInfo(ctx, toFetch)
+		if err != nil {
+			return result(), fmt.Errorf("clientsim: GetExtendedUpdateInfo: %w", err)
+		}
+		if downloaded, err = s.download(ctx, toFetch, info); err != nil {
+			return result(), fmt.Errorf("clientsim: download: %w", err)
+		}
+		for _, u := range toFetch {
+			s.fetched[u.ID] = true
+		}
 	}
-	downloaded, err := s.download(ctx, toFetch, info)
-	if err != nil {
-		return s.sum, fmt.Errorf("clientsim: download: %w", err)
+	if opts.Report {
+		if err := s.retry(ctx, func(ctx context.Context) error { return s.report(ctx, downloaded) }); err != nil {
+			return result(), fmt.Errorf("clientsim: ReportEventBatch: %w", err)
+		}
 	}
-	if err := s.retry(ctx, func(ctx context.Context) error { return s.report(ctx, downloaded) }); err != nil {
-		return s.sum, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
-	}
-	return s.sum, nil
+	return result(), nil
 }
 
 // retry runs fn; when the server answers CookieExpired or InvalidCookie it
@@ -283,12 +333,12 @@ func (s *session) registerComputer(ctx context.Context) error {
 	return err
 }
 
-// syncCall sends one SyncUpdates request built from r (with the current cookie).
-func (s *session) syncCall(ctx context.Context, r syncRequest) (syncInfo, error) {
+// syncCall sends one SyncUpdates request, software or driver pass, carrying
+// the current cookie and the cached ids.
+func (s *session) syncCall(ctx context.Context, driver bool) (syncInfo, error) {
 	var si syncInfo
 	err := s.retry(ctx, func(ctx context.Context) error {
-		r.Cookie, r.Server = s.cookie, s.server
-		body, err := buildSyncUpdates(r)
+		body, err := s.syncBody(driver)
 		if err != nil {
 			return err
 		}
@@ -305,81 +355,63 @@ func (s *session) syncCall(ctx context.Context, r syncRequest) (syncInfo, error)
 	})
 	if err == nil {
 		s.cookie = si.NewCookie
+		s.res.NewUpdates += len(si.NewUpdates)
+		s.res.ChangedUpdates += len(si.ChangedUpdates)
+		s.res.OutOfScope += len(si.OutOfScope)
 	}
 	return si, err
 }
 
 // syncSoftware runs the software rounds of MS-WUSP 3.1.5.7 / MS-WUSP.md §5.1
 // with the simulated applicability rule: every non-leaf revision is installed
-// (InstalledNonLeafUpdateIDs), every leaf is cached (OtherCachedUpdateIDs).
-// It returns the delivered revisions still in scope, in delivery order.
-func (s *session) syncSoftware(ctx context.Context) ([]updateInfo, error) {
-	var installed, other []int
-	var known []updateInfo
+// (InstalledNonLeafUpdateIDs, up to Config.MaxInstalledNonLeaf), every leaf is
+// cached (OtherCachedUpdateIDs).
+// The cache it starts from and updates is the session's.
+func (s *session) syncSoftware(ctx context.Context) error {
 	for round := 1; ; round++ {
 		if round > s.cfg.MaxSyncRounds {
-			return nil, fmt.Errorf("no convergence after %d rounds (Truncated or non-leaf updates in every answer)", s.cfg.MaxSyncRounds)
+			return fmt.Errorf("no convergence after %d rounds (Truncated or non-leaf updates in every answer)", s.cfg.MaxSyncRounds)
 		}
 		s.sum.SoftwareRounds = round
-		si, err := s.syncCall(ctx, syncRequest{InstalledNonLeaf: installed, OtherCached: other})
+		si, err := s.syncCall(ctx, false)
 		if err != nil {
-			return nil, fmt.Errorf("round %d: %w", round, err)
+			return fmt.Errorf("round %d: %w", round, err)
 		}
-		drop := func(id int) bool { return slices.Contains(si.OutOfScope, id) }
-		installed = slices.DeleteFunc(installed, drop)
-		other = slices.DeleteFunc(other, drop)
-		known = slices.DeleteFunc(known, func(u updateInfo) bool { return drop(u.ID) })
-
+		s.cache.dropSoftware(si.OutOfScope)
 		nonLeaf := false
 		for _, u := range append(si.NewUpdates, si.ChangedUpdates...) {
 			if !u.IsLeaf {
 				nonLeaf = true
 			}
-			installed = slices.DeleteFunc(installed, func(id int) bool { return id == u.ID })
-			other = slices.DeleteFunc(other, func(id int) bool { return id == u.ID })
-			known = slices.DeleteFunc(known, func(k updateInfo) bool { return k.ID == u.ID })
-			known = append(known, u)
-			if u.IsLeaf {
-				other = append(other, u.ID)
-			} else {
-				installed = append(installed, u.ID)
-			}
+			s.cache.putSoftware(u)
 		}
 		s.log.Debug("software round", "round", round, "new", len(si.NewUpdates), "changed", len(si.ChangedUpdates),
 			"outOfScope", len(si.OutOfScope), "truncated", si.Truncated, "nonLeaf", nonLeaf)
 		if !si.Truncated && !nonLeaf {
-			return known, nil
+			return nil
 		}
 	}
 }
 
 // syncDrivers runs the driver pass (SkipSoftwareSync=true with the recorded
 // SystemSpec and ComputerSpec), repeated only while the server truncates.
-func (s *session) syncDrivers(ctx context.Context, known []updateInfo) ([]updateInfo, error) {
-	var installed, cached []int
-	for _, u := range known {
-		if !u.IsLeaf {
-			installed = append(installed, u.ID)
-		}
-	}
-	var drivers []updateInfo
+func (s *session) syncDrivers(ctx context.Context) error {
 	for round := 1; ; round++ {
 		if round > s.cfg.MaxSyncRounds {
-			return nil, fmt.Errorf("no convergence after %d truncated driver rounds", s.cfg.MaxSyncRounds)
+			return fmt.Errorf("no convergence after %d truncated driver rounds", s.cfg.MaxSyncRounds)
 		}
 		s.sum.DriverRounds = round
-		si, err := s.syncCall(ctx, syncRequest{Driver: true, InstalledNonLeaf: installed, CachedDrivers: cached})
+		si, err := s.syncCall(ctx, true)
 		if err != nil {
-			return nil, fmt.Errorf("round %d: %w", round, err)
+			return fmt.Errorf("round %d: %w", round, err)
 		}
-		for _, u := range si.NewUpdates {
-			u.Driver = true
-			drivers = append(drivers, u)
-			cached = append(cached, u.ID)
+		s.cache.dropDrivers(si.OutOfScope)
+		for _, u := range append(si.NewUpdates, si.ChangedUpdates...) {
+			s.cache.putDriver(u)
 		}
 		s.log.Debug("driver round", "round", round, "new", len(si.NewUpdates), "truncated", si.Truncated)
 		if !si.Truncated {
-			return drivers, nil
+			return nil
 		}
 	}
 }

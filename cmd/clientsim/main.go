@@ -39,6 +39,8 @@ func main() {
 const usage = `usage:
   clientsim scan   [flags]        run a full Windows Update scan against a server
   clientsim replay DIR [flags]    replay a capture folder and compare the answers
+  clientsim load   [flags]        many simulated clients at once: latency, throughput, errors
+  clientsim gencatalog --out DIR  write a synthetic update catalog for wsusd import
 
 Run "clientsim scan -h" or "clientsim replay -h" for the flags.
 The server defaults to $WSUS_SERVER, else ` + defaultServer + `.
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, envServer
 		return scan(ctx, args[1:], server, stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], server, stdout, stderr)
+	case "load":
+		return loadCmd(ctx, args[1:], server, stdout, stderr)
+	case "gencatalog":
+		return gencatalog(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

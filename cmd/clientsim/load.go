@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"wsus/clientsim/load"
+)
+
+// loadCmd runs `clientsim load`: many simulated agents against one server
+// (package wsus/clientsim/load). It prints the summary table, or with --json
+// the JSON report on stdout and the table on stderr. The exit status is 1
+// when any scan failed (unless --allow-errors), when the run was interrupted
+// or could not start, and 2 on a usage error.
+func loadCmd(ctx context.Context, args []string, server string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("clientsim load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg load.Config
+	fs.StringVar(&cfg.ServerURL, "server", server, "base URL of the server under test (env WSUS_SERVER); loopback only unless --allow-remote")
+	fs.IntVar(&cfg.Clients, "clients", load.DefaultClients, "concurrent simulated clients")
+	mode := fs.String("mode", string(load.ModeBoth), "first-scan (every scan by a new client), delta (all first scans, then delta scans) or both (each client: first scan, then delta scans)")
+	fs.DurationVar(&cfg.Duration, "duration", load.DefaultDuration, "stop starting scans after this long (in delta mode: after the first scans)")
+	fs.IntVar(&cfg.Iterations, "iterations", 0, "also stop after this many scans per client (first scans in first-scan mode, delta scans otherwise); 0: no bound")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "server process id: report its VmRSS and VmHWM before and after")
+	fs.BoolVar(&cfg.Downloads, "downloads", false, "also run GetExtendedUpdateInfo and download and verify content")
+	fs.BoolVar(&cfg.Report, "report", false, "end every scan with ReportEventBatch")
+	fs.StringVar(&cfg.TargetGroup, "target-group", "", "target group name(s) of every client (client-side targeting)")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", load.DefaultRequestTimeout, "bound on each HTTP request")
+	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a server that is not on a loopback address")
+	jsonOut := fs.Bool("json", false, "print the report as JSON on stdout (the table goes to stderr)")
+	allowErrors := fs.Bool("allow-errors", false, "exit 0 even when scans failed")
+	verbose := fs.Bool("verbose", false, "debug logs")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: clientsim load [flags]\n\nRuns many simulated Windows Update Agents against a server and reports first-scan and\ndelta-scan latency (p50/p90/p99/max), throughput and errors by kind.\n\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "clientsim load: unexpected argument %q\n", pos[0])
+		return 2
+	}
+	cfg.Mode = load.Mode(*mode)
+	cfg.Logger = logger(*verbose, stderr)
+
+	rep, err := load.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+		return 1
+	}
+	table := stdout
+	if *jsonOut {
+		table = stderr
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "clientsim: %v\n", err)
+			return 1
+		}
+	}
+	if err := rep.WriteText(table); err != nil {
+		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+		return 1
+	}
+	switch {
+	case rep.Interrupted:
+		fmt.Fprintln(stderr, "clientsim load: interrupted")
+		return 1
+	case rep.Failed() > 0 && !*allowErrors:
+		fmt.Fprintf(stderr, "clientsim load: %d scans failed (error rate %.2f%%)\n", rep.Failed(), 100*rep.ErrorRate())
+		return 1
+	}
+	return 0
+}
