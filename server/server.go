@@ -51,7 +51,8 @@ type Config struct {
 	// ContentURL is the base of content URLs handed to clients; empty means
 	// the scheme and Host of each client request.
 	ContentURL string
-	// SyncPageSize is the SyncUpdates page size; zero means 30, as WS2025.
+	// SyncPageSize is the SyncUpdates page size; zero means
+	// scan.DefaultPageSize.
 	SyncPageSize int
 }
 

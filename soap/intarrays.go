@@ -69,17 +69,11 @@ func ExtractIntArrays(body []byte) (rest []byte, arrays map[string][]int32) {
 		return body, nil // comments, CDATA or a DTD: leave it all to the parser
 	}
 	for _, name := range ExtractableArrays {
-		tagStart, tagEnd, nameStart, nameEnd, found := findStartTag(rest, name)
-		if !found || bytes.Contains(rest[tagStart:tagEnd], []byte("nil")) {
+		start, end, ok := elementContent(rest, name)
+		if !ok {
 			continue
 		}
-		tag := rest[nameStart:nameEnd]
-		end := bytes.Index(rest[tagEnd:], append(append([]byte("</"), tag...), '>'))
-		if end < 0 {
-			continue
-		}
-		content := rest[tagEnd : tagEnd+end]
-		ids, ok := parseIntItems(content)
+		ids, ok := parseIntItems(rest[start:end])
 		if !ok {
 			continue
 		}
@@ -87,11 +81,46 @@ func ExtractIntArrays(body []byte) (rest []byte, arrays map[string][]int32) {
 			arrays = map[string][]int32{}
 		}
 		arrays[name] = ids
-		out := make([]byte, 0, len(rest)-len(content))
-		out = append(out, rest[:tagEnd]...)
-		rest = append(out, rest[tagEnd+end:]...)
+		rest = cut(rest, start, end)
 	}
 	return rest, arrays
+}
+
+// CutElementContent removes the content of the first element with local
+// name name from body, leaving the element empty, and returns the removed
+// bytes (raw XML, namespace declarations of outer elements not included).
+// ok is false, and body unchanged, when there is no such element with
+// content, or body holds comments, CDATA or a DTD.
+func CutElementContent(body []byte, name string) (rest, content []byte, ok bool) {
+	if bytes.Contains(body, []byte("<!")) {
+		return body, nil, false
+	}
+	start, end, ok := elementContent(body, name)
+	if !ok {
+		return body, nil, false
+	}
+	return cut(body, start, end), bytes.Clone(body[start:end]), true
+}
+
+// elementContent locates the content of the first non-nil element with
+// local name name.
+func elementContent(b []byte, name string) (start, end int, ok bool) {
+	tagStart, tagEnd, nameStart, nameEnd, found := findStartTag(b, name)
+	if !found || bytes.Contains(b[tagStart:tagEnd], []byte("nil")) {
+		return 0, 0, false
+	}
+	closing := append(append([]byte("</"), b[nameStart:nameEnd]...), '>')
+	n := bytes.Index(b[tagEnd:], closing)
+	if n < 0 {
+		return 0, 0, false
+	}
+	return tagEnd, tagEnd + n, true
+}
+
+// cut returns b without b[start:end], in a new slice.
+func cut(b []byte, start, end int) []byte {
+	out := make([]byte, 0, len(b)-(end-start))
+	return append(append(out, b[:start]...), b[end:]...)
 }
 
 // parseIntItems parses a sequence of <p:int>N</p:int> items separated by

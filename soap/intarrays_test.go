@@ -137,3 +137,35 @@ func BenchmarkExtractIntArrays50k(b *testing.B) {
 		}
 	}
 }
+
+func TestCutElementContent(t *testing.T) {
+	cases := []struct {
+		name, params, content string
+		ok                    bool
+	}{
+		{"devices", `<SystemSpec><Device><HardwareIDs><string>PCI\VEN_1</string></HardwareIDs></Device></SystemSpec><SkipSoftwareSync>true</SkipSoftwareSync>`, `<Device><HardwareIDs><string>PCI\VEN_1</string></HardwareIDs></Device>`, true},
+		{"prefixed", `<p:SystemSpec xmlns:p="urn:x"><p:Device/></p:SystemSpec>`, `<p:Device/>`, true},
+		{"self-closing", `<SystemSpec/>`, "", false},
+		{"absent", `<SkipSoftwareSync>true</SkipSoftwareSync>`, "", false},
+		{"comment anywhere", `<!-- x --><SystemSpec><Device/></SystemSpec>`, "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := envelope(c.params)
+			rest, content, ok := CutElementContent(body, "SystemSpec")
+			if ok != c.ok || string(content) != c.content {
+				t.Fatalf("ok %v content %q, want %v %q", ok, content, c.ok, c.content)
+			}
+			if !ok && !bytes.Equal(rest, body) {
+				t.Fatal("body changed although nothing was cut")
+			}
+			doc := etree.NewDocument()
+			if err := doc.ReadFromBytes(rest); err != nil {
+				t.Fatalf("what is left is not XML: %v", err)
+			}
+			if spec := doc.FindElement("//SystemSpec"); ok && (spec == nil || len(spec.Child) != 0) {
+				t.Fatalf("SystemSpec not left empty in %s", rest)
+			}
+		})
+	}
+}

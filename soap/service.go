@@ -45,6 +45,16 @@ type Request struct {
 	// arrays holds ArrayOfInt parameters taken out of the body before
 	// parsing (see ExtractIntArrays).
 	arrays map[string][]int32
+	// raw holds element contents cut out of the body before parsing.
+	raw map[string][]byte
+}
+
+// RawContent returns the XML content of a parameter that the operation
+// asked to have cut out before parsing (see Service.HandleBulk), and
+// whether it was.
+func (r *Request) RawContent(name string) ([]byte, bool) {
+	b, ok := r.raw[name]
+	return b, ok
 }
 
 // Ints reads the ArrayOfInt child name of parent, from the arrays extracted
@@ -82,8 +92,10 @@ type Service struct {
 type entry struct {
 	name string
 	fn   Operation
-	// bulkInts: extract ExtractableArrays before parsing.
+	// bulkInts: extract ExtractableArrays before parsing; bulkRaw: cut the
+	// content of these elements out before parsing.
 	bulkInts bool
+	bulkRaw  []string
 }
 
 // NewService returns a service for namespace ns; requests larger than
@@ -97,12 +109,13 @@ func (s *Service) Handle(op string, fn Operation) {
 	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn}
 }
 
-// HandleBulkInts registers op like Handle, for an operation whose requests
-// carry large ArrayOfInt parameters (SyncUpdates): when its SOAPAction names
-// it, they are extracted before parsing; the handler reads them with
-// Request.Ints.
-func (s *Service) HandleBulkInts(op string, fn Operation) {
-	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn, bulkInts: true}
+// HandleBulk registers op like Handle, for an operation whose requests are
+// large (SyncUpdates): when its SOAPAction names it, the ArrayOfInt
+// parameters are extracted before parsing (read them with Request.Ints),
+// and the content of the elements named in raw is cut out and kept as bytes
+// (read it with Request.RawContent) instead of being parsed.
+func (s *Service) HandleBulk(op string, fn Operation, raw ...string) {
+	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn, bulkInts: true, bulkRaw: raw}
 }
 
 // Action returns the SOAPAction of op in this service, unquoted.
@@ -159,8 +172,19 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, 
 		return nil, method, Errorf(InvalidParameters, "read request body: %v", err)
 	}
 	var arrays map[string][]int32
+	var raw map[string][]byte
 	if e, ok := s.ops[strings.ToLower(op)]; ok && e.bulkInts {
 		body, arrays = ExtractIntArrays(body)
+		for _, name := range e.bulkRaw {
+			var content []byte
+			var cutOK bool
+			if body, content, cutOK = CutElementContent(body, name); cutOK {
+				if raw == nil {
+					raw = map[string][]byte{}
+				}
+				raw[name] = content
+			}
+		}
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(body); err != nil {
@@ -193,7 +217,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, 
 	if !ok {
 		return nil, method, Errorf(InvalidParameters, "unknown operation %s", op)
 	}
-	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays}, `"` + s.Action(e.name) + `"`, nil
+	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays, raw: raw}, `"` + s.Action(e.name) + `"`, nil
 }
 
 // envelope wraps a response element in this service's envelope style.

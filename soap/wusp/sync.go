@@ -54,8 +54,8 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.E
 	sreq.PageSize = s.cfg.PageSize
 	res := snap.Sync(sreq)
 
-	if err := s.cfg.Store.RecordSync(ctx, sess.ClientID, s.now().UTC()); err != nil {
-		return nil, fmt.Errorf("wusp: record sync: %w", err)
+	if err := s.recordSync(ctx, sess.ClientID); err != nil {
+		return nil, err
 	}
 	sess.SyncAnchor = res.Anchor
 
@@ -117,6 +117,16 @@ func (s *Services) writeSyncInfo(ctx context.Context, snap *scan.Snapshot, paren
 	core, err := s.coreFragments(ctx, snap, ids)
 	if err != nil {
 		return err
+	}
+	// A page also ends once its Core fragments pass MaxPageBytes (real ones
+	// reach 46 MB); it always carries at least one update.
+	size := 0
+	for i, u := range res.NewUpdates {
+		size += len(core[u.RevisionID])
+		if i > 0 && size > s.cfg.MaxPageBytes {
+			res.NewUpdates, res.Truncated = res.NewUpdates[:i], true
+			break
+		}
 	}
 	addInfos := func(name string, infos []scan.UpdateInfo) {
 		if len(infos) == 0 {

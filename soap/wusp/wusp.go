@@ -54,6 +54,9 @@ type Config struct {
 	ContentURL string
 	// PageSize is the SyncUpdates page size; zero means scan.DefaultPageSize.
 	PageSize int
+	// MaxPageBytes ends a SyncUpdates page once its Core fragments pass it;
+	// zero means DefaultMaxPageBytes.
+	MaxPageBytes int
 	// MaxRequestBytes limits a request body; zero means 8 MiB.
 	MaxRequestBytes int64
 	// Now returns the current time; nil means time.Now.
@@ -73,6 +76,9 @@ const AuthCookieLifetime = 8 * time.Hour
 // (401 ids gave InvalidParameters, MS-WUSP.md section 5.1).
 const MaxInstalledNonLeaf = 400
 
+// DefaultMaxPageBytes bounds the Core fragments of one SyncUpdates page.
+const DefaultMaxPageBytes = 8 << 20
+
 // MaxExtendedUpdatesPerRequest is what GetConfig advertises and
 // GetExtendedUpdateInfo enforces.
 const MaxExtendedUpdatesPerRequest = 50
@@ -82,6 +88,10 @@ type Services struct {
 	cfg  Config
 	info catalog.ServerInfo
 	now  func() time.Time
+
+	// syncWrites remembers when this process last stored each client's
+	// LastSync, so that the rounds of one scan cost one write.
+	syncWrites *lru.Cache[string, time.Time]
 
 	// core caches Core fragments by revision ID for the snapshot coreSeq.
 	coreMu  sync.Mutex
@@ -98,6 +108,9 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = 8 << 20
 	}
+	if cfg.MaxPageBytes == 0 {
+		cfg.MaxPageBytes = DefaultMaxPageBytes
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -106,7 +119,29 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wusp: core cache: %w", err)
 	}
-	return &Services{cfg: cfg, info: info, now: now, core: core}, nil
+	syncWrites, err := lru.New[string, time.Time](100000)
+	if err != nil {
+		return nil, fmt.Errorf("wusp: sync cache: %w", err)
+	}
+	return &Services{cfg: cfg, info: info, now: now, core: core, syncWrites: syncWrites}, nil
+}
+
+// LastSyncResolution is how stale a computer's stored LastSync may be: a
+// process stores it at most this often per client.
+const LastSyncResolution = 30 * time.Second
+
+// recordSync stores a client's LastSync unless this process stored it less
+// than LastSyncResolution ago.
+func (s *Services) recordSync(ctx context.Context, clientID string) error {
+	now := s.now().UTC()
+	if last, ok := s.syncWrites.Get(clientID); ok && now.Sub(last) < LastSyncResolution {
+		return nil
+	}
+	if err := s.cfg.Store.RecordSync(ctx, clientID, now); err != nil {
+		return fmt.Errorf("wusp: record sync: %w", err)
+	}
+	s.syncWrites.Add(clientID, now)
+	return nil
 }
 
 // SimpleAuth returns the /SimpleAuthWebService/SimpleAuth.asmx handler.
@@ -123,7 +158,9 @@ func (s *Services) Client() http.Handler {
 	svc.Handle("GetCookie", s.getCookie)
 	svc.Handle("RegisterComputer", s.registerComputer)
 	svc.Handle("StartCategoryScan", s.startCategoryScan)
-	svc.HandleBulkInts("SyncUpdates", s.syncUpdates)
+	// SystemSpec lists every device of the computer (70 on a small VM):
+	// kept as bytes until driver matching needs it.
+	svc.HandleBulk("SyncUpdates", s.syncUpdates, "SystemSpec")
 	svc.Handle("SyncPrinterCatalog", s.syncPrinterCatalog)
 	svc.Handle("RefreshCache", s.refreshCache)
 	svc.Handle("GetExtendedUpdateInfo", s.getExtendedUpdateInfo)

@@ -67,8 +67,9 @@ type env struct {
 }
 
 type envOptions struct {
-	pageSize int
-	maxBytes int64
+	pageSize     int
+	maxPageBytes int
+	maxBytes     int64
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -99,7 +100,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	clk := &clock{t: time.Now().UTC()}
 	services, err := wusp.New(ctx, wusp.Config{
 		Store: store, Engine: scan.NewEngine(store), Sealer: sealer,
-		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxRequestBytes: opts.maxBytes, Now: clk.now,
+		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, MaxRequestBytes: opts.maxBytes, Now: clk.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +295,12 @@ func TestPrerequisitesGateDeliveryAcrossRounds(t *testing.T) {
 }
 
 func TestSyncUpdatesPagingAndOutOfScope(t *testing.T) {
-	e := newEnv(t, envOptions{pageSize: 1})
+	t.Run("by count", func(t *testing.T) { testPaging(t, envOptions{pageSize: 1}) })
+	t.Run("by metadata size", func(t *testing.T) { testPaging(t, envOptions{maxPageBytes: 1}) })
+}
+
+func testPaging(t *testing.T, opts envOptions) {
+	e := newEnv(t, opts)
 	_, ck := e.login("")
 	m, w, z, demo := e.ids[idMicrosoft], e.ids[idWindows], e.ids[idOOBEZDP], e.ids[idDemo]
 
@@ -680,5 +686,33 @@ func TestSyncPrinterCatalogAndDriverPass(t *testing.T) {
 	status, el = e.call(clientPath, soap.NSClient, "SyncUpdates", ck+"<parameters><ExpressQuery>false</ExpressQuery>"+device+"<SkipSoftwareSync>false</SkipSoftwareSync></parameters>")
 	if status != 500 || faultCode(el) != "InvalidParameters" || soap.Text(soap.Child(el, "detail"), "Message") != "parameters.SystemSpec" {
 		t.Errorf("SystemSpec on a software pass: HTTP %d fault %q", status, faultCode(el))
+	}
+}
+
+func TestLastSyncStoredOncePerResolution(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	clientID, ck := e.login("")
+	ctx := context.Background()
+	lastSync := func() time.Time {
+		c, err := e.store.Computer(ctx, clientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.LastSync
+	}
+	e.syncUpdates(ck, nil, nil)
+	first := lastSync()
+	if !first.Equal(e.clock.now()) {
+		t.Fatalf("LastSync %v after the first round, want %v", first, e.clock.now())
+	}
+	e.clock.advance(wusp.LastSyncResolution / 2)
+	e.syncUpdates(ck, nil, nil)
+	if got := lastSync(); !got.Equal(first) {
+		t.Errorf("LastSync rewritten %v after %v", got, wusp.LastSyncResolution/2)
+	}
+	e.clock.advance(wusp.LastSyncResolution)
+	e.syncUpdates(ck, nil, nil)
+	if got := lastSync(); !got.Equal(e.clock.now()) {
+		t.Errorf("LastSync %v after %v, want %v", got, wusp.LastSyncResolution, e.clock.now())
 	}
 }
