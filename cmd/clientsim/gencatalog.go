@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,16 +32,8 @@ func gencatalog(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			"and Defender categories, detectoids, bundles, leaves, supersedence), marked as generated in every\ndocument, for `wsusd import DIR`.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "clientsim gencatalog: unexpected argument %q\n", pos[0])
-		return 2
+	if status, done := parseNoArgs(fs, args, stderr); done {
+		return status
 	}
 	if *out == "" {
 		fmt.Fprintln(stderr, "clientsim gencatalog: --out is required")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,16 +37,8 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 		fmt.Fprint(fs.Output(), "usage: clientsim load [flags]\n\nRuns many simulated Windows Update Agents against a server and reports first-scan and\ndelta-scan latency (p50/p90/p99/max), throughput and errors by kind.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "clientsim load: unexpected argument %q\n", pos[0])
-		return 2
+	if status, done := parseNoArgs(fs, args, stderr); done {
+		return status
 	}
 	cfg.Mode = load.Mode(*mode)
 	cfg.Logger = logger(*verbose, stderr)

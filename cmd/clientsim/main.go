@@ -111,16 +111,8 @@ func scan(ctx context.Context, args []string, server string, stdout, stderr io.W
 		fmt.Fprint(fs.Output(), "usage: clientsim scan [flags]\n\nRuns GetConfig, authorization, RegisterComputer, SyncUpdates, GetExtendedUpdateInfo,\ndownloads and verifies every offered file and reports events, like Windows Update Agent.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "clientsim scan: unexpected argument %q\n", pos[0])
-		return 2
+	if status, done := parseNoArgs(fs, args, stderr); done {
+		return status
 	}
 	cfg.Logger = logger(*verbose, stderr)
 
@@ -137,6 +129,23 @@ func scan(ctx context.Context, args []string, server string, stdout, stderr io.W
 	fmt.Fprintf(stdout, "bytes verified:   %d\n", sum.BytesVerified)
 	fmt.Fprintf(stdout, "events reported:  %d\n", sum.EventsReported)
 	return 0
+}
+
+// parseNoArgs parses a subcommand that takes flags only. done is true, with
+// the exit status, when the command must stop here: help was asked for,
+// a flag was bad, or an argument was left over.
+func parseNoArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (status int, done bool) {
+	pos, err := parse(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0, true
+	case err != nil:
+		return 2, true
+	case len(pos) > 0:
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), pos[0])
+		return 2, true
+	}
+	return 0, false
 }
 
 func replayCmd(ctx context.Context, args []string, server string, stdout, stderr io.Writer) int {
