@@ -96,6 +96,10 @@ type Revision struct {
 	Eulas map[string]string
 	// SourceXML is the whole upd:Update document the revision was imported from.
 	SourceXML string
+	// Drivers is the driver metadata of a Driver update: one entry per
+	// d.WindowsDriverMetaData element, in document order. Empty for other
+	// update types.
+	Drivers []DriverMetadata
 }
 
 // Summary is the part of a revision the scan engine keeps in memory for every
@@ -116,6 +120,57 @@ type Summary struct {
 	HasFiles          bool
 	// Imported is when the revision entered this server's catalog.
 	Imported time.Time
+	// Drivers is the driver metadata of a Driver update (as in Revision):
+	// what the scan engine matches against a client's devices.
+	Drivers []DriverMetadata
+}
+
+// DriverMetadata is one /Update/ApplicabilityRules/Metadata/WindowsDriverMetaData
+// element of a driver update (namespace
+// http://schemas.microsoft.com/msus/2002/12/UpdateHandlers/WindowsDriver):
+// one row of the MS-WUSP 3.1.1.1 driver table, with its feature score,
+// distribution and target computer hardware ID rows. A driver update has one
+// per hardware ID it installs on. Strings are as the metadata writes them.
+//
+// The JSON names are the stores' persisted form; keep them stable.
+type DriverMetadata struct {
+	// HardwareID is the device hardware or compatible ID the driver matches
+	// (@HardwareID). Matching ignores case.
+	HardwareID string `json:"hardwareId"`
+	// WhqlDriverID is the WHQL submission number (@WhqlDriverID, an
+	// xs:unsignedInt kept as written).
+	WhqlDriverID string `json:"whqlDriverId,omitempty"`
+	Manufacturer string `json:"manufacturer,omitempty"`
+	Provider     string `json:"provider,omitempty"`
+	Company      string `json:"company,omitempty"`
+	Class        string `json:"class,omitempty"`
+	Model        string `json:"model,omitempty"`
+	// DriverVerDate is @DriverVerDate, an xs:date: midnight UTC of that day.
+	DriverVerDate time.Time `json:"driverVerDate"`
+	// DriverVerVersion is @DriverVerVersion "a.b.c.d" as the 64-bit integer
+	// the spec compares: a<<48 | b<<32 | c<<16 | d, each part 16 bits (the
+	// encoding of the client's installedDriver/DriverVerVersion).
+	DriverVerVersion uint64 `json:"driverVerVersion"`
+	// FeatureScores are the FeatureScore children, in document order.
+	FeatureScores []DriverFeatureScore `json:"featureScores,omitempty"`
+	// DistributionComputerHardwareIDs and TargetComputerHardwareIDs are the
+	// DistributionComputerHardwareId and TargetComputerHardwareId children
+	// (computer hardware IDs, CHIDs), in document order.
+	DistributionComputerHardwareIDs []uuid.UUID `json:"distributionComputerHardwareIds,omitempty"`
+	TargetComputerHardwareIDs       []uuid.UUID `json:"targetComputerHardwareIds,omitempty"`
+	// CompatibleProviders are the CompatibleProvider children: other
+	// providers whose installed printer driver this one may replace (the
+	// WindowsDriver schema of MS-WUSP section 6).
+	CompatibleProviders []string `json:"compatibleProviders,omitempty"`
+}
+
+// DriverFeatureScore is one FeatureScore child of a WindowsDriverMetaData:
+// the driver's feature score (0x00 best, 0xFF none) on one operating system
+// and architecture, named like the client's FeatureScoreMatchingKey
+// ("amd64.10.0").
+type DriverFeatureScore struct {
+	OperatingSystem string `json:"operatingSystem"`
+	Score           uint8  `json:"score"`
 }
 
 // ApprovalAction is what an admin approved an update for.

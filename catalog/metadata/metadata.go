@@ -51,9 +51,9 @@ const (
 // catalog.Revision is filled except ID: the identity, type, category type,
 // default-language title and description, KB article, publication state,
 // creation date, prerequisite CNF, bundled and superseded updates, files,
-// the derived Core, Extended, LocalizedProperties and Eula fragments, and
-// SourceXML (the document as UTF-8 text, byte order mark removed, otherwise
-// verbatim).
+// the driver metadata of Driver updates (drivers.go), the derived Core,
+// Extended, LocalizedProperties and Eula fragments, and SourceXML (the
+// document as UTF-8 text, byte order mark removed, otherwise verbatim).
 func Parse(doc []byte) (*catalog.Revision, error) {
 	text, err := toUTF8(doc)
 	if err != nil {
@@ -207,6 +207,12 @@ func parseRevision(root *etree.Element) (*catalog.Revision, error) {
 
 	if rel := updChild(root, "Relationships"); rel != nil {
 		if err := parseRelationships(rel, rev); err != nil {
+			return nil, err
+		}
+	}
+
+	if rev.Type == catalog.TypeDriver {
+		if rev.Drivers, err = parseDrivers(root); err != nil {
 			return nil, err
 		}
 	}

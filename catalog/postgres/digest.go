@@ -66,6 +66,7 @@ func contentDigest(r *catalog.Revision) []byte {
 	d.strMap(r.Localized)
 	d.strMap(r.Eulas)
 	d.str(r.SourceXML)
+	d.drivers(r.Drivers)
 	return d.h.Sum(nil)
 }
 

@@ -63,7 +63,7 @@ func validateRevision(r *catalog.Revision) error {
 			return err
 		}
 	}
-	return nil
+	return validateDrivers(r.Drivers)
 }
 
 // importEntry is what one import does to one identity.
@@ -230,7 +230,7 @@ type copyTable struct {
 func writeRevisions(ctx context.Context, tx pgx.Tx, written []*importEntry) error {
 	newRevs := copyTable{name: "revision", columns: []string{"id", "update_id", "revision_number", "update_type",
 		"category_type", "title", "description", "kb_article_id", "publication_state", "creation_date",
-		"is_leaf", "has_files", "content_sha256"}}
+		"is_leaf", "has_files", "content_sha256", "drivers"}}
 	prereq := copyTable{name: "prerequisite", columns: []string{"revision_id", "clause_no", "position", "is_category", "update_id"}}
 	bundle := copyTable{name: "bundle_member", columns: []string{"revision_id", "position", "update_id", "revision_number"}}
 	supersede := copyTable{name: "supersedence", columns: []string{"revision_id", "position", "update_id"}}
@@ -241,16 +241,20 @@ func writeRevisions(ctx context.Context, tx pgx.Tx, written []*importEntry) erro
 	updates := &pgx.Batch{}
 	for _, e := range written {
 		r, id := e.rev, e.id
+		drivers, err := encDrivers(r.Drivers)
+		if err != nil {
+			return fmt.Errorf("revision %s/%d: %w", r.UpdateID, r.RevisionNumber, err)
+		}
 		if e.isNew {
 			newRevs.rows = append(newRevs.rows, []any{id, encUUID(r.UpdateID), r.RevisionNumber, string(r.Type),
 				r.CategoryType, r.Title, r.Description, r.KBArticleID, r.PublicationState, encTime(r.CreationDate),
-				true, len(r.Files) > 0, e.digest})
+				true, len(r.Files) > 0, e.digest, drivers})
 		} else {
 			changedIDs = append(changedIDs, id)
 			updates.Queue(`UPDATE revision SET update_type = $1, category_type = $2, title = $3, description = $4,
-				kb_article_id = $5, publication_state = $6, creation_date = $7, has_files = $8, content_sha256 = $9
-				WHERE id = $10`, string(r.Type), r.CategoryType, r.Title, r.Description, r.KBArticleID,
-				r.PublicationState, encTime(r.CreationDate), len(r.Files) > 0, e.digest, id)
+				kb_article_id = $5, publication_state = $6, creation_date = $7, has_files = $8, content_sha256 = $9,
+				drivers = $10 WHERE id = $11`, string(r.Type), r.CategoryType, r.Title, r.Description, r.KBArticleID,
+				r.PublicationState, encTime(r.CreationDate), len(r.Files) > 0, e.digest, drivers, id)
 		}
 		for c, clause := range r.Prerequisites {
 			for p, u := range clause.UpdateIDs {
@@ -364,12 +368,17 @@ func summaries(ctx context.Context, tx pgx.Tx) ([]catalog.Summary, error) {
 	out := make([]catalog.Summary, 0, n)
 	index := make(map[int32]int, n)
 	err := queryEach(ctx, tx, `SELECT id, update_id, revision_number, update_type, category_type, title,
-		kb_article_id, publication_state, is_leaf, has_files, imported FROM revision ORDER BY id`, nil,
+		kb_article_id, publication_state, is_leaf, has_files, imported, drivers FROM revision ORDER BY id`, nil,
 		func(rows pgx.Rows) error {
 			var sm catalog.Summary
 			var typ string
+			var drivers []byte
 			if err := rows.Scan(&sm.ID, (*[16]byte)(&sm.UpdateID), &sm.RevisionNumber, &typ, &sm.CategoryType,
-				&sm.Title, &sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, &sm.Imported); err != nil {
+				&sm.Title, &sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, &sm.Imported, &drivers); err != nil {
+				return err
+			}
+			var err error
+			if sm.Drivers, err = decDrivers(drivers); err != nil {
 				return err
 			}
 			sm.Type = catalog.UpdateType(typ)
@@ -477,14 +486,18 @@ func revision(ctx context.Context, tx pgx.Tx, id int32) (*catalog.Revision, erro
 	r := &catalog.Revision{ID: id}
 	var typ string
 	var created *time.Time
+	var drivers []byte
 	err := tx.QueryRow(ctx, `SELECT update_id, revision_number, update_type, category_type, title,
-		description, kb_article_id, publication_state, creation_date FROM revision WHERE id = $1`, id).
+		description, kb_article_id, publication_state, creation_date, drivers FROM revision WHERE id = $1`, id).
 		Scan((*[16]byte)(&r.UpdateID), &r.RevisionNumber, &typ, &r.CategoryType, &r.Title, &r.Description,
-			&r.KBArticleID, &r.PublicationState, &created)
+			&r.KBArticleID, &r.PublicationState, &created, &drivers)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, catalog.ErrNotFound
 	}
 	if err != nil {
+		return nil, err
+	}
+	if r.Drivers, err = decDrivers(drivers); err != nil {
 		return nil, err
 	}
 	r.Type = catalog.UpdateType(typ)

@@ -54,6 +54,7 @@ type rev struct {
 	bundles      []string
 	supersedes   []string
 	expired      bool
+	drivers      []catalog.DriverMetadata
 }
 
 func (g *graph) add(rs ...rev) {
@@ -75,6 +76,7 @@ func (g *graph) add(rs ...rev) {
 		if r.expired {
 			cr.PublicationState = "Expired"
 		}
+		cr.Drivers = r.drivers
 		for _, p := range r.prereqs {
 			clause := catalog.PrerequisiteClause{}
 			if len(p) > 4 && p[:4] == "cat:" {

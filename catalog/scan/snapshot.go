@@ -81,6 +81,9 @@ type Snapshot struct {
 	// supersededBy maps an UpdateID to the updates whose newest revision
 	// names it in SupersededUpdates.
 	supersededBy map[uuid.UUID][]uuid.UUID
+	// driverIndex maps lower-cased driver hardware IDs to the entries of
+	// the newest driver revisions naming them.
+	driverIndex map[string][]driverRef
 
 	mu     sync.Mutex
 	scopes map[string]*Scope
@@ -136,6 +139,7 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		}
 	}
 	sort.Slice(s.ordered, func(i, j int) bool { return s.ordered[i].ID < s.ordered[j].ID })
+	s.driverIndex = indexDrivers(s.ordered)
 	for _, a := range apps {
 		s.approvals[a.UpdateID] = append(s.approvals[a.UpdateID], a)
 	}

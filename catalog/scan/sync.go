@@ -35,6 +35,13 @@ type SyncRequest struct {
 	PageSize int
 	// Drivers selects the driver pass (SkipSoftwareSync=true).
 	Drivers bool
+	// Devices, ComputerHardwareIDs, FeatureScoreKey and CachedDrivers are
+	// the driver pass's SystemSpec, ComputerSpec/HardwareIDs (most specific
+	// first), FeatureScoreMatchingKey ("AMD64.10.0") and CachedDriverIDs.
+	Devices             []Device
+	ComputerHardwareIDs []uuid.UUID
+	FeatureScoreKey     string
+	CachedDrivers       []int32
 }
 
 // UpdateInfo is one revision delivered with its deployment.
@@ -54,6 +61,11 @@ type SyncResult struct {
 	// Anchor is the new sync anchor for the client's cookie.
 	Anchor              time.Time
 	DriverSyncNotNeeded bool
+	// HardwareIDs holds, for each driver the driver pass offers (by
+	// revision ID), the driver hardware IDs (as its metadata spells them)
+	// on which it was the best match for one of the client's devices: its
+	// Deployment/HardwareIds.
+	HardwareIDs map[int32][]string
 }
 
 // Sync computes a SyncUpdates answer (MS-WUSP.md section 5.2):
@@ -67,14 +79,16 @@ type SyncResult struct {
 //   - ChangedUpdates: cached revisions in scope whose deployment changed
 //     after the client's anchor.
 //
-// The driver pass delivers no revisions: matching driver updates against
-// the client's devices is not built yet, so it always answers
-// DriverSyncNotNeeded=true (MS-WUSP.md section 5.4 allows this while no
-// drivers are approved; with approved drivers this is incomplete).
+// The driver pass (req.Drivers) delivers instead, for every device, the
+// best matching driver deployed to the client for install when it beats
+// the installed one ([MS-WUSP] 3.1.5.7, see drivers.go), and purges cached
+// drivers no longer deployed. [I] It ignores FilterCategoryIds: 3.1.5.7
+// computes the driver pass from the devices alone, and the native client
+// sends its category filter on the driver pass too (capture scan/000009).
 func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 	full := s.Scope(req.Groups)
 	if req.Drivers {
-		return SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: true}
+		return s.syncDrivers(req, full)
 	}
 	filtered := len(req.Filter) > 0
 	scope := full
@@ -83,12 +97,7 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 	}
 	res := SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: filtered}
 
-	installed := make(map[uuid.UUID]bool, len(req.InstalledNonLeaf))
-	for _, id := range req.InstalledNonLeaf {
-		if r, ok := s.revs[id]; ok {
-			installed[r.UpdateID] = true
-		}
-	}
+	installed := s.installedUpdates(req.InstalledNonLeaf)
 	cached := make([]int32, 0, len(req.InstalledNonLeaf)+len(req.OtherCached))
 	cached = append(append(cached, req.InstalledNonLeaf...), req.OtherCached...)
 	slices.Sort(cached)
@@ -148,6 +157,18 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 		res.Anchor = scope.newest
 	}
 	return res
+}
+
+// installedUpdates returns the UpdateIDs of the installed non-leaf
+// revisions a client listed.
+func (s *Snapshot) installedUpdates(ids []int32) map[uuid.UUID]bool {
+	installed := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		if r, ok := s.revs[id]; ok {
+			installed[r.UpdateID] = true
+		}
+	}
+	return installed
 }
 
 func (s *Snapshot) info(id int32, d Deployment) UpdateInfo {

@@ -41,7 +41,7 @@ func validateRevision(r *catalog.Revision) error {
 			return err
 		}
 	}
-	return nil
+	return validateDrivers(r.Drivers)
 }
 
 // importStmts are the statements ImportRevisions prepares once per batch.
@@ -65,15 +65,15 @@ func prepareImport(ctx context.Context, tx *sql.Tx) (*importStmts, error) {
 		return nil
 	}
 	const cols = "update_type = ?, category_type = ?, title = ?, description = ?, kb_article_id = ?, " +
-		"publication_state = ?, creation_date = ?, has_files = ?, content_sha256 = ?"
+		"publication_state = ?, creation_date = ?, has_files = ?, content_sha256 = ?, drivers = ?"
 	steps := []struct {
 		dst   **sql.Stmt
 		query string
 	}{
 		{&st.find, "SELECT id, content_sha256 FROM revision WHERE update_id = ? AND revision_number = ?"},
 		{&st.insert, "INSERT INTO revision (update_type, category_type, title, description, kb_article_id, " +
-			"publication_state, creation_date, has_files, content_sha256, update_id, revision_number, is_leaf, imported) " +
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"},
+			"publication_state, creation_date, has_files, content_sha256, drivers, update_id, revision_number, is_leaf, imported) " +
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"},
 		{&st.update, "UPDATE revision SET " + cols + " WHERE id = ?"},
 		{&st.prereq, "INSERT INTO prerequisite (revision_id, clause_no, position, is_category, update_id) VALUES (?, ?, ?, ?, ?)"},
 		{&st.bundle, "INSERT INTO bundle_member (revision_id, position, update_id, revision_number) VALUES (?, ?, ?, ?)"},
@@ -181,13 +181,21 @@ func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (
 
 // revisionArgs are the values of the revision columns insert and update set,
 // in their order.
-func revisionArgs(r *catalog.Revision, digest []byte) []any {
+func revisionArgs(r *catalog.Revision, digest []byte) ([]any, error) {
+	drivers, err := encDrivers(r.Drivers)
+	if err != nil {
+		return nil, err
+	}
 	return []any{string(r.Type), r.CategoryType, r.Title, r.Description, r.KBArticleID,
-		r.PublicationState, encTime(r.CreationDate), boolInt(len(r.Files) > 0), digest}
+		r.PublicationState, encTime(r.CreationDate), boolInt(len(r.Files) > 0), digest, drivers}, nil
 }
 
 func insertRevision(ctx context.Context, st *importStmts, r *catalog.Revision, digest []byte, now any) (int64, error) {
-	args := append(revisionArgs(r, digest), r.UpdateID.String(), r.RevisionNumber, now)
+	args, err := revisionArgs(r, digest)
+	if err != nil {
+		return 0, err
+	}
+	args = append(args, r.UpdateID.String(), r.RevisionNumber, now)
 	res, err := st.insert.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert: %w", err)
@@ -203,7 +211,11 @@ func insertRevision(ctx context.Context, st *importStmts, r *catalog.Revision, d
 }
 
 func updateRevision(ctx context.Context, st *importStmts, id int64, r *catalog.Revision, digest []byte) error {
-	if _, err := st.update.ExecContext(ctx, append(revisionArgs(r, digest), id)...); err != nil {
+	args, err := revisionArgs(r, digest)
+	if err != nil {
+		return err
+	}
+	if _, err := st.update.ExecContext(ctx, append(args, id)...); err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
 	for i, d := range st.deletes {
@@ -312,13 +324,13 @@ func summaries(ctx context.Context, tx *sql.Tx) ([]catalog.Summary, error) {
 	var out []catalog.Summary
 	index := map[int32]int{}
 	err := query(ctx, tx, `SELECT id, update_id, revision_number, update_type, category_type, title,
-		kb_article_id, publication_state, is_leaf, has_files, imported FROM revision ORDER BY id`, nil,
+		kb_article_id, publication_state, is_leaf, has_files, imported, drivers FROM revision ORDER BY id`, nil,
 		func(rows *sql.Rows) error {
 			var sm catalog.Summary
 			var uid, typ string
-			var imported sql.NullString
+			var imported, drivers sql.NullString
 			if err := rows.Scan(&sm.ID, &uid, &sm.RevisionNumber, &typ, &sm.CategoryType, &sm.Title,
-				&sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, &imported); err != nil {
+				&sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, &imported, &drivers); err != nil {
 				return err
 			}
 			var err error
@@ -326,6 +338,9 @@ func summaries(ctx context.Context, tx *sql.Tx) ([]catalog.Summary, error) {
 				return err
 			}
 			if sm.Imported, err = decTime(imported); err != nil {
+				return err
+			}
+			if sm.Drivers, err = decDrivers(drivers); err != nil {
 				return err
 			}
 			sm.Type = catalog.UpdateType(typ)
@@ -473,11 +488,11 @@ func (s *Store) Revision(ctx context.Context, id int32) (*catalog.Revision, erro
 func revision(ctx context.Context, tx *sql.Tx, id int32) (*catalog.Revision, error) {
 	r := &catalog.Revision{ID: id}
 	var uid, typ string
-	var created sql.NullString
+	var created, drivers sql.NullString
 	err := tx.QueryRowContext(ctx, `SELECT update_id, revision_number, update_type, category_type, title,
-		description, kb_article_id, publication_state, creation_date FROM revision WHERE id = ?`, id).
+		description, kb_article_id, publication_state, creation_date, drivers FROM revision WHERE id = ?`, id).
 		Scan(&uid, &r.RevisionNumber, &typ, &r.CategoryType, &r.Title, &r.Description, &r.KBArticleID,
-			&r.PublicationState, &created)
+			&r.PublicationState, &created, &drivers)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, catalog.ErrNotFound
 	}
@@ -488,6 +503,9 @@ func revision(ctx context.Context, tx *sql.Tx, id int32) (*catalog.Revision, err
 		return nil, err
 	}
 	if r.CreationDate, err = decTime(created); err != nil {
+		return nil, err
+	}
+	if r.Drivers, err = decDrivers(drivers); err != nil {
 		return nil, err
 	}
 	r.Type = catalog.UpdateType(typ)

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"IsLeafFlipsOnLaterImports", testIsLeafFlips},
 		{"SummariesContent", testSummaries},
 		{"RevisionRoundTrip", testRevisionRoundTrip},
+		{"Drivers", testDrivers},
 		{"Fragments", testFragments},
 		{"Files", testFiles},
 		{"ChangeSequence", testChangeSequence},
@@ -177,6 +178,7 @@ func normRevision(r *catalog.Revision) *catalog.Revision {
 	if len(r.Eulas) == 0 {
 		c.Eulas = nil
 	}
+	c.Drivers = normDrivers(r.Drivers)
 	return &c
 }
 
@@ -185,6 +187,7 @@ func normSummary(s catalog.Summary) catalog.Summary {
 	s.Prerequisites = normClauses(s.Prerequisites)
 	s.BundledUpdates = nilIfEmpty(s.BundledUpdates)
 	s.SupersededUpdates = nilIfEmpty(s.SupersededUpdates)
+	s.Drivers = normDrivers(s.Drivers)
 	return s
 }
 
@@ -223,6 +226,7 @@ func summaryOf(r *catalog.Revision, leaf bool) catalog.Summary {
 		BundledUpdates:    n.BundledUpdates,
 		SupersededUpdates: n.SupersededUpdates,
 		HasFiles:          len(r.Files) > 0,
+		Drivers:           n.Drivers,
 	}
 }
 

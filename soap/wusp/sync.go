@@ -82,7 +82,7 @@ func decodeSyncParameters(req *soap.Request, p *etree.Element) (scan.SyncRequest
 	if r.OtherCached, err = req.Ints(p, "OtherCachedUpdateIDs", "parameters.OtherCachedUpdateIDs"); err != nil {
 		return r, err
 	}
-	if _, err = req.Ints(p, "CachedDriverIDs", "parameters.CachedDriverIDs"); err != nil {
+	if r.CachedDrivers, err = req.Ints(p, "CachedDriverIDs", "parameters.CachedDriverIDs"); err != nil {
 		return r, err
 	}
 	if r.Drivers, err = soap.Bool(p, "SkipSoftwareSync", "parameters.SkipSoftwareSync"); err != nil {
@@ -90,6 +90,11 @@ func decodeSyncParameters(req *soap.Request, p *etree.Element) (scan.SyncRequest
 	}
 	if soap.Has(p, "SystemSpec") && !r.Drivers {
 		return r, soap.BadParameter("parameters.SystemSpec")
+	}
+	if r.Drivers {
+		if err := decodeDriverParameters(req, p, &r); err != nil {
+			return r, err
+		}
 	}
 	if r.NeedTwoGroupOutOfScope, err = soap.Bool(p, "NeedTwoGroupOutOfScopeUpdates", "parameters.NeedTwoGroupOutOfScopeUpdates"); err != nil {
 		return r, err
@@ -134,7 +139,7 @@ func (s *Services) writeSyncInfo(ctx context.Context, snap *scan.Snapshot, paren
 		}
 		arr := parent.CreateElement(name)
 		for _, u := range infos {
-			addUpdateInfo(arr, "UpdateInfo", u, core[u.RevisionID], sess.ProtocolVersion)
+			addUpdateInfo(arr, "UpdateInfo", u, core[u.RevisionID], res.HardwareIDs[u.RevisionID], sess.ProtocolVersion)
 		}
 	}
 	addInfos("NewUpdates", res.NewUpdates)
@@ -151,11 +156,12 @@ func (s *Services) writeSyncInfo(ctx context.Context, snap *scan.Snapshot, paren
 
 // addUpdateInfo writes an UpdateInfo: ID, Deployment, IsLeaf, Xml. Every
 // UpdateInfo carries a Deployment; WUA fails without one (MS-WUSP.md
-// section 2.2, Deployment).
-func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXML string, protocol string) {
+// section 2.2, Deployment). hardwareIDs are a driver's matched hardware IDs
+// (nil for other updates).
+func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXML string, hardwareIDs []string, protocol string) {
 	ui := parent.CreateElement(name)
 	soap.Elem(ui, "ID", strconv.Itoa(int(u.RevisionID)))
-	addDeployment(ui, u.Deployment, protocol)
+	addDeployment(ui, u.Deployment, hardwareIDs, protocol)
 	soap.Elem(ui, "IsLeaf", soap.BoolText(u.IsLeaf))
 	soap.Elem(ui, "Xml", coreXML)
 }
@@ -166,7 +172,13 @@ func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXM
 // "MUST NOT be sent" to clients older than protocol 1.8. OptionalInstall
 // exists from Windows 10 1903 (client protocol 2.0) on; an older client gets
 // the update for detection only, PreDeploymentCheck.
-func addDeployment(parent *etree.Element, d scan.Deployment, protocol string) {
+//
+// A driver offered on the driver pass also carries HardwareIds, the driver
+// hardware IDs it was the best match on, for clients of protocol 1.6 and
+// later ([MS-WUSP] 3.1.5.7 and note <54>), in WSDL order after
+// DownloadPriority (never sent) and before AutoSelect. WSUS sending it was
+// never observed (no capture has a driver offer).
+func addDeployment(parent *etree.Element, d scan.Deployment, hardwareIDs []string, protocol string) {
 	action := d.Action
 	if action == scan.OptionalInstall && !protocolAtLeast(protocol, 2, 0) {
 		action = scan.PreDeploymentCheck
@@ -179,6 +191,12 @@ func addDeployment(parent *etree.Element, d scan.Deployment, protocol string) {
 	}
 	soap.Elem(dep, "IsAssigned", "true")
 	soap.Elem(dep, "LastChangeTime", d.ChangedAt.UTC().Format(lastChangeFormat))
+	if len(hardwareIDs) > 0 && protocolAtLeast(protocol, 1, 6) {
+		arr := dep.CreateElement("HardwareIds")
+		for _, id := range hardwareIDs {
+			soap.Elem(arr, "string", id)
+		}
+	}
 	if protocolAtLeast(protocol, 1, 8) {
 		soap.Elem(dep, "AutoSelect", "0")
 		soap.Elem(dep, "AutoDownload", "0")
@@ -218,9 +236,11 @@ func (s *Services) coreFragments(ctx context.Context, snap *scan.Snapshot, ids [
 	return out, nil
 }
 
-// syncPrinterCatalog answers the Add Printer Wizard's catalog sync. Printer
-// driver updates are matched like other drivers, which is not built yet, so
-// the answer delivers nothing and keeps the client's cookie current.
+// syncPrinterCatalog answers the Add Printer Wizard's catalog sync. It
+// would deliver the deployed printer driver updates ([MS-WUSP] 3.1.5.12: a
+// catalog of drivers, not matched against devices like the driver pass);
+// that is not built, so the answer delivers nothing and keeps the client's
+// cookie current.
 func (s *Services) syncPrinterCatalog(_ context.Context, req *soap.Request) (*etree.Element, error) {
 	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
 	if err != nil {
@@ -276,7 +296,7 @@ func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.
 		soap.Elem(gid, "UpdateID", r.UpdateID.String())
 		soap.Elem(gid, "RevisionNumber", strconv.Itoa(int(r.RevisionNumber)))
 		soap.Elem(rc, "IsLeaf", soap.BoolText(r.IsLeaf))
-		addDeployment(rc, d, sess.ProtocolVersion)
+		addDeployment(rc, d, nil, sess.ProtocolVersion)
 	}
 	return resp, nil
 }

@@ -159,7 +159,7 @@ func (s *Services) Client() http.Handler {
 	svc.Handle("RegisterComputer", s.registerComputer)
 	svc.Handle("StartCategoryScan", s.startCategoryScan)
 	// SystemSpec lists every device of the computer (70 on a small VM):
-	// kept as bytes until driver matching needs it.
+	// kept as bytes, parsed on the driver pass only (drivers.go).
 	svc.HandleBulk("SyncUpdates", s.syncUpdates, "SystemSpec")
 	svc.Handle("SyncPrinterCatalog", s.syncPrinterCatalog)
 	svc.Handle("RefreshCache", s.refreshCache)

@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// validateDrivers rejects driver metadata the drivers column (jsonb) cannot
+// hold faithfully: text PostgreSQL refuses (invalid UTF-8, NUL, which jsonb
+// refuses even escaped) and dates outside the years 1-9999.
+func validateDrivers(ds []catalog.DriverMetadata) error {
+	for i, d := range ds {
+		what := fmt.Sprintf("driver %d (%q)", i, d.HardwareID)
+		strs := append([]string{d.HardwareID, d.WhqlDriverID, d.Manufacturer, d.Provider, d.Company, d.Class, d.Model},
+			d.CompatibleProviders...)
+		for _, fs := range d.FeatureScores {
+			strs = append(strs, fs.OperatingSystem)
+		}
+		for _, s := range strs {
+			if err := checkText(what+" text", s); err != nil {
+				return err
+			}
+		}
+		if err := checkTime(what+" DriverVerDate", d.DriverVerDate); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encDrivers returns driver metadata as stored: NULL when there is none,
+// else a JSON array, dates in UTC to the microsecond.
+func encDrivers(ds []catalog.DriverMetadata) (any, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	utc := make([]catalog.DriverMetadata, len(ds))
+	for i, d := range ds {
+		d.DriverVerDate = d.DriverVerDate.UTC().Truncate(time.Microsecond)
+		utc[i] = d
+	}
+	b, err := json.Marshal(utc)
+	if err != nil {
+		return nil, fmt.Errorf("encode drivers: %w", err)
+	}
+	return string(b), nil
+}
+
+// decDrivers parses stored driver metadata; NULL is nil.
+func decDrivers(b []byte) ([]catalog.DriverMetadata, error) {
+	if b == nil {
+		return nil, nil
+	}
+	var ds []catalog.DriverMetadata
+	if err := json.Unmarshal(b, &ds); err != nil {
+		return nil, fmt.Errorf("stored drivers: %w", err)
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	return ds, nil
+}
+
+// drivers adds driver metadata to the digest. Revisions without any add
+// nothing, so their digests are those of before the drivers column
+// existed; driver revisions imported before it digest differently now and
+// are rewritten, with their driver metadata, when imported again.
+func (d *digester) drivers(ds []catalog.DriverMetadata) {
+	if len(ds) == 0 {
+		return
+	}
+	d.str("drivers")
+	d.int(int64(len(ds)))
+	for _, m := range ds {
+		for _, s := range []string{m.HardwareID, m.WhqlDriverID, m.Manufacturer, m.Provider, m.Company, m.Class, m.Model} {
+			d.str(s)
+		}
+		d.time(m.DriverVerDate)
+		d.int(int64(m.DriverVerVersion))
+		d.int(int64(len(m.FeatureScores)))
+		for _, fs := range m.FeatureScores {
+			d.str(fs.OperatingSystem)
+			d.int(int64(fs.Score))
+		}
+		for _, ids := range [][]uuid.UUID{m.DistributionComputerHardwareIDs, m.TargetComputerHardwareIDs} {
+			d.int(int64(len(ids)))
+			for _, id := range ids {
+				d.uuid(id)
+			}
+		}
+		d.int(int64(len(m.CompatibleProviders)))
+		for _, p := range m.CompatibleProviders {
+			d.str(p)
+		}
+	}
+}

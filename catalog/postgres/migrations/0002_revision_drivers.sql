@@ -1,0 +1,12 @@
+-- 0002_revision_drivers: the driver metadata of Driver updates (MS-WUSP
+-- 3.1.1.1 driver, FeatureScore, Distribution and Target ComputerHardwareID
+-- tables), which the scan engine matches against a client's devices. As in
+-- the embedded store's 0003_revision_drivers.
+--
+-- drivers is a JSON array of catalog.DriverMetadata (its JSON field names),
+-- one element per WindowsDriverMetaData in document order; NULL when the
+-- revision has none. Driver revisions imported before this migration have
+-- NULL here until imported again: their content digest now covers the
+-- driver metadata, so importing the same documents rewrites them (under
+-- their IDs) with it.
+ALTER TABLE revision ADD COLUMN drivers jsonb;
