@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"wsus/catalog"
 )
 
@@ -64,38 +62,4 @@ func decDrivers(b []byte) ([]catalog.DriverMetadata, error) {
 		return nil, nil
 	}
 	return ds, nil
-}
-
-// drivers adds driver metadata to the digest. Revisions without any add
-// nothing, so their digests are those of before the drivers column
-// existed; driver revisions imported before it digest differently now and
-// are rewritten, with their driver metadata, when imported again.
-func (d *digester) drivers(ds []catalog.DriverMetadata) {
-	if len(ds) == 0 {
-		return
-	}
-	d.str("drivers")
-	d.int(int64(len(ds)))
-	for _, m := range ds {
-		for _, s := range []string{m.HardwareID, m.WhqlDriverID, m.Manufacturer, m.Provider, m.Company, m.Class, m.Model} {
-			d.str(s)
-		}
-		d.time(m.DriverVerDate)
-		d.int(int64(m.DriverVerVersion))
-		d.int(int64(len(m.FeatureScores)))
-		for _, fs := range m.FeatureScores {
-			d.str(fs.OperatingSystem)
-			d.int(int64(fs.Score))
-		}
-		for _, ids := range [][]uuid.UUID{m.DistributionComputerHardwareIDs, m.TargetComputerHardwareIDs} {
-			d.int(int64(len(ids)))
-			for _, id := range ids {
-				d.uuid(id)
-			}
-		}
-		d.int(int64(len(m.CompatibleProviders)))
-		for _, p := range m.CompatibleProviders {
-			d.str(p)
-		}
-	}
 }

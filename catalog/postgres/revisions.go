@@ -89,7 +89,7 @@ func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (
 		if err := validateRevision(r); err != nil {
 			return catalog.ImportResult{}, fmt.Errorf("postgres: import revisions: revision %d: %w", i, err)
 		}
-		digests[i] = contentDigest(r)
+		digests[i] = catalog.ContentDigest(r, time.Microsecond)
 	}
 	if len(revs) == 0 {
 		return catalog.ImportResult{}, nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -119,7 +120,7 @@ func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (
 		if err := validateRevision(r); err != nil {
 			return catalog.ImportResult{}, fmt.Errorf("sqlite: import revisions: revision %d: %w", i, err)
 		}
-		digests[i] = contentDigest(r)
+		digests[i] = catalog.ContentDigest(r, time.Nanosecond)
 	}
 	if len(revs) == 0 {
 		return catalog.ImportResult{}, nil

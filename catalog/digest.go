@@ -1,4 +1,4 @@
-package sqlite
+package catalog
 
 import (
 	"crypto/sha256"
@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"wsus/catalog"
 )
 
 // contentVersion names the encoding contentDigest hashes. Changing the
@@ -17,12 +15,17 @@ import (
 // with the same content and keeps its ID), so bump it deliberately.
 const contentVersion = "wsus-revision-v1"
 
-// contentDigest is the SHA-256 of everything of r the store keeps, in a
-// length-prefixed encoding, the ID excepted. Two revisions with equal digests
-// are the same import; nil and empty lists and maps digest alike, and times
-// digest as stored (UTC, nanoseconds).
-func contentDigest(r *catalog.Revision) []byte {
-	d := digester{h: sha256.New()}
+// ContentDigest is the SHA-256 of everything of r a store keeps, in a
+// length-prefixed encoding, the ID excepted: stores compare it to tell a
+// re-import of the same revision from a changed one. Nil and empty lists
+// and maps digest alike; times digest as stored, in UTC at the store's
+// precision (time.Nanosecond or time.Microsecond).
+func ContentDigest(r *Revision, precision time.Duration) []byte {
+	layout := "2006-01-02T15:04:05.000000000Z"
+	if precision == time.Microsecond {
+		layout = "2006-01-02T15:04:05.000000Z"
+	}
+	d := digester{h: sha256.New(), precision: precision, layout: layout}
 	d.str(contentVersion)
 	d.uuid(r.UpdateID)
 	d.int(int64(r.RevisionNumber))
@@ -69,8 +72,10 @@ func contentDigest(r *catalog.Revision) []byte {
 
 // digester writes values unambiguously into a hash.
 type digester struct {
-	h   hash.Hash
-	buf [8]byte
+	h         hash.Hash
+	buf       [8]byte
+	precision time.Duration
+	layout    string
 }
 
 func (d *digester) int(v int64) {
@@ -78,7 +83,13 @@ func (d *digester) int(v int64) {
 	d.h.Write(d.buf[:])
 }
 
-func (d *digester) bool(b bool) { d.int(int64(boolInt(b))) }
+func (d *digester) bool(b bool) {
+	if b {
+		d.int(1)
+	} else {
+		d.int(0)
+	}
+}
 
 func (d *digester) bytes(b []byte) {
 	d.int(int64(len(b)))
@@ -97,7 +108,7 @@ func (d *digester) time(t time.Time) {
 		d.str("")
 		return
 	}
-	d.str(t.UTC().Format(timeLayout))
+	d.str(t.UTC().Truncate(d.precision).Format(d.layout))
 }
 
 func (d *digester) strMap(m map[string]string) {
@@ -110,5 +121,39 @@ func (d *digester) strMap(m map[string]string) {
 	for _, k := range keys {
 		d.str(k)
 		d.str(m[k])
+	}
+}
+
+// drivers adds driver metadata to the digest. Revisions without any add
+// nothing, so their digests are those of before the drivers column
+// existed; driver revisions imported before it digest differently now and
+// are rewritten, with their driver metadata, when imported again.
+func (d *digester) drivers(ds []DriverMetadata) {
+	if len(ds) == 0 {
+		return
+	}
+	d.str("drivers")
+	d.int(int64(len(ds)))
+	for _, m := range ds {
+		for _, s := range []string{m.HardwareID, m.WhqlDriverID, m.Manufacturer, m.Provider, m.Company, m.Class, m.Model} {
+			d.str(s)
+		}
+		d.time(m.DriverVerDate)
+		d.int(int64(m.DriverVerVersion))
+		d.int(int64(len(m.FeatureScores)))
+		for _, fs := range m.FeatureScores {
+			d.str(fs.OperatingSystem)
+			d.int(int64(fs.Score))
+		}
+		for _, ids := range [][]uuid.UUID{m.DistributionComputerHardwareIDs, m.TargetComputerHardwareIDs} {
+			d.int(int64(len(ids)))
+			for _, id := range ids {
+				d.uuid(id)
+			}
+		}
+		d.int(int64(len(m.CompatibleProviders)))
+		for _, p := range m.CompatibleProviders {
+			d.str(p)
+		}
 	}
 }
