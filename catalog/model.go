@@ -8,6 +8,7 @@
 package catalog
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,6 +101,30 @@ type Revision struct {
 	// d.WindowsDriverMetaData element, in document order. Empty for other
 	// update types.
 	Drivers []DriverMetadata
+}
+
+// SetFragment stores a fragment of type t (language for LocalizedProperties
+// and Eula) in the revision's fields, as a store reads them back.
+func (r *Revision) SetFragment(t FragmentType, language, xml string) error {
+	switch t {
+	case FragmentCore:
+		r.CoreXML = xml
+	case FragmentExtended:
+		r.ExtendedXML = xml
+	case FragmentLocalizedProperties:
+		if r.Localized == nil {
+			r.Localized = map[string]string{}
+		}
+		r.Localized[language] = xml
+	case FragmentEula:
+		if r.Eulas == nil {
+			r.Eulas = map[string]string{}
+		}
+		r.Eulas[language] = xml
+	default:
+		return fmt.Errorf("catalog: fragment of unknown type %q", t)
+	}
+	return nil
 }
 
 // Summary is the part of a revision the scan engine keeps in memory for every

@@ -544,25 +544,7 @@ func revision(ctx context.Context, tx pgx.Tx, id int32) (*catalog.Revision, erro
 			if err := rows.Scan(&kind, &lang, &xml); err != nil {
 				return err
 			}
-			switch catalog.FragmentType(kind) {
-			case catalog.FragmentCore:
-				r.CoreXML = xml
-			case catalog.FragmentExtended:
-				r.ExtendedXML = xml
-			case catalog.FragmentLocalizedProperties:
-				if r.Localized == nil {
-					r.Localized = map[string]string{}
-				}
-				r.Localized[lang] = xml
-			case catalog.FragmentEula:
-				if r.Eulas == nil {
-					r.Eulas = map[string]string{}
-				}
-				r.Eulas[lang] = xml
-			default:
-				return fmt.Errorf("stored fragment of unknown type %q", kind)
-			}
-			return nil
+			return r.SetFragment(catalog.FragmentType(kind), lang, xml)
 		})
 	if err != nil {
 		return nil, fmt.Errorf("fragments: %w", err)

@@ -134,16 +134,13 @@ func (s *Snapshot) Scope(groups []uuid.UUID) *Scope {
 
 // cached returns the scope memoized under key, computing it once.
 func (s *Snapshot) cached(key string, compute func() *Scope) *Scope {
-	s.mu.Lock()
-	sc, ok := s.scopes[key]
-	s.mu.Unlock()
-	if ok {
+	if sc, ok := s.scopes.Get(key); ok {
 		return sc
 	}
-	sc = compute()
-	s.mu.Lock()
-	s.scopes[key] = sc
-	s.mu.Unlock()
+	// Two requests may compute the same scope at once; both results are
+	// equal, and the cache keeps one.
+	sc := compute()
+	s.scopes.Add(key, sc)
 	return sc
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"wsus/catalog"
 )
@@ -60,6 +61,9 @@ func (e *Engine) Snapshot(ctx context.Context) (*Snapshot, error) {
 	return snap, nil
 }
 
+// maxCachedScopes bounds the memoized scopes of one snapshot.
+const maxCachedScopes = 512
+
 // Snapshot is an immutable view of the catalog graph. Its methods are safe
 // for concurrent use.
 type Snapshot struct {
@@ -85,8 +89,9 @@ type Snapshot struct {
 	// the newest driver revisions naming them.
 	driverIndex map[string][]driverRef
 
-	mu     sync.Mutex
-	scopes map[string]*Scope
+	// scopes memoizes computed scopes by group set (and filter); bounded,
+	// since every distinct combination of target groups gets its own.
+	scopes *lru.Cache[string, *Scope]
 }
 
 func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
@@ -116,7 +121,9 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		groups:       map[uuid.UUID]catalog.TargetGroup{},
 		states:       make(map[uuid.UUID]catalog.UpdateState, len(states)),
 		supersededBy: map[uuid.UUID][]uuid.UUID{},
-		scopes:       map[string]*Scope{},
+	}
+	if s.scopes, err = lru.New[string, *Scope](maxCachedScopes); err != nil {
+		return nil, fmt.Errorf("scan: scope cache: %w", err)
 	}
 	for _, st := range states {
 		s.states[st.UpdateID] = st
