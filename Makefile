@@ -25,9 +25,13 @@ run: build
 	exec $(BIN)/wsusd serve
 
 # The PostgreSQL store's tests start a throwaway PostgreSQL (internal/testpg):
-# install it first when missing. CI=true makes them fail, not skip, without it.
+# install it first when missing. The storage tests run against a real
+# S3-compatible server, versitygw (internal/tests3), pinned in
+# scripts/ensure-versitygw.sh: built once into the user cache (about a minute
+# the first time). CI=true makes those tests fail, not skip, without them.
 test: vet lint
 	sh scripts/ensure-postgres.sh
+	sh scripts/ensure-versitygw.sh >/dev/null
 	$(GO) test -count=1 ./...
 
 vet:

@@ -1,7 +1,8 @@
 // Package server assembles a wsus server from its configuration: it opens
-// the catalog store and the blob store, builds the client-facing SOAP
-// services, content serving and the admin REST API, routes them on the paths
-// WSUS uses, and serves them until its context ends.
+// the catalog store (embedded or PostgreSQL) and the blob store (filesystem
+// or S3), builds the client-facing SOAP services, content serving and the
+// admin REST API, routes them on the paths WSUS uses, and serves them until
+// its context ends.
 package server
 
 import (
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +30,8 @@ import (
 	"wsus/soap/wusp"
 	"wsus/storage"
 	"wsus/storage/content"
+	"wsus/storage/muurl"
+	"wsus/storage/s3store"
 )
 
 // Config is the server configuration; cmd/wsusd fills it from flags and
@@ -54,7 +58,29 @@ type Config struct {
 	// SyncPageSize is the SyncUpdates page size; zero means
 	// scan.DefaultPageSize.
 	SyncPageSize int
+	// S3 selects the S3 blob store for payloads when S3.Bucket is set
+	// (every replica then serves the same content); otherwise payloads live
+	// in DataDir/content.
+	S3 s3store.Config
+	// ContentRedirect sends content clients elsewhere instead of serving
+	// the bytes: "" serves them; "presign" redirects to a presigned S3 URL
+	// (S3 store only); an http(s) URL redirects to that alternate download
+	// server, which must mirror the /Content/ tree.
+	ContentRedirect string
+	// ContentMUURLs names a file or folder of MS-WSUSSS GetUpdateData
+	// responses; a content request for a file not stored here is redirected
+	// to the file's Microsoft Update URL (MUUrl) found there. Empty: 404.
+	ContentMUURLs string
 }
+
+// ContentRedirectPresign is the ContentRedirect value selecting presigned
+// S3 URLs.
+const ContentRedirectPresign = "presign"
+
+// presignTTL is how long a presigned content URL stays valid: each request
+// to /Content/ gets a fresh one, so it only needs to outlive one transfer's
+// start.
+const presignTTL = 15 * time.Minute
 
 // DefaultListen is the default listen address: the WSUS HTTP port on loopback.
 const DefaultListen = "127.0.0.1:8530"
@@ -90,12 +116,65 @@ func OpenStores(ctx context.Context, cfg Config) (Stores, error) {
 	if err != nil {
 		return Stores{}, fmt.Errorf("server: open catalog: %w", err)
 	}
-	blobs, err := storage.NewFS(filepath.Join(cfg.DataDir, "content"))
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		cat.Close()
 		return Stores{}, fmt.Errorf("server: open content store: %w", err)
 	}
 	return Stores{Catalog: cat, Blobs: blobs}, nil
+}
+
+// openBlobs opens the S3 store when cfg names a bucket, else the
+// filesystem store in DataDir/content.
+func openBlobs(ctx context.Context, cfg Config) (storage.BlobStore, error) {
+	if cfg.S3.Bucket != "" {
+		s, err := s3store.Open(ctx, cfg.S3)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if s := cfg.S3; s.Endpoint != "" || s.Prefix != "" || s.Region != "" || s.PathStyle {
+		return nil, errors.New("S3 settings (endpoint, prefix, region or path style) given without a bucket")
+	}
+	s, err := storage.NewFS(filepath.Join(cfg.DataDir, "content"))
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// contentOptions builds the content handler's modes from cfg.
+func contentOptions(cfg Config, blobs storage.BlobStore, logger *slog.Logger) (content.Options, error) {
+	opts := content.Options{Logger: logger}
+	switch r := cfg.ContentRedirect; {
+	case r == "":
+	case r == ContentRedirectPresign:
+		p, ok := blobs.(interface {
+			PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+		})
+		if !ok {
+			return opts, errors.New("server: content redirect \"presign\" needs the S3 content store")
+		}
+		opts.Redirect = func(ctx context.Context, _ *http.Request, key string) (string, error) {
+			return p.PresignGet(ctx, key, presignTTL)
+		}
+	default:
+		u, err := url.Parse(r)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return opts, fmt.Errorf("server: content redirect %q: want \"presign\" or an http(s) URL without query", r)
+		}
+		opts.Redirect = content.RedirectToBase(r)
+	}
+	if cfg.ContentMUURLs != "" {
+		ix, err := muurl.Load(cfg.ContentMUURLs)
+		if err != nil {
+			return opts, fmt.Errorf("server: Microsoft Update URLs: %w", err)
+		}
+		logger.Info("content not stored here goes to Microsoft Update", "urls", ix.Len(), "from", cfg.ContentMUURLs)
+		opts.Fallback = ix.URL
+	}
+	return opts, nil
 }
 
 // Server is a configured wsus server.
@@ -138,7 +217,11 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	srv.handler = routes(services, content.NewHandler(stores.Blobs, logger), admin.New(stores.Catalog, token, logger))
+	copts, err := contentOptions(cfg, stores.Blobs, logger)
+	if err != nil {
+		return nil, err
+	}
+	srv.handler = routes(services, content.NewHandlerWith(stores.Blobs, copts), admin.New(stores.Catalog, token, logger))
 	return srv, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // FS is a BlobStore on a local directory: the object at key "49/a3...49" is
@@ -47,6 +48,9 @@ func NewFS(dir string) (*FS, error) {
 	}
 	return &FS{root: root}, nil
 }
+
+// String names the store for logs: its directory.
+func (s *FS) String() string { return s.root.Name() }
 
 // Close releases the directory handle.
 func (s *FS) Close() error {
@@ -231,6 +235,42 @@ func (s *FS) List(ctx context.Context, fn func(ObjectInfo) error) error {
 		return fmt.Errorf("storage: list: %w", err)
 	}
 	return nil
+}
+
+// SweepIncomplete removes the temporary files of Puts that never finished
+// (a crash) last written before cutoff, and returns how many it removed.
+func (s *FS) SweepIncomplete(ctx context.Context, cutoff time.Time) (int, error) {
+	n := 0
+	err := fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasPrefix(d.Name(), tempPrefix) || !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // renamed into place meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if !fi.ModTime().Before(cutoff) {
+			return nil
+		}
+		if err := s.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("storage: sweep: %w", err)
+	}
+	return n, nil
 }
 
 // checkCall is the common argument check of every FS method.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // testData returns n deterministic, non-repeating-looking bytes.
@@ -425,5 +426,32 @@ func TestFSKeysCannotEscape(t *testing.T) {
 	}
 	if files := filesIn(t, outside); !slices.Equal(files, []string{"secret"}) {
 		t.Errorf("outside dir now holds %q", files)
+	}
+}
+
+func TestFSSweepIncomplete(t *testing.T) {
+	s, dir := newTestFS(t)
+	key := putData(t, s, testData(100))
+	old, fresh := filepath.Join(dir, "ab", ".put-OLD"), filepath.Join(dir, "ab", ".put-NEW")
+	for _, p := range []string{old, fresh} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.SweepIncomplete(context.Background(), time.Now().Add(-24*time.Hour))
+	if n != 1 || err != nil {
+		t.Fatalf("SweepIncomplete = %d, %v; want 1", n, err)
+	}
+	want := []string{"ab/.put-NEW", key}
+	slices.Sort(want)
+	if got := filesIn(t, dir); !slices.Equal(got, want) {
+		t.Errorf("files left %v, want %v", got, want)
 	}
 }

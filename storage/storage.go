@@ -1,13 +1,15 @@
 // Package storage is the blob store that holds the payload files of updates,
-// content-addressed by SHA-1, plus its filesystem implementation (FS).
+// content-addressed by SHA-1, plus its filesystem implementation (FS); the
+// S3 implementation is package storage/s3store, and both pass the
+// conformance suite in storage/blobtest.
 //
 // BlobStore is the contract shared by every consumer (the /Content/ handler,
-// the importer that downloads payloads, the reconciler that lists them). It is
-// deliberately small and shaped so that an S3 implementation maps onto it
-// one-to-one: Stat is HEAD, OpenRange is a ranged GET, Put streams to a
-// temporary object and makes it visible only after its digests were checked,
-// Delete is idempotent like S3 DeleteObject, List pages through every object.
-// No method buffers a whole object in memory.
+// the importer that stores payloads, content verify and gc that list them).
+// It is deliberately small and maps onto S3 one-to-one: Stat is HEAD,
+// OpenRange is a ranged GET, Put streams to an object that becomes visible
+// only after its digests were checked, Delete is idempotent like S3
+// DeleteObject, List pages through every object. No method buffers a whole
+// object in memory.
 //
 // # Keys
 //

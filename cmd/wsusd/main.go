@@ -1,5 +1,6 @@
 // Command wsusd is the wsus server: `wsusd serve` answers Windows Update
-// clients and admins, `wsusd import` loads update metadata and payloads.
+// clients and admins, `wsusd import` loads update metadata and payloads,
+// `wsusd content verify|gc` checks and cleans the payload store.
 // Every flag has a WSUS_* environment twin; a flag given on the command line
 // wins over the environment.
 package main
@@ -28,6 +29,8 @@ const usage = `usage: wsusd <command> [flags]
 commands:
   serve    serve Windows Update clients, content and the admin API
   import   load update metadata (upd:Update XML) and payload files into the catalog
+  content  verify: re-check stored payloads against their metadata
+           gc: delete payloads no non-declined update references
 
 Run 'wsusd <command> -h' for the flags of a command.
 `
@@ -51,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stderr)
 	case "import":
 		err = importCmd(ctx, args[1:], stdout, stderr)
+	case "content":
+		err = contentCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -73,7 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
-// common holds the flags serve and import share.
+// common holds the flags every command shares: where the catalog and the
+// content are.
 type common struct {
 	cfg       server.Config
 	logLevel  string
@@ -86,10 +92,20 @@ func (c *common) bind(fs *flag.FlagSet, env map[string]string) {
 	fs.StringVar(&c.cfg.DatabaseURL, "database", "", "PostgreSQL URL of the catalog; empty means the embedded store")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.cfg.S3.Bucket, "s3-bucket", "", "S3 bucket holding the payloads (created if missing and allowed); empty means <data>/content")
+	fs.StringVar(&c.cfg.S3.Endpoint, "s3-endpoint", "", "S3 service URL (e.g. http://127.0.0.1:7070); empty means Amazon S3")
+	fs.StringVar(&c.cfg.S3.Region, "s3-region", "", "S3 region; empty means the AWS SDK's (AWS_REGION, profile), else us-east-1")
+	fs.StringVar(&c.cfg.S3.Prefix, "s3-prefix", "", "prefix of the payload keys in the bucket (e.g. wsus/)")
+	fs.BoolVar(&c.cfg.S3.PathStyle, "s3-path-style", false, "address the bucket as <endpoint>/<bucket> (most S3-compatible servers need it)")
 	env["data"] = "WSUS_DATA"
 	env["database"] = "WSUS_DATABASE_URL"
 	env["log-level"] = "WSUS_LOG_LEVEL"
 	env["log-format"] = "WSUS_LOG_FORMAT"
+	env["s3-bucket"] = "WSUS_S3_BUCKET"
+	env["s3-endpoint"] = "WSUS_S3_ENDPOINT"
+	env["s3-region"] = "WSUS_S3_REGION"
+	env["s3-prefix"] = "WSUS_S3_PREFIX"
+	env["s3-path-style"] = "WSUS_S3_PATH_STYLE"
 }
 
 // parse parses args, then fills every flag not given on the command line
@@ -121,6 +137,7 @@ func (c *common) open(ctx context.Context, logOut io.Writer) (*slog.Logger, serv
 	if err != nil {
 		return nil, server.Stores{}, err
 	}
+	c.cfg.S3.Logger = logger
 	stores, err := server.OpenStores(ctx, c.cfg)
 	return logger, stores, err
 }
@@ -155,7 +172,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	env["admin-token"] = "WSUS_ADMIN_TOKEN"
 	env["cookie-key"] = "WSUS_COOKIE_KEY"
 	env["content-url"] = "WSUS_CONTENT_URL"
+	fs.StringVar(&c.cfg.ContentRedirect, "content-redirect", "", `send content clients elsewhere: "presign" (302 to a presigned S3 URL; S3 store only) or the base URL of an alternate download server mirroring /Content/; empty serves the bytes`)
+	fs.StringVar(&c.cfg.ContentMUURLs, "content-mu-urls", "", "file or folder of MS-WSUSSS GetUpdateData responses: files not stored here are redirected to their Microsoft Update URL (MUUrl) found there")
 	env["sync-page-size"] = "WSUS_SYNC_PAGE_SIZE"
+	env["content-redirect"] = "WSUS_CONTENT_REDIRECT"
+	env["content-mu-urls"] = "WSUS_CONTENT_MU_URLS"
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: wsusd serve [flags]")
 		printFlags(fs, env)
@@ -179,7 +200,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("wsusd serving", "addr", ln.Addr().String(), "data", c.cfg.DataDir)
+	logger.Info("wsusd serving", "addr", ln.Addr().String(), "data", c.cfg.DataDir, "content", fmt.Sprint(stores.Blobs))
 	if srv.AdminTokenFile != "" {
 		logger.Info("admin API token", "file", srv.AdminTokenFile)
 	}

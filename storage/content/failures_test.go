@@ -51,8 +51,9 @@ type errReader struct{ err error }
 
 func (e *errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// A store failing before the status line gives 503 with Retry-After, never
-// a 200 or 206.
+// A store failing before the status line, or within the first
+// PrefetchSize bytes of the body, gives 503 with Retry-After, never a 200
+// or 206.
 func TestStoreDownBeforeHeaders(t *testing.T) {
 	fs := newStore(t)
 	obj := put(t, fs, testData(5000))
@@ -69,6 +70,9 @@ func TestStoreDownBeforeHeaders(t *testing.T) {
 		{"Stat fails on HEAD", &faultyStore{FS: fs, statErr: down}, "HEAD", "", 503, "connection refused"},
 		{"OpenRange fails", &faultyStore{FS: fs, openErr: down}, "GET", "", 503, "connection refused"},
 		{"OpenRange fails for a range", &faultyStore{FS: fs, openErr: down}, "GET", "bytes=0-99", 503, "connection refused"},
+		{"body fails at once", &faultyStore{FS: fs, failAfter: 1, readErr: errors.New("connection reset by peer")}, "GET", "", 503, "connection reset by peer"},
+		{"body fails within the prefetch", &faultyStore{FS: fs, failAfter: 4000, readErr: errors.New("connection reset by peer")}, "GET", "bytes=0-4999", 503, "connection reset by peer"},
+		{"body shorter than the object", &faultyStore{FS: fs, failAfter: 4000}, "GET", "", 503, "object shorter than its size"},
 		{"object gone between Stat and OpenRange", &faultyStore{FS: fs, openErr: fmt.Errorf("s3: %w", storage.ErrNotFound)}, "GET", "", 404, ""},
 		{"Stat says not found", &faultyStore{FS: fs, statErr: fmt.Errorf("s3: %w", storage.ErrNotFound)}, "GET", "", 404, ""},
 	}
@@ -108,8 +112,8 @@ func TestClosedStore(t *testing.T) {
 	}
 }
 
-// A store failing once the body has started must not look like a complete
-// transfer: the client gets the promised Content-Length, then the
+// A store failing once the body has started (after PrefetchSize bytes)
+// must not look like a complete transfer: the client gets the promised Content-Length, then the
 // connection drops.
 func TestStoreFailsMidBody(t *testing.T) {
 	fs := newStore(t)
@@ -124,7 +128,7 @@ func TestStoreFailsMidBody(t *testing.T) {
 		logged string
 	}{
 		{"read error, whole file", &faultyStore{FS: fs, failAfter: 200_000, readErr: errors.New("connection reset by peer")}, "", 200, 300_000, 200_000, "store failed mid-body"},
-		{"read error, range", &faultyStore{FS: fs, failAfter: 100_000, readErr: errors.New("connection reset by peer")}, "bytes=50000-249999", 206, 200_000, 100_000, "store failed mid-body"},
+		{"read error, range", &faultyStore{FS: fs, failAfter: 150_000, readErr: errors.New("connection reset by peer")}, "bytes=50000-249999", 206, 200_000, 150_000, "store failed mid-body"},
 		{"object shorter than its size", &faultyStore{FS: fs, failAfter: 200_000}, "", 200, 300_000, 200_000, "object shorter than its size"},
 	}
 	for _, tt := range tests {

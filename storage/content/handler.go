@@ -2,7 +2,8 @@
 // /Content/<XX>/<SHA1HEX>.<ext>, the URLs GetExtendedUpdateInfo hands out,
 // the way WSUS on IIS serves them (MS-WUSP.md sections 3.4 and 6.5,
 // checklist item 18, and the captures in
-// shared/protocol/captures/wsus-rs/wsus-m0-native/content-headers/).
+// shared/protocol/captures/wsus-rs/wsus-m0-native/content-headers/), from
+// any storage.BlobStore: the filesystem store or S3.
 //
 // Windows 11 downloads through Delivery Optimization with closed single
 // ranges of 1 MiB; older agents (BITS) send HEAD and open ranges. The
@@ -10,7 +11,8 @@
 //
 //   - 200 with the whole file, or 206 with Content-Range "bytes a-b/size" for
 //     one satisfiable range (closed "a-b", open "a-", suffix "-n"; b beyond
-//     the end is cut at the end);
+//     the end is cut at the end); the range is read from the store as a
+//     ranged read (a ranged GetObject on S3);
 //   - always Content-Type application/octet-stream, Last-Modified,
 //     Accept-Ranges bytes, a strong ETag and Content-Length: never chunked,
 //     never compressed; HEAD gets the same headers without the body;
@@ -27,9 +29,17 @@
 //     stored, 403 for a content file name without extension (IIS did that),
 //     405 for methods other than GET and HEAD;
 //   - 503 with Retry-After when the store fails before the status line is
-//     sent; once the body has started, a store failure aborts the
-//     connection so that the client sees a truncated transfer, never a
-//     complete-looking one.
+//     sent. The handler reads the start of the body (up to PrefetchSize
+//     bytes) before it commits to a status, so a store that is down or
+//     breaks at once gives a clean 503. Should the store fail after that,
+//     the connection is aborted so that the client sees a truncated
+//     transfer, never a complete-looking one.
+//
+// Two optional modes send clients elsewhere with 302 Found (Options):
+// Redirect for stored files (a presigned S3 URL, an alternate download
+// server), Fallback for files this server does not store (their Microsoft
+// Update URL). [I] Whether Delivery Optimization follows a redirect from a
+// WSUS content URL is not established by the captures; BITS and WinHTTP do.
 //
 // The path is matched case-insensitively, like IIS did. The extension is
 // not checked against the file's metadata name: the store is addressed by
@@ -58,33 +68,71 @@ type Store interface {
 	OpenRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 }
 
+// RedirectFunc returns the URL a client asking for the stored object at key
+// (request r) is sent to instead of the bytes.
+type RedirectFunc func(ctx context.Context, r *http.Request, key string) (string, error)
+
+// FallbackFunc returns the URL of a file (by SHA-1) that the store does not
+// hold, or "" when it knows none.
+type FallbackFunc func(ctx context.Context, sha1 []byte) (string, error)
+
+// Options tune the handler; the zero value serves every byte itself.
+type Options struct {
+	// Logger receives store failures; nil discards them.
+	Logger *slog.Logger
+	// Redirect, when set, answers GET and HEAD of a stored file with 302
+	// Found to the URL it returns (an error gives 503).
+	Redirect RedirectFunc
+	// Fallback, when set, is asked about files the store does not hold:
+	// 302 Found to the URL it returns, 404 when it returns "".
+	Fallback FallbackFunc
+}
+
+// RedirectToBase is a RedirectFunc for an alternate download server that
+// mirrors the content tree: base + the request's path
+// ("http://dl.example.com" + "/Content/49/A3....exe").
+func RedirectToBase(base string) RedirectFunc {
+	base = strings.TrimRight(base, "/")
+	return func(_ context.Context, r *http.Request, _ string) (string, error) {
+		return base + r.URL.EscapedPath(), nil
+	}
+}
+
 // retryAfter is the Retry-After (seconds) sent with 503 when the store fails.
 const retryAfter = "5"
 
-// copyBufSize is the buffer size the body is copied with.
-const copyBufSize = 128 << 10
+// PrefetchSize is how much of a body the handler reads before it sends the
+// status line; it is also the buffer the rest is copied with.
+const PrefetchSize = 128 << 10
 
 // handler is the http.Handler NewHandler returns.
 type handler struct {
 	store Store
+	opts  Options
 	log   *slog.Logger
-	bufs  sync.Pool // of *[]byte, copyBufSize long
+	bufs  sync.Pool // of *[]byte, PrefetchSize long
 }
 
-// NewHandler returns the handler for /Content/. Mount it so that it sees
-// the full request path (do not strip the /Content/ prefix) and route every
-// case variant of /Content/ to it. A nil logger discards the log.
+// NewHandler returns the handler for /Content/ serving every byte itself; a
+// nil logger discards the log. See NewHandlerWith.
+func NewHandler(store Store, logger *slog.Logger) http.Handler {
+	return NewHandlerWith(store, Options{Logger: logger})
+}
+
+// NewHandlerWith returns the handler for /Content/. Mount it so that it
+// sees the full request path (do not strip the /Content/ prefix) and route
+// every case variant of /Content/ to it.
 //
 // When the body fails half-way the handler panics with http.ErrAbortHandler,
 // the net/http idiom for dropping the connection: middleware that recovers
 // panics must re-panic that value.
-func NewHandler(store Store, logger *slog.Logger) http.Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+func NewHandlerWith(store Store, opts Options) http.Handler {
+	h := &handler{store: store, opts: opts, log: opts.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{store: store, log: logger}
 	h.bufs.New = func() any {
-		b := make([]byte, copyBufSize)
+		b := make([]byte, PrefetchSize)
 		return &b
 	}
 	return h
@@ -105,8 +153,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
 	info, err := h.store.Stat(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) && h.opts.Fallback != nil {
+		h.fallback(w, r, key, sum)
+		return
+	}
 	if err != nil {
 		h.storeError(w, r, key, err)
+		return
+	}
+	if h.opts.Redirect != nil {
+		h.redirect(w, r, key)
 		return
 	}
 	if notModified(r, info) {
@@ -126,9 +182,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		start, length, status = s, n, http.StatusPartialContent
 	}
 
-	// Open the body before committing to a status, so a failing store
-	// still gets a clean 503.
+	// Open the body and read its start before committing to a status, so
+	// that a failing store still gets a clean 503.
 	var body io.ReadCloser
+	var buf *[]byte
+	var first int
 	if r.Method == http.MethodGet && length > 0 {
 		body, err = h.store.OpenRange(ctx, key, start, length)
 		if err != nil {
@@ -136,6 +194,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer body.Close()
+		buf = h.bufs.Get().(*[]byte)
+		defer h.bufs.Put(buf)
+		first, err = io.ReadFull(body, (*buf)[:min(length, PrefetchSize)])
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("object shorter than its size: %d bytes at %d, want %d: %w", first, start, min(length, PrefetchSize), err)
+			}
+			h.storeError(w, r, key, err)
+			return
+		}
 	}
 
 	hdr := w.Header()
@@ -148,7 +216,34 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	if body != nil {
-		h.copyBody(w, r, key, body, start, length)
+		h.copyBody(w, r, key, body, (*buf)[:first], *buf, start, length)
+	}
+}
+
+// redirect sends the client to where Options.Redirect says the stored
+// object can be downloaded.
+func (h *handler) redirect(w http.ResponseWriter, r *http.Request, key string) {
+	target, err := h.opts.Redirect(r.Context(), r, key)
+	if err != nil {
+		h.storeError(w, r, key, fmt.Errorf("redirect: %w", err))
+		return
+	}
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusFound)
+}
+
+// fallback sends the client to where Options.Fallback says a file the store
+// does not hold can be downloaded, or answers 404.
+func (h *handler) fallback(w http.ResponseWriter, r *http.Request, key string, sum []byte) {
+	target, err := h.opts.Fallback(r.Context(), sum)
+	switch {
+	case err != nil:
+		h.storeError(w, r, key, fmt.Errorf("fallback: %w", err))
+	case target == "":
+		http.Error(w, http.StatusText(http.StatusNotFound), http.StatusNotFound)
+	default:
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusFound)
 	}
 }
 
@@ -221,25 +316,29 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, key string,
 	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }
 
-// copyBody sends exactly length bytes of body, or aborts the connection.
-func (h *handler) copyBody(w http.ResponseWriter, r *http.Request, key string, body io.Reader, start, length int64) {
-	bp := h.bufs.Get().(*[]byte)
-	defer h.bufs.Put(bp)
-	src := &recordingReader{r: io.LimitReader(body, length)}
-	// writerOnly hides http.ResponseWriter's ReadFrom so that our buffer is used.
-	n, err := io.CopyBuffer(writerOnly{w}, src, *bp)
-	if err == nil && n == length {
+// copyBody sends exactly length bytes: first (already read), then the rest
+// of body copied with buf; or it aborts the connection.
+func (h *handler) copyBody(w http.ResponseWriter, r *http.Request, key string, body io.Reader, first, buf []byte, start, length int64) {
+	n, err := w.Write(first)
+	sent := int64(n)
+	src := &recordingReader{r: io.LimitReader(body, length-sent)}
+	if err == nil && sent < length {
+		// writerOnly hides http.ResponseWriter's ReadFrom so that buf is used.
+		n, cerr := io.CopyBuffer(writerOnly{w}, src, buf)
+		sent, err = sent+n, cerr
+	}
+	if err == nil && sent == length {
 		return
 	}
 	switch {
 	case src.err != nil:
 		h.log.ErrorContext(r.Context(), "content: store failed mid-body", "key", key,
-			"offset", start, "length", length, "sent", n, "err", src.err)
+			"offset", start, "length", length, "sent", sent, "err", src.err)
 	case err == nil:
 		h.log.ErrorContext(r.Context(), "content: object shorter than its size", "key", key,
-			"offset", start, "length", length, "sent", n)
+			"offset", start, "length", length, "sent", sent)
 	default:
-		h.log.DebugContext(r.Context(), "content: client went away", "key", key, "sent", n, "err", err)
+		h.log.DebugContext(r.Context(), "content: client went away", "key", key, "sent", sent, "err", err)
 	}
 	panic(http.ErrAbortHandler)
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"wsus/internal/tests3"
 	"wsus/storage"
 	"wsus/storage/content"
 )
@@ -55,7 +56,7 @@ func newStore(t testing.TB) *storage.FS {
 	return s
 }
 
-func put(t testing.TB, s *storage.FS, data []byte) object {
+func put(t testing.TB, s storage.BlobStore, data []byte) object {
 	t.Helper()
 	s1, s256 := sha1.Sum(data), sha256.Sum256(data)
 	info, err := s.Put(context.Background(), storage.KeyForSHA1(s1[:]), bytes.NewReader(data),
@@ -176,8 +177,23 @@ func checkResponse(t *testing.T, resp *http.Response, method string, status int,
 	}
 }
 
+// stores are the blob stores the handler is tested on: a new, empty one of
+// each kind per call.
+var stores = []struct {
+	name string
+	open func(t *testing.T) storage.BlobStore
+}{
+	{"fs", func(t *testing.T) storage.BlobStore { return newStore(t) }},
+	{"s3", func(t *testing.T) storage.BlobStore { return newS3Store(t, tests3.Start(t), nil) }},
+}
+
 func TestHandler(t *testing.T) {
-	store := newStore(t)
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { testHandler(t, st.open(t)) })
+	}
+}
+
+func testHandler(t *testing.T, store storage.BlobStore) {
 	srv, _ := newServer(t, store)
 	obj := put(t, store, testData(5000))
 	empty := put(t, store, nil)
