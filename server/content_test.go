@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -12,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"wsus/catalog"
 	"wsus/clientsim"
 	"wsus/internal/tests3"
 	"wsus/server"
@@ -140,5 +145,61 @@ func TestBadContentConfiguration(t *testing.T) {
 				t.Errorf("error %v, want one mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestFileLocationsPointToMicrosoftUpdate: in Microsoft Update mode, the
+// FileLocation of a file this server does not store is its real Microsoft
+// Update URL (from the GetUpdateData response in testdata/muurl), as WSUS
+// answers when "clients download from Microsoft Update"; a stored file
+// keeps this server's /Content/ URL.
+func TestFileLocationsPointToMicrosoftUpdate(t *testing.T) {
+	const muURL = "http://download.windowsupdate.com/c/msdownload/update/software/defu/2026/10/am_delta_87f5bd0469585006aa5d3a77d1c662fd2895ddcd.exe"
+	ctx := context.Background()
+	base, stores := startServer(t, server.Config{DataDir: t.TempDir(), AdminToken: "t", ContentMUURLs: "../testdata/muurl"}, "All Computers")
+
+	// A software update listing that file. Test data built here, not
+	// Microsoft metadata: only the file's name, size and SHA-1 are real
+	// (flow 000015 of the wsus-rs capture lists it as AM_Delta.exe).
+	sha1, _ := base64.StdEncoding.DecodeString("h/W9BGlYUAaqXTp30cZi/SiV3c0=")
+	rev := &catalog.Revision{
+		Identity: catalog.Identity{UpdateID: uuid.MustParse("4d3c2b1a-0000-4000-8000-00000000a11d"), RevisionNumber: 100},
+		Type:     catalog.TypeSoftware, Title: "test update listing a Microsoft file", PublicationState: "Published",
+		Files:     []catalog.File{{SHA1: sha1, FileName: "AM_Delta.exe", Size: 11610576}},
+		CoreXML:   `<UpdateIdentity UpdateID="4d3c2b1a-0000-4000-8000-00000000a11d" RevisionNumber="100" /><Properties UpdateType="Software" />`,
+		SourceXML: "<upd:Update/>",
+	}
+	if _, err := stores.Catalog.ImportRevisions(ctx, []*catalog.Revision{rev}); err != nil {
+		t.Fatal(err)
+	}
+	sums, err := stores.Catalog.Summaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var demoID int32
+	for _, s := range sums {
+		if s.UpdateID.String() == demoUpdateID {
+			demoID = s.ID
+		}
+	}
+
+	lastChange := soapCall(t, base+"/ClientWebService/client.asmx", nsClient, "GetConfig", "<protocolVersion>2.90</protocolVersion>").FindElement("GetConfigResult/LastChange").Text()
+	auth := soapCall(t, base+"/SimpleAuthWebService/SimpleAuth.asmx", nsAuth, "GetAuthorizationCookie", "<clientId>5b7e8f3a-1111-4222-8333-944455556666</clientId><dnsName>mu-client</dnsName>").FindElement("GetAuthorizationCookieResult/CookieData").Text()
+	res := soapCall(t, base+"/ClientWebService/client.asmx", nsClient, "GetCookie", "<authCookies><AuthorizationCookie><PlugInId>SimpleTargeting</PlugInId><CookieData>"+auth+
+		"</CookieData></AuthorizationCookie></authCookies><lastChange>"+lastChange+"</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>2.90</protocolVersion>").FindElement("GetCookieResult")
+	cookie := "<cookie><Expiration>" + res.FindElement("Expiration").Text() + "</Expiration><EncryptedData>" + res.FindElement("EncryptedData").Text() + "</EncryptedData></cookie>"
+	geui := soapCall(t, base+"/ClientWebService/client.asmx", nsClient, "GetExtendedUpdateInfo", cookie+
+		fmt.Sprintf("<revisionIDs><int>%d</int><int>%d</int></revisionIDs>", rev.ID, demoID)+
+		"<infoTypes><XmlUpdateFragmentType>Extended</XmlUpdateFragmentType></infoTypes><locales><string>en</string></locales>")
+	got := map[string]string{}
+	for _, fl := range geui.FindElements("GetExtendedUpdateInfoResult/FileLocations/FileLocation") {
+		got[fl.FindElement("FileDigest").Text()] = fl.FindElement("Url").Text()
+	}
+	want := map[string]string{
+		"h/W9BGlYUAaqXTp30cZi/SiV3c0=": muURL,
+		"9Go4qNHQgxPpELEivkb89CzOwqc=": base + demoPayloadPath,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("FileLocations %v, want %v", got, want)
 	}
 }

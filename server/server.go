@@ -145,7 +145,7 @@ func openBlobs(ctx context.Context, cfg Config) (storage.BlobStore, error) {
 }
 
 // contentOptions builds the content handler's modes from cfg.
-func contentOptions(cfg Config, blobs storage.BlobStore, logger *slog.Logger) (content.Options, error) {
+func contentOptions(cfg Config, blobs storage.BlobStore, mu *muurl.Index, logger *slog.Logger) (content.Options, error) {
 	opts := content.Options{Logger: logger}
 	switch r := cfg.ContentRedirect; {
 	case r == "":
@@ -166,15 +166,32 @@ func contentOptions(cfg Config, blobs storage.BlobStore, logger *slog.Logger) (c
 		}
 		opts.Redirect = content.RedirectToBase(r)
 	}
-	if cfg.ContentMUURLs != "" {
-		ix, err := muurl.Load(cfg.ContentMUURLs)
-		if err != nil {
-			return opts, fmt.Errorf("server: Microsoft Update URLs: %w", err)
-		}
-		logger.Info("content not stored here goes to Microsoft Update", "urls", ix.Len(), "from", cfg.ContentMUURLs)
-		opts.Fallback = ix.URL
+	if mu != nil {
+		opts.Fallback = mu.URL
 	}
 	return opts, nil
+}
+
+// microsoftUpdateLocator sends clients to Microsoft Update for the files
+// this server does not store and whose Microsoft Update URL is known, as
+// WSUS does when "clients download from Microsoft Update". When the blob
+// store cannot tell (it is down), the client gets this server's URL, which
+// answers 503 until the store is back.
+func microsoftUpdateLocator(blobs storage.BlobStore, mu *muurl.Index, logger *slog.Logger) wusp.FileLocator {
+	return func(ctx context.Context, f catalog.File) (string, bool, error) {
+		_, err := blobs.Stat(ctx, storage.KeyForSHA1(f.SHA1))
+		if !errors.Is(err, storage.ErrNotFound) {
+			if err != nil {
+				logger.Warn("content store unavailable; FileLocation stays local", "err", err)
+			}
+			return "", false, nil
+		}
+		u, err := mu.URL(ctx, f.SHA1)
+		if err != nil || u == "" {
+			return "", false, err
+		}
+		return u, true, nil
+	}
 }
 
 // Server is a configured wsus server.
@@ -206,18 +223,29 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 			return nil, err
 		}
 	}
-	services, err := wusp.New(ctx, wusp.Config{
+	var mu *muurl.Index
+	if cfg.ContentMUURLs != "" {
+		if mu, err = muurl.Load(cfg.ContentMUURLs); err != nil {
+			return nil, fmt.Errorf("server: Microsoft Update URLs: %w", err)
+		}
+		logger.Info("content not stored here goes to Microsoft Update", "urls", mu.Len(), "from", cfg.ContentMUURLs)
+	}
+	wcfg := wusp.Config{
 		Store:      stores.Catalog,
 		Engine:     scan.NewEngine(stores.Catalog),
 		Sealer:     sealer,
 		Logger:     logger,
 		ContentURL: cfg.ContentURL,
 		PageSize:   cfg.SyncPageSize,
-	})
+	}
+	if mu != nil {
+		wcfg.Locate = microsoftUpdateLocator(stores.Blobs, mu, logger)
+	}
+	services, err := wusp.New(ctx, wcfg)
 	if err != nil {
 		return nil, err
 	}
-	copts, err := contentOptions(cfg, stores.Blobs, logger)
+	copts, err := contentOptions(cfg, stores.Blobs, mu, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,9 @@ func (s *Services) writeExtended(ctx context.Context, req *soap.Request, result 
 			if locs == nil {
 				locs = result.CreateElement("FileLocations")
 			}
-			addFileLocation(locs, base, f)
+			if err := s.addFileLocation(ctx, locs, base, f); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -225,7 +227,9 @@ func (s *Services) getFileLocations(ctx context.Context, req *soap.Request) (*et
 		if locs == nil {
 			locs = result.CreateElement("FileLocations")
 		}
-		addFileLocation(locs, s.contentBase(req.HTTP), f)
+		if err := s.addFileLocation(ctx, locs, s.contentBase(req.HTTP), f); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.addCookie(result, "NewCookie", sess); err != nil {
 		return nil, err

@@ -59,9 +59,18 @@ type Config struct {
 	MaxPageBytes int
 	// MaxRequestBytes limits a request body; zero means 8 MiB.
 	MaxRequestBytes int64
+	// Locate, when set, may send a file's FileLocation elsewhere than this
+	// server's /Content/ path: it returns the URL and true for a file the
+	// client should download from there (WSUS's "clients download from
+	// Microsoft Update" for content not stored here).
+	Locate FileLocator
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
+
+// FileLocator picks where a client downloads a file from when that is not
+// this server (see Config.Locate).
+type FileLocator func(ctx context.Context, f catalog.File) (url string, elsewhere bool, err error)
 
 // CookieLifetime is how long a session cookie lasts: 1 hour, as WS2025
 // issues them (MS-WUSP.md section 2.2, Cookie).
@@ -257,11 +266,23 @@ func ContentPath(sha1 []byte, fileName string) string {
 }
 
 // addFileLocation writes one FileLocation {FileDigest, Url}: real WSUS sends
-// only these two children (MS-WUSP.md section 2.2).
-func addFileLocation(parent *etree.Element, base string, f catalog.File) {
+// only these two children (MS-WUSP.md section 2.2). Url is this server's
+// content path under base, unless Config.Locate sends the file elsewhere.
+func (s *Services) addFileLocation(ctx context.Context, parent *etree.Element, base string, f catalog.File) error {
+	u := base + ContentPath(f.SHA1, f.FileName)
+	if s.cfg.Locate != nil {
+		other, elsewhere, err := s.cfg.Locate(ctx, f)
+		if err != nil {
+			return fmt.Errorf("wusp: locate file: %w", err)
+		}
+		if elsewhere {
+			u = other
+		}
+	}
 	fl := parent.CreateElement("FileLocation")
 	soap.Elem(fl, "FileDigest", base64.StdEncoding.EncodeToString(f.SHA1))
-	soap.Elem(fl, "Url", base+ContentPath(f.SHA1, f.FileName))
+	soap.Elem(fl, "Url", u)
+	return nil
 }
 
 // protocolAtLeast compares a client protocol version "x.y" with major.minor.
