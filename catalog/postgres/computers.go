@@ -29,7 +29,7 @@ func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName strin
 	if clientID == "" {
 		return fmt.Errorf("postgres: %s: empty client ID", op)
 	}
-	if err := errors.Join(checkTime("time", at), checkText("client ID", clientID), checkText("DNS name", dnsName)); err != nil {
+	if err := errors.Join(catalog.CheckTime("time", at), checkText("client ID", clientID), checkText("DNS name", dnsName)); err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	for i, g := range groups {
@@ -56,7 +56,7 @@ func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error 
 	if c.ID == "" {
 		return fmt.Errorf("postgres: %s: empty client ID", op)
 	}
-	err := errors.Join(checkTime("FirstSeen", c.FirstSeen), checkText("client ID", c.ID), checkText("DNS name", c.DNSName),
+	err := errors.Join(catalog.CheckTime("FirstSeen", c.FirstSeen), checkText("client ID", c.ID), checkText("DNS name", c.DNSName),
 		checkText("OS description", c.OSDescription), checkText("OS locale", c.OSLocale),
 		checkText("architecture", c.Architecture), checkText("manufacturer", c.Manufacturer),
 		checkText("model", c.Model), checkText("client version", c.ClientVersion))
@@ -116,7 +116,7 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 // computer is an error wrapping catalog.ErrNotFound.
 func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
 	op := fmt.Sprintf("record sync of %q", clientID)
-	if err := checkTime("time", at); err != nil {
+	if err := catalog.CheckTime("time", at); err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
@@ -199,14 +199,14 @@ func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 // Received at; a zero at means now.
 func (s *Store) StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error) {
 	op := fmt.Sprintf("store events of %q", clientID)
-	if err := checkTime("time", at); err != nil {
+	if err := catalog.CheckTime("time", at); err != nil {
 		return 0, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	for i, e := range events {
 		if e.InstanceID == uuid.Nil {
 			return 0, fmt.Errorf("postgres: %s: event %d: no instance ID", op, i)
 		}
-		err := errors.Join(checkTime("TimeAtTarget", e.TimeAtTarget), checkText("AppName", e.AppName))
+		err := errors.Join(catalog.CheckTime("TimeAtTarget", e.TimeAtTarget), checkText("AppName", e.AppName))
 		for j, v := range e.Replacement {
 			err = errors.Join(err, checkText(fmt.Sprintf("Replacement %d", j), v))
 		}
@@ -290,7 +290,7 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 // removed. When an update is listed twice the last entry wins.
 func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
 	op := fmt.Sprintf("set statuses of %q", clientID)
-	if err := checkTime("time", at); err != nil {
+	if err := catalog.CheckTime("time", at); err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	for i, st := range statuses {
@@ -300,7 +300,7 @@ func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []cat
 		if st.State < catalog.StateUnknown || st.State > catalog.StateInstalledPendingReboot {
 			return fmt.Errorf("postgres: %s: status %d: unknown state %d", op, i, st.State)
 		}
-		if err := checkTime("ChangedAt", st.ChangedAt); err != nil {
+		if err := catalog.CheckTime("ChangedAt", st.ChangedAt); err != nil {
 			return fmt.Errorf("postgres: %s: status %d: %w", op, i, err)
 		}
 	}

@@ -8,29 +8,6 @@ import (
 	"wsus/catalog"
 )
 
-// validateDrivers rejects driver metadata the drivers column (jsonb) cannot
-// hold faithfully: text PostgreSQL refuses (invalid UTF-8, NUL, which jsonb
-// refuses even escaped) and dates outside the years 1-9999.
-func validateDrivers(ds []catalog.DriverMetadata) error {
-	for i, d := range ds {
-		what := fmt.Sprintf("driver %d (%q)", i, d.HardwareID)
-		strs := append([]string{d.HardwareID, d.WhqlDriverID, d.Manufacturer, d.Provider, d.Company, d.Class, d.Model},
-			d.CompatibleProviders...)
-		for _, fs := range d.FeatureScores {
-			strs = append(strs, fs.OperatingSystem)
-		}
-		for _, s := range strs {
-			if err := checkText(what+" text", s); err != nil {
-				return err
-			}
-		}
-		if err := checkTime(what+" DriverVerDate", d.DriverVerDate); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // encDrivers returns driver metadata as stored: NULL when there is none,
 // else a JSON array, dates in UTC to the microsecond.
 func encDrivers(ds []catalog.DriverMetadata) (any, error) {

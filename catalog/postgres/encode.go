@@ -48,18 +48,6 @@ func decTime(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// checkTime rejects times the embedded store cannot hold either, so that
-// both stores accept the same input.
-func checkTime(what string, t time.Time) error {
-	if t.IsZero() {
-		return nil
-	}
-	if y := t.UTC().Year(); y < 1 || y > 9999 {
-		return fmt.Errorf("%s %s: year out of range 1-9999", what, t)
-	}
-	return nil
-}
-
 // checkText rejects strings PostgreSQL's text cannot hold: invalid UTF-8
 // and NUL characters.
 func checkText(what, s string) error {

@@ -120,7 +120,7 @@ func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Ap
 	default:
 		return catalog.Approval{}, fmt.Errorf("postgres: %s: unknown action %q", op, a.Action)
 	}
-	if err := errors.Join(checkTime("deadline", a.Deadline), checkTime("ChangedAt", a.ChangedAt), checkText("By", a.By)); err != nil {
+	if err := errors.Join(catalog.CheckTime("deadline", a.Deadline), catalog.CheckTime("ChangedAt", a.ChangedAt), checkText("By", a.By)); err != nil {
 		return catalog.Approval{}, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	a.ID = 0

@@ -16,30 +16,10 @@ import (
 
 // validateRevision rejects what the schema cannot hold faithfully.
 func validateRevision(r *catalog.Revision) error {
-	if r == nil {
-		return errors.New("nil revision")
-	}
-	if r.UpdateID == uuid.Nil {
-		return errors.New("no UpdateID")
-	}
-	if err := checkTime("CreationDate", r.CreationDate); err != nil {
+	if err := r.Validate(); err != nil {
 		return err
 	}
-	for i, c := range r.Prerequisites {
-		if len(c.UpdateIDs) == 0 {
-			return fmt.Errorf("prerequisite clause %d is empty", i)
-		}
-	}
 	for i, f := range r.Files {
-		if len(f.SHA1) != 20 {
-			return fmt.Errorf("file %d (%s): SHA-1 digest has %d bytes, want 20", i, f.FileName, len(f.SHA1))
-		}
-		if len(f.SHA256) != 0 && len(f.SHA256) != 32 {
-			return fmt.Errorf("file %d (%s): SHA-256 digest has %d bytes, want 32 or none", i, f.FileName, len(f.SHA256))
-		}
-		if err := checkTime(fmt.Sprintf("file %d (%s) Modified", i, f.FileName), f.Modified); err != nil {
-			return err
-		}
 		if err := checkText(fmt.Sprintf("file %d name", i), f.FileName); err != nil {
 			return err
 		}
@@ -58,12 +38,17 @@ func validateRevision(r *catalog.Revision) error {
 				struct{ what, s string }{fmt.Sprintf("%s %q", m.what, lang), xml})
 		}
 	}
+	for i, d := range r.Drivers {
+		for _, s := range d.Texts() {
+			texts = append(texts, struct{ what, s string }{fmt.Sprintf("driver %d (%q) text", i, d.HardwareID), s})
+		}
+	}
 	for _, t := range texts {
 		if err := checkText(t.what, t.s); err != nil {
 			return err
 		}
 	}
-	return validateDrivers(r.Drivers)
+	return nil
 }
 
 // importEntry is what one import does to one identity.

@@ -28,7 +28,7 @@ func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName strin
 	if clientID == "" {
 		return fmt.Errorf("sqlite: %s: empty client ID", op)
 	}
-	if err := checkTime("time", at); err != nil {
+	if err := catalog.CheckTime("time", at); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	gs, err := encStrings(groups)
@@ -54,7 +54,7 @@ func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error 
 	if c.ID == "" {
 		return fmt.Errorf("sqlite: %s: empty client ID", op)
 	}
-	if err := checkTime("FirstSeen", c.FirstSeen); err != nil {
+	if err := catalog.CheckTime("FirstSeen", c.FirstSeen); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
@@ -113,7 +113,7 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 // computer is an error wrapping catalog.ErrNotFound.
 func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
 	op := fmt.Sprintf("record sync of %q", clientID)
-	if err := checkTime("time", at); err != nil {
+	if err := catalog.CheckTime("time", at); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
@@ -245,14 +245,14 @@ func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 // has ClientID clientID and Received at; a zero at means now.
 func (s *Store) StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error) {
 	op := fmt.Sprintf("store events of %q", clientID)
-	if err := checkTime("time", at); err != nil {
+	if err := catalog.CheckTime("time", at); err != nil {
 		return 0, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	for i, e := range events {
 		if e.InstanceID == uuid.Nil {
 			return 0, fmt.Errorf("sqlite: %s: event %d: no instance ID", op, i)
 		}
-		if err := checkTime("TimeAtTarget", e.TimeAtTarget); err != nil {
+		if err := catalog.CheckTime("TimeAtTarget", e.TimeAtTarget); err != nil {
 			return 0, fmt.Errorf("sqlite: %s: event %d: %w", op, i, err)
 		}
 	}
@@ -349,7 +349,7 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 // removed. When an update is listed twice the last entry wins.
 func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
 	op := fmt.Sprintf("set statuses of %q", clientID)
-	if err := checkTime("time", at); err != nil {
+	if err := catalog.CheckTime("time", at); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	for i, st := range statuses {
@@ -359,7 +359,7 @@ func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []cat
 		if st.State < catalog.StateUnknown || st.State > catalog.StateInstalledPendingReboot {
 			return fmt.Errorf("sqlite: %s: status %d: unknown state %d", op, i, st.State)
 		}
-		if err := checkTime("ChangedAt", st.ChangedAt); err != nil {
+		if err := catalog.CheckTime("ChangedAt", st.ChangedAt); err != nil {
 			return fmt.Errorf("sqlite: %s: status %d: %w", op, i, err)
 		}
 	}

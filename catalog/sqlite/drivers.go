@@ -4,32 +4,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"unicode/utf8"
 
 	"wsus/catalog"
 )
-
-// validateDrivers rejects driver metadata the drivers column (JSON) cannot
-// hold faithfully: invalid UTF-8 (JSON would replace it) and dates outside
-// the years 1-9999.
-func validateDrivers(ds []catalog.DriverMetadata) error {
-	for i, d := range ds {
-		strs := append([]string{d.HardwareID, d.WhqlDriverID, d.Manufacturer, d.Provider, d.Company, d.Class, d.Model},
-			d.CompatibleProviders...)
-		for _, fs := range d.FeatureScores {
-			strs = append(strs, fs.OperatingSystem)
-		}
-		for _, s := range strs {
-			if !utf8.ValidString(s) {
-				return fmt.Errorf("driver %d (%q): text is not valid UTF-8", i, d.HardwareID)
-			}
-		}
-		if err := checkTime(fmt.Sprintf("driver %d (%q) DriverVerDate", i, d.HardwareID), d.DriverVerDate); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // encDrivers returns driver metadata as stored: NULL when there is none,
 // else a JSON array, dates in UTC.

@@ -22,17 +22,6 @@ func encTime(t time.Time) any {
 	return t.UTC().Format(timeLayout)
 }
 
-// checkTime rejects times the fixed-width layout cannot hold.
-func checkTime(what string, t time.Time) error {
-	if t.IsZero() {
-		return nil
-	}
-	if y := t.UTC().Year(); y < 1 || y > 9999 {
-		return fmt.Errorf("%s %s: year out of range 1-9999", what, t)
-	}
-	return nil
-}
-
 // decTime parses a stored time; NULL is the zero time.
 func decTime(v sql.NullString) (time.Time, error) {
 	if !v.Valid {

@@ -117,7 +117,7 @@ func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Ap
 	default:
 		return catalog.Approval{}, fmt.Errorf("sqlite: %s: unknown action %q", op, a.Action)
 	}
-	if err := errors.Join(checkTime("deadline", a.Deadline), checkTime("ChangedAt", a.ChangedAt)); err != nil {
+	if err := errors.Join(catalog.CheckTime("deadline", a.Deadline), catalog.CheckTime("ChangedAt", a.ChangedAt)); err != nil {
 		return catalog.Approval{}, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	a.ID = 0

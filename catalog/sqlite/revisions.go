@@ -10,40 +10,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/google/uuid"
-
 	"wsus/catalog"
 )
-
-// validateRevision rejects what the schema cannot hold faithfully.
-func validateRevision(r *catalog.Revision) error {
-	if r == nil {
-		return errors.New("nil revision")
-	}
-	if r.UpdateID == uuid.Nil {
-		return errors.New("no UpdateID")
-	}
-	if err := checkTime("CreationDate", r.CreationDate); err != nil {
-		return err
-	}
-	for i, c := range r.Prerequisites {
-		if len(c.UpdateIDs) == 0 {
-			return fmt.Errorf("prerequisite clause %d is empty", i)
-		}
-	}
-	for i, f := range r.Files {
-		if len(f.SHA1) != 20 {
-			return fmt.Errorf("file %d (%s): SHA-1 digest has %d bytes, want 20", i, f.FileName, len(f.SHA1))
-		}
-		if len(f.SHA256) != 0 && len(f.SHA256) != 32 {
-			return fmt.Errorf("file %d (%s): SHA-256 digest has %d bytes, want 32 or none", i, f.FileName, len(f.SHA256))
-		}
-		if err := checkTime(fmt.Sprintf("file %d (%s) Modified", i, f.FileName), f.Modified); err != nil {
-			return err
-		}
-	}
-	return validateDrivers(r.Drivers)
-}
 
 // importStmts are the statements ImportRevisions prepares once per batch.
 type importStmts struct {
@@ -117,7 +85,7 @@ func (st *importStmts) close() {
 func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (catalog.ImportResult, error) {
 	digests := make([][]byte, len(revs))
 	for i, r := range revs {
-		if err := validateRevision(r); err != nil {
+		if err := r.Validate(); err != nil {
 			return catalog.ImportResult{}, fmt.Errorf("sqlite: import revisions: revision %d: %w", i, err)
 		}
 		digests[i] = catalog.ContentDigest(r, time.Nanosecond)
