@@ -105,7 +105,7 @@ func (h *handler) setApproval(w http.ResponseWriter, r *http.Request) {
 	}
 	group, ok := findGroup(groups, req.Group)
 	if !ok {
-		writeError(w, http.StatusNotFound, "unknown_group", fmt.Sprintf("no target group is named or has the ID %q", req.Group))
+		unknownGroup(w, req.Group)
 		return
 	}
 	a.GroupID = group.ID
@@ -180,6 +180,11 @@ func parseApproval(req ApprovalRequest) (catalog.Approval, *requestError) {
 		a.Deadline = d.UTC()
 	}
 	return a, nil
+}
+
+// unknownGroup answers 404 for a group reference findGroup did not resolve.
+func unknownGroup(w http.ResponseWriter, ref string) {
+	writeError(w, http.StatusNotFound, "unknown_group", fmt.Sprintf("no target group is named or has the ID %q", ref))
 }
 
 // findGroup finds a target group by ID or, case-insensitively, by name; an

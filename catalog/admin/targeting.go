@@ -37,7 +37,7 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	parent, ok := findGroup(groups, req.Parent)
 	if !ok {
-		writeError(w, http.StatusNotFound, "unknown_group", fmt.Sprintf("no target group is named or has the ID %q", req.Parent))
+		unknownGroup(w, req.Parent)
 		return
 	}
 	// "Unassigned Computers" holds exactly the computers in no other group,
@@ -149,7 +149,7 @@ func (h *handler) setComputerGroups(w http.ResponseWriter, r *http.Request) {
 	for _, ref := range refs {
 		g, ok := findGroup(groups, ref)
 		if !ok {
-			writeError(w, http.StatusNotFound, "unknown_group", fmt.Sprintf("no target group is named or has the ID %q", ref))
+			unknownGroup(w, ref)
 			return
 		}
 		switch g.ID {

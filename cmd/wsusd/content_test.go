@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -10,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"wsus/catalog/sqlite"
+	"wsus/internal/syncbuf"
 	"wsus/internal/tests3"
 )
 
@@ -114,24 +113,6 @@ func TestContentCommandsOnS3(t *testing.T) {
 	}
 }
 
-// syncBuffer collects the output of a command running in another goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServeFromS3: `wsusd serve` honours WSUS_S3_* and --content-redirect.
 func TestServeFromS3(t *testing.T) {
 	srv := tests3.Start(t)
@@ -153,7 +134,7 @@ func TestServeFromS3(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		ctx, cancel := context.WithCancel(context.Background())
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		done := make(chan int)
 		go func() { done <- run(ctx, append([]string{"serve", "--listen", addr}, tc.args...), &logs, &logs) }()
 		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

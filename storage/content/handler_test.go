@@ -15,10 +15,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"wsus/internal/syncbuf"
 	"wsus/internal/tests3"
 	"wsus/storage"
 	"wsus/storage/content"
@@ -67,27 +67,9 @@ func put(t testing.TB, s storage.BlobStore, data []byte) object {
 	return object{data: data, sum: s1[:], info: info}
 }
 
-// syncBuffer is a log destination the server and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newServer(t testing.TB, store content.Store) (*httptest.Server, *syncBuffer) {
+func newServer(t testing.TB, store content.Store) (*httptest.Server, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	srv := httptest.NewServer(content.NewHandler(store, slog.New(slog.NewTextHandler(logs, nil))))
 	t.Cleanup(srv.Close)
 	return srv, logs

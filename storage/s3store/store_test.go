@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"wsus/internal/syncbuf"
 	"wsus/internal/tests3"
 	"wsus/storage"
 	"wsus/storage/blobtest"
@@ -238,7 +238,7 @@ func TestOutage(t *testing.T) {
 	blobtest.CheckRead(t, s, key, p, 0, 1<<20)
 
 	// Kill the server mid-body, restart it: the reader resumes.
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	patient := cfg
 	patient.ReadRetry = time.Minute
 	patient.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -279,22 +279,4 @@ func TestOutage(t *testing.T) {
 	if err == nil || int64(len(head))+n >= p.Size {
 		t.Errorf("read with the server gone: %d more bytes, err %v; want a failure", n, err)
 	}
-}
-
-// syncBuffer is a log destination shared by the store's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
