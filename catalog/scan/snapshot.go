@@ -285,7 +285,3 @@ func (s *Snapshot) changedAt(r *catalog.Summary, notBefore time.Time) time.Time 
 // approval IDs: implicit ID = base + revision ID. [I] Real WSUS keeps a row
 // per implicit deployment; the client only needs the IDs to be stable.
 const implicitDeploymentBase = 1 << 30
-
-// LastChangeFormat is the date-only format of Deployment/LastChangeTime
-// observed from WS2025 (MS-WUSP.md section 8, pitfall 4).
-const LastChangeFormat = "2006-01-02"

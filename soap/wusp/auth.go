@@ -123,16 +123,9 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 	// The native first call sends oldCookie with only an Expiration: that
 	// counts as no old cookie. A present one must be ours; it may be expired.
 	if old := soap.Child(req.Body, "oldCookie"); soap.Text(old, "EncryptedData") != "" {
-		oraw, err := base64.StdEncoding.DecodeString(soap.Text(old, "EncryptedData"))
+		prev, err := s.unsealSession(old)
 		if err != nil {
-			return nil, soap.Errorf(soap.InvalidCookie, "")
-		}
-		prev, err := s.cfg.Sealer.OpenSession(oraw)
-		if err != nil {
-			return nil, soap.Errorf(soap.InvalidCookie, "")
-		}
-		if prev.ServerID != s.info.ID {
-			return nil, soap.Errorf(soap.ServerChanged, "")
+			return nil, err
 		}
 		if prev.ClientID == auth.ClientID && prev.ConfigChanged.Equal(s.info.ConfigChanged) {
 			sess.SyncAnchor = prev.SyncAnchor

@@ -189,21 +189,11 @@ func (s *Services) Reporting() http.Handler {
 // openSession checks the cookie element of a request the way every
 // cookie-taking method must (MS-WUSP.md section 9, item 8).
 func (s *Services) openSession(el *etree.Element) (cookie.Session, error) {
-	data := soap.Text(el, "EncryptedData")
-	if el == nil || data == "" {
-		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
-	}
-	raw, err := base64.StdEncoding.DecodeString(data)
+	sess, err := s.unsealSession(el)
 	if err != nil {
-		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
-	}
-	sess, err := s.cfg.Sealer.OpenSession(raw)
-	if err != nil {
-		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
+		return cookie.Session{}, err
 	}
 	switch {
-	case sess.ServerID != s.info.ID:
-		return cookie.Session{}, soap.Errorf(soap.ServerChanged, "")
 	case s.now().After(sess.Expires):
 		return cookie.Session{}, soap.Errorf(soap.CookieExpired, "")
 	case !sess.ConfigChanged.Equal(s.info.ConfigChanged):
@@ -220,16 +210,29 @@ func (s *Services) clientScope(ctx context.Context, sess cookie.Session) (*scan.
 	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
 		return nil, nil, fmt.Errorf("wusp: look up computer: %w", err)
 	}
-	return s.scopeFor(ctx, sess, c)
-}
-
-// scopeFor is clientScope for a computer already read from the store.
-func (s *Services) scopeFor(ctx context.Context, sess cookie.Session, c catalog.Computer) (*scan.Snapshot, *scan.Scope, error) {
 	snap, err := s.cfg.Engine.Snapshot(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	return snap, snap.Scope(snap.ResolveGroups(sess.Groups, c.Groups)), nil
+}
+
+// unsealSession opens the sealed session of a Cookie element: InvalidCookie
+// when it is absent, not base64 or not sealed by our key, ServerChanged when
+// another installation minted it. Expiry and configuration are not checked.
+func (s *Services) unsealSession(el *etree.Element) (cookie.Session, error) {
+	raw, err := base64.StdEncoding.DecodeString(soap.Text(el, "EncryptedData"))
+	if err != nil || len(raw) == 0 {
+		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
+	}
+	sess, err := s.cfg.Sealer.OpenSession(raw)
+	if err != nil {
+		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
+	}
+	if sess.ServerID != s.info.ID {
+		return cookie.Session{}, soap.Errorf(soap.ServerChanged, "")
+	}
+	return sess, nil
 }
 
 // addCookie writes a Cookie-typed element: the clear-text Expiration and
