@@ -12,6 +12,12 @@ import (
 // does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable is returned (wrapped) by Store methods when the database
+// cannot be reached or is shutting down, overloaded or out of resources: the
+// request may succeed later unchanged. Callers answer it as an outage
+// (ServerBusy on SOAP, 503 with Retry-After elsewhere), never as a bug.
+var ErrUnavailable = errors.New("catalog store unavailable")
+
 // Fragment is one stored MS-WUSP fragment of a revision.
 type Fragment struct {
 	RevisionID int32
