@@ -59,6 +59,14 @@ type Config struct {
 	MaxPageBytes int
 	// MaxRequestBytes limits a request body; zero means 8 MiB.
 	MaxRequestBytes int64
+	// MaxInflight bounds the SOAP requests being read or answered at once,
+	// across the three services; zero means soap.DefaultMaxInflight. A
+	// request that finds no slot within a short wait gets ServerBusy.
+	MaxInflight int
+	// MaxBufferedBytes bounds the request bodies held in memory at once,
+	// across the three services; zero means soap.DefaultMaxBufferedBytes. A
+	// request whose body does not fit gets ServerBusy at once.
+	MaxBufferedBytes int64
 	// Locate, when set, may send a file's FileLocation elsewhere than this
 	// server's /Content/ path: it returns the URL and true for a file the
 	// client should download from there (WSUS's "clients download from
