@@ -2,6 +2,7 @@ package soap
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -168,15 +169,21 @@ func Time(el *etree.Element, name, path string) (time.Time, error) {
 }
 
 // ParseDateTime parses an xs:dateTime as .NET writes it: RFC 3339 with or
-// without fraction and zone (no zone means UTC).
+// without fraction and zone (no zone means UTC). The time, in UTC, must lie
+// in the years 1-9999: those xs:dateTime, FormatDateTime and the catalog
+// stores hold ("0000-01-01T00:00:00+01:00" would be year -1).
 func ParseDateTime(s string) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
+			t = t.UTC()
+			if y := t.Year(); y < 1 || y > 9999 {
+				return time.Time{}, fmt.Errorf("soap: parse date-time %q: year %d in UTC is outside 1-9999", s, y)
+			}
+			return t, nil
 		}
 	}
 	_, err := time.Parse(time.RFC3339Nano, s)
-	return time.Time{}, err
+	return time.Time{}, fmt.Errorf("soap: parse date-time: %w", err)
 }
 
 // FormatDateTime writes t the way .NET serializes a UTC DateTime: up to 7
