@@ -35,6 +35,31 @@ type ImportResult struct {
 	Unchanged int
 }
 
+// Report is one ReportEventBatch as the store keeps it (see
+// Store.StoreReport).
+type Report struct {
+	ClientID string
+	Events   []Event
+	// Changes are the status changes the events imply, in the order they
+	// apply (the events' TimeAtTarget order).
+	Changes []StatusChange
+	// At is when the report was received; zero means now.
+	At time.Time
+}
+
+// StatusChange is the status change one reported event implies, as
+// Store.SetStatuses takes it.
+type StatusChange struct {
+	// Event is the InstanceID of the event implying the change: it applies
+	// only when that event is stored new, so a retried report changes
+	// nothing twice.
+	Event    uuid.UUID
+	Statuses []UpdateStatus
+	// Replace marks a full status report (event 156): the computer's
+	// states not listed are removed.
+	Replace bool
+}
+
 // ServerInfo is the identity and configuration stamp shared by every replica
 // that uses one store.
 type ServerInfo struct {
@@ -117,6 +142,16 @@ type Store interface {
 	// already stored, sets the computer's LastReport, and returns how many
 	// were new.
 	StoreEvents(ctx context.Context, clientID string, events []Event, at time.Time) (int, error)
+	// StoreReport stores one report of a computer in one transaction: its
+	// events (skipping any whose InstanceID is already stored), the status
+	// changes of the events that were new, in order, and the computer's
+	// LastReport (and LastStatusTime when a change applies). Either all of
+	// it is stored or none, so a client that retries a failed report gets
+	// its statuses derived. It returns how many events were new.
+	StoreReport(ctx context.Context, r Report) (int, error)
+	// CountEvents returns how many events of one computer were received at
+	// or after since.
+	CountEvents(ctx context.Context, clientID string, since time.Time) (int, error)
 	// Events returns the stored events of one computer, oldest first.
 	Events(ctx context.Context, clientID string) ([]Event, error)
 	// SetStatuses records per-update states of one computer. With replace,
@@ -129,3 +164,19 @@ type Store interface {
 	// Close releases the store.
 	Close() error
 }
+
+// MarkUnavailable returns err marked as an outage: its text is err's, and
+// it matches both err and ErrUnavailable with errors.Is. Stores mark the
+// errors of their driver that mean the database is unreachable, shutting
+// down, overloaded or out of resources.
+func MarkUnavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return unavailableError{err}
+}
+
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string   { return e.err.Error() }
+func (e unavailableError) Unwrap() []error { return []error{e.err, ErrUnavailable} }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -69,6 +70,66 @@ func CheckTime(what string, t time.Time) error {
 	}
 	if y := t.UTC().Year(); y < 1 || y > 9999 {
 		return fmt.Errorf("%s %s: year out of range 1-9999", what, t)
+	}
+	return nil
+}
+
+// Validate reports what makes a report unfit to store, whatever the store:
+// an event without InstanceID, times outside the years 1-9999, client text
+// that is not UTF-8 or holds a NUL (PostgreSQL refuses both), a status
+// without UpdateID or with an unknown state.
+func (r Report) Validate() error {
+	if err := CheckTime("time", r.At); err != nil {
+		return err
+	}
+	for i, e := range r.Events {
+		if e.InstanceID == uuid.Nil {
+			return fmt.Errorf("event %d: no instance ID", i)
+		}
+		err := errors.Join(CheckTime("TimeAtTarget", e.TimeAtTarget), CheckText("AppName", e.AppName))
+		for j, v := range e.Replacement {
+			err = errors.Join(err, CheckText(fmt.Sprintf("Replacement %d", j), v))
+		}
+		for j, v := range e.MiscData {
+			err = errors.Join(err, CheckText(fmt.Sprintf("MiscData %d", j), v))
+		}
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+	}
+	for i, c := range r.Changes {
+		if err := CheckStatuses(c.Statuses); err != nil {
+			return fmt.Errorf("change %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// CheckStatuses reports a status without UpdateID, with an unknown state or
+// a ChangedAt outside the years 1-9999.
+func CheckStatuses(statuses []UpdateStatus) error {
+	for i, st := range statuses {
+		if st.UpdateID == uuid.Nil {
+			return fmt.Errorf("status %d: no UpdateID", i)
+		}
+		if st.State < StateUnknown || st.State > StateInstalledPendingReboot {
+			return fmt.Errorf("status %d: unknown state %d", i, st.State)
+		}
+		if err := CheckTime("ChangedAt", st.ChangedAt); err != nil {
+			return fmt.Errorf("status %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// CheckText reports client-supplied text that is not valid UTF-8 or holds a
+// NUL character; what names the field.
+func CheckText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s contains a NUL character", what)
 	}
 	return nil
 }

@@ -20,6 +20,11 @@ var ExtractableArrays = []string{"InstalledNonLeafUpdateIDs", "OtherCachedUpdate
 // findStartTag finds the first start tag of an element with local name name
 // (optionally prefixed, optionally with attributes, not self-closing). It
 // returns the offsets of the whole tag and of its qualified name.
+//
+// It runs in time linear in len(b): after a candidate name it looks for the
+// tag's end only up to the next '<', and resumes the search there, so no
+// byte is scanned more than twice whatever the input (a body of repeated
+// "<CachedDriverIDs " without '>' once made it quadratic).
 func findStartTag(b []byte, name string) (tagStart, tagEnd, nameStart, nameEnd int, ok bool) {
 	for from := 0; ; {
 		i := bytes.Index(b[from:], []byte(name))
@@ -43,14 +48,19 @@ func findStartTag(b []byte, name string) (tagStart, tagEnd, nameStart, nameEnd i
 		if after >= len(b) || !(b[after] == '>' || b[after] == ' ' || b[after] == '\t' || b[after] == '\n' || b[after] == '\r') {
 			continue
 		}
-		gt := bytes.IndexByte(b[after:], '>')
-		if gt < 0 || bytes.IndexByte(b[after:after+gt], '<') >= 0 {
+		end := bytes.IndexAny(b[after:], "<>")
+		if end < 0 {
+			return 0, 0, 0, 0, false // no tag is complete after this point
+		}
+		if b[after+end] == '<' {
+			// Not a tag; no start tag can begin before that '<' either.
+			from = after + end
 			continue
 		}
-		if gt > 0 && b[after+gt-1] == '/' {
+		if end > 0 && b[after+end-1] == '/' {
 			continue // self-closing: nothing to extract
 		}
-		return j - 1, after + gt + 1, j, after, true
+		return j - 1, after + end + 1, j, after, true
 	}
 }
 
@@ -65,8 +75,8 @@ func isNameByte(c byte) bool {
 // the parsed envelope as usual.
 func ExtractIntArrays(body []byte) (rest []byte, arrays map[string][]int32) {
 	rest = body
-	if bytes.Contains(body, []byte("<!")) {
-		return body, nil // comments, CDATA or a DTD: leave it all to the parser
+	if hasOtherMarkup(body) {
+		return body, nil // leave it all to the parser
 	}
 	for _, name := range ExtractableArrays {
 		start, end, ok := elementContent(rest, name)
@@ -86,18 +96,41 @@ func ExtractIntArrays(body []byte) (rest []byte, arrays map[string][]int32) {
 	return rest, arrays
 }
 
+// hasOtherMarkup reports whether body holds markup the byte scanners do not
+// understand, inside which a tag may appear that is not one: comments,
+// CDATA sections, a DTD, or processing instructions other than a leading
+// XML declaration.
+func hasOtherMarkup(body []byte) bool {
+	if bytes.Contains(body, []byte("<!")) {
+		return true
+	}
+	rest := bytes.TrimLeft(body, "\ufeff \t\r\n")
+	if bytes.HasPrefix(rest, []byte("<?xml")) {
+		end := bytes.Index(rest, []byte("?>"))
+		if end < 0 {
+			return true
+		}
+		rest = rest[end+2:]
+	}
+	return bytes.Contains(rest, []byte("<?"))
+}
+
 // CutElementContent removes the content of the first element with local
 // name name from body, leaving the element empty, and returns the removed
 // bytes (raw XML, namespace declarations of outer elements not included).
 // ok is false, and body unchanged, when there is no such element with
-// content, or body holds comments, CDATA or a DTD.
+// content, it holds an element of the same name, or body holds markup the
+// scanner leaves to the parser (see hasOtherMarkup).
 func CutElementContent(body []byte, name string) (rest, content []byte, ok bool) {
-	if bytes.Contains(body, []byte("<!")) {
+	if hasOtherMarkup(body) {
 		return body, nil, false
 	}
 	start, end, ok := elementContent(body, name)
 	if !ok {
 		return body, nil, false
+	}
+	if _, _, _, _, nested := findStartTag(body[start:end], name); nested {
+		return body, nil, false // the first end tag may close the inner one
 	}
 	return cut(body, start, end), bytes.Clone(body[start:end]), true
 }

@@ -84,44 +84,63 @@ type Service struct {
 	name      string
 	namespace string
 	style     Style
-	maxBytes  int64
+	admission *Admission
 	logger    *slog.Logger
 	ops       map[string]entry
+	// widest holds the largest limits of any operation: what a request
+	// whose SOAPAction does not name one may use until its body names it.
+	widest Limits
 }
 
 type entry struct {
-	name string
-	fn   Operation
+	name   string
+	fn     Operation
+	limits Limits
 	// bulkInts: extract ExtractableArrays before parsing; bulkRaw: cut the
 	// content of these elements out before parsing.
 	bulkInts bool
 	bulkRaw  []string
 }
 
-// NewService returns a service for namespace ns; requests larger than
-// maxBytes are refused with a fault.
-func NewService(name, ns string, style Style, maxBytes int64, logger *slog.Logger) *Service {
-	return &Service{name: name, namespace: ns, style: style, maxBytes: maxBytes, logger: logger, ops: map[string]entry{}}
+// NewService returns a service for namespace ns whose requests are
+// admitted by admission (shared by every service of one server).
+func NewService(name, ns string, style Style, admission *Admission, logger *slog.Logger) *Service {
+	return &Service{name: name, namespace: ns, style: style, admission: admission, logger: logger, ops: map[string]entry{}}
 }
 
-// Handle registers op; operation names match case-insensitively.
-func (s *Service) Handle(op string, fn Operation) {
-	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn}
+// Handle registers op with the limits of its requests; operation names
+// match case-insensitively.
+func (s *Service) Handle(op string, limits Limits, fn Operation) {
+	s.register(entry{name: op, fn: fn, limits: limits})
 }
 
 // HandleBulk registers op like Handle, for an operation whose requests are
 // large (SyncUpdates): when its SOAPAction names it, the ArrayOfInt
 // parameters are extracted before parsing (read them with Request.Ints),
 // and the content of the elements named in raw is cut out and kept as bytes
-// (read it with Request.RawContent) instead of being parsed.
-func (s *Service) HandleBulk(op string, fn Operation, raw ...string) {
-	s.ops[strings.ToLower(op)] = entry{name: op, fn: fn, bulkInts: true, bulkRaw: raw}
+// (read it with Request.RawContent) instead of being parsed. The markup of
+// the raw parts counts towards limits.MaxMarkup: the operation may parse
+// them with ReadDocument.
+func (s *Service) HandleBulk(op string, limits Limits, fn Operation, raw ...string) {
+	s.register(entry{name: op, fn: fn, limits: limits, bulkInts: true, bulkRaw: raw})
+}
+
+func (s *Service) register(e entry) {
+	s.ops[strings.ToLower(e.name)] = e
+	s.widest.MaxBytes = max(s.widest.MaxBytes, e.limits.MaxBytes)
+	s.widest.MaxMarkup = max(s.widest.MaxMarkup, e.limits.MaxMarkup)
 }
 
 // Action returns the SOAPAction of op in this service, unquoted.
 func (s *Service) Action(op string) string { return s.namespace + "/" + op }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A request goes through these steps,
+// each refusing what it cannot bound before the next allocates: the
+// SOAPAction picks the operation and its Limits; a body longer than they
+// allow is refused unread; the body's bytes are reserved from the
+// Admission, then read under a deadline; a slot is taken; the markup is
+// counted and the tree's estimated memory reserved; only then is the body
+// parsed and the operation run.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -129,8 +148,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	req, method, err := s.decode(w, r)
+	var reserved int64
+	defer func() { s.admission.release(reserved) }()
+	req, method, err := s.decode(w, r, &reserved)
 	if err == nil {
+		defer s.admission.leave()
 		var resp *etree.Element
 		resp, err = s.ops[strings.ToLower(req.Operation)].fn(r.Context(), req)
 		if err == nil {
@@ -140,42 +162,70 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f, internal := AsFault(err)
-	if internal {
+	switch {
+	case internal:
 		s.logger.Error("soap operation failed", "service", s.name, "method", method, "err", err)
-	} else {
+	case f.Code == ServerBusy:
+		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message)
+	default:
 		s.logger.Info("soap fault", "service", s.name, "method", method, "code", f.Code, "message", f.Message)
 	}
 	s.write(w, http.StatusInternalServerError, s.fault(f, method))
 }
 
 // decode reads and checks the envelope and resolves the operation. method is
-// the quoted SOAPAction for the fault's Method element.
-func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, method string, err error) {
+// the quoted SOAPAction for the fault's Method element. The memory it
+// reserves from the Admission is added to *reserved (the caller releases
+// it); when err is nil it also holds a slot (the caller leaves it).
+func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64) (req *Request, method string, err error) {
 	header := strings.TrimSpace(r.Header.Get("SOAPAction"))
 	method = header
 	action := strings.Trim(header, `"`)
-	var op string
+	var named *entry
 	if action != "" {
 		i := strings.LastIndex(action, "/")
 		if i < 0 || !strings.EqualFold(action[:i], s.namespace) {
 			return nil, method, Errorf(InvalidParameters, "SOAPAction %q is not an operation of %s", action, s.name)
 		}
-		op = action[i+1:]
+		e, ok := s.ops[strings.ToLower(action[i+1:])]
+		if !ok {
+			return nil, method, Errorf(InvalidParameters, "unknown operation %s", action[i+1:])
+		}
+		named = &e
+	}
+	limits := s.widest
+	if named != nil {
+		limits = named.limits
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBytes))
+	body, err := s.readBody(w, r, limits.MaxBytes, reserved)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, method, Errorf(InvalidParameters, "request body exceeds %d bytes", s.maxBytes)
-		}
-		return nil, method, Errorf(InvalidParameters, "read request body: %v", err)
+		return nil, method, err
 	}
+	if !s.admission.enter(r.Context()) {
+		return nil, method, Errorf(ServerBusy, "no request slot free")
+	}
+	defer func() {
+		if err != nil {
+			s.admission.leave()
+		}
+	}()
+
 	var arrays map[string][]int32
 	var raw map[string][]byte
-	if e, ok := s.ops[strings.ToLower(op)]; ok && e.bulkInts {
+	if named != nil && named.bulkInts {
 		body, arrays = ExtractIntArrays(body)
-		for _, name := range e.bulkRaw {
+	}
+	markup, cost := treeCost(body)
+	if markup > limits.MaxMarkup {
+		return nil, method, Errorf(InvalidParameters, "request has more than %d elements", limits.MaxMarkup)
+	}
+	if !s.admission.reserve(cost) {
+		return nil, method, Errorf(ServerBusy, "request memory budget exhausted")
+	}
+	*reserved += cost
+	if named != nil {
+		for _, name := range named.bulkRaw {
 			var content []byte
 			var cutOK bool
 			if body, content, cutOK = CutElementContent(body, name); cutOK {
@@ -186,8 +236,9 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, 
 			}
 		}
 	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(body); err != nil {
+
+	doc, err := ReadDocument(body)
+	if err != nil {
 		return nil, method, Errorf(InvalidParameters, "malformed XML: %v", err)
 	}
 	env := doc.Root()
@@ -208,16 +259,57 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request) (req *Request, 
 	if opEl.NamespaceURI() != s.namespace {
 		return nil, method, Errorf(InvalidParameters, "body element %s is not in namespace %s", opEl.Tag, s.namespace)
 	}
-	if op == "" {
-		op = opEl.Tag
-	} else if !strings.EqualFold(op, opEl.Tag) {
-		return nil, method, Errorf(InvalidParameters, "SOAPAction %s does not match body element %s", op, opEl.Tag)
-	}
-	e, ok := s.ops[strings.ToLower(op)]
-	if !ok {
-		return nil, method, Errorf(InvalidParameters, "unknown operation %s", op)
+	e, ok := s.ops[strings.ToLower(opEl.Tag)]
+	switch {
+	case named != nil && !strings.EqualFold(named.name, opEl.Tag):
+		return nil, method, Errorf(InvalidParameters, "SOAPAction %s does not match body element %s", named.name, opEl.Tag)
+	case !ok:
+		return nil, method, Errorf(InvalidParameters, "unknown operation %s", opEl.Tag)
+	case named == nil && (int64(len(body)) > e.limits.MaxBytes || markup > e.limits.MaxMarkup):
+		// Named only by its body: hold it to its own limits now.
+		return nil, method, Errorf(InvalidParameters, "request exceeds the limits of %s", e.name)
 	}
 	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays, raw: raw}, `"` + s.Action(e.name) + `"`, nil
+}
+
+// readBody reads a request body of at most maxBytes into memory reserved
+// from the Admission (added to *reserved), under a read deadline that
+// allows the body's length at the minimum transfer rate. A body declared
+// longer than maxBytes is refused unread.
+func (s *Service) readBody(w http.ResponseWriter, r *http.Request, maxBytes int64, reserved *int64) ([]byte, error) {
+	size := r.ContentLength
+	if size > maxBytes {
+		return nil, Errorf(InvalidParameters, "request body exceeds %d bytes", maxBytes)
+	}
+	if size < 0 {
+		size = maxBytes // unknown length: reserve the most it may be
+	}
+	if !s.admission.reserve(size) {
+		return nil, Errorf(ServerBusy, "request memory budget exhausted")
+	}
+	*reserved += size
+	rc := http.NewResponseController(w)
+	// Deadlines are unsupported on some writers (httptest); nothing to bound there.
+	_ = rc.SetReadDeadline(time.Now().Add(transferTimeout(size)))
+	// Clear it afterwards: once the handler runs, the server's background
+	// read would take an expired deadline as the client going away.
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, Errorf(InvalidParameters, "request body exceeds %d bytes", maxBytes)
+		}
+		return nil, Errorf(InvalidParameters, "read request body: %v", err)
+	}
+	return body, nil
 }
 
 // envelope wraps a response element in this service's envelope style.
@@ -289,6 +381,7 @@ func (s *Service) write(w http.ResponseWriter, status int, doc *etree.Document) 
 		h.Set("Cache-Control", "private")
 	}
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTimeout(int64(buf.Len()))))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -27,14 +27,14 @@ func orNow(at time.Time) time.Time {
 func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error {
 	op := fmt.Sprintf("record authorization of %q", clientID)
 	if clientID == "" {
-		return fmt.Errorf("postgres: %s: empty client ID", op)
+		return errorf("postgres: %s: empty client ID", op)
 	}
-	if err := errors.Join(catalog.CheckTime("time", at), checkText("client ID", clientID), checkText("DNS name", dnsName)); err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+	if err := errors.Join(catalog.CheckTime("time", at), catalog.CheckText("client ID", clientID), catalog.CheckText("DNS name", dnsName)); err != nil {
+		return errorf("postgres: %s: %w", op, err)
 	}
 	for i, g := range groups {
-		if err := checkText(fmt.Sprintf("group %d", i), g); err != nil {
-			return fmt.Errorf("postgres: %s: %w", op, err)
+		if err := catalog.CheckText(fmt.Sprintf("group %d", i), g); err != nil {
+			return errorf("postgres: %s: %w", op, err)
 		}
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
@@ -54,14 +54,14 @@ func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName strin
 func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
 	op := fmt.Sprintf("register computer %q", c.ID)
 	if c.ID == "" {
-		return fmt.Errorf("postgres: %s: empty client ID", op)
+		return errorf("postgres: %s: empty client ID", op)
 	}
-	err := errors.Join(catalog.CheckTime("FirstSeen", c.FirstSeen), checkText("client ID", c.ID), checkText("DNS name", c.DNSName),
-		checkText("OS description", c.OSDescription), checkText("OS locale", c.OSLocale),
-		checkText("architecture", c.Architecture), checkText("manufacturer", c.Manufacturer),
-		checkText("model", c.Model), checkText("client version", c.ClientVersion))
+	err := errors.Join(catalog.CheckTime("FirstSeen", c.FirstSeen), catalog.CheckText("client ID", c.ID), catalog.CheckText("DNS name", c.DNSName),
+		catalog.CheckText("OS description", c.OSDescription), catalog.CheckText("OS locale", c.OSLocale),
+		catalog.CheckText("architecture", c.Architecture), catalog.CheckText("manufacturer", c.Manufacturer),
+		catalog.CheckText("model", c.Model), catalog.CheckText("client version", c.ClientVersion))
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return errorf("postgres: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO computer (id, dns_name, registered, os_major, os_minor,
@@ -117,7 +117,7 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
 	op := fmt.Sprintf("record sync of %q", clientID)
 	if err := catalog.CheckTime("time", at); err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return errorf("postgres: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		return touchComputer(ctx, tx, clientID, "last_sync", orNow(at))
@@ -169,10 +169,10 @@ func scanComputer(row pgx.Row) (catalog.Computer, error) {
 func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
 	c, err := scanComputer(s.pool.QueryRow(ctx, "SELECT "+computerColumns+" FROM computer c WHERE c.id = $1", clientID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return catalog.Computer{}, fmt.Errorf("postgres: computer %q: %w", clientID, catalog.ErrNotFound)
+		return catalog.Computer{}, errorf("postgres: computer %q: %w", clientID, catalog.ErrNotFound)
 	}
 	if err != nil {
-		return catalog.Computer{}, fmt.Errorf("postgres: computer %q: %w", clientID, err)
+		return catalog.Computer{}, errorf("postgres: computer %q: %w", clientID, err)
 	}
 	return c, nil
 }
@@ -187,7 +187,7 @@ func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 			return err
 		})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: computers: %w", err)
+		return nil, errorf("postgres: computers: %w", err)
 	}
 	return out, nil
 }
@@ -198,59 +198,89 @@ func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 // returns how many were new. Each stored event has ClientID clientID and
 // Received at; a zero at means now.
 func (s *Store) StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error) {
-	op := fmt.Sprintf("store events of %q", clientID)
-	if err := catalog.CheckTime("time", at); err != nil {
-		return 0, fmt.Errorf("postgres: %s: %w", op, err)
+	return s.StoreReport(ctx, catalog.Report{ClientID: clientID, Events: events, At: at})
+}
+
+// StoreReport stores a report's events and the status changes of the new
+// ones in one transaction (see catalog.Store).
+func (s *Store) StoreReport(ctx context.Context, r catalog.Report) (int, error) {
+	op := fmt.Sprintf("store report of %q", r.ClientID)
+	if err := r.Validate(); err != nil {
+		return 0, errorf("postgres: %s: %w", op, err)
 	}
-	for i, e := range events {
-		if e.InstanceID == uuid.Nil {
-			return 0, fmt.Errorf("postgres: %s: event %d: no instance ID", op, i)
-		}
-		err := errors.Join(catalog.CheckTime("TimeAtTarget", e.TimeAtTarget), checkText("AppName", e.AppName))
-		for j, v := range e.Replacement {
-			err = errors.Join(err, checkText(fmt.Sprintf("Replacement %d", j), v))
-		}
-		for j, v := range e.MiscData {
-			err = errors.Join(err, checkText(fmt.Sprintf("MiscData %d", j), v))
-		}
-		if err != nil {
-			return 0, fmt.Errorf("postgres: %s: event %d: %w", op, i, err)
-		}
-	}
-	at = orNow(at)
+	at := orNow(r.At)
 	added := 0
 	err := s.write(ctx, op, func(tx pgx.Tx) error {
-		added = 0
-		if err := touchComputer(ctx, tx, clientID, "last_report", at); err != nil {
+		// The computer's row lock orders concurrent reports of one computer.
+		if err := touchComputer(ctx, tx, r.ClientID, "last_report", at); err != nil {
 			return err
 		}
-		if len(events) == 0 {
-			return nil
+		fresh, err := insertEvents(ctx, tx, r.ClientID, r.Events, at)
+		if err != nil {
+			return err
 		}
-		b := &pgx.Batch{}
-		for _, e := range events {
-			b.Queue(`INSERT INTO event (instance_id, client_id, event_id, source_id, time_at_target, update_id,
-				revision_number, win32_hresult, app_name, replacement, misc_data, received)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (instance_id) DO NOTHING`,
-				encUUID(e.InstanceID), clientID, int32(e.EventID), int32(e.SourceID), encTime(e.TimeAtTarget),
-				encUUID(e.UpdateID), e.RevisionNumber, e.Win32HResult, e.AppName, encStrings(e.Replacement),
-				encStrings(e.MiscData), at)
-		}
-		br := tx.SendBatch(ctx, b)
-		for _, e := range events {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("event %s: %w", e.InstanceID, err)
+		added = len(fresh)
+		touched := false
+		for _, c := range r.Changes {
+			if !fresh[c.Event] {
+				continue
 			}
-			added += int(tag.RowsAffected())
+			if !touched {
+				if err := touchComputer(ctx, tx, r.ClientID, "last_status_time", at); err != nil {
+					return err
+				}
+				touched = true
+			}
+			if err := applyStatuses(ctx, tx, r.ClientID, c.Statuses, c.Replace, at); err != nil {
+				return err
+			}
 		}
-		return br.Close()
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	return added, nil
+}
+
+// insertEvents inserts the events whose InstanceID is new and returns
+// those InstanceIDs.
+func insertEvents(ctx context.Context, tx pgx.Tx, clientID string, events []catalog.Event, at time.Time) (map[uuid.UUID]bool, error) {
+	fresh := map[uuid.UUID]bool{}
+	if len(events) == 0 {
+		return fresh, nil
+	}
+	b := &pgx.Batch{}
+	for _, e := range events {
+		b.Queue(`INSERT INTO event (instance_id, client_id, event_id, source_id, time_at_target, update_id,
+			revision_number, win32_hresult, app_name, replacement, misc_data, received)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (instance_id) DO NOTHING`,
+			encUUID(e.InstanceID), clientID, int32(e.EventID), int32(e.SourceID), encTime(e.TimeAtTarget),
+			encUUID(e.UpdateID), e.RevisionNumber, e.Win32HResult, e.AppName, encStrings(e.Replacement),
+			encStrings(e.MiscData), at)
+	}
+	br := tx.SendBatch(ctx, b)
+	for _, e := range events {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return nil, fmt.Errorf("event %s: %w", e.InstanceID, err)
+		}
+		if tag.RowsAffected() > 0 {
+			fresh[e.InstanceID] = true
+		}
+	}
+	return fresh, br.Close()
+}
+
+// CountEvents counts the events of one computer received at or after since.
+func (s *Store) CountEvents(ctx context.Context, clientID string, since time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM event WHERE client_id = $1 AND received >= $2", clientID, since.UTC()).Scan(&n)
+	if err != nil {
+		return 0, errorf("postgres: count events of %q: %w", clientID, err)
+	}
+	return n, nil
 }
 
 // Events returns the stored events of one computer, oldest TimeAtTarget
@@ -278,7 +308,7 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: events of %q: %w", clientID, err)
+		return nil, errorf("postgres: events of %q: %w", clientID, err)
 	}
 	return out, nil
 }
@@ -290,21 +320,21 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 // removed. When an update is listed twice the last entry wins.
 func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
 	op := fmt.Sprintf("set statuses of %q", clientID)
-	if err := catalog.CheckTime("time", at); err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	}
-	for i, st := range statuses {
-		if st.UpdateID == uuid.Nil {
-			return fmt.Errorf("postgres: %s: status %d: no UpdateID", op, i)
-		}
-		if st.State < catalog.StateUnknown || st.State > catalog.StateInstalledPendingReboot {
-			return fmt.Errorf("postgres: %s: status %d: unknown state %d", op, i, st.State)
-		}
-		if err := catalog.CheckTime("ChangedAt", st.ChangedAt); err != nil {
-			return fmt.Errorf("postgres: %s: status %d: %w", op, i, err)
-		}
+	if err := errors.Join(catalog.CheckTime("time", at), catalog.CheckStatuses(statuses)); err != nil {
+		return errorf("postgres: %s: %w", op, err)
 	}
 	at = orNow(at)
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		// The computer's row lock orders concurrent reports of one computer.
+		if err := touchComputer(ctx, tx, clientID, "last_status_time", at); err != nil {
+			return err
+		}
+		return applyStatuses(ctx, tx, clientID, statuses, replace, at)
+	})
+}
+
+// applyStatuses writes checked statuses (see SetStatuses) in tx.
+func applyStatuses(ctx context.Context, tx pgx.Tx, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
 	// The last entry per update wins.
 	listed := map[uuid.UUID]catalog.UpdateStatus{}
 	for _, st := range statuses {
@@ -322,25 +352,19 @@ func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []cat
 		}
 		changed = append(changed, ch)
 	}
-	return s.write(ctx, op, func(tx pgx.Tx) error {
-		// The computer's row lock orders concurrent reports of one computer.
-		if err := touchComputer(ctx, tx, clientID, "last_status_time", at); err != nil {
-			return err
-		}
-		// Upsert the listed states; one whose state is unchanged keeps its row.
-		_, err := tx.Exec(ctx, `INSERT INTO update_status (client_id, update_id, state, changed_at)
-			SELECT $1, u, st, ch FROM unnest($2::uuid[], $3::integer[], $4::timestamptz[]) AS l (u, st, ch)
-			ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state, changed_at = excluded.changed_at
-			WHERE update_status.state <> excluded.state`, clientID, ids, states, changed)
-		if err != nil {
-			return err
-		}
-		if !replace {
-			return nil
-		}
-		_, err = tx.Exec(ctx, "DELETE FROM update_status WHERE client_id = $1 AND NOT (update_id = ANY($2))", clientID, ids)
+	// Upsert the listed states; one whose state is unchanged keeps its row.
+	_, err := tx.Exec(ctx, `INSERT INTO update_status (client_id, update_id, state, changed_at)
+		SELECT $1, u, st, ch FROM unnest($2::uuid[], $3::integer[], $4::timestamptz[]) AS l (u, st, ch)
+		ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state, changed_at = excluded.changed_at
+		WHERE update_status.state <> excluded.state`, clientID, ids, states, changed)
+	if err != nil {
 		return err
-	})
+	}
+	if !replace {
+		return nil
+	}
+	_, err = tx.Exec(ctx, "DELETE FROM update_status WHERE client_id = $1 AND NOT (update_id = ANY($2))", clientID, ids)
+	return err
 }
 
 // Statuses returns the per-update states of one computer, ordered by
@@ -360,7 +384,7 @@ func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.Update
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: statuses of %q: %w", clientID, err)
+		return nil, errorf("postgres: statuses of %q: %w", clientID, err)
 	}
 	return out, nil
 }

@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"errors"
-	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -46,20 +44,6 @@ func decTime(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
-}
-
-// checkText rejects strings PostgreSQL's text cannot hold: invalid UTF-8
-// and NUL characters.
-func checkText(what, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s is not valid UTF-8", what)
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return fmt.Errorf("%s contains a NUL character", what)
-		}
-	}
-	return nil
 }
 
 // encUUID returns u as pgx encodes a uuid parameter.

@@ -35,7 +35,7 @@ func (s *Store) TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: target groups: %w", err)
+		return nil, errorf("postgres: target groups: %w", err)
 	}
 	return out, nil
 }
@@ -63,14 +63,14 @@ func (s *Store) CreateTargetGroup(ctx context.Context, g catalog.TargetGroup) er
 	op := fmt.Sprintf("create target group %q", g.Name)
 	switch {
 	case g.ID == uuid.Nil:
-		return fmt.Errorf("postgres: %s: no ID", op)
+		return errorf("postgres: %s: no ID", op)
 	case strings.TrimSpace(g.Name) == "":
-		return fmt.Errorf("postgres: %s: empty name", op)
+		return errorf("postgres: %s: empty name", op)
 	case g.ParentID == uuid.Nil:
-		return fmt.Errorf("postgres: %s: no parent (use catalog.AllComputersGroupID for a top-level group)", op)
+		return errorf("postgres: %s: no parent (use catalog.AllComputersGroupID for a top-level group)", op)
 	}
-	if err := checkText("name", g.Name); err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+	if err := catalog.CheckText("name", g.Name); err != nil {
+		return errorf("postgres: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		ok, err := groupExists(ctx, tx, g.ParentID)
@@ -118,10 +118,10 @@ func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Ap
 	switch a.Action {
 	case catalog.ActionInstall, catalog.ActionOptionalInstall, catalog.ActionUninstall, catalog.ActionNotApproved:
 	default:
-		return catalog.Approval{}, fmt.Errorf("postgres: %s: unknown action %q", op, a.Action)
+		return catalog.Approval{}, errorf("postgres: %s: unknown action %q", op, a.Action)
 	}
-	if err := errors.Join(catalog.CheckTime("deadline", a.Deadline), catalog.CheckTime("ChangedAt", a.ChangedAt), checkText("By", a.By)); err != nil {
-		return catalog.Approval{}, fmt.Errorf("postgres: %s: %w", op, err)
+	if err := errors.Join(catalog.CheckTime("deadline", a.Deadline), catalog.CheckTime("ChangedAt", a.ChangedAt), catalog.CheckText("By", a.By)); err != nil {
+		return catalog.Approval{}, errorf("postgres: %s: %w", op, err)
 	}
 	a.ID = 0
 	if !a.Deadline.IsZero() {
@@ -212,7 +212,7 @@ func (s *Store) Approvals(ctx context.Context) ([]catalog.Approval, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: approvals: %w", err)
+		return nil, errorf("postgres: approvals: %w", err)
 	}
 	return out, nil
 }
@@ -266,7 +266,7 @@ func (s *Store) UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: update states: %w", err)
+		return nil, errorf("postgres: update states: %w", err)
 	}
 	return out, nil
 }

@@ -20,7 +20,7 @@ func validateRevision(r *catalog.Revision) error {
 		return err
 	}
 	for i, f := range r.Files {
-		if err := checkText(fmt.Sprintf("file %d name", i), f.FileName); err != nil {
+		if err := catalog.CheckText(fmt.Sprintf("file %d name", i), f.FileName); err != nil {
 			return err
 		}
 	}
@@ -44,7 +44,7 @@ func validateRevision(r *catalog.Revision) error {
 		}
 	}
 	for _, t := range texts {
-		if err := checkText(t.what, t.s); err != nil {
+		if err := catalog.CheckText(t.what, t.s); err != nil {
 			return err
 		}
 	}
@@ -72,7 +72,7 @@ func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (
 	digests := make([][]byte, len(revs))
 	for i, r := range revs {
 		if err := validateRevision(r); err != nil {
-			return catalog.ImportResult{}, fmt.Errorf("postgres: import revisions: revision %d: %w", i, err)
+			return catalog.ImportResult{}, errorf("postgres: import revisions: revision %d: %w", i, err)
 		}
 		digests[i] = catalog.ContentDigest(r, time.Microsecond)
 	}
@@ -557,7 +557,7 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 		q += " AND language = ANY($3)"
 		args = append(args, languages)
 	default:
-		return nil, fmt.Errorf("postgres: fragments: unknown fragment type %q", typ)
+		return nil, errorf("postgres: fragments: unknown fragment type %q", typ)
 	}
 	if len(ids) == 0 {
 		return nil, nil
@@ -572,7 +572,7 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: fragments %s: %w", typ, err)
+		return nil, errorf("postgres: fragments %s: %w", typ, err)
 	}
 	return out, nil
 }
@@ -582,7 +582,7 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 func (s *Store) Files(ctx context.Context, ids []int32) (map[int32][]catalog.File, error) {
 	out, err := files(ctx, s.pool, ids)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: files: %w", err)
+		return nil, errorf("postgres: files: %w", err)
 	}
 	return out, nil
 }
@@ -626,16 +626,16 @@ func scanFile(row pgx.Row, id *int32) (catalog.File, error) {
 // revision (lowest ID) that lists it names it.
 func (s *Store) FileBySHA1(ctx context.Context, sha1 []byte) (catalog.File, error) {
 	if len(sha1) != 20 {
-		return catalog.File{}, fmt.Errorf("postgres: file by sha1 %x: digest has %d bytes, want 20", sha1, len(sha1))
+		return catalog.File{}, errorf("postgres: file by sha1 %x: digest has %d bytes, want 20", sha1, len(sha1))
 	}
 	var id int32
 	f, err := scanFile(s.pool.QueryRow(ctx, `SELECT revision_id, sha1, sha256, file_name, size, modified
 		FROM revision_file WHERE sha1 = $1 ORDER BY revision_id, position LIMIT 1`, sha1), &id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return catalog.File{}, fmt.Errorf("postgres: file by sha1 %x: %w", sha1, catalog.ErrNotFound)
+		return catalog.File{}, errorf("postgres: file by sha1 %x: %w", sha1, catalog.ErrNotFound)
 	}
 	if err != nil {
-		return catalog.File{}, fmt.Errorf("postgres: file by sha1 %x: %w", sha1, err)
+		return catalog.File{}, errorf("postgres: file by sha1 %x: %w", sha1, err)
 	}
 	return f, nil
 }

@@ -57,19 +57,19 @@ var _ catalog.Store = (*Store)(nil)
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, errorf("postgres: open: %w", err)
 	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	if err := migrate(ctx, cfg.ConnConfig); err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, errorf("postgres: open %s: %w", where, err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, errorf("postgres: open %s: %w", where, err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, errorf("postgres: open %s: %w", where, err)
 	}
 	return &Store{pool: pool}, nil
 }
@@ -94,7 +94,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx pgx.Tx) error) 
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return errorf("postgres: %s: %w", op, err)
 	}
 	return nil
 }
@@ -104,7 +104,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx pgx.Tx) error) 
 func (s *Store) read(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return errorf("postgres: %s: %w", op, err)
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ func bumpChangeSequence(ctx context.Context, tx pgx.Tx) error {
 func (s *Store) ChangeSequence(ctx context.Context) (int64, error) {
 	var v int64
 	if err := s.pool.QueryRow(ctx, "SELECT value FROM change_sequence WHERE id = 1").Scan(&v); err != nil {
-		return 0, fmt.Errorf("postgres: change sequence: %w", err)
+		return 0, errorf("postgres: change sequence: %w", err)
 	}
 	return v, nil
 }
@@ -141,7 +141,7 @@ func (s *Store) ServerInfo(ctx context.Context) (catalog.ServerInfo, error) {
 		return info, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return catalog.ServerInfo{}, fmt.Errorf("postgres: server info: %w", err)
+		return catalog.ServerInfo{}, errorf("postgres: server info: %w", err)
 	}
 	err = s.write(ctx, "server info", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO server_info (id, server_id, config_changed)

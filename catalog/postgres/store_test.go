@@ -264,8 +264,8 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 	url := testpg.URL(t)
 	open(t, url).Close()
 	open(t, url).Close() // a second open applies nothing
-	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers" {
-		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers]", got)
+	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers,3 0003_event_received" {
+		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers 3 0003_event_received]", got)
 	}
 }
 
@@ -297,8 +297,8 @@ func TestConcurrentOpen(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers" {
-		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers]", got)
+	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers,3 0003_event_received" {
+		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers 3 0003_event_received]", got)
 	}
 }
 
@@ -310,7 +310,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	_, err := postgres.Open(t.Context(), url)
 	if err == nil || !strings.HasPrefix(err.Error(), "postgres: open ") ||
-		!strings.HasSuffix(err.Error(), ": migrate: schema version 99 is newer than this program's 2") {
+		!strings.HasSuffix(err.Error(), ": migrate: schema version 99 is newer than this program's 3") {
 		t.Errorf("Open of a newer schema: got error %v", err)
 	}
 }

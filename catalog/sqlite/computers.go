@@ -26,14 +26,14 @@ func orNow(at time.Time) time.Time {
 func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error {
 	op := fmt.Sprintf("record authorization of %q", clientID)
 	if clientID == "" {
-		return fmt.Errorf("sqlite: %s: empty client ID", op)
+		return errorf("sqlite: %s: empty client ID", op)
 	}
 	if err := catalog.CheckTime("time", at); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	gs, err := encStrings(groups)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO computer (id, dns_name, requested_groups, registered,
@@ -52,10 +52,10 @@ func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName strin
 func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
 	op := fmt.Sprintf("register computer %q", c.ID)
 	if c.ID == "" {
-		return fmt.Errorf("sqlite: %s: empty client ID", op)
+		return errorf("sqlite: %s: empty client ID", op)
 	}
 	if err := catalog.CheckTime("FirstSeen", c.FirstSeen); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO computer (id, dns_name, registered, os_major, os_minor,
@@ -114,7 +114,7 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
 	op := fmt.Sprintf("record sync of %q", clientID)
 	if err := catalog.CheckTime("time", at); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		return touchComputer(ctx, tx, clientID, "last_sync", orNow(at))
@@ -244,52 +244,41 @@ func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 // the computer's LastReport, and returns how many were new. Each stored event
 // has ClientID clientID and Received at; a zero at means now.
 func (s *Store) StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error) {
-	op := fmt.Sprintf("store events of %q", clientID)
-	if err := catalog.CheckTime("time", at); err != nil {
-		return 0, fmt.Errorf("sqlite: %s: %w", op, err)
+	return s.StoreReport(ctx, catalog.Report{ClientID: clientID, Events: events, At: at})
+}
+
+// StoreReport stores a report's events and the status changes of the new
+// ones in one transaction (see catalog.Store).
+func (s *Store) StoreReport(ctx context.Context, r catalog.Report) (int, error) {
+	op := fmt.Sprintf("store report of %q", r.ClientID)
+	if err := r.Validate(); err != nil {
+		return 0, errorf("sqlite: %s: %w", op, err)
 	}
-	for i, e := range events {
-		if e.InstanceID == uuid.Nil {
-			return 0, fmt.Errorf("sqlite: %s: event %d: no instance ID", op, i)
-		}
-		if err := catalog.CheckTime("TimeAtTarget", e.TimeAtTarget); err != nil {
-			return 0, fmt.Errorf("sqlite: %s: event %d: %w", op, i, err)
-		}
-	}
-	at = orNow(at)
+	at := orNow(r.At)
 	added := 0
 	err := s.write(ctx, op, func(tx *sql.Tx) error {
-		added = 0
-		if err := touchComputer(ctx, tx, clientID, "last_report", at); err != nil {
+		if err := touchComputer(ctx, tx, r.ClientID, "last_report", at); err != nil {
 			return err
 		}
-		st, err := tx.PrepareContext(ctx, `INSERT INTO event (instance_id, client_id, event_id, source_id,
-			time_at_target, update_id, revision_number, win32_hresult, app_name, replacement, misc_data, received)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id) DO NOTHING`)
+		fresh, err := insertEvents(ctx, tx, r.ClientID, r.Events, at)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		for _, e := range events {
-			repl, err := encStrings(e.Replacement)
-			if err != nil {
+		added = len(fresh)
+		touched := false
+		for _, c := range r.Changes {
+			if !fresh[c.Event] {
+				continue
+			}
+			if !touched {
+				if err := touchComputer(ctx, tx, r.ClientID, "last_status_time", at); err != nil {
+					return err
+				}
+				touched = true
+			}
+			if err := applyStatuses(ctx, tx, r.ClientID, c.Statuses, c.Replace, at); err != nil {
 				return err
 			}
-			misc, err := encStrings(e.MiscData)
-			if err != nil {
-				return err
-			}
-			res, err := st.ExecContext(ctx, e.InstanceID.String(), clientID, e.EventID, e.SourceID,
-				encTime(e.TimeAtTarget), e.UpdateID.String(), e.RevisionNumber, e.Win32HResult, e.AppName,
-				repl, misc, encTime(at))
-			if err != nil {
-				return fmt.Errorf("event %s: %w", e.InstanceID, err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			added += int(n)
 		}
 		return nil
 	})
@@ -297,6 +286,54 @@ func (s *Store) StoreEvents(ctx context.Context, clientID string, events []catal
 		return 0, err
 	}
 	return added, nil
+}
+
+// insertEvents inserts the events whose InstanceID is new and returns
+// those InstanceIDs.
+func insertEvents(ctx context.Context, tx *sql.Tx, clientID string, events []catalog.Event, at time.Time) (map[uuid.UUID]bool, error) {
+	fresh := map[uuid.UUID]bool{}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO event (instance_id, client_id, event_id, source_id,
+		time_at_target, update_id, revision_number, win32_hresult, app_name, replacement, misc_data, received)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id) DO NOTHING`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	for _, e := range events {
+		repl, err := encStrings(e.Replacement)
+		if err != nil {
+			return nil, err
+		}
+		misc, err := encStrings(e.MiscData)
+		if err != nil {
+			return nil, err
+		}
+		res, err := st.ExecContext(ctx, e.InstanceID.String(), clientID, e.EventID, e.SourceID,
+			encTime(e.TimeAtTarget), e.UpdateID.String(), e.RevisionNumber, e.Win32HResult, e.AppName,
+			repl, misc, encTime(at))
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", e.InstanceID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			fresh[e.InstanceID] = true
+		}
+	}
+	return fresh, nil
+}
+
+// CountEvents counts the events of one computer received at or after since.
+func (s *Store) CountEvents(ctx context.Context, clientID string, since time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM event WHERE client_id = ? AND received >= ?",
+		clientID, encTime(since)).Scan(&n)
+	if err != nil {
+		return 0, errorf("sqlite: count events of %q: %w", clientID, err)
+	}
+	return n, nil
 }
 
 // Events returns the stored events of one computer, oldest TimeAtTarget
@@ -337,7 +374,7 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: events of %q: %w", clientID, err)
+		return nil, errorf("sqlite: events of %q: %w", clientID, err)
 	}
 	return out, nil
 }
@@ -349,74 +386,68 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 // removed. When an update is listed twice the last entry wins.
 func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
 	op := fmt.Sprintf("set statuses of %q", clientID)
-	if err := catalog.CheckTime("time", at); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	for i, st := range statuses {
-		if st.UpdateID == uuid.Nil {
-			return fmt.Errorf("sqlite: %s: status %d: no UpdateID", op, i)
-		}
-		if st.State < catalog.StateUnknown || st.State > catalog.StateInstalledPendingReboot {
-			return fmt.Errorf("sqlite: %s: status %d: unknown state %d", op, i, st.State)
-		}
-		if err := catalog.CheckTime("ChangedAt", st.ChangedAt); err != nil {
-			return fmt.Errorf("sqlite: %s: status %d: %w", op, i, err)
-		}
+	if err := errors.Join(catalog.CheckTime("time", at), catalog.CheckStatuses(statuses)); err != nil {
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	at = orNow(at)
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		if err := touchComputer(ctx, tx, clientID, "last_status_time", at); err != nil {
+			return err
+		}
+		return applyStatuses(ctx, tx, clientID, statuses, replace, at)
+	})
+}
+
+// applyStatuses writes checked statuses (see SetStatuses) in tx.
+func applyStatuses(ctx context.Context, tx *sql.Tx, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
 	// The last entry per update wins.
 	listed := map[uuid.UUID]catalog.UpdateStatus{}
 	for _, st := range statuses {
 		listed[st.UpdateID] = st
 	}
-	return s.write(ctx, op, func(tx *sql.Tx) error {
-		if err := touchComputer(ctx, tx, clientID, "last_status_time", at); err != nil {
-			return err
-		}
-		stored := map[uuid.UUID]catalog.InstallState{}
-		err := query(ctx, tx, "SELECT update_id, state FROM update_status WHERE client_id = ?", []any{clientID},
-			func(rows *sql.Rows) error {
-				var uid string
-				var state catalog.InstallState
-				if err := rows.Scan(&uid, &state); err != nil {
-					return err
-				}
-				u, err := decUUID(uid)
-				stored[u] = state
+	stored := map[uuid.UUID]catalog.InstallState{}
+	err := query(ctx, tx, "SELECT update_id, state FROM update_status WHERE client_id = ?", []any{clientID},
+		func(rows *sql.Rows) error {
+			var uid string
+			var state catalog.InstallState
+			if err := rows.Scan(&uid, &state); err != nil {
 				return err
-			})
-		if err != nil {
+			}
+			u, err := decUUID(uid)
+			stored[u] = state
 			return err
+		})
+	if err != nil {
+		return err
+	}
+	for id, st := range listed {
+		if old, ok := stored[id]; ok && old == st.State {
+			continue
 		}
-		for id, st := range listed {
-			if old, ok := stored[id]; ok && old == st.State {
-				continue
-			}
-			changed := st.ChangedAt
-			if changed.IsZero() {
-				changed = at
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO update_status (client_id, update_id, state, changed_at)
-				VALUES (?, ?, ?, ?) ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state,
-				changed_at = excluded.changed_at`, clientID, id.String(), int(st.State), encTime(changed))
-			if err != nil {
-				return fmt.Errorf("status of %s: %w", id, err)
-			}
+		changed := st.ChangedAt
+		if changed.IsZero() {
+			changed = at
 		}
-		if !replace {
-			return nil
+		_, err := tx.ExecContext(ctx, `INSERT INTO update_status (client_id, update_id, state, changed_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state,
+			changed_at = excluded.changed_at`, clientID, id.String(), int(st.State), encTime(changed))
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", id, err)
 		}
-		for id := range stored {
-			if _, ok := listed[id]; ok {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM update_status WHERE client_id = ? AND update_id = ?",
-				clientID, id.String()); err != nil {
-				return fmt.Errorf("remove status of %s: %w", id, err)
-			}
-		}
+	}
+	if !replace {
 		return nil
-	})
+	}
+	for id := range stored {
+		if _, ok := listed[id]; ok {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM update_status WHERE client_id = ? AND update_id = ?",
+			clientID, id.String()); err != nil {
+			return fmt.Errorf("remove status of %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // Statuses returns the per-update states of one computer, ordered by
@@ -442,7 +473,7 @@ func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.Update
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: statuses of %q: %w", clientID, err)
+		return nil, errorf("sqlite: statuses of %q: %w", clientID, err)
 	}
 	return out, nil
 }

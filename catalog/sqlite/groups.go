@@ -41,7 +41,7 @@ func (s *Store) TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: target groups: %w", err)
+		return nil, errorf("sqlite: target groups: %w", err)
 	}
 	return out, nil
 }
@@ -68,11 +68,11 @@ func (s *Store) CreateTargetGroup(ctx context.Context, g catalog.TargetGroup) er
 	op := fmt.Sprintf("create target group %q", g.Name)
 	switch {
 	case g.ID == uuid.Nil:
-		return fmt.Errorf("sqlite: %s: no ID", op)
+		return errorf("sqlite: %s: no ID", op)
 	case strings.TrimSpace(g.Name) == "":
-		return fmt.Errorf("sqlite: %s: empty name", op)
+		return errorf("sqlite: %s: empty name", op)
 	case g.ParentID == uuid.Nil:
-		return fmt.Errorf("sqlite: %s: no parent (use catalog.AllComputersGroupID for a top-level group)", op)
+		return errorf("sqlite: %s: no parent (use catalog.AllComputersGroupID for a top-level group)", op)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		var n int
@@ -115,10 +115,10 @@ func (s *Store) SetApproval(ctx context.Context, a catalog.Approval) (catalog.Ap
 	switch a.Action {
 	case catalog.ActionInstall, catalog.ActionOptionalInstall, catalog.ActionUninstall, catalog.ActionNotApproved:
 	default:
-		return catalog.Approval{}, fmt.Errorf("sqlite: %s: unknown action %q", op, a.Action)
+		return catalog.Approval{}, errorf("sqlite: %s: unknown action %q", op, a.Action)
 	}
 	if err := errors.Join(catalog.CheckTime("deadline", a.Deadline), catalog.CheckTime("ChangedAt", a.ChangedAt)); err != nil {
-		return catalog.Approval{}, fmt.Errorf("sqlite: %s: %w", op, err)
+		return catalog.Approval{}, errorf("sqlite: %s: %w", op, err)
 	}
 	a.ID = 0
 	a.Deadline = a.Deadline.UTC()
@@ -200,7 +200,7 @@ func (s *Store) Approvals(ctx context.Context) ([]catalog.Approval, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: approvals: %w", err)
+		return nil, errorf("sqlite: approvals: %w", err)
 	}
 	return out, nil
 }

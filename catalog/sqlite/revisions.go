@@ -86,7 +86,7 @@ func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (
 	digests := make([][]byte, len(revs))
 	for i, r := range revs {
 		if err := r.Validate(); err != nil {
-			return catalog.ImportResult{}, fmt.Errorf("sqlite: import revisions: revision %d: %w", i, err)
+			return catalog.ImportResult{}, errorf("sqlite: import revisions: revision %d: %w", i, err)
 		}
 		digests[i] = catalog.ContentDigest(r, time.Nanosecond)
 	}
@@ -550,12 +550,12 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 		}
 		langs, err := json.Marshal(languages)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: fragments: %w", err)
+			return nil, errorf("sqlite: fragments: %w", err)
 		}
 		q += " AND language IN (SELECT value FROM json_each(?))"
 		args = append(args, string(langs))
 	default:
-		return nil, fmt.Errorf("sqlite: fragments: unknown fragment type %q", typ)
+		return nil, errorf("sqlite: fragments: unknown fragment type %q", typ)
 	}
 	if len(ids) == 0 {
 		return nil, nil
@@ -570,7 +570,7 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: fragments %s: %w", typ, err)
+		return nil, errorf("sqlite: fragments %s: %w", typ, err)
 	}
 	return out, nil
 }
@@ -580,7 +580,7 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 func (s *Store) Files(ctx context.Context, ids []int32) (map[int32][]catalog.File, error) {
 	out, err := files(ctx, s.r, ids)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: files: %w", err)
+		return nil, errorf("sqlite: files: %w", err)
 	}
 	return out, nil
 }
@@ -629,16 +629,16 @@ func scanFile(row scanner, id *int32) (catalog.File, error) {
 // revision (lowest ID) that lists it names it.
 func (s *Store) FileBySHA1(ctx context.Context, sha1 []byte) (catalog.File, error) {
 	if len(sha1) != 20 {
-		return catalog.File{}, fmt.Errorf("sqlite: file by sha1 %x: digest has %d bytes, want 20", sha1, len(sha1))
+		return catalog.File{}, errorf("sqlite: file by sha1 %x: digest has %d bytes, want 20", sha1, len(sha1))
 	}
 	var id int32
 	f, err := scanFile(s.r.QueryRowContext(ctx, `SELECT revision_id, sha1, sha256, file_name, size, modified
 		FROM revision_file WHERE sha1 = ? ORDER BY revision_id, position LIMIT 1`, sha1), &id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return catalog.File{}, fmt.Errorf("sqlite: file by sha1 %x: %w", sha1, catalog.ErrNotFound)
+		return catalog.File{}, errorf("sqlite: file by sha1 %x: %w", sha1, catalog.ErrNotFound)
 	}
 	if err != nil {
-		return catalog.File{}, fmt.Errorf("sqlite: file by sha1 %x: %w", sha1, err)
+		return catalog.File{}, errorf("sqlite: file by sha1 %x: %w", sha1, err)
 	}
 	return f, nil
 }

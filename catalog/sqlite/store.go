@@ -49,13 +49,13 @@ var _ catalog.Store = (*Store)(nil)
 // schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
+		return nil, errorf("sqlite: open %q: want a plain file path", path)
 	}
 	ms := fmt.Sprint(busyTimeout.Milliseconds())
 	w, err := sql.Open("sqlite", path+"?_busy_timeout="+ms+
 		"&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, errorf("sqlite: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
@@ -72,23 +72,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return err
 	}, retry); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, errorf("sqlite: open %s: %w", path, err)
 	}
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, errorf("sqlite: open %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", path+"?_busy_timeout="+ms+"&_query_only=1")
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	if err := r.PingContext(ctx); err != nil {
 		r.Close()
 		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, errorf("sqlite: open %s: %w", path, err)
 	}
 	return &Store{w: w, r: r}, nil
 }
@@ -118,7 +118,7 @@ func (s *Store) Close() error {
 	s.close.Do(func() {
 		s.err = errors.Join(s.r.Close(), s.w.Close())
 		if s.err != nil {
-			s.err = fmt.Errorf("sqlite: close: %w", s.err)
+			s.err = errorf("sqlite: close: %w", s.err)
 		}
 	})
 	return s.err
@@ -129,14 +129,14 @@ func (s *Store) Close() error {
 func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: begin: %w", op, err)
+		return errorf("sqlite: %s: begin: %w", op, err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: commit: %w", op, err)
+		return errorf("sqlite: %s: commit: %w", op, err)
 	}
 	return nil
 }
@@ -146,11 +146,11 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: begin: %w", op, err)
+		return errorf("sqlite: %s: begin: %w", op, err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	return nil
 }
@@ -172,7 +172,7 @@ func bumpChangeSequence(ctx context.Context, tx *sql.Tx) error {
 func (s *Store) ChangeSequence(ctx context.Context) (int64, error) {
 	var v int64
 	if err := s.r.QueryRowContext(ctx, "SELECT value FROM change_sequence WHERE id = 1").Scan(&v); err != nil {
-		return 0, fmt.Errorf("sqlite: change sequence: %w", err)
+		return 0, errorf("sqlite: change sequence: %w", err)
 	}
 	return v, nil
 }
@@ -185,7 +185,7 @@ func (s *Store) ServerInfo(ctx context.Context) (catalog.ServerInfo, error) {
 		return info, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return catalog.ServerInfo{}, fmt.Errorf("sqlite: server info: %w", err)
+		return catalog.ServerInfo{}, errorf("sqlite: server info: %w", err)
 	}
 	err = s.write(ctx, "server info", func(tx *sql.Tx) error {
 		// Another process may have created it since the read: keep theirs.

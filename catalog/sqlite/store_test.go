@@ -144,7 +144,7 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if want := "1 0001_init,2 0002_update_state_computer_groups,3 0003_revision_drivers"; strings.Join(got, ",") != want {
+	if want := "1 0001_init,2 0002_update_state_computer_groups,3 0003_revision_drivers,4 0004_event_received"; strings.Join(got, ",") != want {
 		t.Errorf("schema_migrations = %q, want %q", got, want)
 	}
 	var mode string
@@ -186,8 +186,8 @@ func TestConcurrentOpen(t *testing.T) {
 	if err := rawDB(t, path).QueryRow("SELECT count(*) FROM schema_migrations").Scan(&count); err != nil {
 		t.Fatal(err)
 	}
-	if count != 3 {
-		t.Errorf("schema_migrations has %d rows, want 3", count)
+	if count != 4 {
+		t.Errorf("schema_migrations has %d rows, want 4", count)
 	}
 }
 
@@ -281,7 +281,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := sqlite.Open(t.Context(), path)
-	want := "sqlite: open " + path + ": migrate: schema version 99 is newer than this program's 3"
+	want := "sqlite: open " + path + ": migrate: schema version 99 is newer than this program's 4"
 	if err == nil || err.Error() != want {
 		t.Errorf("Open of a newer schema: got error %v, want %q", err, want)
 	}

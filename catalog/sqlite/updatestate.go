@@ -93,7 +93,7 @@ func (s *Store) UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: update states: %w", err)
+		return nil, errorf("sqlite: update states: %w", err)
 	}
 	return out, nil
 }

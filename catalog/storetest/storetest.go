@@ -71,6 +71,9 @@ func Run(t *testing.T, open Opener) {
 		{"EventsDedupe", testEventsDedupe},
 		{"EventsOrderAndFields", testEventsOrder},
 		{"StatusesMergeAndReplace", testStatuses},
+		{"Reports", testReports},
+		{"ReportAtomic", testReportAtomic},
+		{"CountEvents", testCountEvents},
 		{"UnknownComputer", testUnknownComputer},
 		{"ConcurrentWriters", testConcurrentWriters},
 	}

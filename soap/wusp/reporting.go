@@ -34,15 +34,21 @@ var statusLists = map[string]catalog.InstallState{
 	"h": catalog.StateDownloaded,
 }
 
-// reportEventBatch stores a batch of reporting events, durably and once per
-// EventInstanceID, derives per-update status from them, and answers true.
+// reportEventBatch stores a batch of reporting events together with the
+// per-update status they imply, in one store transaction and once per
+// EventInstanceID, and answers true. A batch that fails to store leaves
+// nothing behind, so the client's retry derives the status in full.
 func (s *Services) reportEventBatch(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}
-	var events []catalog.Event
-	for i, el := range soap.Children(soap.Child(req.Body, "eventBatch"), "ReportingEvent") {
+	items := soap.Children(soap.Child(req.Body, "eventBatch"), "ReportingEvent")
+	if len(items) > MaxEventsPerBatch {
+		return nil, soap.Errorf(soap.InvalidParameters, "eventBatch: %d events, at most %d", len(items), MaxEventsPerBatch)
+	}
+	events := make([]catalog.Event, 0, len(items))
+	for i, el := range items {
 		ev, err := decodeEvent(el, fmt.Sprintf("eventBatch[%d]", i))
 		if err != nil {
 			return nil, err
@@ -51,14 +57,21 @@ func (s *Services) reportEventBatch(ctx context.Context, req *soap.Request) (*et
 		events = append(events, ev)
 	}
 	now := s.now().UTC()
-	stored, err := s.cfg.Store.StoreEvents(ctx, sess.ClientID, events, now)
+	recent, err := s.cfg.Store.CountEvents(ctx, sess.ClientID, now.Add(-24*time.Hour))
 	if err != nil {
-		return nil, fmt.Errorf("wusp: store events: %w", err)
+		return nil, fmt.Errorf("wusp: count events: %w", err)
 	}
-	if stored > 0 {
-		if err := s.deriveStatus(ctx, sess, events, now); err != nil {
-			return nil, err
-		}
+	if recent+len(events) > MaxEventsPerDay {
+		// The client keeps the events and sends them again later.
+		return nil, soap.Errorf(soap.ServerBusy, "computer %s passed its budget of %d events a day", sess.ClientID, MaxEventsPerDay)
+	}
+	changes, err := s.statusChanges(ctx, sess, events)
+	if err != nil {
+		return nil, err
+	}
+	report := catalog.Report{ClientID: sess.ClientID, Events: events, Changes: changes, At: now}
+	if _, err := s.cfg.Store.StoreReport(ctx, report); err != nil {
+		return nil, fmt.Errorf("wusp: store report: %w", err)
 	}
 	resp := req.NewResponse()
 	soap.Elem(resp, "ReportEventBatchResult", "true")
@@ -108,24 +121,23 @@ func decodeEvent(el *etree.Element, path string) (catalog.Event, error) {
 	return ev, nil
 }
 
-// deriveStatus applies the WSUS status rules (MS-WUSP.md section 7.4): a
+// statusChanges applies the WSUS status rules (MS-WUSP.md section 7.4): a
 // 156 replaces the computer's states (U needed, V installed, W pending
 // reboot, g failed, h downloaded; every other update deployed to it for
 // install or detection becomes NotApplicable), and 182/183/184 change one
-// update between status reports. Events apply in TimeAtTarget order.
-func (s *Services) deriveStatus(ctx context.Context, sess cookie.Session, events []catalog.Event, now time.Time) error {
-	clientID := sess.ClientID
-	slices.SortStableFunc(events, func(a, b catalog.Event) int { return a.TimeAtTarget.Compare(b.TimeAtTarget) })
-	for _, ev := range events {
+// update between status reports. Changes apply in TimeAtTarget order.
+func (s *Services) statusChanges(ctx context.Context, sess cookie.Session, events []catalog.Event) ([]catalog.StatusChange, error) {
+	ordered := slices.Clone(events)
+	slices.SortStableFunc(ordered, func(a, b catalog.Event) int { return a.TimeAtTarget.Compare(b.TimeAtTarget) })
+	var changes []catalog.StatusChange
+	for _, ev := range ordered {
 		switch ev.EventID {
 		case eventStatus:
 			statuses, err := s.statusReport(ctx, sess, ev)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			if err := s.cfg.Store.SetStatuses(ctx, clientID, statuses, true, now); err != nil {
-				return fmt.Errorf("wusp: store status: %w", err)
-			}
+			changes = append(changes, catalog.StatusChange{Event: ev.InstanceID, Statuses: statuses, Replace: true})
 		case eventInstallFailed, eventInstallSucceeded, eventInstallNeedReboot:
 			if ev.UpdateID == uuid.Nil {
 				continue
@@ -135,13 +147,11 @@ func (s *Services) deriveStatus(ctx context.Context, sess cookie.Session, events
 				eventInstallSucceeded:  catalog.StateInstalled,
 				eventInstallNeedReboot: catalog.StateInstalledPendingReboot,
 			}[ev.EventID]
-			st := []catalog.UpdateStatus{{ClientID: clientID, UpdateID: ev.UpdateID, State: state, ChangedAt: ev.TimeAtTarget}}
-			if err := s.cfg.Store.SetStatuses(ctx, clientID, st, false, now); err != nil {
-				return fmt.Errorf("wusp: store status: %w", err)
-			}
+			st := catalog.UpdateStatus{ClientID: sess.ClientID, UpdateID: ev.UpdateID, State: state, ChangedAt: ev.TimeAtTarget}
+			changes = append(changes, catalog.StatusChange{Event: ev.InstanceID, Statuses: []catalog.UpdateStatus{st}})
 		}
 	}
-	return nil
+	return changes, nil
 }
 
 // statusReport turns one 156 event into the computer's full status set.

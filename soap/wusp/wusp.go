@@ -38,8 +38,8 @@ type Store interface {
 	RegisterComputer(ctx context.Context, c catalog.Computer) error
 	RecordSync(ctx context.Context, clientID string, at time.Time) error
 	Computer(ctx context.Context, clientID string) (catalog.Computer, error)
-	StoreEvents(ctx context.Context, clientID string, events []catalog.Event, at time.Time) (int, error)
-	SetStatuses(ctx context.Context, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error
+	StoreReport(ctx context.Context, r catalog.Report) (int, error)
+	CountEvents(ctx context.Context, clientID string, since time.Time) (int, error)
 }
 
 // Config configures the services.
@@ -57,8 +57,6 @@ type Config struct {
 	// MaxPageBytes ends a SyncUpdates page once its Core fragments pass it;
 	// zero means DefaultMaxPageBytes.
 	MaxPageBytes int
-	// MaxRequestBytes limits a request body; zero means 8 MiB.
-	MaxRequestBytes int64
 	// MaxInflight bounds the SOAP requests being read or answered at once,
 	// across the three services; zero means soap.DefaultMaxInflight. A
 	// request that finds no slot within a short wait gets ServerBusy.
@@ -110,6 +108,9 @@ type Services struct {
 	// LastSync, so that the rounds of one scan cost one write.
 	syncWrites *lru.Cache[string, time.Time]
 
+	// admission bounds the requests the three services hold at once.
+	admission *soap.Admission
+
 	// core caches Core fragments by revision ID for the snapshot coreSeq.
 	coreMu  sync.Mutex
 	coreSeq int64
@@ -121,9 +122,6 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	info, err := cfg.Store.ServerInfo(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("wusp: server info: %w", err)
-	}
-	if cfg.MaxRequestBytes == 0 {
-		cfg.MaxRequestBytes = 8 << 20
 	}
 	if cfg.MaxPageBytes == 0 {
 		cfg.MaxPageBytes = DefaultMaxPageBytes
@@ -140,7 +138,8 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wusp: sync cache: %w", err)
 	}
-	return &Services{cfg: cfg, info: info, now: now, core: core, syncWrites: syncWrites}, nil
+	return &Services{cfg: cfg, info: info, now: now, core: core, syncWrites: syncWrites,
+		admission: soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)}, nil
 }
 
 // LastSyncResolution is how stale a computer's stored LastSync may be: a
@@ -163,34 +162,34 @@ func (s *Services) recordSync(ctx context.Context, clientID string) error {
 
 // SimpleAuth returns the /SimpleAuthWebService/SimpleAuth.asmx handler.
 func (s *Services) SimpleAuth() http.Handler {
-	svc := soap.NewService("SimpleAuth", soap.NSSimpleAuth, soap.StyleASMX, s.cfg.MaxRequestBytes, s.cfg.Logger)
-	svc.Handle("GetAuthorizationCookie", s.getAuthorizationCookie)
+	svc := soap.NewService("SimpleAuth", soap.NSSimpleAuth, soap.StyleASMX, s.admission, s.cfg.Logger)
+	svc.Handle("GetAuthorizationCookie", smallRequest, outageAware(s.getAuthorizationCookie))
 	return svc
 }
 
 // Client returns the /ClientWebService/client.asmx handler.
 func (s *Services) Client() http.Handler {
-	svc := soap.NewService("ClientWebService", soap.NSClient, soap.StyleClient, s.cfg.MaxRequestBytes, s.cfg.Logger)
-	svc.Handle("GetConfig", s.getConfig)
-	svc.Handle("GetCookie", s.getCookie)
-	svc.Handle("RegisterComputer", s.registerComputer)
-	svc.Handle("StartCategoryScan", s.startCategoryScan)
+	svc := soap.NewService("ClientWebService", soap.NSClient, soap.StyleClient, s.admission, s.cfg.Logger)
+	svc.Handle("GetConfig", smallRequest, outageAware(s.getConfig))
+	svc.Handle("GetCookie", smallRequest, outageAware(s.getCookie))
+	svc.Handle("RegisterComputer", smallRequest, outageAware(s.registerComputer))
+	svc.Handle("StartCategoryScan", smallRequest, outageAware(s.startCategoryScan))
 	// SystemSpec lists every device of the computer (70 on a small VM):
 	// kept as bytes, parsed on the driver pass only (drivers.go).
-	svc.HandleBulk("SyncUpdates", s.syncUpdates, "SystemSpec")
-	svc.Handle("SyncPrinterCatalog", s.syncPrinterCatalog)
-	svc.Handle("RefreshCache", s.refreshCache)
-	svc.Handle("GetExtendedUpdateInfo", s.getExtendedUpdateInfo)
-	svc.Handle("GetExtendedUpdateInfo2", s.getExtendedUpdateInfo2)
-	svc.Handle("GetFileLocations", s.getFileLocations)
+	svc.HandleBulk("SyncUpdates", syncRequest, outageAware(s.syncUpdates), "SystemSpec")
+	svc.Handle("SyncPrinterCatalog", listRequest, outageAware(s.syncPrinterCatalog))
+	svc.Handle("RefreshCache", listRequest, outageAware(s.refreshCache))
+	svc.Handle("GetExtendedUpdateInfo", listRequest, outageAware(s.getExtendedUpdateInfo))
+	svc.Handle("GetExtendedUpdateInfo2", listRequest, outageAware(s.getExtendedUpdateInfo2))
+	svc.Handle("GetFileLocations", listRequest, outageAware(s.getFileLocations))
 	return svc
 }
 
 // Reporting returns the ReportingWebService handler (served under both
 // ReportingWebService.asmx and WebService.asmx).
 func (s *Services) Reporting() http.Handler {
-	svc := soap.NewService("ReportingWebService", soap.NSReporting, soap.StyleASMX, s.cfg.MaxRequestBytes, s.cfg.Logger)
-	svc.Handle("ReportEventBatch", s.reportEventBatch)
+	svc := soap.NewService("ReportingWebService", soap.NSReporting, soap.StyleASMX, s.admission, s.cfg.Logger)
+	svc.Handle("ReportEventBatch", reportRequest, outageAware(s.reportEventBatch))
 	return svc
 }
 

@@ -69,7 +69,6 @@ type env struct {
 type envOptions struct {
 	pageSize     int
 	maxPageBytes int
-	maxBytes     int64
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -100,7 +99,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	clk := &clock{t: time.Now().UTC()}
 	services, err := wusp.New(ctx, wusp.Config{
 		Store: store, Engine: scan.NewEngine(store), Sealer: sealer,
-		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, MaxRequestBytes: opts.maxBytes, Now: clk.now,
+		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, Now: clk.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +432,7 @@ func TestAuthorizationFaults(t *testing.T) {
 }
 
 func TestMalformedAndOversizedEnvelopes(t *testing.T) {
-	e := newEnv(t, envOptions{maxBytes: 4096})
+	e := newEnv(t, envOptions{})
 	getConfig := `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetConfig xmlns="` + soap.NSClient + `"><protocolVersion>2.90</protocolVersion></GetConfig></s:Body></s:Envelope>`
 	action := `"` + soap.NSClient + `/GetConfig"`
 	cases := []struct {
@@ -448,7 +447,10 @@ func TestMalformedAndOversizedEnvelopes(t *testing.T) {
 		{"SOAPAction of another service", `"` + soap.NSSimpleAuth + `/GetConfig"`, getConfig},
 		{"SOAPAction and body disagree", `"` + soap.NSClient + `/GetCookie"`, getConfig},
 		{"operation in the wrong namespace", action, strings.ReplaceAll(getConfig, soap.NSClient, "urn:wrong")},
-		{"oversized", action, strings.Replace(getConfig, "<protocolVersion>", "<pad>"+strings.Repeat("x", 8192)+"</pad><protocolVersion>", 1)},
+		{"oversized", action, strings.Replace(getConfig, "<protocolVersion>", "<pad>"+strings.Repeat("x", 80<<10)+"</pad><protocolVersion>", 1)},
+		{"oversized without SOAPAction", "", strings.Replace(getConfig, "<protocolVersion>", "<pad>"+strings.Repeat("x", 80<<10)+"</pad><protocolVersion>", 1)},
+		{"too many elements", action, strings.Replace(getConfig, "<protocolVersion>", strings.Repeat("<a/>", 2001)+"<protocolVersion>", 1)},
+		{"nested too deep", action, strings.Replace(getConfig, "<protocolVersion>", strings.Repeat("<a>", 65)+strings.Repeat("</a>", 65)+"<protocolVersion>", 1)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
