@@ -35,6 +35,17 @@
 //     the connection is aborted so that the client sees a truncated
 //     transfer, never a complete-looking one.
 //
+// Slow clients: every write to the client must complete within
+// Options.WriteTimeout (default one minute), a write deadline renewed before
+// each write (http.ResponseController), so a download of any length that
+// keeps moving never times out while a client that stops reading is cut
+// off (the connection is closed) one timeout after its last progress. The
+// handler sets no read deadline on requests without a body: net/http
+// cancels a request's context when a read deadline passes during the
+// answer (its background read fails), which would cut long downloads. A
+// request that carries a body (GET and HEAD need none) must send it within
+// WriteTimeout, else it gets 400 and the connection is closed.
+//
 // Two optional modes send clients elsewhere with 302 Found (Options):
 // Redirect for stored files (a presigned S3 URL, an alternate download
 // server), Fallback for files this server does not store (their Microsoft
@@ -57,6 +68,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"wsus/storage"
 )
@@ -86,7 +98,15 @@ type Options struct {
 	// Fallback, when set, is asked about files the store does not hold:
 	// 302 Found to the URL it returns, 404 when it returns "".
 	Fallback FallbackFunc
+	// WriteTimeout bounds each write to the client (the deadline is
+	// renewed before every write, not set once for the whole answer); zero
+	// means DefaultWriteTimeout, a negative value sets no deadline.
+	WriteTimeout time.Duration
 }
+
+// DefaultWriteTimeout is the default Options.WriteTimeout: a client that
+// accepts no byte for this long is cut off.
+const DefaultWriteTimeout = time.Minute
 
 // RedirectToBase is a RedirectFunc for an alternate download server that
 // mirrors the content tree: base + the request's path
@@ -131,6 +151,9 @@ func NewHandlerWith(store Store, opts Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	if h.opts.WriteTimeout == 0 {
+		h.opts.WriteTimeout = DefaultWriteTimeout
+	}
 	h.bufs.New = func() any {
 		b := make([]byte, PrefetchSize)
 		return &b
@@ -138,7 +161,11 @@ func NewHandlerWith(store Store, opts Options) http.Handler {
 	return h
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := h.deadlines(rw)
+	if r.ContentLength != 0 && !h.discardBody(w, r) {
+		return
+	}
 	sum, status := parsePath(r.URL.Path)
 	if status != http.StatusOK {
 		http.Error(w, http.StatusText(status), status)
@@ -315,6 +342,71 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, key string,
 	w.Header().Set("Retry-After", retryAfter)
 	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }
+
+// deadlines sets the write deadline and returns the writer that renews it
+// before every write.
+func (h *handler) deadlines(w http.ResponseWriter) http.ResponseWriter {
+	if h.opts.WriteTimeout < 0 {
+		return w
+	}
+	dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.opts.WriteTimeout, ok: true}
+	dw.renew()
+	return dw
+}
+
+// maxIgnoredBody bounds the body of a content request, which is read and
+// ignored.
+const maxIgnoredBody = 64 << 10
+
+// discardBody reads the body of a request that has one, within
+// WriteTimeout, so that a client announcing a body it does not send cannot
+// hold the handler (net/http would wait for it before sending the answer).
+// Once the body is read, net/http clears the read deadline itself. A body
+// that is not all there in time gets 400, a larger one 413, and the
+// connection is closed.
+func (h *handler) discardBody(w http.ResponseWriter, r *http.Request) bool {
+	if h.opts.WriteTimeout > 0 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.WriteTimeout))
+	}
+	_, err := io.CopyN(io.Discard, r.Body, maxIgnoredBody+1)
+	if errors.Is(err, io.EOF) {
+		return true
+	}
+	status := http.StatusBadRequest
+	if err == nil {
+		status = http.StatusRequestEntityTooLarge
+	}
+	w.Header().Set("Connection", "close")
+	http.Error(w, http.StatusText(status), status)
+	return false
+}
+
+// deadlineWriter is an http.ResponseWriter that moves the connection's
+// write deadline timeout ahead before every write.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	ok      bool // false once the writer said it has no deadlines
+}
+
+func (d *deadlineWriter) renew() {
+	if !d.ok {
+		return
+	}
+	// Any other error means the connection is gone: the write fails too.
+	if err := d.rc.SetWriteDeadline(time.Now().Add(d.timeout)); errors.Is(err, http.ErrNotSupported) {
+		d.ok = false
+	}
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	d.renew()
+	return d.ResponseWriter.Write(p)
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 
 // copyBody sends exactly length bytes: first (already read), then the rest
 // of body copied with buf; or it aborts the connection.
