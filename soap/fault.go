@@ -31,6 +31,9 @@ type Fault struct {
 	// Message is the detail Message: for InvalidParameters the path of the
 	// offending parameter (e.g. "parameters.InstalledNonLeafUpdateIDs").
 	Message string
+	// Cause is the error behind the fault, logged but never sent (a store
+	// outage behind ServerBusy); nil when the fault is the whole story.
+	Cause error
 }
 
 // Error implements error.
@@ -40,6 +43,9 @@ func (f *Fault) Error() string {
 	}
 	return fmt.Sprintf("soap fault %s: %s", f.Code, f.Message)
 }
+
+// Unwrap returns the Cause.
+func (f *Fault) Unwrap() error { return f.Cause }
 
 // Errorf returns a Fault with a formatted Message.
 func Errorf(code ErrorCode, format string, args ...any) *Fault {

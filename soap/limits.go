@@ -13,10 +13,11 @@ import (
 type Limits struct {
 	// MaxBytes is the largest request body accepted.
 	MaxBytes int64
-	// MaxMarkup is the most '<' the body may hold once the ArrayOfInt
-	// parameters of a bulk operation were taken out (ExtractIntArrays).
-	// Every element, end tag, comment or processing instruction starts with
-	// one, so it bounds the number of nodes the parser builds.
+	// MaxMarkup is the most '<' and '=' the body may hold together once
+	// the ArrayOfInt parameters of a bulk operation were taken out
+	// (ExtractIntArrays). Every tag, comment or processing instruction
+	// starts with a '<' and every attribute needs a '=', so it bounds the
+	// nodes and attributes the parser builds.
 	MaxMarkup int
 }
 
@@ -36,14 +37,15 @@ const (
 	costPerAttribute = 128
 )
 
-// treeCost counts the markup of b and estimates the heap its tree takes:
-// b itself, a node per '<' and an attribute per '='. Both counts are upper
-// bounds (a '<' may start an end tag, a '=' may be text), so the estimate
-// never falls short of what the parser can build. Linear in len(b).
+// treeCost counts the markup of b ('<' and '=') and estimates the heap its
+// tree takes: b itself, a node per '<' and an attribute per '='. Both
+// counts are upper bounds (a '<' may start an end tag, a '=' may be text),
+// so the estimate never falls short of what the parser can build. Linear
+// in len(b).
 func treeCost(b []byte) (markup int, cost int64) {
-	markup = bytes.Count(b, []byte{'<'})
+	tags := bytes.Count(b, []byte{'<'})
 	attrs := bytes.Count(b, []byte{'='})
-	return markup, int64(len(b)) + int64(markup)*costPerMarkup + int64(attrs)*costPerAttribute
+	return tags + attrs, int64(len(b)) + int64(tags)*costPerMarkup + int64(attrs)*costPerAttribute
 }
 
 // ReadDocument parses an XML document from untrusted bytes with the limits

@@ -165,6 +165,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case internal:
 		s.logger.Error("soap operation failed", "service", s.name, "method", method, "err", err)
+	case f.Code == ServerBusy && f.Cause != nil:
+		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message, "err", f.Cause)
 	case f.Code == ServerBusy:
 		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message)
 	default:
@@ -218,7 +220,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 	}
 	markup, cost := treeCost(body)
 	if markup > limits.MaxMarkup {
-		return nil, method, Errorf(InvalidParameters, "request has more than %d elements", limits.MaxMarkup)
+		return nil, method, Errorf(InvalidParameters, "request has more than %d tags and attributes", limits.MaxMarkup)
 	}
 	if !s.admission.reserve(cost) {
 		return nil, method, Errorf(ServerBusy, "request memory budget exhausted")
@@ -276,7 +278,18 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 // from the Admission (added to *reserved), under a read deadline that
 // allows the body's length at the minimum transfer rate. A body declared
 // longer than maxBytes is refused unread.
-func (s *Service) readBody(w http.ResponseWriter, r *http.Request, maxBytes int64, reserved *int64) ([]byte, error) {
+func (s *Service) readBody(w http.ResponseWriter, r *http.Request, maxBytes int64, reserved *int64) (body []byte, err error) {
+	rc := http.NewResponseController(w)
+	defer func() {
+		if err != nil {
+			// Whatever is left of the body is not worth reading: end the
+			// connection instead of draining it (an expired deadline
+			// stops the server's drain at once). Deadlines are unsupported
+			// on some writers (httptest recorders); nothing to bound there.
+			w.Header().Set("Connection", "close")
+			_ = rc.SetReadDeadline(time.Now())
+		}
+	}()
 	size := r.ContentLength
 	if size > maxBytes {
 		return nil, Errorf(InvalidParameters, "request body exceeds %d bytes", maxBytes)
@@ -288,14 +301,7 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, maxBytes int6
 		return nil, Errorf(ServerBusy, "request memory budget exhausted")
 	}
 	*reserved += size
-	rc := http.NewResponseController(w)
-	// Deadlines are unsupported on some writers (httptest); nothing to bound there.
 	_ = rc.SetReadDeadline(time.Now().Add(transferTimeout(size)))
-	// Clear it afterwards: once the handler runs, the server's background
-	// read would take an expired deadline as the client going away.
-	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
-	var body []byte
-	var err error
 	if r.ContentLength >= 0 {
 		body = make([]byte, r.ContentLength)
 		_, err = io.ReadFull(r.Body, body)
@@ -309,6 +315,9 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, maxBytes int6
 		}
 		return nil, Errorf(InvalidParameters, "read request body: %v", err)
 	}
+	// Clear the deadline: once the operation runs, the server's background
+	// read would take an expired one as the client going away.
+	_ = rc.SetReadDeadline(time.Time{})
 	return body, nil
 }
 

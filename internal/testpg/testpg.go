@@ -307,7 +307,11 @@ func startCluster() (*cluster, error) {
 		return fail(fmt.Errorf("initdb: %w\n%s", err, out))
 	}
 	for attempt := 1; ; attempt++ {
-		c, err := runServer(bin, dir, cred)
+		port, err := freePort()
+		if err != nil {
+			return fail(err)
+		}
+		c, err := runServer(bin, dir, cred, port)
 		if err == nil {
 			return c, nil
 		}
@@ -356,15 +360,11 @@ func removeStale(base string) {
 // errPortTaken is returned by runServer when the server could not bind.
 var errPortTaken = errors.New("port taken")
 
-// runServer starts the server of the cluster in dir on a free port and
-// waits until it accepts connections.
-func runServer(bin, dir string, cred *syscall.Credential) (*cluster, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+// runServer starts the server of the cluster in dir on port and waits
+// until it accepts connections.
+func runServer(bin, dir string, cred *syscall.Credential, port int) (*cluster, error) {
 	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -427,9 +427,18 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// stop shuts the server down (fast shutdown: connections are closed), kills
-// it if it does not stop in time, and removes the cluster's directory.
+// stop shuts the server down and removes the cluster's directory.
 func (c *cluster) stop() error {
+	err := c.shutdown()
+	if rmErr := os.RemoveAll(c.dir); rmErr != nil {
+		err = errors.Join(err, fmt.Errorf("remove cluster: %w", rmErr))
+	}
+	return err
+}
+
+// shutdown stops the server (fast shutdown: connections are closed),
+// killing it if it does not stop in time; the cluster's files stay.
+func (c *cluster) shutdown() error {
 	var err error
 	if sigErr := c.cmd.Process.Signal(syscall.SIGINT); sigErr != nil && !errors.Is(sigErr, os.ErrProcessDone) {
 		err = fmt.Errorf("stop postgres: %w", sigErr)
@@ -440,9 +449,6 @@ func (c *cluster) stop() error {
 		c.cmd.Process.Kill()
 		<-c.done
 		err = errors.Join(err, fmt.Errorf("stop postgres: not stopped after %v, killed", stopTimeout))
-	}
-	if rmErr := os.RemoveAll(c.dir); rmErr != nil {
-		err = errors.Join(err, fmt.Errorf("remove cluster: %w", rmErr))
 	}
 	return err
 }

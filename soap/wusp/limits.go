@@ -17,8 +17,8 @@ import (
 var (
 	// smallRequest: GetConfig, GetAuthorizationCookie, GetCookie, RegisterComputer,
 	// StartCategoryScan. Real ones are 234 to 2,865 bytes with under 60
-	// elements (captures scan/000001 to 000008); a client asking for many
-	// target groups stays far below.
+	// elements, so under 150 tags and attributes (captures scan/000001 to
+	// 000008); a client asking for many target groups stays far below.
 	smallRequest = soap.Limits{MaxBytes: 64 << 10, MaxMarkup: 2_000}
 	// listRequest: RefreshCache (the client sends 200 identities at a time,
 	// MS-WUSP.md section 3.3: about 600 elements), GetExtendedUpdateInfo(2)
@@ -27,14 +27,15 @@ var (
 	listRequest = soap.Limits{MaxBytes: 1 << 20, MaxMarkup: 20_000}
 	// syncRequest: SyncUpdates. The cached-update arrays are taken out before
 	// the markup is counted (soap.ExtractIntArrays), so the markup left is
-	// the driver pass's SystemSpec: 1,978 '<' for 70 devices (capture
-	// scan/000009); 100,000 leaves room for 3,000 devices, or for arrays of
-	// an unusual shape that stay in the tree. The 8 MiB cap leaves room for
+	// the driver pass's SystemSpec: 1,978 '<' and 209 '=' for 70 devices
+	// (capture scan/000009); 100,000 leaves room for 3,000 devices, or for
+	// arrays of an unusual shape that stay in the tree. The 8 MiB cap leaves room for
 	// about 140,000 cached update IDs across the three arrays.
 	syncRequest = soap.Limits{MaxBytes: 8 << 20, MaxMarkup: 100_000}
 	// reportRequest: ReportEventBatch, at most MaxEventsPerBatch events of
-	// about 30 elements each (MS-WUSP.md section 7.1).
-	reportRequest = soap.Limits{MaxBytes: 4 << 20, MaxMarkup: 32 * MaxEventsPerBatch}
+	// about 25 elements each, 50 tags (MS-WUSP.md section 7.1), plus the
+	// MiscData strings of a status event.
+	reportRequest = soap.Limits{MaxBytes: 4 << 20, MaxMarkup: 100 * MaxEventsPerBatch}
 )
 
 // MaxEventsPerBatch is the most events one ReportEventBatch may carry.
@@ -56,7 +57,7 @@ func outageAware(op soap.Operation) soap.Operation {
 	return func(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 		resp, err := op(ctx, req)
 		if err != nil && errors.Is(err, catalog.ErrUnavailable) {
-			return nil, &soap.Fault{Code: soap.ServerBusy, Message: "catalog store unavailable"}
+			return nil, &soap.Fault{Code: soap.ServerBusy, Message: "catalog store unavailable", Cause: err}
 		}
 		return resp, err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"wsus/catalog"
 	"wsus/catalog/scan"
+	"wsus/catalog/postgres"
 	"wsus/catalog/sqlite"
 	"wsus/soap"
 	"wsus/soap/cookie"
@@ -59,7 +60,8 @@ func (c *clock) advance(d time.Duration) {
 type env struct {
 	t      testing.TB
 	srv    *httptest.Server
-	store  *sqlite.Store
+	store  catalog.Store
+	dbPath string // of the embedded store, "" for another one
 	sealer *cookie.Sealer
 	clock  *clock
 	ids    map[uuid.UUID]int32 // UpdateID → revision ID
@@ -69,13 +71,27 @@ type env struct {
 type envOptions struct {
 	pageSize     int
 	maxPageBytes int
+	// databaseURL selects a PostgreSQL store instead of the embedded one.
+	databaseURL string
+	// maxInflight and maxBufferedBytes are the admission settings; zero
+	// means the defaults.
+	maxInflight      int
+	maxBufferedBytes int64
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "catalog.db"))
+	var store catalog.Store
+	var err error
+	dbPath := ""
+	if opts.databaseURL != "" {
+		store, err = postgres.Open(ctx, opts.databaseURL)
+	} else {
+		dbPath = filepath.Join(dir, "catalog.db")
+		store, err = sqlite.Open(ctx, dbPath)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +116,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	services, err := wusp.New(ctx, wusp.Config{
 		Store: store, Engine: scan.NewEngine(store), Sealer: sealer,
 		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, Now: clk.now,
+		MaxInflight: opts.maxInflight, MaxBufferedBytes: opts.maxBufferedBytes,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +139,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	for _, s := range sums {
 		ids[s.UpdateID] = s.ID
 	}
-	return &env{t: t, srv: srv, store: store, sealer: sealer, clock: clk, ids: ids, info: info}
+	return &env{t: t, srv: srv, store: store, dbPath: dbPath, sealer: sealer, clock: clk, ids: ids, info: info}
 }
 
 // call posts one SOAP request and returns the HTTP status and parsed body.
