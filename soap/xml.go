@@ -59,12 +59,40 @@ func Children(el *etree.Element, name string) []*etree.Element {
 }
 
 // IsNil reports whether el carries xsi:nil="true" (or "1"), whatever the
-// prefix bound to the XML Schema instance namespace.
+// prefix bound to the XML Schema instance namespace. An unprefixed nil
+// attribute counts too.
+//
+// The prefixes of all nil attributes are resolved in one walk over the
+// attributes of el and its ancestors: resolving each one on its own
+// (Attr.NamespaceURI) made an element with many p1:nil, p2:nil, ...
+// attributes cost their number squared.
 func IsNil(el *etree.Element) bool {
+	var prefixes []string
 	for _, a := range el.Attr {
 		if a.Key == "nil" && (a.Value == "true" || a.Value == "1") {
-			if a.Space == "" || a.NamespaceURI() == NSXSI {
+			if a.Space == "" {
 				return true
+			}
+			prefixes = append(prefixes, a.Space)
+		}
+	}
+	return len(prefixes) > 0 && bindsXSI(el, prefixes)
+}
+
+// bindsXSI reports whether one of prefixes is bound to NSXSI where el is:
+// the nearest xmlns:prefix declaration, on el or an ancestor, counts.
+func bindsXSI(el *etree.Element, prefixes []string) bool {
+	pending := make(map[string]bool, len(prefixes))
+	for _, p := range prefixes {
+		pending[p] = true
+	}
+	for e := el; e != nil && len(pending) > 0; e = e.Parent() {
+		for _, a := range e.Attr {
+			if a.Space == "xmlns" && pending[a.Key] {
+				if a.Value == NSXSI {
+					return true
+				}
+				delete(pending, a.Key)
 			}
 		}
 	}

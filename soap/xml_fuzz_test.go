@@ -55,6 +55,7 @@ func FuzzXMLReaders(f *testing.F) {
 		`<X>42</X>`, `<X> -2147483648 </X>`, `<X>2147483648</X>`, `<X>true</X>`, `<X>0</X>`, `<X>yes</X>`,
 		`<X><int>1</int><int> 2 </int><a:int xmlns:a="urn:a">3</a:int></X>`,
 		`<X><int xsi:nil="true"/><int>4</int></X>`, `<X xsi:nil="1"><int>5</int></X>`, `<X a:nil="true" xmlns:a="urn:not-xsi"/>`,
+		`<X a:nil="true" b:nil="1" xmlns:b="http://www.w3.org/2001/XMLSchema-instance"/>`, `<X xmlns:xsi="urn:shadowed" xsi:nil="true"/>`,
 		`<X><string>PCI\VEN_1</string><string> b </string></X>`,
 		`<X>2026-10-04T16:03:35.9967236Z</X>`, `<X>2026-10-04T13:17:07</X>`, `<X>2026-10-04T13:17:07.123456789+05:30</X>`,
 		`<X>0000-01-01T00:00:00+01:00</X>`, `<X>9999-12-31T23:59:59-01:00</X>`,
@@ -70,6 +71,11 @@ func FuzzXMLReaders(f *testing.F) {
 			return
 		}
 		p := doc.Root()
+		for _, el := range p.FindElements("//*") {
+			if IsNil(el) != isNilReference(el) {
+				t.Fatalf("IsNil(<%s>) = %v, resolving each attribute gives %v", el.FullTag(), IsNil(el), !IsNil(el))
+			}
+		}
 		child := Child(p, "X")
 		if (child == nil) != !slices.ContainsFunc(p.ChildElements(), func(c *etree.Element) bool { return c.Tag == "X" && !IsNil(c) }) {
 			t.Fatal("Child disagrees with the first non-nil child named X")
@@ -162,6 +168,16 @@ func FuzzXMLReaders(f *testing.F) {
 			t.Fatalf("Base64 round trip: %x gives %x, %v", b, back, err)
 		}
 	})
+}
+
+// isNilReference is IsNil resolving each nil attribute's prefix on its own.
+func isNilReference(el *etree.Element) bool {
+	for _, a := range el.Attr {
+		if a.Key == "nil" && (a.Value == "true" || a.Value == "1") && (a.Space == "" || a.NamespaceURI() == NSXSI) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkDateTimeRoundTrip checks that FormatDateTime(v) reads back as v to
