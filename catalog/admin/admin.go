@@ -6,18 +6,29 @@
 // The handler answers the full paths under /api/v1/, speaks JSON only and
 // requires "Authorization: Bearer <token>" on every request. Every error is a
 // JSON [Error] with a short code and a human reason; a 500 means the store
-// failed, never that the request was bad. The wire types in wire.go are the
-// contract; cmd/wsusctl decodes them.
+// failed, never that the request was bad, and a 503 with Retry-After that
+// the store is unavailable (catalog.ErrUnavailable): the same request may
+// succeed later. Failed authentications are logged (Warn, with the source
+// address, at most once per source and window) and limited per source
+// address: a source that fails too often gets 429 with Retry-After for a
+// while (see authLimiter). The wire types in wire.go are the contract;
+// cmd/wsusctl decodes them.
 package admin
 
 import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -50,18 +61,51 @@ const ApprovedBy = "admin-api"
 // maxBodyBytes bounds request bodies.
 const maxBodyBytes = 1 << 20
 
+// unavailableRetryAfter is the Retry-After (seconds) of a 503 when the
+// catalog store is unavailable.
+const unavailableRetryAfter = "5"
+
 // handler serves the admin API over one store.
 type handler struct {
-	store  Store
-	log    *slog.Logger
-	mux    *http.ServeMux
-	digest [sha256.Size]byte // of the admin token
+	store   Store
+	log     *slog.Logger
+	mux     *http.ServeMux
+	digest  [sha256.Size]byte // of the admin token
+	limiter *authLimiter
 }
 
-// New returns the admin API handler over store. Requests must carry
-// "Authorization: Bearer <token>"; with an empty token every request is
-// refused with 503. A nil logger discards; store failures are logged on it.
+// Options configure the admin API handler; only Token is required.
+type Options struct {
+	// Token is the bearer token requests must carry; empty refuses every
+	// request with 503.
+	Token string
+	// Logger receives store failures and failed authentications; nil
+	// discards them.
+	Logger *slog.Logger
+	// FailureLimit failed authentications from one source within
+	// FailureWindow block it for BlockFor; zero means DefaultFailureLimit,
+	// DefaultFailureWindow and DefaultBlockFor.
+	FailureLimit  int
+	FailureWindow time.Duration
+	BlockFor      time.Duration
+	// MaxSources bounds the sources whose failures are tracked; zero means
+	// DefaultMaxSources.
+	MaxSources int
+	// Now is the limiter's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns the admin API handler over store with the default limits.
+// Requests must carry "Authorization: Bearer <token>"; with an empty token
+// every request is refused with 503. A nil logger discards; store failures
+// are logged on it.
 func New(store Store, token string, logger *slog.Logger) http.Handler {
+	return NewWith(store, Options{Token: token, Logger: logger})
+}
+
+// NewWith returns the admin API handler over store configured by opts.
+func NewWith(store Store, opts Options) http.Handler {
+	logger, token := opts.Logger, opts.Token
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -71,7 +115,7 @@ func New(store Store, token string, logger *slog.Logger) http.Handler {
 				"admin API disabled: no admin token configured")
 		})
 	}
-	h := &handler{store: store, log: logger, mux: http.NewServeMux(), digest: sha256.Sum256([]byte(token))}
+	h := &handler{store: store, log: logger, mux: http.NewServeMux(), digest: sha256.Sum256([]byte(token)), limiter: newAuthLimiter(opts)}
 	h.route("/api/v1/approvals", map[string]http.HandlerFunc{
 		http.MethodGet:  h.listApprovals,
 		http.MethodPost: h.setApproval,
@@ -115,8 +159,17 @@ func (h *handler) route(path string, methods map[string]http.HandlerFunc) {
 
 // ServeHTTP authenticates the request and routes it.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	src := sourceOf(r.RemoteAddr)
+	if left, blocked := h.limiter.blocked(src); blocked {
+		secs := int((left + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, http.StatusTooManyRequests, "too_many_failures",
+			fmt.Sprintf("too many failed authentications from this address; retry in %d seconds", secs))
+		return
+	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		h.authFailed(r, src, "missing bearer token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wsus-admin"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized",
 			"missing bearer token: send Authorization: Bearer <admin token>")
@@ -126,15 +179,48 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// length of the presented token.
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	if subtle.ConstantTimeCompare(got[:], h.digest[:]) != 1 {
+		h.authFailed(r, src, "invalid bearer token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wsus-admin", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "invalid bearer token")
 		return
 	}
+	h.limiter.success(src)
 	h.mux.ServeHTTP(w, r)
 }
 
-// storeFailed logs a store error and answers 500.
+// authFailed counts a failed authentication from src and logs the first
+// of its window and the one that blocks it.
+func (h *handler) authFailed(r *http.Request, src netip.Prefix, reason string) {
+	first, blocked := h.limiter.failure(src)
+	if first {
+		h.log.WarnContext(r.Context(), "admin: authentication failed", "source", remoteHost(r),
+			"reason", reason, "method", r.Method, "path", r.URL.Path)
+	}
+	if blocked {
+		h.log.WarnContext(r.Context(), "admin: too many failed authentications; source blocked",
+			"source", remoteHost(r), "failures", h.limiter.limit, "within", h.limiter.window.String(), "blocked_for", h.limiter.block.String())
+	}
+}
+
+// remoteHost is the address of the client's end of the connection, without
+// its port.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// storeFailed logs a store error and answers 503 with Retry-After when the
+// store is unavailable, 500 otherwise.
 func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, op string, err error) {
+	if errors.Is(err, catalog.ErrUnavailable) {
+		h.log.WarnContext(r.Context(), "admin: catalog store unavailable",
+			"op", op, "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", unavailableRetryAfter)
+		writeError(w, http.StatusServiceUnavailable, "store_unavailable", "catalog store unavailable")
+		return
+	}
 	h.log.ErrorContext(r.Context(), "admin: store failure",
 		"op", op, "method", r.Method, "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, "store_error", "the catalog store failed; see the server log")
