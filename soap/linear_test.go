@@ -53,11 +53,17 @@ func linearPass(b []byte) {
 // times (see there) from one of linearSizes to the next.
 func assertLinear(t *testing.T, build func(n int) []byte, run func([]byte)) {
 	t.Helper()
+	assertLinearOver(t, linearSizes, build, run)
+}
+
+// assertLinearOver is assertLinear over sizes, each 4 times the one before.
+func assertLinearOver(t *testing.T, sizes []int, build func(n int) []byte, run func([]byte)) {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("-short: the 4 MiB bodies are skipped")
+		t.Skip("-short: the large bodies are skipped")
 	}
-	for i := 1; i < len(linearSizes); i++ {
-		small, large := build(linearSizes[i-1]), build(linearSizes[i])
+	for i := 1; i < len(sizes); i++ {
+		small, large := build(sizes[i-1]), build(sizes[i])
 		var msg string
 		for attempt := 0; attempt < 2; attempt++ {
 			d0, ref0 := minDuration(small, run), minDuration(small, linearPass)
