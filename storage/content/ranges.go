@@ -1,6 +1,7 @@
 package content
 
 import (
+	"cmp"
 	"math"
 	"net/http"
 	"strings"
@@ -80,7 +81,9 @@ func parseRange(v string, size int64) (start, length int64, kind rangeKind) {
 	}
 	b := int64(math.MaxInt64) // open range "a-"
 	if last != "" {
-		if b, ok = parseDigits(last); !ok || b < a {
+		// last < first makes the range invalid (RFC 9110 section 14.1.1);
+		// compared exactly, as saturated values may be equal.
+		if b, ok = parseDigits(last); !ok || compareDigits(last, first) < 0 {
 			return 0, 0, rangeWhole
 		}
 	}
@@ -110,6 +113,16 @@ func parseDigits(s string) (int64, bool) {
 		}
 	}
 	return n, true
+}
+
+// compareDigits compares two runs of ASCII digits as the integers they
+// spell, whatever their size: -1, 0 or +1.
+func compareDigits(x, y string) int {
+	x, y = strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0")
+	if len(x) != len(y) {
+		return cmp.Compare(len(x), len(y))
+	}
+	return strings.Compare(x, y)
 }
 
 // notModified evaluates If-None-Match (weak comparison) or, without it,

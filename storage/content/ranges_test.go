@@ -36,7 +36,8 @@ func TestParseRange(t *testing.T) {
 		{"", size, 0, 0, rangeWhole},
 		{"bytes=0-1,5-6", size, 0, 0, rangeWhole}, // several ranges: whole file
 		{"bytes=0-1,2000-", size, 0, 0, rangeWhole},
-		{"bytes=5-1", size, 0, 0, rangeWhole}, // last < first: malformed
+		{"bytes=5-1", size, 0, 0, rangeWhole},                                      // last < first: malformed
+		{"bytes=99999999999999999999-9223372036854775807", size, 0, 0, rangeWhole}, // last < first, both beyond int64
 		{"bytes=", size, 0, 0, rangeWhole},
 		{"bytes=,", size, 0, 0, rangeWhole},
 		{"bytes=-", size, 0, 0, rangeWhole},
