@@ -135,7 +135,7 @@ func parseDriverDate(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not a yyyy-mm-dd date", s)
 	}
-	return t, nil
+	return inStoredYears(s, t)
 }
 
 // ParseDriverVersion parses a four-part driver version "a.b.c.d" (each part

@@ -281,7 +281,7 @@ func parseRelationships(rel *etree.Element, rev *catalog.Revision) error {
 }
 
 // parseIdentity reads an UpdateIdentity. RevisionNumber is required only when
-// needRevision is set; when absent it is 0.
+// needRevision is set; when absent it is 0. The nil GUID is refused.
 func parseIdentity(e *etree.Element, needRevision bool) (catalog.Identity, error) {
 	var id catalog.Identity
 	s := e.SelectAttrValue("UpdateID", "")
@@ -291,6 +291,9 @@ func parseIdentity(e *etree.Element, needRevision bool) (catalog.Identity, error
 	u, err := uuid.Parse(s)
 	if err != nil {
 		return id, fmt.Errorf("UpdateID %q: %w", s, err)
+	}
+	if u == uuid.Nil {
+		return id, fmt.Errorf("UpdateID %q is the nil GUID, which names no update", s)
 	}
 	id.UpdateID = u
 	rn := e.SelectAttr("RevisionNumber")
@@ -355,14 +358,23 @@ func decodeDigest(s string, size int) ([]byte, error) {
 }
 
 // parseTime reads an xs:dateTime as found in update metadata. Values without
-// a zone (seen in old metadata) are taken as UTC.
+// a zone (seen in old metadata) are taken as UTC. The time must lie in the
+// years 1-9999 in UTC, which the stores hold (catalog.CheckTime).
 func parseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse("2006-01-02T15:04:05", s)
+	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not an xs:dateTime", s)
+		if t, err = time.Parse("2006-01-02T15:04:05", s); err != nil {
+			return time.Time{}, fmt.Errorf("%q is not an xs:dateTime", s)
+		}
+	}
+	return inStoredYears(s, t.UTC())
+}
+
+// inStoredYears returns t, or an error when it lies outside the years
+// 1-9999 (s is the text it was read from).
+func inStoredYears(s string, t time.Time) (time.Time, error) {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, fmt.Errorf("%q is outside the years 1-9999 in UTC", s)
 	}
 	return t, nil
 }
