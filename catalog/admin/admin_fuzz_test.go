@@ -1,0 +1,208 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/admin"
+	"wsus/catalog/sqlite"
+)
+
+// Fuzzing the request bodies, path parameters and query strings the admin
+// API decodes, through the handler over a real embedded store. Invariants:
+// never a 5xx; every answer but ServeMux's redirects of unclean paths is
+// JSON; an error answer (4xx) is exactly
+// {"error": code, "reason": sentence}, both non-empty; and nothing is logged
+// as an error (a store failure is a 500 the input caused).
+
+// errorLog counts the records of level Error and above.
+type errorLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *errorLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelError }
+func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	l.mu.Lock()
+	l.msgs = append(l.msgs, b.String())
+	l.mu.Unlock()
+	return nil
+}
+func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *errorLog) WithGroup(string) slog.Handler      { return l }
+
+// take returns the records logged since the last call.
+func (l *errorLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.msgs
+	l.msgs = nil
+	return m
+}
+
+// The catalog of the fuzzed handler.
+var (
+	fuzzSoftware = uuid.MustParse("a1111111-1111-4111-8111-111111111111")
+	fuzzDriver   = uuid.MustParse("a2222222-2222-4222-8222-222222222222")
+	fuzzCategory = uuid.MustParse("a3333333-3333-4333-8333-333333333333")
+	fuzzGroup    = uuid.MustParse("a5555555-5555-4555-8555-555555555555")
+)
+
+const fuzzComputer = "0f6a2b4c-0000-4000-8000-0000000000f1"
+
+// newFuzzHandler returns the admin handler over a new embedded store
+// holding a software update, a driver, a category, a target group "Pilot"
+// and one registered computer.
+func newFuzzHandler(tb testing.TB, token string, log *errorLog) http.Handler {
+	tb.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "catalog.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	rev := func(id uuid.UUID, typ catalog.UpdateType) *catalog.Revision {
+		return &catalog.Revision{
+			Identity: catalog.Identity{UpdateID: id, RevisionNumber: 100}, Type: typ, Title: string(typ), PublicationState: "Published",
+			CreationDate: at, CoreXML: `<UpdateIdentity UpdateID="` + id.String() + `" />`,
+			SourceXML: `<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update" />`,
+		}
+	}
+	if _, err := store.ImportRevisions(ctx, []*catalog.Revision{rev(fuzzSoftware, catalog.TypeSoftware), rev(fuzzDriver, catalog.TypeDriver), rev(fuzzCategory, catalog.TypeCategory)}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: fuzzGroup, Name: "Pilot", ParentID: catalog.AllComputersGroupID}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := store.RecordAuthorization(ctx, fuzzComputer, "pc.contoso.test", []string{"Pilot"}, at); err != nil {
+		tb.Fatal(err)
+	}
+	if err := store.RegisterComputer(ctx, catalog.Computer{ID: fuzzComputer, DNSName: "pc.contoso.test", FirstSeen: at}); err != nil {
+		tb.Fatal(err)
+	}
+	return admin.New(store, token, slog.New(log))
+}
+
+// fuzzEndpoints are the requests fuzzed: method and path, "%s" standing for
+// the fuzzed path argument (escaped) or, after "?", the raw query.
+var fuzzEndpoints = []struct{ method, path string }{
+	{http.MethodPost, "/api/v1/approvals"},
+	{http.MethodPost, "/api/v1/groups"},
+	{http.MethodPut, "/api/v1/computers/%s/groups"},
+	{http.MethodPost, "/api/v1/updates/%s/decline"},
+	{http.MethodPost, "/api/v1/updates/%s/undecline"},
+	{http.MethodGet, "/api/v1/updates?%s"},
+	{http.MethodGet, "/api/v1/computers/%s"},
+}
+
+func FuzzAdminAPI(f *testing.F) {
+	const token = "fuzz-token"
+	add := func(endpoint uint8, arg, body string) { f.Add(endpoint, arg, "application/json", []byte(body)) }
+	add(0, "", `{"update_id":"`+fuzzSoftware.String()+`","group":"Pilot","action":"OptionalInstall","deadline":"2026-05-01T18:00:00Z"}`)
+	add(0, "", `{"update_id":"`+fuzzCategory.String()+`"}`)
+	add(0, "", `{"update_id":"`+fuzzDriver.String()+`","group":"`+fuzzGroup.String()+`","action":"notapproved"}`)
+	add(0, "", `{"update_id":"nope","extra":1}`)
+	add(0, "", `{"update_id":"`+fuzzSoftware.String()+`"} {}`)
+	add(1, "", `{"name":"Ring 1","parent":"Pilot"}`)
+	add(1, "", `{"name":" \u0007 "}`)
+	add(1, "", `{"name":"`+strings.Repeat("é", 257)+`"}`)
+	add(1, "", `{"name":"x","parent":"Unassigned Computers"}`)
+	add(2, fuzzComputer, `{"groups":["Pilot"]}`)
+	add(2, fuzzComputer, `{"groups":[]}`)
+	add(2, fuzzComputer, `{"groups":null}`)
+	add(2, fuzzComputer, `{"groups":["All Computers"]}`)
+	add(2, "unknown", `{"groups":["Pilot"]}`)
+	add(3, fuzzDriver.String(), ``)
+	add(3, fuzzCategory.String(), `{}`)
+	add(4, fuzzDriver.String(), ` `)
+	add(3, "not-a-guid", `[]`)
+	add(5, "type=Software&approved=true&declined=false", ``)
+	add(5, "type=Nope&approved=maybe", ``)
+	add(6, fuzzComputer, ``)
+	f.Add(uint8(0), "", "text/plain", []byte(`{}`))
+	f.Add(uint8(1), "", "application/json; charset=utf-8", []byte(`{"name":"Ring 2"}`))
+	log := &errorLog{}
+	h := newFuzzHandler(f, token, log)
+	f.Fuzz(func(t *testing.T, endpoint uint8, arg, contentType string, body []byte) {
+		if strings.ContainsAny(contentType, "\r\n\x00") {
+			return // not a header value an HTTP client can send
+		}
+		ep := fuzzEndpoints[int(endpoint)%len(fuzzEndpoints)]
+		path := ep.path
+		if before, _, ok := strings.Cut(path, "?"); ok {
+			path = before + "?" + arg
+		} else {
+			path = strings.Replace(path, "%s", url.PathEscape(arg), 1)
+		}
+		r, err := http.NewRequest(ep.method, path, bytes.NewReader(body))
+		if err != nil {
+			return // not a request line a client can send
+		}
+		r.RemoteAddr = "192.0.2.1:1234"
+		r.Header.Set("Authorization", "Bearer "+token)
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		log.take() // what earlier inputs logged
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		checkAdminAnswer(t, ep.method+" "+path, body, w)
+		if msgs := log.take(); len(msgs) > 0 {
+			t.Fatalf("%s %s logged errors: %q\nbody: %q", ep.method, path, msgs, body)
+		}
+	})
+}
+
+// checkAdminAnswer checks the invariants of one answer.
+func checkAdminAnswer(t *testing.T, request string, body []byte, w *httptest.ResponseRecorder) {
+	t.Helper()
+	if w.Code >= 500 {
+		t.Fatalf("%s answered %d for body %q: %s", request, w.Code, body, w.Body)
+	}
+	if w.Code >= 300 && w.Code < 400 {
+		// net/http's ServeMux redirects paths that are not clean
+		// ("/api/v1/computers//groups") to their clean form.
+		if w.Header().Get("Location") == "" {
+			t.Fatalf("%s: %d without Location", request, w.Code)
+		}
+		return
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s: Content-Type %q", request, ct)
+	}
+	if w.Code < 400 {
+		if !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("%s: %d answer is not JSON: %s", request, w.Code, w.Body)
+		}
+		return
+	}
+	var e map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
+		t.Fatalf("%s: %d answer is not a JSON object: %v\n%s", request, w.Code, err, w.Body)
+	}
+	code, _ := e["error"].(string)
+	reason, _ := e["reason"].(string)
+	if len(e) != 2 || code == "" || reason == "" {
+		t.Fatalf("%s: %d answer is not {error, reason}: %s", request, w.Code, w.Body)
+	}
+}
