@@ -63,8 +63,10 @@ func systemSpec(req *soap.Request, p *etree.Element) (*etree.Element, error) {
 	wrapped := make([]byte, 0, len(raw)+200)
 	wrapped = append(wrapped, `<SystemSpec xmlns="`+soap.NSClient+`" xmlns:xsi="`+soap.NSXSI+`">`...)
 	wrapped = append(append(wrapped, raw...), "</SystemSpec>"...)
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(wrapped); err != nil {
+	// The soap layer counted this markup against the request's limits
+	// before cutting it out; parse it under the same depth limit.
+	doc, err := soap.ReadDocument(wrapped)
+	if err != nil {
 		return nil, soap.BadParameter(specPath)
 	}
 	return doc.Root(), nil
