@@ -2,6 +2,8 @@ package soap
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -90,5 +92,22 @@ func TestAdmissionBudget(t *testing.T) {
 	adm.release(40)
 	if adm.Reserved() != 0 {
 		t.Fatalf("reserved %d after releasing everything", adm.Reserved())
+	}
+}
+
+func TestRootCause(t *testing.T) {
+	base := errors.New("connection refused")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"plain", base, base},
+		{"wrapped", fmt.Errorf("postgres: computer %q: %w", "a", fmt.Errorf("dial: %w", base)), base},
+		{"joined", fmt.Errorf("op: %w", errors.Join(base, errors.New("second"))), base},
+	} {
+		if got := rootCause(tc.err); got != tc.want {
+			t.Errorf("%s: rootCause = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -162,17 +162,40 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f, internal := AsFault(err)
+	// "err" is the root cause, the same for every request an outage fails
+	// (so the log handler can count repeats instead of printing each);
+	// "detail" is the whole chain, naming the client and the operation.
 	switch {
 	case internal:
-		s.logger.Error("soap operation failed", "service", s.name, "method", method, "err", err)
+		s.logger.Error("soap operation failed", "service", s.name, "method", method, "err", rootCause(err), "detail", err)
 	case f.Code == ServerBusy && f.Cause != nil:
-		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message, "err", f.Cause)
+		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message, "err", rootCause(f.Cause), "detail", f.Cause)
 	case f.Code == ServerBusy:
 		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message)
 	default:
 		s.logger.Info("soap fault", "service", s.name, "method", method, "code", f.Code, "message", f.Message)
 	}
 	s.write(w, http.StatusInternalServerError, s.fault(f, method))
+}
+
+// rootCause returns the innermost error of err's chain (the first branch
+// of a joined error).
+func rootCause(err error) error {
+	for {
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			if errs := u.Unwrap(); len(errs) > 0 {
+				next = errs[0]
+			}
+		}
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }
 
 // decode reads and checks the envelope and resolves the operation. method is
