@@ -20,8 +20,8 @@ import (
 	"github.com/google/uuid"
 
 	"wsus/catalog"
-	"wsus/catalog/scan"
 	"wsus/catalog/postgres"
+	"wsus/catalog/scan"
 	"wsus/catalog/sqlite"
 	"wsus/soap"
 	"wsus/soap/cookie"
