@@ -3,6 +3,16 @@
 // or S3), builds the client-facing SOAP services, content serving and the
 // admin REST API, routes them on the paths WSUS uses, and serves them until
 // its context ends.
+//
+// Operations: /healthz answers 200 while the process serves (liveness);
+// /readyz answers 200 only while both stores answer (readiness), else 503
+// naming the one that does not. Both are served on every listener. The
+// admin API is served on the client listener, or only on a listener of its
+// own when Config.AdminListen is set. Timeouts suit each path: no global
+// read or write timeout (downloads last as long as they move); content
+// writes each get a deadline (storage/content), the SOAP services bound
+// their bodies themselves (soap), and every other path (admin API, health,
+// 404) gets a read deadline of 30 s and a write deadline of 60 s.
 package server
 
 import (
@@ -12,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -71,6 +80,46 @@ type Config struct {
 	// responses; a content request for a file not stored here is redirected
 	// to the file's Microsoft Update URL (MUUrl) found there. Empty: 404.
 	ContentMUURLs string
+	// AdminListen is the address of the admin API's own listener; when
+	// set, the admin API is served only there (ServeListeners needs that
+	// listener) and the client listener answers 404 under /api/v1/. Empty
+	// serves it on the client listener.
+	AdminListen string
+	// AdminTokenFile names a file holding the admin token (trimmed; an
+	// empty file is refused), as an alternative to AdminToken that keeps
+	// the token out of the process list. At most one of the two is set.
+	AdminTokenFile string
+	// CookieKeyFile names a file holding the cookie key (64 hex digits), as
+	// an alternative to CookieKey. At most one of the two is set.
+	CookieKeyFile string
+	// ShutdownTimeout is how long requests in flight may finish once the
+	// context ends; then the connections still open are closed. Zero means
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// MaxInflight bounds the SOAP requests being read or answered at once;
+	// zero means the soap package's default (see wusp.Config).
+	MaxInflight int
+	// MaxBufferedBytes bounds the SOAP request bodies held in memory at
+	// once; zero means the soap package's default (see wusp.Config).
+	MaxBufferedBytes int64
+}
+
+// DefaultShutdownTimeout is the default Config.ShutdownTimeout.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// validate checks what can be checked before any side effect.
+func (cfg Config) validate() error {
+	if cfg.AdminToken != "" && cfg.AdminTokenFile != "" {
+		return errors.New("server: an admin token and an admin token file are both configured; give one")
+	}
+	if cfg.CookieKey != "" && cfg.CookieKeyFile != "" {
+		return errors.New("server: a cookie key and a cookie key file are both configured; give one")
+	}
+	if cfg.MaxInflight < 0 || cfg.MaxBufferedBytes < 0 || cfg.ShutdownTimeout < 0 {
+		return fmt.Errorf("server: negative MaxInflight (%d), MaxBufferedBytes (%d) or ShutdownTimeout (%v)",
+			cfg.MaxInflight, cfg.MaxBufferedBytes, cfg.ShutdownTimeout)
+	}
+	return nil
 }
 
 // ContentRedirectPresign is the ContentRedirect value selecting presigned
@@ -196,18 +245,24 @@ func microsoftUpdateLocator(blobs storage.BlobStore, mu *muurl.Index, logger *sl
 
 // Server is a configured wsus server.
 type Server struct {
-	cfg     Config
-	logger  *slog.Logger
-	stores  Stores
-	handler http.Handler
-	// AdminTokenFile is where the generated admin token is, "" when the
-	// token came from configuration.
+	cfg    Config
+	logger *slog.Logger
+	stores Stores
+	// client serves the client listener; admin the admin listener, nil
+	// when the admin API is served on the client listener.
+	client, admin *router
+	// AdminTokenFile is the file the admin token was read from (generated
+	// there on first start unless configured), "" when the token came from
+	// configuration.
 	AdminTokenFile string
 }
 
 // New builds a server over opened stores.
 func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*Server, error) {
-	key, err := cookieKey(cfg)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	key, err := cookieKey(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +272,13 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	}
 	srv := &Server{cfg: cfg, logger: logger, stores: stores}
 	token := cfg.AdminToken
-	if token == "" {
+	switch {
+	case cfg.AdminTokenFile != "":
+		srv.AdminTokenFile = cfg.AdminTokenFile
+		if token, err = readSecretFile(cfg.AdminTokenFile, "admin token", logger); err != nil {
+			return nil, err
+		}
+	case token == "":
 		srv.AdminTokenFile = filepath.Join(cfg.DataDir, "admin-token")
 		if token, err = loadOrCreateToken(srv.AdminTokenFile); err != nil {
 			return nil, err
@@ -231,12 +292,14 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		logger.Info("content not stored here goes to Microsoft Update", "urls", mu.Len(), "from", cfg.ContentMUURLs)
 	}
 	wcfg := wusp.Config{
-		Store:      stores.Catalog,
-		Engine:     scan.NewEngine(stores.Catalog),
-		Sealer:     sealer,
-		Logger:     logger,
-		ContentURL: cfg.ContentURL,
-		PageSize:   cfg.SyncPageSize,
+		Store:            stores.Catalog,
+		Engine:           scan.NewEngine(stores.Catalog),
+		Sealer:           sealer,
+		Logger:           logger,
+		ContentURL:       cfg.ContentURL,
+		PageSize:         cfg.SyncPageSize,
+		MaxInflight:      cfg.MaxInflight,
+		MaxBufferedBytes: cfg.MaxBufferedBytes,
 	}
 	if mu != nil {
 		wcfg.Locate = microsoftUpdateLocator(stores.Blobs, mu, logger)
@@ -249,76 +312,110 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	srv.handler = routes(services, content.NewHandlerWith(stores.Blobs, copts), admin.New(stores.Catalog, token, logger))
+	adminHandler := admin.New(stores.Catalog, token, logger)
+	health := newHealth(stores, logger)
+	client := &router{
+		soap: map[string]http.Handler{
+			"/clientwebservice/client.asmx":                 services.Client(),
+			"/simpleauthwebservice/simpleauth.asmx":         services.SimpleAuth(),
+			"/reportingwebservice/reportingwebservice.asmx": services.Reporting(),
+			"/reportingwebservice/webservice.asmx":          services.Reporting(),
+		},
+		content:      content.NewHandlerWith(stores.Blobs, copts),
+		health:       health,
+		readTimeout:  shortReadTimeout,
+		writeTimeout: shortWriteTimeout,
+	}
+	if cfg.AdminListen == "" {
+		client.admin = adminHandler
+	} else {
+		srv.admin = &router{admin: adminHandler, health: health, readTimeout: shortReadTimeout, writeTimeout: shortWriteTimeout}
+	}
+	srv.client = client
 	return srv, nil
 }
 
-// Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return s.handler }
+// Handler returns the handler of the client listener (with the admin API
+// unless Config.AdminListen is set).
+func (s *Server) Handler() http.Handler { return s.client }
 
-// routes maps the paths WSUS serves, matched case-insensitively as IIS does
-// (MS-WUSP.md section 1.1).
-func routes(services *wusp.Services, contentHandler, adminHandler http.Handler) http.Handler {
-	exact := map[string]http.Handler{
-		"/clientwebservice/client.asmx":                 services.Client(),
-		"/simpleauthwebservice/simpleauth.asmx":         services.SimpleAuth(),
-		"/reportingwebservice/reportingwebservice.asmx": services.Reporting(),
-		"/reportingwebservice/webservice.asmx":          services.Reporting(),
+// AdminHandler returns the handler of the admin listener, nil unless
+// Config.AdminListen is set.
+func (s *Server) AdminHandler() http.Handler {
+	if s.admin == nil {
+		return nil
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.ToLower(r.URL.Path)
-		if h, ok := exact[p]; ok {
-			h.ServeHTTP(w, r)
-			return
-		}
-		switch {
-		case strings.HasPrefix(p, "/content/"):
-			contentHandler.ServeHTTP(w, r)
-		case strings.HasPrefix(r.URL.Path, "/api/v1/"):
-			adminHandler.ServeHTTP(w, r)
-		case p == "/healthz":
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			_, _ = w.Write([]byte("ok\n"))
-		default:
-			// Includes /selfupdate/: Windows 10 and later never use it
-			// (MS-WUSP.md section 1.1), so 404 is what they expect.
-			http.NotFound(w, r)
-		}
-	})
+	return s.admin
 }
 
-// Serve serves on ln until ctx ends, then shuts down gracefully, letting
-// requests in flight finish for up to 30 seconds.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 15 * time.Second,
-		// Delivery Optimization keeps up to 7 connections per client and
-		// expects them to live longer than 30 s (MS-WUSP.md section 9, item 18).
-		IdleTimeout: 2 * time.Minute,
-		ErrorLog:    slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("server: serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("server: shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("server: serve: %w", err)
-	}
-	return nil
+// router maps the paths one listener serves, matched case-insensitively as
+// IIS does (MS-WUSP.md section 1.1). A nil handler's paths answer 404.
+type router struct {
+	soap    map[string]http.Handler // by lower-case path
+	content http.Handler
+	admin   http.Handler
+	health  *health
+	// Deadlines of the short paths: shortReadTimeout, shortWriteTimeout.
+	readTimeout, writeTimeout time.Duration
 }
 
-func cookieKey(cfg Config) ([]byte, error) {
-	if cfg.CookieKey != "" {
+// Short-path deadlines: paths whose requests and answers are small (the
+// admin API, health, 404) get these read and write deadlines.
+// The read deadline bounds reading the body; net/http clears it once the
+// body is read to its end, and for a request without body it cancels the
+// request's context when it passes (net/http's background read fails),
+// which bounds how long such a request may work. The write deadline bounds
+// everything until the answer is written.
+const (
+	shortReadTimeout  = 30 * time.Second
+	shortWriteTimeout = 60 * time.Second
+)
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := strings.ToLower(r.URL.Path)
+	if h, ok := rt.soap[p]; ok {
+		// The SOAP services bound their bodies themselves.
+		h.ServeHTTP(w, r)
+		return
+	}
+	if rt.content != nil && strings.HasPrefix(p, "/content/") {
+		// The content handler sets its own write deadlines.
+		rt.content.ServeHTTP(w, r)
+		return
+	}
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	_ = rc.SetReadDeadline(now.Add(rt.readTimeout))
+	_ = rc.SetWriteDeadline(now.Add(rt.writeTimeout))
+	switch {
+	case rt.admin != nil && strings.HasPrefix(r.URL.Path, admin.Prefix):
+		rt.admin.ServeHTTP(w, r)
+	case p == "/healthz":
+		rt.health.live(w, r)
+	case p == "/readyz":
+		rt.health.ready(w, r)
+	default:
+		// Includes /selfupdate/: Windows 10 and later never use it
+		// (MS-WUSP.md section 1.1), so 404 is what they expect; and
+		// /api/v1/ on the client listener when the admin API has its own.
+		http.NotFound(w, r)
+	}
+}
+
+func cookieKey(cfg Config, logger *slog.Logger) ([]byte, error) {
+	switch {
+	case cfg.CookieKey != "":
 		return cookie.ParseKey(cfg.CookieKey)
+	case cfg.CookieKeyFile != "":
+		s, err := readSecretFile(cfg.CookieKeyFile, "cookie key", logger)
+		if err != nil {
+			return nil, err
+		}
+		key, err := cookie.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("server: cookie key file %s: %w", cfg.CookieKeyFile, err)
+		}
+		return key, nil
 	}
 	return cookie.LoadOrCreateKey(filepath.Join(cfg.DataDir, "cookie.key"))
 }

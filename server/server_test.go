@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,24 @@ func startDemo(t *testing.T) (baseURL string, stores server.Stores, token string
 // loopback listener until the test ends.
 func startServer(t *testing.T, cfg server.Config, approveGroup string) (string, server.Stores) {
 	t.Helper()
+	r := startServers(t, cfg, approveGroup, slog.New(slog.DiscardHandler))
+	return r.base, r.stores
+}
+
+// running is a server started by startServers.
+type running struct {
+	base      string // client listener's URL
+	adminBase string // admin listener's URL, "" when cfg.AdminListen is empty
+	stores    server.Stores
+	stop      func() error // cancels Serve's context and returns what Serve returned
+}
+
+// startServers is startServer with the logger given, and a second loopback
+// listener for the admin API when cfg.AdminListen is set; tweaks change the
+// server before it serves. Serve must return nil when the test stops it or
+// ends.
+func startServers(t *testing.T, cfg server.Config, approveGroup string, logger *slog.Logger, tweaks ...func(*server.Server)) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stores, err := server.OpenStores(ctx, cfg)
 	if err != nil {
@@ -47,24 +66,43 @@ func startServer(t *testing.T, cfg server.Config, approveGroup string) (string, 
 	if _, err := importer.Import(ctx, stores.Catalog, stores.Blobs, []string{filepath.Join(root, "local")}, importer.Options{ApproveGroup: approveGroup}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, cfg, stores, slog.New(slog.DiscardHandler))
+	srv, err := server.New(ctx, cfg, stores, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	for _, tweak := range tweaks {
+		tweak(srv)
+	}
+	var lns server.Listeners
+	r := &running{stores: stores}
+	if lns.Client, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
+	}
+	r.base = "http://" + lns.Client.Addr().String()
+	if cfg.AdminListen != "" {
+		if lns.Admin, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		r.adminBase = "http://" + lns.Admin.Addr().String()
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	go func() { done <- srv.ServeListeners(ctx, lns) }()
+	var once sync.Once
+	var serveErr error
+	r.stop = func() error {
+		once.Do(func() {
+			cancel()
+			serveErr = <-done
+		})
+		return serveErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := r.stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		stores.Close()
 	})
-	return "http://" + ln.Addr().String(), stores
+	return r
 }
 
 func TestClientsimScanAgainstServer(t *testing.T) {
