@@ -65,6 +65,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	defer c.flushLog()
 	defer stores.Close()
 	opts.Logger = logger
 	rep, err := maintain.Verify(ctx, stores.Catalog, stores.Blobs, opts)
@@ -116,6 +117,7 @@ func gcCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer c.flushLog()
 	defer stores.Close()
 	opts.Logger = logger
 	rep, err := maintain.CollectGarbage(ctx, stores.Catalog, stores.Blobs, opts)

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"wsus/catalog/scan"
+	"wsus/internal/logdedup"
 	"wsus/server"
 	"wsus/sync/importer"
 )
@@ -69,6 +70,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, errUsage) {
 		return 2
 	}
+	var fe flagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(stderr, "wsusd: %v\n", fe)
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wsusd: %v\n", err)
 		return 1
@@ -78,12 +84,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
+// flagError is a wrong combination or value of flags that the flag package
+// cannot see: printed, exit status 2.
+type flagError string
+
+func (e flagError) Error() string { return string(e) }
+
 // common holds the flags every command shares: where the catalog and the
 // content are.
 type common struct {
 	cfg       server.Config
 	logLevel  string
 	logFormat string
+	// dedup is the logger's deduplicating handler, flushed by flushLog.
+	dedup *logdedup.Handler
 }
 
 // bind registers the shared flags; env lists flag name → environment twin.
@@ -142,19 +156,38 @@ func (c *common) open(ctx context.Context, logOut io.Writer) (*slog.Logger, serv
 	return logger, stores, err
 }
 
+// logKeyAttrs are the attributes that make two warnings distinct for the
+// log's deduplication, beside level and message: the error, the source of
+// a failed admin authentication, the dependency /readyz found down.
+var logKeyAttrs = []string{"err", "source", "dependency"}
+
+// logger builds the command's logger: identical warnings and errors (a
+// store outage makes every request log the same one) are written once a
+// minute with their count (internal/logdedup). Call flushLog at the end.
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, fmt.Errorf("log level %q: %w", c.logLevel, err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch strings.ToLower(c.logFormat) {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("log format %q: want text or json", c.logFormat)
 	}
-	return nil, fmt.Errorf("log format %q: want text or json", c.logFormat)
+	c.dedup = logdedup.New(h, logdedup.Options{KeyAttrs: logKeyAttrs})
+	return slog.New(c.dedup), nil
+}
+
+// flushLog writes the counts of repeated log records not written yet.
+func (c *common) flushLog() {
+	if c.dedup != nil {
+		_ = c.dedup.Flush(context.Background())
+	}
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -177,6 +210,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	env["sync-page-size"] = "WSUS_SYNC_PAGE_SIZE"
 	env["content-redirect"] = "WSUS_CONTENT_REDIRECT"
 	env["content-mu-urls"] = "WSUS_CONTENT_MU_URLS"
+	fs.StringVar(&c.cfg.AdminListen, "admin-listen", "", "address to serve the admin API on, alone (the client address then answers 404 under /api/v1/); empty serves it on --listen")
+	fs.StringVar(&c.cfg.AdminTokenFile, "admin-token-file", "", "file holding the admin API bearer token (keeps it out of the process list); excludes --admin-token")
+	fs.StringVar(&c.cfg.CookieKeyFile, "cookie-key-file", "", "file holding the cookie key (64 hex digits); excludes --cookie-key")
+	fs.DurationVar(&c.cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before their connections are closed")
+	fs.IntVar(&c.cfg.MaxInflight, "max-inflight", 0, "most SOAP requests read or answered at once (more wait briefly, then get ServerBusy); 0 means the default")
+	fs.Int64Var(&c.cfg.MaxBufferedBytes, "max-buffered-bytes", 0, "most bytes of SOAP request bodies held in memory at once (a body that does not fit gets ServerBusy); 0 means the default")
+	env["admin-listen"] = "WSUS_ADMIN_LISTEN"
+	env["admin-token-file"] = "WSUS_ADMIN_TOKEN_FILE"
+	env["cookie-key-file"] = "WSUS_COOKIE_KEY_FILE"
+	env["shutdown-timeout"] = "WSUS_SHUTDOWN_TIMEOUT"
+	env["max-inflight"] = "WSUS_MAX_INFLIGHT"
+	env["max-buffered-bytes"] = "WSUS_MAX_BUFFERED_BYTES"
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: wsusd serve [flags]")
 		printFlags(fs, env)
@@ -187,24 +232,67 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
+	if err := checkServeFlags(c.cfg, env); err != nil {
+		return err
+	}
 	logger, stores, err := c.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
+	defer c.flushLog()
 	defer stores.Close()
 	srv, err := server.New(ctx, c.cfg, stores, logger)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", c.cfg.Listen)
-	if err != nil {
+	var lns server.Listeners
+	if lns.Client, err = net.Listen("tcp", c.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("wsusd serving", "addr", ln.Addr().String(), "data", c.cfg.DataDir, "content", fmt.Sprint(stores.Blobs))
+	attrs := []any{"addr", lns.Client.Addr().String()}
+	if c.cfg.AdminListen != "" {
+		if lns.Admin, err = net.Listen("tcp", c.cfg.AdminListen); err != nil {
+			lns.Client.Close()
+			return fmt.Errorf("admin listen: %w", err)
+		}
+		attrs = append(attrs, "admin_addr", lns.Admin.Addr().String())
+	}
+	logger.Info("wsusd serving", append(attrs, "data", c.cfg.DataDir, "content", fmt.Sprint(stores.Blobs))...)
 	if srv.AdminTokenFile != "" {
 		logger.Info("admin API token", "file", srv.AdminTokenFile)
 	}
-	return srv.Serve(ctx, ln)
+	err = srv.ServeListeners(ctx, lns)
+	if err == nil {
+		logger.Info("wsusd stopped")
+	}
+	return err
+}
+
+// checkServeFlags refuses the combinations and values of serve's flags
+// (or their environment twins) that cannot work, naming the flags.
+func checkServeFlags(cfg server.Config, env map[string]string) error {
+	name := func(flag string) string { return "--" + flag + " (" + env[flag] + ")" }
+	for _, p := range []struct{ flag, fileFlag, value, file string }{
+		{"admin-token", "admin-token-file", cfg.AdminToken, cfg.AdminTokenFile},
+		{"cookie-key", "cookie-key-file", cfg.CookieKey, cfg.CookieKeyFile},
+	} {
+		if p.value != "" && p.file != "" {
+			return flagError(fmt.Sprintf("%s and %s are both given; give one", name(p.flag), name(p.fileFlag)))
+		}
+	}
+	for _, n := range []struct {
+		flag  string
+		value int64
+	}{
+		{"max-inflight", int64(cfg.MaxInflight)},
+		{"max-buffered-bytes", cfg.MaxBufferedBytes},
+		{"shutdown-timeout", int64(cfg.ShutdownTimeout)},
+	} {
+		if n.value < 0 {
+			return flagError(fmt.Sprintf("%s must not be negative", name(n.flag)))
+		}
+	}
+	return nil
 }
 
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -231,6 +319,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	defer c.flushLog()
 	defer stores.Close()
 	res, err := importer.Import(ctx, stores.Catalog, stores.Blobs, fs.Args(), importer.Options{ApproveGroup: approve, Logger: logger})
 	if err != nil {
