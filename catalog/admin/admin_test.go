@@ -240,6 +240,8 @@ func TestPostApprovalErrors(t *testing.T) {
 		{"deadline not RFC 3339", "", `{"update_id":"` + sw + `","deadline":"2026-03-01 10:00:00"}`, 400, "invalid_deadline", "RFC 3339"},
 		{"deadline a word", "", `{"update_id":"` + sw + `","deadline":"tomorrow"}`, 400, "invalid_deadline", `"tomorrow"`},
 		{"deadline with NotApproved", "", `{"update_id":"` + sw + `","action":"NotApproved","deadline":"2030-01-01T00:00:00Z"}`, 400, "invalid_deadline", "NotApproved"},
+		{"deadline in year 0", "", `{"update_id":"` + sw + `","deadline":"0000-01-01T00:00:00Z"}`, 400, "invalid_deadline", "outside the years 1 to 9999"},
+		{"deadline the zero time", "", `{"update_id":"` + sw + `","deadline":"0001-01-01T00:00:00Z"}`, 400, "invalid_deadline", "outside the years 1 to 9999"},
 		{"unknown update", "", `{"update_id":"` + unknownID.String() + `"}`, 404, "unknown_update", unknownID.String()},
 		{"unknown group name", "", `{"update_id":"` + sw + `","group":"Canary"}`, 404, "unknown_group", `"Canary"`},
 		{"unknown group ID", "", `{"update_id":"` + sw + `","group":"` + unknownID.String() + `"}`, 404, "unknown_group", unknownID.String()},

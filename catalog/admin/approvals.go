@@ -177,6 +177,11 @@ func parseApproval(req ApprovalRequest) (catalog.Approval, *requestError) {
 		if err != nil {
 			return a, badRequest("invalid_deadline", "deadline %q is not an RFC 3339 time such as 2026-05-01T18:00:00Z", req.Deadline)
 		}
+		// The stores keep the years 1-9999, and the zero time means "no
+		// deadline".
+		if d.IsZero() || catalog.CheckTime("deadline", d) != nil {
+			return a, badRequest("invalid_deadline", "deadline %q is outside the years 1 to 9999", req.Deadline)
+		}
 		a.Deadline = d.UTC()
 	}
 	return a, nil
