@@ -10,7 +10,7 @@ BIN         ?= bin
 # Pinned tool versions: never @latest in anything CI runs.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test vet lint bench clean
+.PHONY: all build run test vet lint bench fuzz clean
 
 all: build
 
@@ -42,6 +42,12 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Every fuzz target of the module in turn, FUZZTIME each (logs in fuzz-logs/;
+# see scripts/fuzz.sh). make test runs their seed corpora.
+FUZZTIME ?= 10m
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) sh scripts/fuzz.sh
 
 clean:
 	rm -rf $(BIN)
