@@ -22,9 +22,10 @@ var ExtractableArrays = []string{"InstalledNonLeafUpdateIDs", "OtherCachedUpdate
 // returns the offsets of the whole tag and of its qualified name.
 //
 // It runs in time linear in len(b): after a candidate name it looks for the
-// tag's end only up to the next '<', and resumes the search there, so no
-// byte is scanned more than twice whatever the input (a body of repeated
-// "<CachedDriverIDs " without '>' once made it quadratic).
+// tag's end (skipping quoted attribute values) only up to the next '<', and
+// resumes the search there, so no byte is scanned more than twice whatever
+// the input (a body of repeated "<CachedDriverIDs " without '>' once made
+// it quadratic).
 func findStartTag(b []byte, name string) (tagStart, tagEnd, nameStart, nameEnd int, ok bool) {
 	for from := 0; ; {
 		i := bytes.Index(b[from:], []byte(name))
@@ -48,20 +49,43 @@ func findStartTag(b []byte, name string) (tagStart, tagEnd, nameStart, nameEnd i
 		if after >= len(b) || !(b[after] == '>' || b[after] == ' ' || b[after] == '\t' || b[after] == '\n' || b[after] == '\r') {
 			continue
 		}
-		end := bytes.IndexAny(b[after:], "<>")
+		end, next := startTagEnd(b, after)
 		if end < 0 {
-			return 0, 0, 0, 0, false // no tag is complete after this point
-		}
-		if b[after+end] == '<' {
+			if next < 0 {
+				return 0, 0, 0, 0, false // no tag is complete after this point
+			}
 			// Not a tag; no start tag can begin before that '<' either.
-			from = after + end
+			from = next
 			continue
 		}
-		if end > 0 && b[after+end-1] == '/' {
+		if end > after && b[end-1] == '/' {
 			continue // self-closing: nothing to extract
 		}
-		return j - 1, after + end + 1, j, after, true
+		return j - 1, end + 1, j, after, true
 	}
+}
+
+// startTagEnd finds the '>' closing a start tag whose attributes begin at from,
+// skipping quoted attribute values (which may hold '>'). When a '<' comes
+// first (the tag is broken) it returns end -1 and that '<' as next; when
+// neither comes, -1 and -1.
+func startTagEnd(b []byte, from int) (end, next int) {
+	var quote byte
+	for k := from; k < len(b); k++ {
+		switch c := b[k]; {
+		case c == '<':
+			return -1, k // never inside a well-formed attribute value
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '>':
+			return k, -1
+		}
+	}
+	return -1, -1
 }
 
 func isNameByte(c byte) bool {

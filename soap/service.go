@@ -270,9 +270,24 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 	if env == nil || env.Tag != "Envelope" || env.NamespaceURI() != NSEnvelope {
 		return nil, method, Errorf(InvalidParameters, "not a SOAP 1.1 envelope")
 	}
+	// The Envelope's namespace declarations, read once: resolving each
+	// child's prefix through them anew would cost children × attributes.
+	envScope := map[string]string{}
+	for _, a := range env.Attr {
+		if prefix, ok := declaredPrefix(a); ok {
+			envScope[prefix] = a.Value
+		}
+	}
 	var bodyEl *etree.Element
 	for _, c := range env.ChildElements() {
-		if c.Tag == "Body" && c.NamespaceURI() == NSEnvelope {
+		if c.Tag != "Body" {
+			continue
+		}
+		uri, ok := declaration(c, c.Space)
+		if !ok {
+			uri = envScope[c.Space]
+		}
+		if uri == NSEnvelope {
 			bodyEl = c
 			break
 		}
@@ -295,6 +310,28 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 		return nil, method, Errorf(InvalidParameters, "request exceeds the limits of %s", e.name)
 	}
 	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays, raw: raw}, `"` + s.Action(e.name) + `"`, nil
+}
+
+// declaredPrefix reports whether a is a namespace declaration, and of
+// which prefix ("" for the default namespace).
+func declaredPrefix(a etree.Attr) (prefix string, ok bool) {
+	switch {
+	case a.Space == "" && a.Key == "xmlns":
+		return "", true
+	case a.Space == "xmlns":
+		return a.Key, true
+	}
+	return "", false
+}
+
+// declaration returns the namespace el itself binds prefix to, if it does.
+func declaration(el *etree.Element, prefix string) (uri string, ok bool) {
+	for _, a := range el.Attr {
+		if p, isDecl := declaredPrefix(a); isDecl && p == prefix {
+			return a.Value, true
+		}
+	}
+	return "", false
 }
 
 // readBody reads a request body of at most maxBytes into memory reserved
