@@ -56,7 +56,7 @@ func parseDrivers(root *etree.Element) ([]catalog.DriverMetadata, error) {
 	var out []catalog.DriverMetadata
 	for _, md := range updChildren(rules, "Metadata") {
 		for _, e := range md.ChildElements() {
-			if e.Tag != "WindowsDriverMetaData" || e.NamespaceURI() != nsWindowsDriver {
+			if e.Tag != "WindowsDriverMetaData" || e.Space != nsWindowsDriver {
 				continue
 			}
 			d, err := parseDriver(e)
@@ -95,7 +95,7 @@ func parseDriver(e *etree.Element) (catalog.DriverMetadata, error) {
 		}
 	}
 	for _, c := range e.ChildElements() {
-		if c.NamespaceURI() != nsWindowsDriver {
+		if c.Space != nsWindowsDriver {
 			continue
 		}
 		switch c.Tag {

@@ -45,33 +45,31 @@ type derived struct {
 // deriveFragments builds every fragment of an upd:Update root.
 func deriveFragments(root *etree.Element) derived {
 	var d derived
-	sc := pushScope(root, nil)
 
 	var w fragmentWriter
 	identity := updChild(root, "UpdateIdentity")
 	props := updChild(root, "Properties")
-	w.element(identity, sc, "")
+	w.element(identity, "")
 	w.coreProperties(props)
 	if rel := updChild(root, "Relationships"); rel != nil {
-		w.element(rel, sc, "")
+		w.element(rel, "")
 	}
 	if rules := updChild(root, "ApplicabilityRules"); rules != nil {
-		w.element(rules, sc, "")
+		w.element(rules, "")
 	}
 	d.core = w.String()
 
 	w.Reset()
-	w.extendedProperties(props, sc)
+	w.extendedProperties(props)
 	if files := updChild(root, "Files"); files != nil {
-		w.element(files, sc, "")
+		w.element(files, "")
 	}
 	if hsd := updChild(root, "HandlerSpecificData"); hsd != nil {
-		w.element(hsd, sc, "")
+		w.element(hsd, "")
 	}
 	d.extended = w.String()
 
 	if coll := updChild(root, "LocalizedPropertiesCollection"); coll != nil {
-		csc := pushScope(coll, sc)
 		for _, lp := range updChildren(coll, "LocalizedProperties") {
 			lang := strings.ToLower(localizedLanguage(lp))
 			if lang == "" {
@@ -81,7 +79,7 @@ func deriveFragments(root *etree.Element) derived {
 				continue // first one wins
 			}
 			w.Reset()
-			w.element(lp, csc, "")
+			w.element(lp, "")
 			if d.localized == nil {
 				d.localized = make(map[string]string)
 			}
@@ -101,7 +99,7 @@ func deriveFragments(root *etree.Element) derived {
 				continue
 			}
 			w.Reset()
-			w.element(eula, csc, "")
+			w.element(eula, "")
 			if d.eulas == nil {
 				d.eulas = make(map[string]string)
 			}
@@ -142,40 +140,6 @@ func extendedDropped(name string) bool {
 	return false
 }
 
-// scope is one namespace binding in a linked list of in-scope bindings.
-// prefix "" is the default namespace.
-type scope struct {
-	prefix, uri string
-	next        *scope
-}
-
-// pushScope returns the bindings in scope inside e, given those of its parent.
-func pushScope(e *etree.Element, parent *scope) *scope {
-	sc := parent
-	for _, a := range e.Attr {
-		switch {
-		case a.Space == "xmlns":
-			sc = &scope{prefix: a.Key, uri: a.Value, next: sc}
-		case a.Space == "" && a.Key == "xmlns":
-			sc = &scope{prefix: "", uri: a.Value, next: sc}
-		}
-	}
-	return sc
-}
-
-// lookup returns the namespace bound to prefix, "" when unbound.
-func (s *scope) lookup(prefix string) string {
-	if prefix == "xml" {
-		return nsXML
-	}
-	for ; s != nil; s = s.next {
-		if s.prefix == prefix {
-			return s.uri
-		}
-	}
-	return ""
-}
-
 // isNamespaceDecl reports whether a is an xmlns or xmlns:p attribute.
 func isNamespaceDecl(a etree.Attr) bool {
 	return a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
@@ -203,11 +167,11 @@ type fragmentWriter struct {
 	strings.Builder
 }
 
-// element writes e and its subtree. sc holds the bindings in scope at e's
-// parent; outDefault is the default namespace the output declared so far.
-func (w *fragmentWriter) element(e *etree.Element, sc *scope, outDefault string) {
-	sc = pushScope(e, sc)
-	ns := sc.lookup(e.Space)
+// element writes e and its subtree (whose Space holds the namespace URI,
+// see resolveNamespaces); outDefault is the default namespace the output
+// declared so far.
+func (w *fragmentWriter) element(e *etree.Element, outDefault string) {
+	ns := e.Space
 	name, foreign := fragmentName(ns, e.Tag)
 	w.WriteByte('<')
 	w.WriteString(name)
@@ -232,14 +196,14 @@ func (w *fragmentWriter) element(e *etree.Element, sc *scope, outDefault string)
 		}
 		outDefault = ns
 	}
-	w.content(e, name, sc, outDefault)
+	w.content(e, name, outDefault)
 }
 
 // content writes the children of e and the end of its tag: " />" when it has
 // none. Text that is only whitespace is dropped (it is formatting; the real
 // documents have none); comments and processing instructions are dropped
 // (unverified; update metadata carries none).
-func (w *fragmentWriter) content(e *etree.Element, name string, sc *scope, outDefault string) {
+func (w *fragmentWriter) content(e *etree.Element, name string, outDefault string) {
 	open := false
 	for _, t := range e.Child {
 		switch c := t.(type) {
@@ -248,7 +212,7 @@ func (w *fragmentWriter) content(e *etree.Element, name string, sc *scope, outDe
 				w.WriteByte('>')
 				open = true
 			}
-			w.element(c, sc, outDefault)
+			w.element(c, outDefault)
 		case *etree.CharData:
 			if c.IsWhitespace() {
 				continue
@@ -289,8 +253,7 @@ func (w *fragmentWriter) coreProperties(props *etree.Element) {
 
 // extendedProperties writes Properties renamed ExtendedProperties, without the
 // attributes the Extended fragment drops, with all its children.
-func (w *fragmentWriter) extendedProperties(props *etree.Element, sc *scope) {
-	sc = pushScope(props, sc)
+func (w *fragmentWriter) extendedProperties(props *etree.Element) {
 	w.WriteString("<ExtendedProperties")
 	for _, a := range props.Attr {
 		if isNamespaceDecl(a) || extendedDropped(a.Key) || defaultValued(a.Key, a.Value) {
@@ -298,7 +261,7 @@ func (w *fragmentWriter) extendedProperties(props *etree.Element, sc *scope) {
 		}
 		w.attr(a.Key, a.Value)
 	}
-	w.content(props, "ExtendedProperties", sc, "")
+	w.content(props, "ExtendedProperties", "")
 }
 
 // attr writes ` name="value"`.

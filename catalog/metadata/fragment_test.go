@@ -115,9 +115,10 @@ func TestWriterReproducesRealFragments(t *testing.T) {
 			if err := doc.ReadFromString("<r>" + frag + "</r>"); err != nil {
 				t.Fatalf("fragment does not parse: %v", err)
 			}
+			resolveNamespaces(doc.Root())
 			var w fragmentWriter
 			for _, c := range doc.Root().ChildElements() {
-				w.element(c, nil, "")
+				w.element(c, "")
 			}
 			if got := w.String(); got != frag {
 				i := 0

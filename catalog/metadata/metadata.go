@@ -150,11 +150,52 @@ func readRoot(text []byte) (*etree.Element, error) {
 	if root == nil {
 		return nil, errors.New("read XML: no root element")
 	}
-	if root.Tag != "Update" || root.NamespaceURI() != NamespaceUpdate {
+	tag := root.FullTag()
+	resolveNamespaces(root)
+	if root.Tag != "Update" || root.Space != NamespaceUpdate {
 		return nil, fmt.Errorf("%w: root element is <%s> in namespace %q, want upd:Update in %q",
-			ErrNotUpdate, root.FullTag(), root.NamespaceURI(), NamespaceUpdate)
+			ErrNotUpdate, tag, root.Space, NamespaceUpdate)
 	}
 	return root, nil
+}
+
+// resolveNamespaces replaces the prefix in the Space of every element of
+// the tree under root by the namespace URI it is bound to ("" when
+// unbound; "xml" is always bound), in one walk that keeps the bindings in
+// scope. Everything in this package reads an element's namespace from
+// Space after that: etree's NamespaceURI walks the attributes of every
+// ancestor on each call, which made documents with many declarations or
+// attributes cost their size squared. Attributes keep their prefixes.
+func resolveNamespaces(root *etree.Element) {
+	bindings := map[string][]string{"xml": {nsXML}} // prefix ("" for the default) → URIs, innermost last
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		var declared []string
+		for _, a := range e.Attr {
+			prefix := a.Key
+			switch {
+			case a.Space == "xmlns":
+			case a.Space == "" && a.Key == "xmlns":
+				prefix = ""
+			default:
+				continue
+			}
+			bindings[prefix] = append(bindings[prefix], a.Value)
+			declared = append(declared, prefix)
+		}
+		if uris := bindings[e.Space]; len(uris) > 0 {
+			e.Space = uris[len(uris)-1]
+		} else {
+			e.Space = ""
+		}
+		for _, c := range e.ChildElements() {
+			walk(c)
+		}
+		for _, prefix := range declared {
+			bindings[prefix] = bindings[prefix][:len(bindings[prefix])-1]
+		}
+	}
+	walk(root)
 }
 
 // parseRevision fills every field of a revision except ID and the fragments.
@@ -233,7 +274,7 @@ func parseRevision(root *etree.Element) (*catalog.Revision, error) {
 func parseRelationships(rel *etree.Element, rev *catalog.Revision) error {
 	if pre := updChild(rel, "Prerequisites"); pre != nil {
 		for _, c := range pre.ChildElements() {
-			if c.NamespaceURI() != NamespaceUpdate {
+			if c.Space != NamespaceUpdate {
 				continue
 			}
 			switch c.Tag {
@@ -428,7 +469,7 @@ func localizedLanguage(lp *etree.Element) string {
 // updChild returns the first child element of e named local in the Update namespace.
 func updChild(e *etree.Element, local string) *etree.Element {
 	for _, c := range e.ChildElements() {
-		if c.Tag == local && c.NamespaceURI() == NamespaceUpdate {
+		if c.Tag == local && c.Space == NamespaceUpdate {
 			return c
 		}
 	}
@@ -439,7 +480,7 @@ func updChild(e *etree.Element, local string) *etree.Element {
 func updChildren(e *etree.Element, local string) []*etree.Element {
 	var out []*etree.Element
 	for _, c := range e.ChildElements() {
-		if c.Tag == local && c.NamespaceURI() == NamespaceUpdate {
+		if c.Tag == local && c.Space == NamespaceUpdate {
 			out = append(out, c)
 		}
 	}
@@ -451,7 +492,7 @@ func updChildren(e *etree.Element, local string) []*etree.Element {
 func descendants(e *etree.Element, local string) []*etree.Element {
 	var out []*etree.Element
 	for _, c := range e.ChildElements() {
-		if c.Tag == local && c.NamespaceURI() == NamespaceUpdate {
+		if c.Tag == local && c.Space == NamespaceUpdate {
 			out = append(out, c)
 			continue
 		}

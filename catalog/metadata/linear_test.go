@@ -1,0 +1,89 @@
+package metadata_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"wsus/catalog/metadata"
+)
+
+// Parse must take time linear in the document, whatever its shape: each
+// case times adversarial documents of n and 4n bytes in the same run and
+// fails when the time grows more than 8 times (4 when linear, 16 when
+// quadratic). No absolute timing is asserted.
+
+// updateDoc returns an n-byte upd:Update whose root start tag ends with
+// rootAttrs and whose Relationships hold body, each filled to about n/2
+// bytes by repeating format over 0, 1, 2, ...
+func updateDoc(rootAttr, body string) func(n int) []byte {
+	return func(n int) []byte {
+		var b strings.Builder
+		b.WriteString(`<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update"`)
+		for i := 0; rootAttr != "" && b.Len() < n/2; i++ {
+			fmt.Fprintf(&b, rootAttr, i)
+		}
+		b.WriteString(`><upd:UpdateIdentity UpdateID="7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7" RevisionNumber="1"/><upd:Properties UpdateType="Software"/><upd:Relationships>`)
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, body, i)
+		}
+		b.WriteString(`</upd:Relationships></upd:Update>`)
+		return []byte(b.String())
+	}
+}
+
+func fastestParse(doc []byte) time.Duration {
+	best := time.Duration(1<<63 - 1)
+	var total time.Duration
+	for i := 0; i < 20 && (i < 3 || total < 30*time.Millisecond); i++ {
+		start := time.Now()
+		_, _ = metadata.Parse(doc)
+		d := time.Since(start)
+		total += d
+		best = min(best, d)
+	}
+	return max(best, time.Microsecond)
+}
+
+func TestParseIsLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: large documents skipped")
+	}
+	tests := []struct {
+		name  string
+		build func(n int) []byte
+	}{
+		{"many namespace declarations, elements with an unbound prefix", updateDoc(` xmlns:p%d="urn:p"`, `<x:SupersededUpdates/>`)},
+		{"many attributes, elements in another namespace", updateDoc(` a%d=""`, `<x:Prerequisites/>`)},
+		{"many namespace declarations, fragment elements", updateDoc(` xmlns:p%d="urn:p"`, `<upd:X%d/>`)},
+		{"deep nesting", func(n int) []byte {
+			depth := n / 40
+			return []byte(`<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update"><upd:UpdateIdentity UpdateID="7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7" RevisionNumber="1"/>` +
+				`<upd:Properties UpdateType="Software"/><upd:Relationships><upd:BundledUpdates>` + strings.Repeat(`<b:And xmlns:b="urn:b">`, depth) +
+				`<upd:UpdateIdentity UpdateID="7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a8"/>` + strings.Repeat(`</b:And>`, depth) + `</upd:BundledUpdates></upd:Relationships></upd:Update>`)
+		}},
+		{"many bundled updates", updateDoc("", `<upd:BundledUpdates><upd:UpdateIdentity UpdateID="7f3c1e52-9a4d-4b8e-a1c6-%012d"/></upd:BundledUpdates>`)},
+	}
+	sizes := []int{64 << 10, 256 << 10, 1 << 20}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := 1; i < len(sizes); i++ {
+				small, large := tt.build(sizes[i-1]), tt.build(sizes[i])
+				var msg string
+				for attempt := 0; attempt < 2; attempt++ {
+					d0, d1 := fastestParse(small), fastestParse(large)
+					if ratio := float64(d1) / float64(d0); ratio > 8 {
+						msg = fmt.Sprintf("%d → %d bytes: %v → %v, %.1f times longer: not linear", len(small), len(large), d0, d1, ratio)
+						continue
+					}
+					msg = ""
+					break
+				}
+				if msg != "" {
+					t.Fatal(msg)
+				}
+			}
+		})
+	}
+}
