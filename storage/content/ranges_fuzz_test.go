@@ -179,3 +179,49 @@ func captureRanges(tb testing.TB) []string {
 	}
 	return out
 }
+
+// FuzzConditionals fuzzes If-None-Match, If-Modified-Since and If-Range.
+// Invariants: a list field sent as several field lines means what the lines
+// joined with commas mean (RFC 9110 section 5.3); "*" and the object's own
+// entity-tag always match If-None-Match; If-Range matches only the exact
+// strong entity-tag or Last-Modified date.
+func FuzzConditionals(f *testing.F) {
+	etag := `"5d41402abc4b2a76b9719d911017c592"`
+	mod := time.Date(2026, 10, 4, 15, 3, 35, 0, time.UTC)
+	f.Add(etag, `W/"x", `+etag, mod.Format(http.TimeFormat))
+	f.Add(`*`, ``, `Sun, 04 Oct 2026 15:03:34 GMT`)
+	f.Add(`"a"`, `"b"`, `garbage`)
+	f.Add(``, ``, mod.Format(http.TimeFormat))
+	f.Add(`W/`+etag, ``, `Sunday, 04-Oct-26 15:03:35 GMT`)
+	f.Fuzz(func(t *testing.T, line1, line2, date string) {
+		for _, s := range []string{line1, line2, date} {
+			if strings.ContainsAny(s, "\r\n\x00") {
+				return // not a field value a client can send
+			}
+		}
+		info := storage.ObjectInfo{Size: 10, ETag: etag, ModTime: mod}
+		req := func(values ...string) *http.Request {
+			r := httptest.NewRequest(http.MethodGet, "/Content/AB/X.exe", nil)
+			for _, v := range values {
+				r.Header.Add("If-None-Match", v)
+			}
+			if date != "" {
+				r.Header.Set("If-Modified-Since", date)
+			}
+			return r
+		}
+		split, joined := notModified(req(line1, line2), info), notModified(req(line1+","+line2), info)
+		if split != joined {
+			t.Fatalf("If-None-Match %q + %q: %v as two lines, %v joined", line1, line2, split, joined)
+		}
+		if !notModified(req(line1+", *"), info) || !notModified(req(etag+","+line1), info) {
+			t.Fatalf("If-None-Match with * or the entity-tag did not match (%q)", line1)
+		}
+		if ifRangeMatches(line1, info) {
+			v := strings.TrimSpace(line1)
+			if t1, err := http.ParseTime(v); v != etag && (err != nil || !t1.Equal(mod)) {
+				t.Fatalf("If-Range %q matched neither the entity-tag nor the date", line1)
+			}
+		}
+	})
+}
