@@ -69,7 +69,7 @@ func TestOperationsAreLinear(t *testing.T) {
 					`<installedDriver><MatchingID>PCI\VEN_1AF4</MatchingID><DriverVerDate>2020-01-01</DriverVerDate><DriverVerVersion>%d</DriverVerVersion><DriverRank>1</DriverRank></installedDriver></Device>`, i, i)
 			}) + "</SystemSpec></parameters>"
 		}},
-		{"GetExtendedUpdateInfo: locales", soap.NSClient, "GetExtendedUpdateInfo", 1_500, func(n int) string {
+		{"GetExtendedUpdateInfo: locales", soap.NSClient, "GetExtendedUpdateInfo", 2_300, func(n int) string {
 			return sessionCookie + "<revisionIDs><int>1</int><int>2</int><int>6</int><int>7</int></revisionIDs><infoTypes><XmlUpdateFragmentType>LocalizedProperties</XmlUpdateFragmentType></infoTypes><locales>" +
 				list(n, func(i int) string { return fmt.Sprintf("<string>x-%d</string>", i) }) + "</locales>"
 		}},
