@@ -38,12 +38,14 @@ func decodeFragmentRequest(body *etree.Element) (fragmentRequest, error) {
 	if len(f.types) == 0 {
 		return f, soap.BadParameter("infoTypes")
 	}
+	seen := map[string]bool{}
 	for _, l := range soap.Strings(body, "locales") {
-		if l = strings.ToLower(l); l != "" && !slices.Contains(f.languages, l) {
+		if l = strings.ToLower(l); l != "" && !seen[l] {
+			seen[l] = true
 			f.languages = append(f.languages, l)
 		}
 	}
-	if !slices.Contains(f.languages, "en") {
+	if !seen["en"] {
 		f.languages = append(f.languages, "en")
 	}
 	return f, nil
