@@ -176,6 +176,15 @@ func MarkUnavailable(err error) error {
 	return unavailableError{err}
 }
 
+// MarkUnavailableIf returns err marked as an outage (see MarkUnavailable)
+// when isOutage says it is one, else err.
+func MarkUnavailableIf(err error, isOutage func(error) bool) error {
+	if err != nil && isOutage(err) {
+		return MarkUnavailable(err)
+	}
+	return err
+}
+
 type unavailableError struct{ err error }
 
 func (e unavailableError) Error() string   { return e.err.Error() }

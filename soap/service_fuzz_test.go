@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"wsus/internal/testseed"
 	"wsus/soap"
 )
 
@@ -266,25 +265,12 @@ func equalArrays(a, b map[string][]string) bool {
 // there), as fuzz seeds.
 func captureRequests(tb testing.TB) [][]byte {
 	tb.Helper()
-	var out [][]byte
-	for _, pattern := range []string{
+	out := testseed.Files(tb,
 		"../testdata/clientsim/scan/*/request.body",
 		"../testdata/clientsim/flow/*-request.body",
 		"../../shared/protocol/examples/*request*.xml",
 		"../../shared/protocol/examples/pywsus-*.xml",
-	} {
-		files, err := filepath.Glob(pattern)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			out = append(out, b)
-		}
-	}
+	)
 	if len(out) == 0 {
 		tb.Fatal("no recorded requests found under ../testdata/clientsim")
 	}

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"wsus/catalog"
 	"wsus/catalog/admin"
 	"wsus/catalog/sqlite"
+	"wsus/internal/syncbuf"
 )
 
 // Fuzzing the request bodies, path parameters and query strings the admin
@@ -28,37 +27,6 @@ import (
 // JSON; an error answer (4xx) is exactly
 // {"error": code, "reason": sentence}, both non-empty; and nothing is logged
 // as an error (a store failure is a 500 the input caused).
-
-// errorLog counts the records of level Error and above.
-type errorLog struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (l *errorLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelError }
-func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		b.WriteString(" " + a.String())
-		return true
-	})
-	l.mu.Lock()
-	l.msgs = append(l.msgs, b.String())
-	l.mu.Unlock()
-	return nil
-}
-func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *errorLog) WithGroup(string) slog.Handler      { return l }
-
-// take returns the records logged since the last call.
-func (l *errorLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m := l.msgs
-	l.msgs = nil
-	return m
-}
 
 // The catalog of the fuzzed handler.
 var (
@@ -73,7 +41,7 @@ const fuzzComputer = "0f6a2b4c-0000-4000-8000-0000000000f1"
 // newFuzzHandler returns the admin handler over a new embedded store
 // holding a software update, a driver, a category, a target group "Pilot"
 // and one registered computer.
-func newFuzzHandler(tb testing.TB, token string, log *errorLog) http.Handler {
+func newFuzzHandler(tb testing.TB, token string, log *syncbuf.Buffer) http.Handler {
 	tb.Helper()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("/dev/shm", "admin-fuzz-") // in memory: the store syncs every write
@@ -107,7 +75,7 @@ func newFuzzHandler(tb testing.TB, token string, log *errorLog) http.Handler {
 	if err := store.RegisterComputer(ctx, catalog.Computer{ID: fuzzComputer, DNSName: "pc.contoso.test", FirstSeen: at}); err != nil {
 		tb.Fatal(err)
 	}
-	return admin.New(store, token, slog.New(log))
+	return admin.New(store, token, log.ErrorLogger())
 }
 
 // fuzzEndpoints are the requests fuzzed: method and path, "%s" standing for
@@ -148,7 +116,7 @@ func FuzzAdminAPI(f *testing.F) {
 	add(6, fuzzComputer, ``)
 	f.Add(uint8(0), "", "text/plain", []byte(`{}`))
 	f.Add(uint8(1), "", "application/json; charset=utf-8", []byte(`{"name":"Ring 2"}`))
-	log := &errorLog{}
+	log := &syncbuf.Buffer{}
 	h := newFuzzHandler(f, token, log)
 	f.Fuzz(func(t *testing.T, endpoint uint8, arg, contentType string, body []byte) {
 		if strings.ContainsAny(contentType, "\r\n\x00") {
@@ -170,11 +138,11 @@ func FuzzAdminAPI(f *testing.F) {
 		if contentType != "" {
 			r.Header.Set("Content-Type", contentType)
 		}
-		log.take() // what earlier inputs logged
+		log.Take() // what earlier inputs logged
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		checkAdminAnswer(t, ep.method+" "+path, body, w)
-		if msgs := log.take(); len(msgs) > 0 {
+		if msgs := log.Take(); msgs != "" {
 			t.Fatalf("%s %s logged errors: %q\nbody: %q", ep.method, path, msgs, body)
 		}
 	})

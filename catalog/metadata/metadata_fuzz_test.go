@@ -2,8 +2,6 @@ package metadata_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +9,7 @@ import (
 	"github.com/beevik/etree"
 
 	"wsus/catalog/metadata"
+	"wsus/internal/testseed"
 )
 
 // Fuzzing the upd:Update parser, which reads documents an administrator
@@ -24,25 +23,12 @@ import (
 // present, of ../shared/protocol/metadata-samples.
 func metadataSeeds(tb testing.TB) [][]byte {
 	tb.Helper()
-	var out [][]byte
-	for _, pattern := range []string{
+	out := testseed.Files(tb,
 		"../../testdata/metadata/*.xml",
 		"../../testdata/drivers/*.xml",
 		"../../testdata/catalog/*/*.xml",
 		"../../../shared/protocol/metadata-samples/*.xml",
-	} {
-		files, err := filepath.Glob(pattern)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			out = append(out, b)
-		}
-	}
+	)
 	if len(out) == 0 {
 		tb.Fatal("no metadata documents under ../../testdata")
 	}

@@ -15,11 +15,7 @@ import (
 // catalog.ErrUnavailable (see isOutage), so that callers answer "busy, try
 // later" instead of "bug".
 func errorf(format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	if isOutage(err) {
-		return catalog.MarkUnavailable(err)
-	}
-	return err
+	return catalog.MarkUnavailableIf(fmt.Errorf(format, args...), isOutage)
 }
 
 // isOutage reports whether err means the database file could not do the

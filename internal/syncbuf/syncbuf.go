@@ -5,6 +5,7 @@ package syncbuf
 
 import (
 	"bytes"
+	"log/slog"
 	"sync"
 )
 
@@ -26,4 +27,20 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Take returns everything written since the last Take (or since the
+// start) and empties the buffer.
+func (s *Buffer) Take() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.b.String()
+	s.b.Reset()
+	return out
+}
+
+// ErrorLogger returns a logger writing its records of level Error and above
+// to s as text: what a test reads with Take to see that nothing failed.
+func (s *Buffer) ErrorLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(s, &slog.HandlerOptions{Level: slog.LevelError}))
 }

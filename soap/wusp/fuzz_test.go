@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +22,8 @@ import (
 	"wsus/catalog"
 	"wsus/catalog/scan"
 	"wsus/catalog/sqlite"
+	"wsus/internal/syncbuf"
+	"wsus/internal/testseed"
 	"wsus/soap"
 	"wsus/soap/cookie"
 	"wsus/soap/wusp"
@@ -47,36 +47,6 @@ import (
 // and nothing logged as an error, which is how an unexpected failure (a
 // store refusing what the decoder let through) shows.
 
-// fuzzLog records the messages of level Error and above.
-type fuzzLog struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (l *fuzzLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelError }
-func (l *fuzzLog) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		b.WriteString(" " + a.String())
-		return true
-	})
-	l.mu.Lock()
-	l.msgs = append(l.msgs, b.String())
-	l.mu.Unlock()
-	return nil
-}
-func (l *fuzzLog) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *fuzzLog) WithGroup(string) slog.Handler      { return l }
-
-func (l *fuzzLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m := l.msgs
-	l.msgs = nil
-	return m
-}
-
 // fuzzServer is the three services over one store, with what the
 // placeholders stand for.
 type fuzzServer struct {
@@ -86,7 +56,7 @@ type fuzzServer struct {
 	info     catalog.ServerInfo
 	now      time.Time
 	clientID string // registered
-	log      *fuzzLog
+	log      *syncbuf.Buffer
 	// fresh numbers the clients of ReportEventBatch (one per input, so
 	// that the per-day event budget never turns the answers to ServerBusy).
 	fresh atomic.Int64
@@ -123,9 +93,9 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &fuzzServer{store: store, sealer: sealer, now: time.Date(2026, 10, 4, 15, 3, 36, 0, time.UTC), clientID: "e1da06a3-5601-43c9-bac3-52d5db701494", log: &fuzzLog{}}
+	s := &fuzzServer{store: store, sealer: sealer, now: time.Date(2026, 10, 4, 15, 3, 36, 0, time.UTC), clientID: "e1da06a3-5601-43c9-bac3-52d5db701494", log: &syncbuf.Buffer{}}
 	services, err := wusp.New(ctx, wusp.Config{
-		Store: store, Engine: scan.NewEngine(store), Sealer: sealer, Logger: slog.New(s.log),
+		Store: store, Engine: scan.NewEngine(store), Sealer: sealer, Logger: s.log.ErrorLogger(),
 		Now: func() time.Time { return s.now },
 	})
 	if err != nil {
@@ -196,7 +166,7 @@ func fuzzEnvelope(ns, op, inner string) []byte {
 // check sends one request and checks the invariants of its answer.
 func (s *fuzzServer) check(t *testing.T, ns, op string, body []byte) {
 	t.Helper()
-	s.log.take() // what earlier inputs logged
+	s.log.Take() // what earlier inputs logged
 	r := httptest.NewRequest(http.MethodPost, "/fuzz.asmx", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	r.Header.Set("SOAPAction", `"`+ns+"/"+op+`"`)
@@ -204,7 +174,7 @@ func (s *fuzzServer) check(t *testing.T, ns, op string, body []byte) {
 	w := httptest.NewRecorder()
 	s.handlers[ns].ServeHTTP(w, r)
 	answer := w.Body.Bytes()
-	if msgs := s.log.take(); len(msgs) > 0 {
+	if msgs := s.log.Take(); msgs != "" {
 		t.Fatalf("%s logged errors %q (HTTP %d)\nrequest:\n%s\nanswer:\n%.2000s", op, msgs, w.Code, body, answer)
 	}
 	if cl := w.Header().Get("Content-Length"); cl != strconv.Itoa(len(answer)) {
@@ -251,45 +221,35 @@ var wsusCodes = []soap.ErrorCode{
 func recordedOperations(tb testing.TB) map[string][]string {
 	tb.Helper()
 	out := map[string][]string{}
-	for _, pattern := range []string{
+	for _, b := range testseed.Files(tb,
 		"../../testdata/clientsim/scan/*/request.body",
 		"../../testdata/clientsim/flow/*-request.body",
 		"../../../shared/protocol/captures/wsus-rs/*/scan/*/request.body",
 		"../../../shared/protocol/examples/*.xml",
-	} {
-		files, err := filepath.Glob(pattern)
-		if err != nil {
-			tb.Fatal(err)
+	) {
+		doc := etree.NewDocument()
+		if doc.ReadFromBytes(b) != nil {
+			continue // the hard-wrapped spec examples
 		}
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			doc := etree.NewDocument()
-			if doc.ReadFromBytes(b) != nil {
-				continue // the hard-wrapped spec examples
-			}
-			op := doc.FindElement("/Envelope/Body/*")
-			if op == nil || strings.HasSuffix(op.Tag, "Response") || op.Tag == "Fault" {
-				continue
-			}
-			for _, e := range op.FindElements(".//EncryptedData") {
-				e.SetText("$SESSION$")
-			}
-			for _, e := range op.FindElements(".//CookieData") {
-				e.SetText("$AUTH$")
-			}
-			for _, e := range op.FindElements("./lastChange") {
-				e.SetText("$LASTCHANGE$")
-			}
-			var inner strings.Builder
-			for _, c := range op.ChildElements() {
-				c.WriteTo(&inner, &doc.WriteSettings)
-			}
-			if s := inner.String(); !slices.Contains(out[op.Tag], s) {
-				out[op.Tag] = append(out[op.Tag], s)
-			}
+		op := doc.FindElement("/Envelope/Body/*")
+		if op == nil || strings.HasSuffix(op.Tag, "Response") || op.Tag == "Fault" {
+			continue
+		}
+		for _, e := range op.FindElements(".//EncryptedData") {
+			e.SetText("$SESSION$")
+		}
+		for _, e := range op.FindElements(".//CookieData") {
+			e.SetText("$AUTH$")
+		}
+		for _, e := range op.FindElements("./lastChange") {
+			e.SetText("$LASTCHANGE$")
+		}
+		var inner strings.Builder
+		for _, c := range op.ChildElements() {
+			c.WriteTo(&inner, &doc.WriteSettings)
+		}
+		if s := inner.String(); !slices.Contains(out[op.Tag], s) {
+			out[op.Tag] = append(out[op.Tag], s)
 		}
 	}
 	return out

@@ -4,36 +4,16 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
+	"wsus/internal/lineartest"
 	"wsus/soap"
 )
 
 // The work of an operation must grow linearly with the lists a request
 // carries, up to the request limits (soap/wusp/limits.go): each case times a
-// request with n items and with 4n in the same run and fails when the time
-// grows more than growthBound times (4 when linear, 16 when quadratic). No
-// absolute timing is asserted.
-
-// growthBound lies between the linear (4) and the quadratic (16) growth.
-const growthBound = 8.0
-
-// fastest is the shortest of at least 3 runs of run, and of as many as fit
-// in 50 ms (at most 20).
-func fastest(run func()) time.Duration {
-	best := time.Duration(1<<63 - 1)
-	var total time.Duration
-	for i := 0; i < 20 && (i < 3 || total < 50*time.Millisecond); i++ {
-		start := time.Now()
-		run()
-		d := time.Since(start)
-		total += d
-		best = min(best, d)
-	}
-	return max(best, time.Microsecond)
-}
+// request with n items and with 4n in the same run (see lineartest).
 
 // list returns count items made by item(i).
 func list(count int, item func(i int) string) string {
@@ -93,23 +73,10 @@ func TestOperationsAreLinear(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			measure := func(n int) time.Duration {
-				inner := tt.inner(n)
-				return fastest(func() { srv.check(t, tt.ns, tt.op, fuzzEnvelope(tt.ns, tt.op, srv.fill(t, tt.op, inner))) })
-			}
-			var msg string
-			for attempt := 0; attempt < 2; attempt++ {
-				small, large := measure(tt.n), measure(4*tt.n)
-				if ratio := float64(large) / float64(small); ratio > growthBound {
-					msg = fmt.Sprintf("%d → %d items: %v → %v, %.1f times longer for 4 times the items: not linear", tt.n, 4*tt.n, small, large, ratio)
-					continue
-				}
-				msg = ""
-				break
-			}
-			if msg != "" {
-				t.Fatal(msg)
-			}
+			request := func(n int) []byte { return fuzzEnvelope(tt.ns, tt.op, srv.fill(t, tt.op, tt.inner(n))) }
+			// From n/4 to 4n: sizes 16 times apart, the largest within the
+			// operation's limits.
+			lineartest.Check(t, []int{tt.n / 4, 4 * tt.n}, request, func(body []byte) { srv.check(t, tt.ns, tt.op, body) })
 		})
 	}
 }

@@ -5,13 +5,12 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"wsus/internal/testseed"
 	"wsus/storage"
 )
 
@@ -156,24 +155,14 @@ func FuzzRequestedRange(f *testing.F) {
 func captureRanges(tb testing.TB) []string {
 	tb.Helper()
 	var out []string
-	for _, pattern := range []string{
+	for _, b := range testseed.Files(tb,
 		"../../testdata/content/captures/*/request.headers",
 		"../../../shared/protocol/captures/wsus-rs/wsus-m0-native/content-headers/*/request.headers",
 		"../../../shared/protocol/examples/*.request.headers.txt",
-	} {
-		files, err := filepath.Glob(pattern)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			for _, line := range strings.Split(string(b), "\n") {
-				if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "Range") {
-					out = append(out, strings.TrimSpace(v))
-				}
+	) {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "Range") {
+				out = append(out, strings.TrimSpace(v))
 			}
 		}
 	}
