@@ -48,7 +48,7 @@ func TestParseIsLinear(t *testing.T) {
 		}},
 		{"many bundled updates", updateDoc("", `<upd:BundledUpdates><upd:UpdateIdentity UpdateID="7f3c1e52-9a4d-4b8e-a1c6-%012d"/></upd:BundledUpdates>`)},
 	}
-	sizes := []int{16 << 10, 256 << 10}
+	sizes := []int{64 << 10, 1 << 20}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lineartest.Check(t, sizes, tt.build, func(doc []byte) { _, _ = metadata.Parse(doc) })
