@@ -236,66 +236,14 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 		}
 	}()
 
-	var arrays map[string][]int32
-	var raw map[string][]byte
-	if named != nil && named.bulkInts {
-		body, arrays = ExtractIntArrays(body)
-	}
-	markup, cost := treeCost(body)
-	if markup > limits.MaxMarkup {
-		return nil, method, Errorf(InvalidParameters, "request has more than %d tags and attributes", limits.MaxMarkup)
-	}
-	if !s.admission.reserve(cost) {
-		return nil, method, Errorf(ServerBusy, "request memory budget exhausted")
-	}
-	*reserved += cost
-	if named != nil {
-		for _, name := range named.bulkRaw {
-			var content []byte
-			var cutOK bool
-			if body, content, cutOK = CutElementContent(body, name); cutOK {
-				if raw == nil {
-					raw = map[string][]byte{}
-				}
-				raw[name] = content
-			}
-		}
-	}
-
-	doc, err := ReadDocument(body)
+	body, arrays, raw, markup, err := s.unbundle(body, named, limits, reserved)
 	if err != nil {
-		return nil, method, Errorf(InvalidParameters, "malformed XML: %v", err)
+		return nil, method, err
 	}
-	env := doc.Root()
-	if env == nil || env.Tag != "Envelope" || env.NamespaceURI() != NSEnvelope {
-		return nil, method, Errorf(InvalidParameters, "not a SOAP 1.1 envelope")
+	opEl, err := operationElement(body)
+	if err != nil {
+		return nil, method, err
 	}
-	// The Envelope's namespace declarations, read once: resolving each
-	// child's prefix through them anew would cost children × attributes.
-	envScope := map[string]string{}
-	for _, a := range env.Attr {
-		if prefix, ok := declaredPrefix(a); ok {
-			envScope[prefix] = a.Value
-		}
-	}
-	var bodyEl *etree.Element
-	for _, c := range env.ChildElements() {
-		if c.Tag != "Body" {
-			continue
-		}
-		uri, ok := declaration(c, c.Space)
-		if !ok {
-			uri = envScope[c.Space]
-		}
-		if uri == NSEnvelope {
-			bodyEl = c
-			break
-		}
-	}
-	if bodyEl == nil || len(bodyEl.ChildElements()) == 0 {
-		return nil, method, Errorf(InvalidParameters, "SOAP envelope has no body element")
-	}
-	opEl := bodyEl.ChildElements()[0]
 	if opEl.NamespaceURI() != s.namespace {
 		return nil, method, Errorf(InvalidParameters, "body element %s is not in namespace %s", opEl.Tag, s.namespace)
 	}
@@ -310,6 +258,75 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 		return nil, method, Errorf(InvalidParameters, "request exceeds the limits of %s", e.name)
 	}
 	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays, raw: raw}, `"` + s.Action(e.name) + `"`, nil
+}
+
+// unbundle prepares a body for parsing: for a bulk operation named by the
+// SOAPAction, it takes out the ArrayOfInt parameters; it counts the markup
+// left against limits and reserves the memory of the tree (added to
+// *reserved); then it cuts out the raw parameters of a bulk operation.
+func (s *Service) unbundle(body []byte, named *entry, limits Limits, reserved *int64) (rest []byte, arrays map[string][]int32, raw map[string][]byte, markup int, err error) {
+	if named != nil && named.bulkInts {
+		body, arrays = ExtractIntArrays(body)
+	}
+	markup, cost := treeCost(body)
+	if markup > limits.MaxMarkup {
+		return nil, nil, nil, 0, Errorf(InvalidParameters, "request has more than %d tags and attributes", limits.MaxMarkup)
+	}
+	if !s.admission.reserve(cost) {
+		return nil, nil, nil, 0, Errorf(ServerBusy, "request memory budget exhausted")
+	}
+	*reserved += cost
+	if named != nil {
+		for _, name := range named.bulkRaw {
+			var content []byte
+			var cut bool
+			if body, content, cut = CutElementContent(body, name); cut {
+				if raw == nil {
+					raw = map[string][]byte{}
+				}
+				raw[name] = content
+			}
+		}
+	}
+	return body, arrays, raw, markup, nil
+}
+
+// operationElement parses a SOAP 1.1 envelope and returns the operation
+// element: the first child of its Body.
+func operationElement(body []byte) (*etree.Element, error) {
+	doc, err := ReadDocument(body)
+	if err != nil {
+		return nil, Errorf(InvalidParameters, "malformed XML: %v", err)
+	}
+	env := doc.Root()
+	if env == nil || env.Tag != "Envelope" || env.NamespaceURI() != NSEnvelope {
+		return nil, Errorf(InvalidParameters, "not a SOAP 1.1 envelope")
+	}
+	// The Envelope's namespace declarations, read once: resolving each
+	// child's prefix through them anew would cost children × attributes.
+	envScope := map[string]string{}
+	for _, a := range env.Attr {
+		if prefix, ok := declaredPrefix(a); ok {
+			envScope[prefix] = a.Value
+		}
+	}
+	for _, c := range env.ChildElements() {
+		if c.Tag != "Body" {
+			continue
+		}
+		uri, ok := declaration(c, c.Space)
+		if !ok {
+			uri = envScope[c.Space]
+		}
+		if uri != NSEnvelope {
+			continue
+		}
+		if children := c.ChildElements(); len(children) > 0 {
+			return children[0], nil
+		}
+		break
+	}
+	return nil, Errorf(InvalidParameters, "SOAP envelope has no body element")
 }
 
 // declaredPrefix reports whether a is a namespace declaration, and of
