@@ -8,7 +8,9 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -262,7 +264,8 @@ type Computer struct {
 	// (client-side targeting), as sent in GetAuthorizationCookie.
 	RequestedGroups []string
 	// Groups are the target groups an admin assigned the computer to
-	// (server-side targeting).
+	// (server-side targeting), without duplicates, ordered by UUID string
+	// (see SortGroupIDs).
 	Groups []uuid.UUID
 	// Registered is true once RegisterComputer stored the computer's details.
 	Registered     bool
@@ -338,4 +341,13 @@ type UpdateStatus struct {
 	UpdateID  uuid.UUID
 	State     InstallState
 	ChangedAt time.Time
+}
+
+// SortGroupIDs returns a sorted copy of ids without duplicates, in the order
+// stores list a computer's assigned groups (Computer.Groups): by UUID
+// string, which for canonical lower-case text is byte order.
+func SortGroupIDs(ids []uuid.UUID) []uuid.UUID {
+	out := slices.Clone(ids)
+	slices.SortFunc(out, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return slices.Compact(out)
 }

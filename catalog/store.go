@@ -96,8 +96,11 @@ type Store interface {
 	// FileBySHA1 returns the metadata of the file with that 20-byte digest.
 	FileBySHA1(ctx context.Context, sha1 []byte) (File, error)
 	// ChangeSequence returns a number that grows on every change to
-	// revisions, approvals, declines or target groups (not computers); caches compare it to know they
-	// are stale, across every process that shares the store.
+	// revisions, approvals, declines, target groups or computer-group
+	// assignments (SetComputerGroups), and on no other change to computers
+	// (authorizations, registrations, syncs, reports, statuses); caches
+	// compare it to know they are stale, across every process that shares
+	// the store.
 	ChangeSequence(ctx context.Context) (int64, error)
 
 	// TargetGroups returns every target group, the built-in "All Computers"
@@ -129,8 +132,15 @@ type Store interface {
 	RegisterComputer(ctx context.Context, c Computer) error
 	// SetComputerGroups assigns a computer to target groups (server-side
 	// targeting), replacing its previous assignment; an empty list removes
-	// it from every group. Unknown computer or group: ErrNotFound.
+	// it from every group. Unknown computer or group: ErrNotFound. A change
+	// of assignment moves ChangeSequence in the same transaction; setting
+	// the assignment the computer already has does not.
 	SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error
+	// ComputerGroupAssignments returns every computer's assigned groups at
+	// once, keyed by client ID, each list ordered as Computer.Groups is (by
+	// UUID string); computers in no group are absent. The scan engine loads
+	// it with each snapshot, so that a scan needs no per-client query.
+	ComputerGroupAssignments(ctx context.Context) (map[string][]uuid.UUID, error)
 	// RecordSync sets the computer's LastSync.
 	RecordSync(ctx context.Context, clientID string, at time.Time) error
 	// Computer returns one computer by client ID (ErrNotFound if absent).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,11 +82,17 @@ func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error 
 // SetComputerGroups assigns a known computer to existing target groups,
 // replacing its previous assignment; an empty list removes it from every
 // group, and a group listed twice counts once. An unknown computer or group
-// is an error wrapping catalog.ErrNotFound, and changes nothing.
+// is an error wrapping catalog.ErrNotFound, and changes nothing. The scan
+// engine keeps every assignment in its snapshot, so a change of assignment
+// bumps the change sequence in the same transaction; the assignment the
+// computer already has changes nothing.
 func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error {
 	op := fmt.Sprintf("set groups of %q", clientID)
 	ids := encUUIDs(groups)
+	want := catalog.SortGroupIDs(groups)
 	return s.write(ctx, op, func(tx pgx.Tx) error {
+		// The computer's row lock orders concurrent assignments of one
+		// computer, so the comparison below sees the one committed last.
 		var one int
 		err := tx.QueryRow(ctx, "SELECT 1 FROM computer WHERE id = $1 FOR UPDATE", clientID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -103,12 +110,30 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+		var old []uuid.UUID
+		err = queryEach(ctx, tx, "SELECT group_id FROM computer_group WHERE computer_id = $1 ORDER BY group_id",
+			[]any{clientID}, func(rows pgx.Rows) error {
+				var g [16]byte
+				if err := rows.Scan(&g); err != nil {
+					return err
+				}
+				old = append(old, g)
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+		if slices.Equal(old, want) {
+			return nil
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM computer_group WHERE computer_id = $1", clientID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO computer_group (computer_id, group_id)
-			SELECT DISTINCT $1::text, g FROM unnest($2::uuid[]) AS l (g)`, clientID, ids)
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO computer_group (computer_id, group_id)
+			SELECT DISTINCT $1::text, g FROM unnest($2::uuid[]) AS l (g)`, clientID, ids); err != nil {
+			return err
+		}
+		return bumpChangeSequence(ctx, tx)
 	})
 }
 
@@ -188,6 +213,27 @@ func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 		})
 	if err != nil {
 		return nil, errorf("postgres: computers: %w", err)
+	}
+	return out, nil
+}
+
+// ComputerGroupAssignments returns the assigned groups of every computer in
+// one query, keyed by client ID, each list ordered by group ID (as
+// Computer.Groups is); computers in no group are absent.
+func (s *Store) ComputerGroupAssignments(ctx context.Context) (map[string][]uuid.UUID, error) {
+	out := map[string][]uuid.UUID{}
+	err := queryEach(ctx, s.pool, "SELECT computer_id, group_id FROM computer_group ORDER BY computer_id, group_id", nil,
+		func(rows pgx.Rows) error {
+			var id string
+			var g [16]byte
+			if err := rows.Scan(&id, &g); err != nil {
+				return err
+			}
+			out[id] = append(out[id], g)
+			return nil
+		})
+	if err != nil {
+		return nil, errorf("postgres: computer group assignments: %w", err)
 	}
 	return out, nil
 }

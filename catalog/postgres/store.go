@@ -109,10 +109,11 @@ func (s *Store) read(ctx context.Context, op string, fn func(tx pgx.Tx) error) e
 	return nil
 }
 
-// bumpChangeSequence records a change to revisions, approvals, declines or
-// groups. It must be the last statement of the transaction that makes the
-// change: the row lock it takes is held until commit, and a transaction that
-// waits for no other lock while holding it cannot deadlock.
+// bumpChangeSequence records a change to revisions, approvals, declines,
+// target groups or computer-group assignments. It must be the last
+// statement of the transaction that makes the change: the row lock it takes
+// is held until commit, and a transaction that waits for no other lock while
+// holding it cannot deadlock.
 func bumpChangeSequence(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, "UPDATE change_sequence SET value = value + 1 WHERE id = 1"); err != nil {
 		return fmt.Errorf("bump change sequence: %w", err)
@@ -121,7 +122,8 @@ func bumpChangeSequence(ctx context.Context, tx pgx.Tx) error {
 }
 
 // ChangeSequence returns the counter bumped by every change to revisions,
-// approvals, declines or target groups.
+// approvals, declines, target groups or computer-group assignments (not by
+// other changes to computers).
 func (s *Store) ChangeSequence(ctx context.Context) (int64, error) {
 	var v int64
 	if err := s.pool.QueryRow(ctx, "SELECT value FROM change_sequence WHERE id = 1").Scan(&v); err != nil {

@@ -400,6 +400,71 @@ func TestEngineSeesChangesFromAnotherHandle(t *testing.T) {
 	}
 }
 
+// TestEngineSeesAssignments: the snapshot carries every computer's assigned
+// groups, rebuilt when an admin changes one and not on client bookkeeping.
+func TestEngineSeesAssignments(t *testing.T) {
+	g := standard(t)
+	ctx := context.Background()
+	pilot := uuid.New()
+	if err := g.store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: pilot, Name: "Pilot", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	g.approve("Office fix", pilot, catalog.ActionOptionalInstall)
+	const client = "e1da06a3-5601-43c9-bac3-52d5db701494"
+	if err := g.store.RecordAuthorization(ctx, client, "pc1", nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	engine := scan.NewEngine(g.store)
+	action := func(snap *scan.Snapshot) scan.Action {
+		t.Helper()
+		return lookupAction(snap.Scope(snap.ResolveGroups(nil, snap.AssignedGroups(client))), g.revID("Office fix", 100))
+	}
+	steps := []struct {
+		name string
+		do   func() error
+		// rebuilt: the step must give a new snapshot.
+		rebuilt bool
+		want    []uuid.UUID
+		action  scan.Action
+	}{
+		{"before any assignment", func() error { return nil }, false, nil, scan.PreDeploymentCheck},
+		{"assigned to Pilot", func() error { return g.store.SetComputerGroups(ctx, client, []uuid.UUID{pilot}) }, true,
+			[]uuid.UUID{pilot}, scan.OptionalInstall},
+		{"client bookkeeping", func() error { return g.store.RecordSync(ctx, client, time.Time{}) }, false,
+			[]uuid.UUID{pilot}, scan.OptionalInstall},
+		{"assigned to Pilot again", func() error { return g.store.SetComputerGroups(ctx, client, []uuid.UUID{pilot}) }, false,
+			[]uuid.UUID{pilot}, scan.OptionalInstall},
+		{"removed from every group", func() error { return g.store.SetComputerGroups(ctx, client, nil) }, true,
+			nil, scan.PreDeploymentCheck},
+	}
+	prev, err := engine.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		snap, err := engine.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rebuilt := snap != prev; rebuilt != st.rebuilt {
+			t.Errorf("%s: snapshot rebuilt %v, want %v", st.name, rebuilt, st.rebuilt)
+		}
+		if got := snap.AssignedGroups(client); !slices.Equal(got, st.want) {
+			t.Errorf("%s: AssignedGroups %v, want %v", st.name, got, st.want)
+		}
+		if got := snap.AssignedGroups("unknown"); got != nil {
+			t.Errorf("%s: AssignedGroups of an unknown client %v, want none", st.name, got)
+		}
+		if got := action(snap); got != st.action {
+			t.Errorf("%s: Office fix is %q, want %q", st.name, got, st.action)
+		}
+		prev = snap
+	}
+}
+
 func (g *graph) decline(name string, declined bool) {
 	g.t.Helper()
 	if err := g.store.SetDeclined(context.Background(), g.id(name), declined); err != nil {

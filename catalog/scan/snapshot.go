@@ -1,5 +1,6 @@
 // Package scan is the scan engine: from an in-memory snapshot of the catalog
-// graph (revisions, prerequisites, bundles, approvals, target groups) it
+// graph (revisions, prerequisites, bundles, approvals, target groups and the
+// computers assigned to them) it
 // computes which revisions are deployed to a client and with which
 // Deployment, and which of them a SyncUpdates round delivers
 // (MS-WUSP.md section 5).
@@ -26,12 +27,15 @@ type Source interface {
 	Approvals(ctx context.Context) ([]catalog.Approval, error)
 	TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
 	UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
+	ComputerGroupAssignments(ctx context.Context) (map[string][]uuid.UUID, error)
 	ChangeSequence(ctx context.Context) (int64, error)
 }
 
 // Engine hands out catalog snapshots, rebuilding one only when the store's
 // change sequence has moved, so every replica sharing a store sees an
-// approval made on any of them at its next request.
+// approval or a computer-group assignment made on any of them at its next
+// request. Reading the change sequence is the only store call of a
+// Snapshot call that finds its snapshot current.
 type Engine struct {
 	src Source
 
@@ -82,6 +86,9 @@ type Snapshot struct {
 	groups    map[uuid.UUID]catalog.TargetGroup
 	// states holds declines and the last deployment change per update.
 	states map[uuid.UUID]catalog.UpdateState
+	// assigned holds the groups an admin assigned each computer to
+	// (server-side targeting), by client ID.
+	assigned map[string][]uuid.UUID
 	// supersededBy maps an UpdateID to the updates whose newest revision
 	// names it in SupersededUpdates.
 	supersededBy map[uuid.UUID][]uuid.UUID
@@ -111,6 +118,10 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan: load update states: %w", err)
 	}
+	assigned, err := src.ComputerGroupAssignments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scan: load computer group assignments: %w", err)
+	}
 	s := &Snapshot{
 		Seq:          seq,
 		revs:         make(map[int32]*catalog.Summary, len(sums)),
@@ -121,6 +132,7 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		groups:       map[uuid.UUID]catalog.TargetGroup{},
 		states:       make(map[uuid.UUID]catalog.UpdateState, len(states)),
 		supersededBy: map[uuid.UUID][]uuid.UUID{},
+		assigned:     assigned,
 	}
 	if s.scopes, err = lru.New[string, *Scope](maxCachedScopes); err != nil {
 		return nil, fmt.Errorf("scan: scope cache: %w", err)
@@ -178,6 +190,13 @@ func (s *Snapshot) Latest(updateID uuid.UUID) (*catalog.Summary, bool) {
 func (s *Snapshot) Group(id uuid.UUID) (catalog.TargetGroup, bool) {
 	g, ok := s.groups[id]
 	return g, ok
+}
+
+// AssignedGroups returns the target groups an admin assigned a computer to
+// (server-side targeting) as of the snapshot, ordered as Computer.Groups;
+// none for a computer in no group or unknown. The slice is the caller's.
+func (s *Snapshot) AssignedGroups(clientID string) []uuid.UUID {
+	return slices.Clone(s.assigned[clientID])
 }
 
 // ResolveGroups returns the target groups a client belongs to: "All

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,10 +77,12 @@ func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error 
 // computer to (server-side targeting). A group listed twice is assigned
 // once; an empty list removes the computer from every group. An unknown
 // computer or group is an error wrapping catalog.ErrNotFound, and then the
-// old assignment stays. Computers are not cached, so the change sequence
-// stays too.
+// old assignment stays. The scan engine keeps every assignment in its
+// snapshot, so a change of assignment bumps the change sequence in the same
+// transaction; the assignment the computer already has changes nothing.
 func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error {
 	op := fmt.Sprintf("set groups of %q", clientID)
+	want := catalog.SortGroupIDs(groups)
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM computer WHERE id = ?", clientID).Scan(&n); err != nil {
@@ -88,9 +91,8 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 		if n == 0 {
 			return fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound)
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM computer_group WHERE client_id = ?", clientID); err != nil {
-			return err
-		}
+		// Groups are checked in the order given, so the error names the
+		// first unknown one.
 		seen := make(map[uuid.UUID]bool, len(groups))
 		for _, g := range groups {
 			if seen[g] {
@@ -100,12 +102,24 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 			if err := requireGroup(ctx, tx, g); err != nil {
 				return err
 			}
+		}
+		old, err := computerGroups(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if slices.Equal(old[clientID], want) {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM computer_group WHERE client_id = ?", clientID); err != nil {
+			return err
+		}
+		for _, g := range want {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO computer_group (client_id, group_id) VALUES (?, ?)",
 				clientID, g.String()); err != nil {
 				return fmt.Errorf("group %s: %w", g, err)
 			}
 		}
-		return nil
+		return bumpChangeSequence(ctx, tx)
 	})
 }
 
@@ -232,6 +246,22 @@ func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 			out[i].Groups = groups[out[i].ID]
 		}
 		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ComputerGroupAssignments returns the assigned groups of every computer in
+// one query, keyed by client ID, each list ordered by UUID string; computers
+// in no group are absent.
+func (s *Store) ComputerGroupAssignments(ctx context.Context) (map[string][]uuid.UUID, error) {
+	var out map[string][]uuid.UUID
+	err := s.read(ctx, "computer group assignments", func(tx *sql.Tx) error {
+		var err error
+		out, err = computerGroups(ctx, tx, "")
+		return err
 	})
 	if err != nil {
 		return nil, err

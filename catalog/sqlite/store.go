@@ -158,8 +158,9 @@ func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 // nowUTC is the current time as stored: UTC, no monotonic reading.
 func nowUTC() time.Time { return time.Now().UTC() }
 
-// bumpChangeSequence records a change to revisions, approvals, declines or
-// target groups; it runs inside the transaction that makes the change.
+// bumpChangeSequence records a change to revisions, approvals, declines,
+// target groups or computer-group assignments; it runs inside the
+// transaction that makes the change.
 func bumpChangeSequence(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE change_sequence SET value = value + 1 WHERE id = 1"); err != nil {
 		return fmt.Errorf("bump change sequence: %w", err)
@@ -168,7 +169,8 @@ func bumpChangeSequence(ctx context.Context, tx *sql.Tx) error {
 }
 
 // ChangeSequence returns the counter bumped by every change to revisions,
-// approvals, declines or target groups (not computers).
+// approvals, declines, target groups or computer-group assignments (not by
+// other changes to computers).
 func (s *Store) ChangeSequence(ctx context.Context) (int64, error) {
 	var v int64
 	if err := s.r.QueryRowContext(ctx, "SELECT value FROM change_sequence WHERE id = 1").Scan(&v); err != nil {

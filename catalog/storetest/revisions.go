@@ -459,7 +459,8 @@ func testChangeSequence(t *testing.T, s catalog.Store) {
 		seq = got
 	}
 	// stays: the contract only asks the sequence to grow on changes to
-	// revisions, approvals, declines and groups; the suite also pins that
+	// revisions, approvals, declines, groups and computer-group
+	// assignments; the suite also pins that
 	// reads, no-op changes and client bookkeeping leave it alone, so caches
 	// are not dropped for nothing on every client call.
 	stays := func(what string) {
@@ -523,8 +524,11 @@ func testChangeSequence(t *testing.T, s catalog.Store) {
 	must(t, "RecordSync", s.RecordSync(c, "e1da06a3-5601-43c9-bac3-52d5db701494", at))
 	_, err = s.StoreEvents(c, "e1da06a3-5601-43c9-bac3-52d5db701494", []catalog.Event{{InstanceID: uuid.MustParse("fab199c1-6123-44f2-b01c-a5a92201b011"), EventID: 147}}, at)
 	must(t, "StoreEvents", err)
+	stays("client bookkeeping")
 	must(t, "SetComputerGroups", s.SetComputerGroups(c, "e1da06a3-5601-43c9-bac3-52d5db701494", []uuid.UUID{catalog.AllComputersGroupID}))
-	stays("client bookkeeping and SetComputerGroups")
+	grows("SetComputerGroups")
+	must(t, "SetComputerGroups again", s.SetComputerGroups(c, "e1da06a3-5601-43c9-bac3-52d5db701494", []uuid.UUID{catalog.AllComputersGroupID}))
+	stays("SetComputerGroups with the groups already assigned")
 
 	importRevs(t, s, Synthetic(3, "change-sequence"))
 	grows("an import of new revisions")

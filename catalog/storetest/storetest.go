@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		{"ComputersOrder", testComputersOrder},
 		{"ComputerGroups", testComputerGroups},
 		{"ComputerGroupsSurviveClientCalls", testComputerGroupsSurvive},
+		{"ComputerGroupAssignments", testComputerGroupAssignments},
 		{"EventsDedupe", testEventsDedupe},
 		{"EventsOrderAndFields", testEventsOrder},
 		{"StatusesMergeAndReplace", testStatuses},
