@@ -144,3 +144,96 @@ func TestTwoReplicasShareOnePostgres(t *testing.T) {
 		t.Fatalf("node B offers %q to an uncached client, want Install", got)
 	}
 }
+
+// adminCall sends one admin API request with a JSON body and returns the
+// HTTP status.
+func adminCall(t *testing.T, base, token, method, path, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestAssignmentThroughOneReplicaReachesAnother: server-side targeting
+// across replicas. The scan engine reads a computer's assigned groups from
+// its snapshot, not from the store per request, so an assignment made
+// through node A's admin API must renew node B's snapshot (by the change
+// sequence) before B's next SyncUpdates of that computer.
+func TestAssignmentThroughOneReplicaReachesAnother(t *testing.T) {
+	ctx := context.Background()
+	url := testpg.URL(t)
+	key := strings.Repeat("6b", 32)
+	a, storesA := startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-a"}, "")
+	b, _ := startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-b"}, "")
+
+	sums, err := storesA.Catalog.Summaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int32{}
+	for _, s := range sums {
+		ids[s.UpdateID.String()] = s.ID
+	}
+	microsoft, windows, demo := ids["56309036-4c77-4dd9-951a-99ee9c246a94"], ids["6964aab4-c5b5-43bd-a17d-ffb4346a8e1d"], ids[demoUpdateID]
+
+	// The demo update is approved for Pilot only, through node A.
+	if got := adminCall(t, a, "token-a", http.MethodPost, "/api/v1/groups", `{"name":"Pilot"}`); got != http.StatusCreated {
+		t.Fatalf("create Pilot on node A: HTTP %d", got)
+	}
+	if got := adminCall(t, a, "token-a", http.MethodPost, "/api/v1/approvals", `{"update_id":"`+demoUpdateID+`","group":"Pilot","action":"Install"}`); got != http.StatusCreated {
+		t.Fatalf("approve for Pilot on node A: HTTP %d", got)
+	}
+
+	// Authorize and register on B.
+	const clientID = "3c2d1e0f-7777-4888-9999-aaaabbbbcccc"
+	lastChange := soapCall(t, b+"/ClientWebService/client.asmx", nsClient, "GetConfig", "<protocolVersion>2.90</protocolVersion>").FindElement("GetConfigResult/LastChange").Text()
+	auth := soapCall(t, b+"/SimpleAuthWebService/SimpleAuth.asmx", nsAuth, "GetAuthorizationCookie", "<clientId>"+clientID+"</clientId><dnsName>assigned-client</dnsName>").FindElement("GetAuthorizationCookieResult/CookieData").Text()
+	res := soapCall(t, b+"/ClientWebService/client.asmx", nsClient, "GetCookie", "<authCookies><AuthorizationCookie><PlugInId>SimpleTargeting</PlugInId><CookieData>"+auth+
+		"</CookieData></AuthorizationCookie></authCookies><lastChange>"+lastChange+"</lastChange><currentTime>2026-01-01T00:00:00Z</currentTime><protocolVersion>2.90</protocolVersion>").FindElement("GetCookieResult")
+	cookie := "<cookie><Expiration>" + res.FindElement("Expiration").Text() + "</Expiration><EncryptedData>" + res.FindElement("EncryptedData").Text() + "</EncryptedData></cookie>"
+	soapCall(t, b+"/ClientWebService/client.asmx", nsClient, "RegisterComputer", cookie+"<computerInfo><DnsName>assigned-client</DnsName><OSMajorVersion>10</OSMajorVersion><OSMinorVersion>0</OSMinorVersion><OSBuildNumber>26200</OSBuildNumber></computerInfo>")
+
+	// demoOnB is how node B offers the demo update to the client, which
+	// caches nothing but the two categories it installed.
+	demoOnB := func() string {
+		t.Helper()
+		params := fmt.Sprintf("<parameters><ExpressQuery>false</ExpressQuery><InstalledNonLeafUpdateIDs><int>%d</int><int>%d</int></InstalledNonLeafUpdateIDs><SkipSoftwareSync>false</SkipSoftwareSync></parameters>", microsoft, windows)
+		el := soapCall(t, b+"/ClientWebService/client.asmx", nsClient, "SyncUpdates", cookie+params)
+		for _, ui := range el.FindElements("SyncUpdatesResult/NewUpdates/UpdateInfo") {
+			if ui.FindElement("ID").Text() == fmt.Sprint(demo) {
+				return ui.FindElement("Deployment/Action").Text()
+			}
+		}
+		return ""
+	}
+	steps := []struct {
+		name   string
+		groups string // the PUT body sent to node A; "" sends none
+		want   string
+	}{
+		{"in no group", "", "PreDeploymentCheck"},
+		{"assigned to Pilot through node A", `{"groups":["Pilot"]}`, "Install"},
+		{"still in Pilot", "", "Install"},
+		{"removed from every group through node A", `{"groups":[]}`, "PreDeploymentCheck"},
+	}
+	for _, st := range steps {
+		if st.groups != "" {
+			if got := adminCall(t, a, "token-a", http.MethodPut, "/api/v1/computers/"+clientID+"/groups", st.groups); got != http.StatusOK {
+				t.Fatalf("%s: HTTP %d", st.name, got)
+			}
+		}
+		if got := demoOnB(); got != st.want {
+			t.Errorf("%s: node B offers the demo update as %q, want %q", st.name, got, st.want)
+		}
+	}
+}

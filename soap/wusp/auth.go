@@ -195,5 +195,6 @@ func (s *Services) registerComputer(ctx context.Context, req *soap.Request) (*et
 	if err := s.cfg.Store.RegisterComputer(ctx, c); err != nil {
 		return nil, fmt.Errorf("wusp: register computer: %w", err)
 	}
+	s.registered.Add(c.ID, struct{}{})
 	return req.NewResponse(), nil
 }

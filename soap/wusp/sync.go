@@ -2,7 +2,6 @@ package wusp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -37,19 +36,18 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.E
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.cfg.Store.Computer(ctx, sess.ClientID)
-	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !c.Registered) {
-		return nil, soap.Errorf(soap.RegistrationRequired, "")
+	// A steady-state round asks the store only for the change sequence: the
+	// registration and the assigned groups come from memory, LastSync is
+	// written at most every LastSyncResolution, and Core fragments come
+	// from the cache.
+	if err := s.requireRegistered(ctx, sess.ClientID); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("wusp: look up computer: %w", err)
-	}
-
 	snap, err := s.cfg.Engine.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sreq.Groups = snap.ResolveGroups(sess.Groups, c.Groups)
+	sreq.Groups = clientGroups(snap, sess)
 	sreq.Anchor = sess.SyncAnchor
 	sreq.PageSize = s.cfg.PageSize
 	res := snap.Sync(sreq)

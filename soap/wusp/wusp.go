@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/google/uuid"
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"wsus/catalog"
@@ -108,6 +109,11 @@ type Services struct {
 	// LastSync, so that the rounds of one scan cost one write.
 	syncWrites *lru.Cache[string, time.Time]
 
+	// registered holds client IDs this process knows to be Registered, so
+	// that a steady-state SyncUpdates makes no query to check it (see
+	// requireRegistered).
+	registered *lru.Cache[string, struct{}]
+
 	// admission bounds the requests the three services hold at once.
 	admission *soap.Admission
 
@@ -134,12 +140,48 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wusp: core cache: %w", err)
 	}
-	syncWrites, err := lru.New[string, time.Time](100000)
+	syncWrites, err := lru.New[string, time.Time](maxCachedClients)
 	if err != nil {
 		return nil, fmt.Errorf("wusp: sync cache: %w", err)
 	}
-	return &Services{cfg: cfg, info: info, now: now, core: core, syncWrites: syncWrites,
+	registered, err := lru.New[string, struct{}](maxCachedClients)
+	if err != nil {
+		return nil, fmt.Errorf("wusp: registration cache: %w", err)
+	}
+	return &Services{cfg: cfg, info: info, now: now, core: core, syncWrites: syncWrites, registered: registered,
 		admission: soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)}, nil
+}
+
+// maxCachedClients bounds the per-client caches of one process (LastSync
+// writes, registrations); a client pushed out costs one query when it
+// comes back.
+const maxCachedClients = 100000
+
+// requireRegistered fails with RegistrationRequired unless the client is
+// Registered. It asks the store only for a client this process has not seen
+// registered: RegisterComputer is the only thing that makes a computer
+// Registered and nothing unregisters one, so a client once seen registered
+// stays so, whichever replica registered it. A client not (yet) registered
+// is not cached: it may register through another replica.
+//
+// Deleting computers (a later admin feature) must invalidate this cache on
+// every replica: bump the change sequence in the delete's transaction, and
+// purge the cache when the sequence of the snapshot in use moves (as
+// coreFragments purges the Core fragment cache), or check the client
+// against the snapshot's list of deleted computers.
+func (s *Services) requireRegistered(ctx context.Context, clientID string) error {
+	if _, ok := s.registered.Get(clientID); ok {
+		return nil
+	}
+	c, err := s.cfg.Store.Computer(ctx, clientID)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !c.Registered) {
+		return soap.Errorf(soap.RegistrationRequired, "")
+	}
+	if err != nil {
+		return fmt.Errorf("wusp: look up computer: %w", err)
+	}
+	s.registered.Add(clientID, struct{}{})
+	return nil
 }
 
 // LastSyncResolution is how stale a computer's stored LastSync may be: a
@@ -210,18 +252,21 @@ func (s *Services) openSession(el *etree.Element) (cookie.Session, error) {
 }
 
 // clientScope returns the current catalog snapshot and what it deploys to
-// the client a session cookie names: its target groups are those it asked
-// for (in the cookie) and those an admin assigned it to (in the store).
+// the client a session cookie names (see clientGroups). Its only store call
+// is the engine's change sequence check.
 func (s *Services) clientScope(ctx context.Context, sess cookie.Session) (*scan.Snapshot, *scan.Scope, error) {
-	c, err := s.cfg.Store.Computer(ctx, sess.ClientID)
-	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil, fmt.Errorf("wusp: look up computer: %w", err)
-	}
 	snap, err := s.cfg.Engine.Snapshot(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return snap, snap.Scope(snap.ResolveGroups(sess.Groups, c.Groups)), nil
+	return snap, snap.Scope(clientGroups(snap, sess)), nil
+}
+
+// clientGroups returns the target groups of the client a session cookie
+// names: those it asked for (in the cookie) and those an admin assigned it
+// to (in the snapshot, which an assignment made on any replica renews).
+func clientGroups(snap *scan.Snapshot, sess cookie.Session) []uuid.UUID {
+	return snap.ResolveGroups(sess.Groups, snap.AssignedGroups(sess.ClientID))
 }
 
 // unsealSession opens the sealed session of a Cookie element: InvalidCookie

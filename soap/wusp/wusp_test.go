@@ -195,6 +195,15 @@ func faultCode(el *etree.Element) string {
 // new client and returns its cookie element XML.
 func (e *env) login(targetGroup string) (clientID, cookieXML string) {
 	e.t.Helper()
+	clientID, cookieXML = e.authorize(targetGroup)
+	e.register(clientID, cookieXML)
+	return clientID, cookieXML
+}
+
+// authorize runs GetAuthorizationCookie and GetCookie for a new client and
+// returns its cookie element XML; the client is not registered yet.
+func (e *env) authorize(targetGroup string) (clientID, cookieXML string) {
+	e.t.Helper()
 	clientID = uuid.NewString()
 	tg := ""
 	if targetGroup != "" {
@@ -215,7 +224,13 @@ func (e *env) login(targetGroup string) (clientID, cookieXML string) {
 	}
 	res := el.FindElement("GetCookieResult")
 	cookieXML = "<cookie><Expiration>" + res.FindElement("Expiration").Text() + "</Expiration><EncryptedData>" + res.FindElement("EncryptedData").Text() + "</EncryptedData></cookie>"
-	status, el = e.call(clientPath, soap.NSClient, "RegisterComputer", cookieXML+
+	return clientID, cookieXML
+}
+
+// register runs RegisterComputer for an authorized client.
+func (e *env) register(clientID, cookieXML string) {
+	e.t.Helper()
+	status, el := e.call(clientPath, soap.NSClient, "RegisterComputer", cookieXML+
 		"<computerInfo><DnsName>pc-"+clientID[:8]+"</DnsName><OSMajorVersion>10</OSMajorVersion><OSMinorVersion>0</OSMinorVersion><OSBuildNumber>26200</OSBuildNumber>"+
 		"<OSServicePackMajorNumber>0</OSServicePackMajorNumber><OSServicePackMinorNumber>0</OSServicePackMinorNumber><OSLocale>en-US</OSLocale>"+
 		"<ProcessorArchitecture>AMD64</ProcessorArchitecture><ClientVersionMajorNumber>1507</ClientVersionMajorNumber><ClientVersionMinorNumber>2601</ClientVersionMinorNumber>"+
@@ -223,7 +238,6 @@ func (e *env) login(targetGroup string) (clientID, cookieXML string) {
 	if status != 200 || el.Tag != "RegisterComputerResponse" {
 		e.t.Fatalf("RegisterComputer: %d %s", status, faultCode(el))
 	}
-	return clientID, cookieXML
 }
 
 func ints(name string, ids []int32) string {
