@@ -115,7 +115,9 @@ func TestWriterReproducesRealFragments(t *testing.T) {
 			if err := doc.ReadFromString("<r>" + frag + "</r>"); err != nil {
 				t.Fatalf("fragment does not parse: %v", err)
 			}
-			resolveNamespaces(doc.Root())
+			if err := resolveNamespaces(doc.Root()); err != nil {
+				t.Fatal(err)
+			}
 			var w fragmentWriter
 			for _, c := range doc.Root().ChildElements() {
 				w.element(c, "")

@@ -14,6 +14,7 @@ package metadata
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"strconv"
@@ -151,7 +152,9 @@ func readRoot(text []byte) (*etree.Element, error) {
 		return nil, errors.New("read XML: no root element")
 	}
 	tag := root.FullTag()
-	resolveNamespaces(root)
+	if err := resolveNamespaces(root); err != nil {
+		return nil, fmt.Errorf("read XML: %w", err)
+	}
 	if root.Tag != "Update" || root.Space != NamespaceUpdate {
 		return nil, fmt.Errorf("%w: root element is <%s> in namespace %q, want upd:Update in %q",
 			ErrNotUpdate, tag, root.Space, NamespaceUpdate)
@@ -166,10 +169,17 @@ func readRoot(text []byte) (*etree.Element, error) {
 // Space after that: etree's NamespaceURI walks the attributes of every
 // ancestor on each call, which made documents with many declarations or
 // attributes cost their size squared. Attributes keep their prefixes.
-func resolveNamespaces(root *etree.Element) {
+//
+// It also refuses local names that are no XML names on their own
+// (encoding/xml accepts <A:0/> because "A:0" starts with a letter; the
+// fragments, written without prefixes, would hold <0/>).
+func resolveNamespaces(root *etree.Element) error {
 	bindings := map[string][]string{"xml": {nsXML}} // prefix ("" for the default) → URIs, innermost last
-	var walk func(e *etree.Element)
-	walk = func(e *etree.Element) {
+	var walk func(e *etree.Element) error
+	walk = func(e *etree.Element) error {
+		if !isXMLName(e.Tag) {
+			return fmt.Errorf("element <%s>: %q is not an XML name", e.FullTag(), e.Tag)
+		}
 		var declared []string
 		for _, a := range e.Attr {
 			prefix := a.Key
@@ -178,6 +188,9 @@ func resolveNamespaces(root *etree.Element) {
 			case a.Space == "" && a.Key == "xmlns":
 				prefix = ""
 			default:
+				if !isXMLName(a.Key) {
+					return fmt.Errorf("attribute %s of <%s>: %q is not an XML name", a.FullKey(), e.FullTag(), a.Key)
+				}
 				continue
 			}
 			bindings[prefix] = append(bindings[prefix], a.Value)
@@ -189,13 +202,42 @@ func resolveNamespaces(root *etree.Element) {
 			e.Space = ""
 		}
 		for _, c := range e.ChildElements() {
-			walk(c)
+			if err := walk(c); err != nil {
+				return err
+			}
 		}
 		for _, prefix := range declared {
 			bindings[prefix] = bindings[prefix][:len(bindings[prefix])-1]
 		}
+		return nil
 	}
-	walk(root)
+	return walk(root)
+}
+
+// isXMLName reports whether name is an XML name as encoding/xml reads
+// them: checked by hand for plain ASCII names, else by encoding/xml itself.
+func isXMLName(name string) bool {
+	if name == "" {
+		return false
+	}
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 0x80:
+			ascii = false
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	if ascii {
+		return true
+	}
+	tok, err := xml.NewDecoder(strings.NewReader("<" + name + "/>")).RawToken()
+	start, ok := tok.(xml.StartElement)
+	return err == nil && ok && start.Name.Space == "" && start.Name.Local == name
 }
 
 // parseRevision fills every field of a revision except ID and the fragments.
