@@ -61,25 +61,31 @@ const (
 	nsAuth   = "http://www.microsoft.com/SoftwareDistribution/Server/SimpleAuthWebService"
 )
 
+// replicaPair starts two servers over one new PostgreSQL database with the
+// cookie key key (admin tokens "token-a" and "token-b") and returns their
+// URLs and the revision ID of every update by UpdateID.
+func replicaPair(t *testing.T, key string) (a, b string, ids map[string]int32) {
+	t.Helper()
+	url := testpg.URL(t)
+	a, storesA := startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-a"}, "")
+	b, _ = startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-b"}, "")
+	sums, err := storesA.Catalog.Summaries(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = map[string]int32{}
+	for _, s := range sums {
+		ids[s.UpdateID.String()] = s.ID
+	}
+	return a, b, ids
+}
+
 // TestTwoReplicasShareOnePostgres: two server processes over one PostgreSQL
 // with one cookie key behave as one server. A cookie minted by node A works
 // on node B, and an approval made through node A's admin API changes node
 // B's very next SyncUpdates.
 func TestTwoReplicasShareOnePostgres(t *testing.T) {
-	ctx := context.Background()
-	url := testpg.URL(t)
-	key := strings.Repeat("5a", 32)
-	a, storesA := startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-a"}, "")
-	b, _ := startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-b"}, "")
-
-	sums, err := storesA.Catalog.Summaries(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int32{}
-	for _, s := range sums {
-		ids[s.UpdateID.String()] = s.ID
-	}
+	a, b, ids := replicaPair(t, strings.Repeat("5a", 32))
 	microsoft, windows, demo := ids["56309036-4c77-4dd9-951a-99ee9c246a94"], ids["6964aab4-c5b5-43bd-a17d-ffb4346a8e1d"], ids[demoUpdateID]
 
 	// Authorize on A, register and scan on B.
@@ -170,20 +176,7 @@ func adminCall(t *testing.T, base, token, method, path, body string) int {
 // through node A's admin API must renew node B's snapshot (by the change
 // sequence) before B's next SyncUpdates of that computer.
 func TestAssignmentThroughOneReplicaReachesAnother(t *testing.T) {
-	ctx := context.Background()
-	url := testpg.URL(t)
-	key := strings.Repeat("6b", 32)
-	a, storesA := startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-a"}, "")
-	b, _ := startServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: url, CookieKey: key, AdminToken: "token-b"}, "")
-
-	sums, err := storesA.Catalog.Summaries(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int32{}
-	for _, s := range sums {
-		ids[s.UpdateID.String()] = s.ID
-	}
+	a, b, ids := replicaPair(t, strings.Repeat("6b", 32))
 	microsoft, windows, demo := ids["56309036-4c77-4dd9-951a-99ee9c246a94"], ids["6964aab4-c5b5-43bd-a17d-ffb4346a8e1d"], ids[demoUpdateID]
 
 	// The demo update is approved for Pilot only, through node A.
