@@ -47,6 +47,18 @@ type Report struct {
 	At time.Time
 }
 
+// ChangesOf returns the changes that apply when the events whose
+// InstanceIDs are in fresh were stored new, in order.
+func (r Report) ChangesOf(fresh map[uuid.UUID]bool) []StatusChange {
+	var out []StatusChange
+	for _, c := range r.Changes {
+		if fresh[c.Event] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // StatusChange is the status change one reported event implies, as
 // Store.SetStatuses takes it.
 type StatusChange struct {

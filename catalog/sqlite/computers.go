@@ -295,17 +295,14 @@ func (s *Store) StoreReport(ctx context.Context, r catalog.Report) (int, error) 
 			return err
 		}
 		added = len(fresh)
-		touched := false
-		for _, c := range r.Changes {
-			if !fresh[c.Event] {
-				continue
-			}
-			if !touched {
-				if err := touchComputer(ctx, tx, r.ClientID, "last_status_time", at); err != nil {
-					return err
-				}
-				touched = true
-			}
+		changes := r.ChangesOf(fresh)
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := touchComputer(ctx, tx, r.ClientID, "last_status_time", at); err != nil {
+			return err
+		}
+		for _, c := range changes {
 			if err := applyStatuses(ctx, tx, r.ClientID, c.Statuses, c.Replace, at); err != nil {
 				return err
 			}
