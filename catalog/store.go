@@ -12,6 +12,17 @@ import (
 // does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict is returned (wrapped) by Store methods when the change would
+// break a uniqueness rule: a target group name or ID already taken. The
+// request fails the same way until what it conflicts with changes.
+var ErrConflict = errors.New("conflict")
+
+// ErrInvalid is returned (wrapped) by Store methods when the input itself
+// cannot be stored: text that is not UTF-8 or holds a NUL, a time outside
+// the years 1-9999, a missing ID, an unknown action or state. Retrying the
+// same input fails the same way.
+var ErrInvalid = errors.New("invalid input")
+
 // ErrUnavailable is returned (wrapped) by Store methods when the database
 // cannot be reached or is shutting down, overloaded or out of resources: the
 // request may succeed later unchanged. Callers answer it as an outage
@@ -191,12 +202,7 @@ type Store interface {
 // it matches both err and ErrUnavailable with errors.Is. Stores mark the
 // errors of their driver that mean the database is unreachable, shutting
 // down, overloaded or out of resources.
-func MarkUnavailable(err error) error {
-	if err == nil || errors.Is(err, ErrUnavailable) {
-		return err
-	}
-	return unavailableError{err}
-}
+func MarkUnavailable(err error) error { return mark(err, ErrUnavailable) }
 
 // MarkUnavailableIf returns err marked as an outage (see MarkUnavailable)
 // when isOutage says it is one, else err.
@@ -207,7 +213,24 @@ func MarkUnavailableIf(err error, isOutage func(error) bool) error {
 	return err
 }
 
-type unavailableError struct{ err error }
+// MarkInvalid returns err marked as invalid input: its text is err's, and
+// it matches both err and ErrInvalid with errors.Is.
+func MarkInvalid(err error) error { return mark(err, ErrInvalid) }
 
-func (e unavailableError) Error() string   { return e.err.Error() }
-func (e unavailableError) Unwrap() []error { return []error{e.err, ErrUnavailable} }
+// MarkConflict returns err marked as a conflict: its text is err's, and it
+// matches both err and ErrConflict with errors.Is.
+func MarkConflict(err error) error { return mark(err, ErrConflict) }
+
+func mark(err, kind error) error {
+	if err == nil || errors.Is(err, kind) {
+		return err
+	}
+	return markedError{err, kind}
+}
+
+// markedError is an error with a kind (ErrUnavailable, ErrInvalid,
+// ErrConflict) that leaves its text alone.
+type markedError struct{ err, kind error }
+
+func (e markedError) Error() string   { return e.err.Error() }
+func (e markedError) Unwrap() []error { return []error{e.err, e.kind} }

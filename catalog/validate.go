@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/cases"
 )
 
 // Validate reports what makes a revision unfit to store, whatever the
@@ -42,16 +43,85 @@ func (r *Revision) Validate() error {
 	}
 	for i, d := range r.Drivers {
 		for _, s := range d.Texts() {
-			if !utf8.ValidString(s) {
-				return fmt.Errorf("driver %d (%q): text is not valid UTF-8", i, d.HardwareID)
+			if err := CheckText(fmt.Sprintf("driver %d (%q) text", i, d.HardwareID), s); err != nil {
+				return err
 			}
 		}
 		if err := CheckTime(fmt.Sprintf("driver %d (%q) DriverVerDate", i, d.HardwareID), d.DriverVerDate); err != nil {
 			return err
 		}
 	}
+	return r.checkTexts()
+}
+
+// checkTexts applies CheckText to every text field of the revision.
+func (r *Revision) checkTexts() error {
+	for i, f := range r.Files {
+		if err := CheckText(fmt.Sprintf("file %d name", i), f.FileName); err != nil {
+			return err
+		}
+	}
+	texts := []struct{ what, s string }{
+		{"Type", string(r.Type)}, {"CategoryType", r.CategoryType}, {"Title", r.Title},
+		{"Description", r.Description}, {"KBArticleID", r.KBArticleID}, {"PublicationState", r.PublicationState},
+		{"CoreXML", r.CoreXML}, {"ExtendedXML", r.ExtendedXML}, {"SourceXML", r.SourceXML},
+	}
+	for _, m := range []struct {
+		what string
+		m    map[string]string
+	}{{"LocalizedProperties", r.Localized}, {"Eula", r.Eulas}} {
+		for lang, xml := range m.m {
+			texts = append(texts, struct{ what, s string }{m.what + " language", lang},
+				struct{ what, s string }{fmt.Sprintf("%s %q", m.what, lang), xml})
+		}
+	}
+	for _, t := range texts {
+		if err := CheckText(t.what, t.s); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// Validate reports what makes the details RegisterComputer sent unfit to
+// store, whatever the store: no client ID, client text that is not UTF-8 or
+// holds a NUL, a FirstSeen outside the years 1-9999.
+func (c Computer) Validate() error {
+	if c.ID == "" {
+		return errors.New("empty client ID")
+	}
+	return errors.Join(CheckTime("FirstSeen", c.FirstSeen), CheckText("client ID", c.ID),
+		CheckText("DNS name", c.DNSName), CheckText("OS description", c.OSDescription),
+		CheckText("OS locale", c.OSLocale), CheckText("architecture", c.Architecture),
+		CheckText("manufacturer", c.Manufacturer), CheckText("model", c.Model),
+		CheckText("client version", c.ClientVersion))
+}
+
+// CheckAuthorization reports what makes a GetAuthorizationCookie record
+// unfit to store: no client ID, text that is not UTF-8 or holds a NUL, a
+// time outside the years 1-9999.
+func CheckAuthorization(clientID, dnsName string, groups []string, at time.Time) error {
+	if clientID == "" {
+		return errors.New("empty client ID")
+	}
+	err := errors.Join(CheckTime("time", at), CheckText("client ID", clientID), CheckText("DNS name", dnsName))
+	for i, g := range groups {
+		err = errors.Join(err, CheckText(fmt.Sprintf("group %d", i), g))
+	}
+	return err
+}
+
+// GroupNameKey is a target group name as compared for uniqueness: Unicode
+// case folding (golang.org/x/text/cases), so that names that differ only in
+// case, in every script, are one name ("Σας", "σασ" and "ΣΑΣ" included).
+// Every store compares the keys, never the names.
+func GroupNameKey(name string) string {
+	return cases.Fold().String(name)
+}
+
+// SameGroupName reports whether two target group names are one name (see
+// GroupNameKey).
+func SameGroupName(a, b string) bool { return GroupNameKey(a) == GroupNameKey(b) }
 
 // Texts returns every string field of the driver metadata.
 func (d DriverMetadata) Texts() []string {

@@ -264,8 +264,8 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 	url := testpg.URL(t)
 	open(t, url).Close()
 	open(t, url).Close() // a second open applies nothing
-	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers,3 0003_event_received" {
-		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers 3 0003_event_received]", got)
+	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers,3 0003_event_received,100 0100_one_store" {
+		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers 3 0003_event_received 100 0100_one_store]", got)
 	}
 }
 
@@ -297,20 +297,20 @@ func TestConcurrentOpen(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers,3 0003_event_received" {
-		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers 3 0003_event_received]", got)
+	if got := strings.Join(migrations(t, url), ","); got != "1 0001_init,2 0002_revision_drivers,3 0003_event_received,100 0100_one_store" {
+		t.Errorf("schema_migrations = %q, want [1 0001_init 2 0002_revision_drivers 3 0003_event_received 100 0100_one_store]", got)
 	}
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	url := testpg.URL(t)
 	open(t, url).Close()
-	if _, err := rawDB(t, url).Exec(t.Context(), "INSERT INTO schema_migrations (version, name) VALUES (99, '0099_future')"); err != nil {
+	if _, err := rawDB(t, url).Exec(t.Context(), "INSERT INTO schema_migrations (version, name) VALUES (999, '0999_future')"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := postgres.Open(t.Context(), url)
 	if err == nil || !strings.HasPrefix(err.Error(), "postgres: open ") ||
-		!strings.HasSuffix(err.Error(), ": migrate: schema version 99 is newer than this program's 3") {
+		!strings.HasSuffix(err.Error(), ": migrate: schema version 999 is newer than this program's 100") {
 		t.Errorf("Open of a newer schema: got error %v", err)
 	}
 }

@@ -144,7 +144,7 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if want := "1 0001_init,2 0002_update_state_computer_groups,3 0003_revision_drivers,4 0004_event_received"; strings.Join(got, ",") != want {
+	if want := "1 0001_init,2 0002_update_state_computer_groups,3 0003_revision_drivers,4 0004_event_received,100 0100_one_store"; strings.Join(got, ",") != want {
 		t.Errorf("schema_migrations = %q, want %q", got, want)
 	}
 	var mode string
@@ -186,8 +186,8 @@ func TestConcurrentOpen(t *testing.T) {
 	if err := rawDB(t, path).QueryRow("SELECT count(*) FROM schema_migrations").Scan(&count); err != nil {
 		t.Fatal(err)
 	}
-	if count != 4 {
-		t.Errorf("schema_migrations has %d rows, want 4", count)
+	if count != 5 {
+		t.Errorf("schema_migrations has %d rows, want 5", count)
 	}
 }
 
@@ -277,11 +277,11 @@ func TestUpgradeFromVersion1(t *testing.T) {
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	open(t, path).Close()
-	if _, err := rawDB(t, path).Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_future', '')"); err != nil {
+	if _, err := rawDB(t, path).Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_future', '')"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := sqlite.Open(t.Context(), path)
-	want := "sqlite: open " + path + ": migrate: schema version 99 is newer than this program's 4"
+	want := "sqlite: open " + path + ": migrate: schema version 999 is newer than this program's 100"
 	if err == nil || err.Error() != want {
 		t.Errorf("Open of a newer schema: got error %v, want %q", err, want)
 	}
@@ -312,15 +312,15 @@ func TestErrorsNameTheOperation(t *testing.T) {
 		t.Errorf("Revision(42): got %v", err)
 	}
 	_, err = s.FileBySHA1(t.Context(), []byte{1, 2, 3})
-	if err == nil || err.Error() != "sqlite: file by sha1 010203: digest has 3 bytes, want 20" {
+	if !errors.Is(err, catalog.ErrInvalid) || err.Error() != "sqlite: file by sha1 010203: digest has 3 bytes, want 20" {
 		t.Errorf("FileBySHA1 of a short digest: got %v", err)
 	}
 	_, err = s.Fragments(t.Context(), []int32{1}, "Bogus", nil)
-	if err == nil || err.Error() != `sqlite: fragments: unknown fragment type "Bogus"` {
+	if !errors.Is(err, catalog.ErrInvalid) || err.Error() != `sqlite: fragments: unknown fragment type "Bogus"` {
 		t.Errorf("Fragments of an unknown type: got %v", err)
 	}
 	_, err = s.ImportRevisions(t.Context(), []*catalog.Revision{nil})
-	if err == nil || err.Error() != "sqlite: import revisions: revision 0: nil revision" {
+	if !errors.Is(err, catalog.ErrInvalid) || err.Error() != "sqlite: import revisions: revision 0: nil revision" {
 		t.Errorf("ImportRevisions of nil: got %v", err)
 	}
 	unknown := uuid.MustParse("72e7624a-5b00-45d2-b92f-e561c0a6a160")

@@ -1,0 +1,249 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// RecordAuthorization creates the computer (not Registered, FirstSeen = at)
+// or, if known, replaces its DNS name and requested groups, keeping the rest.
+// A zero at means now.
+func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error {
+	op := fmt.Sprintf("record authorization of %q", clientID)
+	if err := catalog.CheckAuthorization(clientID, dnsName, groups, at); err != nil {
+		return s.invalid(op, err)
+	}
+	at = s.orNow(at)
+	return s.write(ctx, op, func(t *tx) error {
+		_, err := t.exec(ctx, `INSERT INTO computer (id, dns_name, requested_groups, registered,
+			os_major, os_minor, os_build, os_description, os_locale, architecture, manufacturer, model,
+			client_version, first_seen) VALUES ($1, $2, $3, FALSE, 0, 0, 0, '', '', '', '', '', '', $4)
+			ON CONFLICT (id) DO UPDATE SET dns_name = excluded.dns_name, requested_groups = excluded.requested_groups`,
+			clientID, dnsName, encStrings(groups), s.d.Time(at))
+		return err
+	})
+}
+
+// RegisterComputer stores the details RegisterComputer sent (DNS name, OS,
+// architecture, make, model, client version) and marks the computer
+// Registered, creating it if new with FirstSeen = c.FirstSeen or now. Its
+// requested groups, assigned groups and timestamps are left alone.
+func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
+	op := fmt.Sprintf("register computer %q", c.ID)
+	if err := c.Validate(); err != nil {
+		return s.invalid(op, err)
+	}
+	return s.write(ctx, op, func(t *tx) error {
+		_, err := t.exec(ctx, `INSERT INTO computer (id, dns_name, registered, os_major, os_minor,
+			os_build, os_description, os_locale, architecture, manufacturer, model, client_version, first_seen)
+			VALUES ($1, $2, TRUE, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (id) DO UPDATE SET dns_name = excluded.dns_name, registered = TRUE,
+			os_major = excluded.os_major, os_minor = excluded.os_minor, os_build = excluded.os_build,
+			os_description = excluded.os_description, os_locale = excluded.os_locale,
+			architecture = excluded.architecture, manufacturer = excluded.manufacturer,
+			model = excluded.model, client_version = excluded.client_version`,
+			c.ID, c.DNSName, c.OSMajor, c.OSMinor, c.OSBuild, c.OSDescription, c.OSLocale,
+			c.Architecture, c.Manufacturer, c.Model, c.ClientVersion, s.d.Time(s.orNow(c.FirstSeen)))
+		return err
+	})
+}
+
+// lockComputer takes the computer's row lock where the engine has row locks
+// (it orders concurrent writes about one computer) and fails with an error
+// wrapping catalog.ErrNotFound unless the computer exists.
+func lockComputer(ctx context.Context, t *tx, clientID string) error {
+	ok, err := exists(ctx, t, "SELECT 1 FROM computer WHERE id = $1"+t.s.d.ForUpdate(), clientID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound)
+	}
+	return nil
+}
+
+// SetComputerGroups assigns a known computer to existing target groups,
+// replacing its previous assignment; an empty list removes it from every
+// group, and a group listed twice counts once. An unknown computer or group
+// is an error wrapping catalog.ErrNotFound (naming the first unknown group
+// listed), and changes nothing. The scan engine keeps every assignment in
+// its snapshot, so a change of assignment bumps the change sequence in the
+// same transaction; the assignment the computer already has changes
+// nothing.
+func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error {
+	op := fmt.Sprintf("set groups of %q", clientID)
+	want := catalog.SortGroupIDs(groups)
+	return s.write(ctx, op, func(t *tx) error {
+		if err := lockComputer(ctx, t, clientID); err != nil {
+			return err
+		}
+		known := map[uuid.UUID]bool{}
+		err := t.query(ctx, "SELECT id FROM target_group WHERE id "+s.d.InList("$1", "uuid"), []any{jsonList(want)},
+			func(rows *sql.Rows) error {
+				var id uuid.UUID
+				err := rows.Scan(&id)
+				known[id] = true
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if !known[g] {
+				return fmt.Errorf("group %s: %w", g, catalog.ErrNotFound)
+			}
+		}
+		old, err := computerGroups(ctx, t, clientID)
+		if err != nil {
+			return err
+		}
+		if slices.Equal(old[clientID], want) {
+			return nil
+		}
+		if _, err := t.exec(ctx, "DELETE FROM computer_group WHERE client_id = $1", clientID); err != nil {
+			return err
+		}
+		rows := make([][]any, len(want))
+		for i, g := range want {
+			rows[i] = []any{clientID, g}
+		}
+		if err := insertRows(ctx, t, "computer_group", []string{"client_id", "group_id"}, rows, "", nil); err != nil {
+			return err
+		}
+		return bumpChangeSequence(ctx, t)
+	})
+}
+
+// RecordSync sets the computer's LastSync (a zero at means now); an unknown
+// computer is an error wrapping catalog.ErrNotFound.
+func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) error {
+	op := fmt.Sprintf("record sync of %q", clientID)
+	if err := catalog.CheckTime("time", at); err != nil {
+		return s.invalid(op, err)
+	}
+	at = s.orNow(at)
+	return s.write(ctx, op, func(t *tx) error {
+		return touchComputer(ctx, t, clientID, "last_sync", at)
+	})
+}
+
+// touchComputer sets one timestamp column of a computer, which must exist.
+// Where the engine has row locks, the lock it takes orders concurrent
+// reports of one computer.
+func touchComputer(ctx context.Context, t *tx, clientID, column string, at time.Time) error {
+	res, err := t.exec(ctx, "UPDATE computer SET "+column+" = $1 WHERE id = $2", t.s.d.Time(at), clientID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound)
+	}
+	return nil
+}
+
+const computerColumns = `id, dns_name, requested_groups, registered, os_major, os_minor, os_build,
+	os_description, os_locale, architecture, manufacturer, model, client_version, first_seen,
+	last_sync, last_report, last_status_time`
+
+func scanComputer(row interface{ Scan(...any) error }) (catalog.Computer, error) {
+	var c catalog.Computer
+	err := row.Scan(&c.ID, &c.DNSName, stringsDest{&c.RequestedGroups}, &c.Registered, &c.OSMajor, &c.OSMinor,
+		&c.OSBuild, &c.OSDescription, &c.OSLocale, &c.Architecture, &c.Manufacturer, &c.Model, &c.ClientVersion,
+		timeDest{&c.FirstSeen}, timeDest{&c.LastSync}, timeDest{&c.LastReport}, timeDest{&c.LastStatusTime})
+	return c, err
+}
+
+// computerGroups returns the assigned groups of one computer (clientID set)
+// or of every computer (clientID empty), keyed by client ID, each list
+// ordered by UUID (byte order, as catalog.SortGroupIDs).
+func computerGroups(ctx context.Context, t *tx, clientID string) (map[string][]uuid.UUID, error) {
+	q, args := "SELECT client_id, group_id FROM computer_group", []any(nil)
+	if clientID != "" {
+		q, args = q+" WHERE client_id = $1", []any{clientID}
+	}
+	out := map[string][]uuid.UUID{}
+	err := t.query(ctx, q+" ORDER BY group_id", args, func(rows *sql.Rows) error {
+		var id string
+		var g uuid.UUID
+		if err := rows.Scan(&id, &g); err != nil {
+			return err
+		}
+		out[id] = append(out[id], g)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("computer groups: %w", err)
+	}
+	return out, nil
+}
+
+// Computer returns one computer by client ID (an error wrapping
+// catalog.ErrNotFound if absent), with its assigned groups.
+func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
+	return readOne(ctx, s, fmt.Sprintf("computer %q", clientID), func(t *tx) (catalog.Computer, error) {
+		c, err := scanComputer(t.queryRow(ctx, "SELECT "+computerColumns+" FROM computer WHERE id = $1", clientID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, catalog.ErrNotFound
+		}
+		if err != nil {
+			return c, err
+		}
+		groups, err := computerGroups(ctx, t, clientID)
+		c.Groups = groups[clientID]
+		return c, err
+	})
+}
+
+// Computers returns every computer with its assigned groups, ordered by DNS
+// name (byte order), then ID.
+func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
+	out, err := readOne(ctx, s, "computers", func(t *tx) ([]catalog.Computer, error) {
+		var out []catalog.Computer
+		err := t.query(ctx, "SELECT "+computerColumns+" FROM computer", nil, func(rows *sql.Rows) error {
+			c, err := scanComputer(rows)
+			out = append(out, c)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		groups, err := computerGroups(ctx, t, "")
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].Groups = groups[out[i].ID]
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b catalog.Computer) int {
+		return cmp.Or(strings.Compare(a.DNSName, b.DNSName), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// ComputerGroupAssignments returns the assigned groups of every computer in
+// one query, keyed by client ID, each list ordered by UUID; computers in no
+// group are absent.
+func (s *Store) ComputerGroupAssignments(ctx context.Context) (map[string][]uuid.UUID, error) {
+	return readOne(ctx, s, "computer group assignments", func(t *tx) (map[string][]uuid.UUID, error) {
+		return computerGroups(ctx, t, "")
+	})
+}

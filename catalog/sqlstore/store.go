@@ -1,0 +1,297 @@
+// Package sqlstore is the catalog store, written once for every SQL engine
+// it runs on: catalog.Store over database/sql, with what truly differs
+// between engines (placeholders, lists, time encoding, transaction begin and
+// locking, ID drawing, bulk load, error classes, the schema history before
+// the stores merged) behind a Dialect. The engines are SQLite (package
+// catalog/sqlite, the embedded default) and PostgreSQL (package
+// catalog/postgres, through pgx's database/sql adapter).
+//
+// Every write is one transaction, begun the engine's way (SQLite: IMMEDIATE
+// on its one writer connection; PostgreSQL: READ COMMITTED, run again after a
+// serialization failure or deadlock). Reads that need several queries run in
+// one read-only transaction, so they see one snapshot. Queries run on every
+// request are prepared once per Store.
+//
+// The schema lives in migrations: the engine's own history (versions 1-99,
+// from before the stores merged) and then the shared one (versions 100 on,
+// in migrations/*.sql here, one file for both engines unless a version needs
+// an engine's own SQL: NNNN_name.sqlite.sql, NNNN_name.postgres.sql).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// writeAttempts bounds how often a write transaction that failed with a
+// retryable error (Dialect.Retryable) is run again.
+const writeAttempts = 3
+
+// Config is what an engine package hands New.
+type Config struct {
+	Dialect Dialect
+	// Writer runs write transactions; Reader runs reads. They may be one
+	// pool (PostgreSQL) or two (SQLite: one writer connection, a pool of
+	// query-only readers).
+	Writer, Reader *sql.DB
+}
+
+// Store is catalog.Store on a SQL database. It is safe for concurrent use,
+// and any number of Stores, in one process or many, may share one database.
+type Store struct {
+	d      Dialect
+	w, r   *sql.DB
+	prefix string // "sqlite: ", "postgres: "
+
+	// Statements prepared once: what runs on every client request.
+	changeSeq *sql.Stmt
+
+	close    sync.Once
+	closeErr error
+}
+
+var _ catalog.Store = (*Store)(nil)
+
+// New brings the database's schema up to date and returns the store over
+// it. The store owns both pools from then on (Close closes them), also when
+// New fails. Its errors do not name the engine or the database: the
+// engine's Open does.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{d: cfg.Dialect, w: cfg.Writer, r: cfg.Reader, prefix: cfg.Dialect.Name() + ": "}
+	fail := func(err error) (*Store, error) {
+		s.Close()
+		return nil, catalog.MarkUnavailableIf(err, s.d.IsOutage)
+	}
+	if err := migrate(ctx, s); err != nil {
+		return fail(err)
+	}
+	var err error
+	if s.changeSeq, err = s.r.PrepareContext(ctx, s.d.Rebind("SELECT value FROM change_sequence WHERE id = 1")); err != nil {
+		return fail(fmt.Errorf("prepare: %w", err))
+	}
+	return s, nil
+}
+
+// Close releases the pools. Calling it again returns the first result.
+func (s *Store) Close() error {
+	s.close.Do(func() {
+		var errs []error
+		if s.changeSeq != nil {
+			errs = append(errs, s.changeSeq.Close())
+		}
+		errs = append(errs, s.r.Close())
+		if s.w != s.r {
+			errs = append(errs, s.w.Close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = s.errorf("close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// errorf is fmt.Errorf for the store's errors, prefixed with the engine's
+// name: it marks an outage with catalog.ErrUnavailable and a unique
+// constraint failing with catalog.ErrConflict, so that callers answer "busy,
+// try later" or "taken" instead of "bug".
+func (s *Store) errorf(format string, args ...any) error {
+	err := fmt.Errorf(s.prefix+format, args...)
+	if s.d.IsUniqueViolation(err) {
+		err = catalog.MarkConflict(err)
+	}
+	return catalog.MarkUnavailableIf(err, s.d.IsOutage)
+}
+
+// invalid returns the error of input that cannot be stored, marked
+// catalog.ErrInvalid.
+func (s *Store) invalid(op string, err error) error {
+	return catalog.MarkInvalid(s.errorf("%s: %w", op, err))
+}
+
+// tx is one transaction of the store: queries are written with $N
+// placeholders (see Dialect.Rebind).
+type tx struct {
+	*sql.Tx
+	s    *Store
+	conn *sql.Conn // the connection running the transaction (writes only)
+}
+
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.ExecContext(ctx, t.s.d.Rebind(q), args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.s.d.Rebind(q), args...)
+}
+
+// query runs q and calls each for every row.
+func (t *tx) query(ctx context.Context, q string, args []any, each func(*sql.Rows) error) error {
+	rows, err := t.QueryContext(ctx, t.s.d.Rebind(q), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// now returns the current time by the store's shared clock.
+func (t *tx) now(ctx context.Context) (time.Time, error) {
+	now, err := t.s.d.Now(ctx, t.Tx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the clock: %w", err)
+	}
+	return now, nil
+}
+
+// write runs fn in one write transaction and commits it; op names the
+// operation in the returned error. A transaction that fails with a
+// retryable error is run again, so fn must not keep state from an earlier
+// attempt. So is one that failed on a unique constraint: where transactions
+// run beside each other (PostgreSQL, READ COMMITTED), another one committed
+// the row it collided with after fn looked, and the next attempt sees that
+// row (a replaced approval, a group name now taken).
+func (s *Store) write(ctx context.Context, op string, fn func(t *tx) error) error {
+	var err error
+	for range writeAttempts {
+		err = s.writeOnce(ctx, fn)
+		if err == nil || !(s.d.Retryable(err) || s.d.IsUniqueViolation(err)) {
+			break
+		}
+	}
+	if err != nil {
+		return s.errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	sqlTx, err := s.d.BeginWrite(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&tx{Tx: sqlTx, s: s, conn: conn}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in one read-only transaction, so that several queries see
+// one snapshot.
+func (s *Store) read(ctx context.Context, op string, fn func(t *tx) error) error {
+	sqlTx, err := s.r.BeginTx(ctx, s.d.ReadOptions())
+	if err != nil {
+		return s.errorf("%s: begin: %w", op, err)
+	}
+	defer sqlTx.Rollback()
+	if err := fn(&tx{Tx: sqlTx, s: s}); err != nil {
+		return s.errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// readOne runs fn in a read transaction and returns what it returns.
+func readOne[T any](ctx context.Context, s *Store, op string, fn func(t *tx) (T, error)) (T, error) {
+	var out T
+	err := s.read(ctx, op, func(t *tx) error {
+		var err error
+		out, err = fn(t)
+		return err
+	})
+	return out, err
+}
+
+// bumpChangeSequence records a change to revisions, approvals, declines,
+// target groups or computer-group assignments. It must be the last
+// statement of the transaction that makes the change: where the engine
+// locks rows, the lock it takes is held until commit, and a transaction that
+// waits for no other lock while holding it cannot deadlock.
+func bumpChangeSequence(ctx context.Context, t *tx) error {
+	if _, err := t.exec(ctx, "UPDATE change_sequence SET value = value + 1 WHERE id = 1"); err != nil {
+		return fmt.Errorf("bump change sequence: %w", err)
+	}
+	return nil
+}
+
+// ChangeSequence returns the counter bumped by every change to revisions,
+// approvals, declines, target groups or computer-group assignments (not by
+// other changes to computers). It is one prepared statement: the only query
+// a steady-state scan makes.
+func (s *Store) ChangeSequence(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.changeSeq.QueryRowContext(ctx).Scan(&v); err != nil {
+		return 0, s.errorf("change sequence: %w", err)
+	}
+	return v, nil
+}
+
+// Ping checks that the catalog can be queried: one query on a reader
+// connection. A failure is marked catalog.ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return catalog.MarkUnavailable(fmt.Errorf("%sping: %w", s.prefix, err))
+	}
+	return nil
+}
+
+// ServerInfo returns the installation identity, creating it with a random ID
+// on first use. ConfigChanged is the creation time by the shared clock, to
+// the millisecond. When processes race to create it, the first insert wins
+// and all return it.
+func (s *Store) ServerInfo(ctx context.Context) (catalog.ServerInfo, error) {
+	const get = "SELECT server_id, config_changed FROM server_info WHERE id = 1"
+	info, err := scanServerInfo(s.r.QueryRowContext(ctx, get))
+	if err == nil {
+		return info, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return catalog.ServerInfo{}, s.errorf("server info: %w", err)
+	}
+	err = s.write(ctx, "server info", func(t *tx) error {
+		now, err := t.now(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(ctx, "INSERT INTO server_info (id, server_id, config_changed) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+			uuid.New(), s.d.Time(now.Truncate(time.Millisecond)))
+		if err != nil {
+			return err
+		}
+		info, err = scanServerInfo(t.queryRow(ctx, get))
+		return err
+	})
+	if err != nil {
+		return catalog.ServerInfo{}, err
+	}
+	return info, nil
+}
+
+func scanServerInfo(row *sql.Row) (catalog.ServerInfo, error) {
+	var info catalog.ServerInfo
+	if err := row.Scan(&info.ID, timeDest{&info.ConfigChanged}); err != nil {
+		return catalog.ServerInfo{}, err
+	}
+	return info, nil
+}
