@@ -211,9 +211,18 @@ func remoteHost(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// storeFailed logs a store error and answers 503 with Retry-After when the
-// store is unavailable, 500 otherwise.
+// storeFailed answers a store error: 409 for a conflict and 400 for input
+// the store refused (both with the store's reason), 503 with Retry-After
+// when the store is unavailable, 500 otherwise (logged).
 func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, op string, err error) {
+	switch {
+	case errors.Is(err, catalog.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	case errors.Is(err, catalog.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
 	if errors.Is(err, catalog.ErrUnavailable) {
 		h.log.WarnContext(r.Context(), "admin: catalog store unavailable",
 			"op", op, "method", r.Method, "path", r.URL.Path, "err", err)

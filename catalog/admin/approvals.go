@@ -207,7 +207,7 @@ func findGroup(groups []catalog.TargetGroup, ref string) (catalog.TargetGroup, b
 		}
 	}
 	for _, g := range groups {
-		if strings.EqualFold(g.Name, ref) {
+		if catalog.SameGroupName(g.Name, ref) {
 			return g, true
 		}
 	}

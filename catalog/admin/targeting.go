@@ -53,13 +53,10 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request) {
 
 	g := catalog.TargetGroup{ID: uuid.New(), Name: name, ParentID: parent.ID}
 	if err := h.store.CreateTargetGroup(ctx, g); err != nil {
-		// The store tells a duplicate only by a plain error: another request
-		// may have created the name since the check above.
-		if now, lerr := h.store.TargetGroups(ctx); lerr == nil {
-			if dup, ok := groupNamed(now, name); ok {
-				writeError(w, http.StatusConflict, "group_exists", fmt.Sprintf("a target group is already named %q (%s)", dup.Name, dup.ID))
-				return
-			}
+		// Another request may have created the name since the check above.
+		if errors.Is(err, catalog.ErrConflict) {
+			writeError(w, http.StatusConflict, "group_exists", fmt.Sprintf("a target group is already named %q", name))
+			return
 		}
 		if errors.Is(err, catalog.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "unknown_group", fmt.Sprintf("the parent target group %s is gone", parent.ID))
@@ -93,10 +90,11 @@ func parseGroupName(raw string) (string, *requestError) {
 	return name, nil
 }
 
-// groupNamed finds the group called name, case-insensitively.
+// groupNamed finds the group called name, as the store compares names
+// (catalog.SameGroupName).
 func groupNamed(groups []catalog.TargetGroup, name string) (catalog.TargetGroup, bool) {
 	for _, g := range groups {
-		if strings.EqualFold(g.Name, name) {
+		if catalog.SameGroupName(g.Name, name) {
 			return g, true
 		}
 	}

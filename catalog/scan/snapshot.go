@@ -84,6 +84,8 @@ type Snapshot struct {
 	bundledBy map[uuid.UUID][]uuid.UUID
 	approvals map[uuid.UUID][]catalog.Approval
 	groups    map[uuid.UUID]catalog.TargetGroup
+	// groupsByKey finds groups by catalog.GroupNameKey of their names.
+	groupsByKey map[string][]uuid.UUID
 	// states holds declines and the last deployment change per update.
 	states map[uuid.UUID]catalog.UpdateState
 	// assigned holds the groups an admin assigned each computer to
@@ -130,6 +132,7 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		bundledBy:    map[uuid.UUID][]uuid.UUID{},
 		approvals:    map[uuid.UUID][]catalog.Approval{},
 		groups:       map[uuid.UUID]catalog.TargetGroup{},
+		groupsByKey:  map[string][]uuid.UUID{},
 		states:       make(map[uuid.UUID]catalog.UpdateState, len(states)),
 		supersededBy: map[uuid.UUID][]uuid.UUID{},
 		assigned:     assigned,
@@ -164,6 +167,8 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 	}
 	for _, g := range groups {
 		s.groups[g.ID] = g
+		key := catalog.GroupNameKey(g.Name)
+		s.groupsByKey[key] = append(s.groupsByKey[key], g.ID)
 	}
 	return s, nil
 }
@@ -202,7 +207,7 @@ func (s *Snapshot) AssignedGroups(clientID string) []uuid.UUID {
 // ResolveGroups returns the target groups a client belongs to: "All
 // Computers"; the groups an admin assigned it to (server-side targeting);
 // every existing group it asked for by name (client-side targeting, names
-// compared case-insensitively); the ancestors of all of these; and
+// compared as the store compares them, catalog.SameGroupName); the ancestors of all of these; and
 // "Unassigned Computers" when it is in no group of its own. The result is
 // sorted, so it can key caches.
 func (s *Snapshot) ResolveGroups(names []string, assigned []uuid.UUID) []uuid.UUID {
@@ -224,10 +229,8 @@ func (s *Snapshot) ResolveGroups(names []string, assigned []uuid.UUID) []uuid.UU
 		if n = strings.TrimSpace(n); n == "" {
 			continue
 		}
-		for _, g := range s.groups {
-			if strings.EqualFold(g.Name, n) {
-				join(g.ID)
-			}
+		for _, id := range s.groupsByKey[catalog.GroupNameKey(n)] {
+			join(id)
 		}
 	}
 	if !member {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"sort"
 	"testing"
 	"time"
@@ -45,29 +46,36 @@ func testCreateTargetGroup(t *testing.T, s catalog.Store) {
 	must(t, "CreateTargetGroup Web Servers", s.CreateTargetGroup(ctx(t), groupWeb))
 	want := sortedGroups(append([]catalog.TargetGroup{groupServers, groupWeb}, builtinGroups...))
 	check(t, "TargetGroups", targetGroups(t, s), want)
+
+	// Names compare by Unicode case folding (catalog.GroupNameKey): final
+	// and medial sigma are one letter, as are upper and lower case.
+	greek := catalog.TargetGroup{ID: uuid.MustParse("d4c3b2a1-0f9e-4d8c-9b7a-6f5e4d3c2b1a"), Name: "Σας", ParentID: catalog.AllComputersGroupID}
+	must(t, "CreateTargetGroup Σας", s.CreateTargetGroup(ctx(t), greek))
+	want = sortedGroups(append(want, greek))
 	seq := changeSeq(t, s)
 
 	fresh := uuid.MustParse("c3d2e1f0-a9b8-4c7d-8e6f-5a4b3c2d1e0f")
 	bad := []struct {
-		name     string
-		g        catalog.TargetGroup
-		notFound bool
+		name string
+		g    catalog.TargetGroup
+		kind error // the error it must match
 	}{
-		{"same name", catalog.TargetGroup{ID: fresh, Name: "Servers", ParentID: catalog.AllComputersGroupID}, false},
-		{"name in other case", catalog.TargetGroup{ID: fresh, Name: "web SERVERS", ParentID: groupServers.ID}, false},
-		{"name of a built-in group", catalog.TargetGroup{ID: fresh, Name: "unassigned computers", ParentID: catalog.AllComputersGroupID}, false},
-		{"ID taken", catalog.TargetGroup{ID: groupServers.ID, Name: "Laptops", ParentID: catalog.AllComputersGroupID}, false},
-		{"empty name", catalog.TargetGroup{ID: fresh, Name: "", ParentID: catalog.AllComputersGroupID}, false},
-		{"unknown parent", catalog.TargetGroup{ID: fresh, Name: "Laptops", ParentID: uuid.MustParse("11111111-2222-4333-8444-555555555555")}, true},
+		{"same name", catalog.TargetGroup{ID: fresh, Name: "Servers", ParentID: catalog.AllComputersGroupID}, catalog.ErrConflict},
+		{"name in other case", catalog.TargetGroup{ID: fresh, Name: "web SERVERS", ParentID: groupServers.ID}, catalog.ErrConflict},
+		{"name of a built-in group", catalog.TargetGroup{ID: fresh, Name: "unassigned computers", ParentID: catalog.AllComputersGroupID}, catalog.ErrConflict},
+		{"name folding to a taken one", catalog.TargetGroup{ID: fresh, Name: "ΣΑΣ", ParentID: catalog.AllComputersGroupID}, catalog.ErrConflict},
+		{"name with medial for final sigma", catalog.TargetGroup{ID: fresh, Name: "σασ", ParentID: catalog.AllComputersGroupID}, catalog.ErrConflict},
+		{"ID taken", catalog.TargetGroup{ID: groupServers.ID, Name: "Laptops", ParentID: catalog.AllComputersGroupID}, catalog.ErrConflict},
+		{"empty name", catalog.TargetGroup{ID: fresh, Name: "", ParentID: catalog.AllComputersGroupID}, catalog.ErrInvalid},
+		{"NUL in the name", catalog.TargetGroup{ID: fresh, Name: "Lap\x00tops", ParentID: catalog.AllComputersGroupID}, catalog.ErrInvalid},
+		{"name not UTF-8", catalog.TargetGroup{ID: fresh, Name: "Lap\xfftops", ParentID: catalog.AllComputersGroupID}, catalog.ErrInvalid},
+		{"no ID", catalog.TargetGroup{Name: "Laptops", ParentID: catalog.AllComputersGroupID}, catalog.ErrInvalid},
+		{"unknown parent", catalog.TargetGroup{ID: fresh, Name: "Laptops", ParentID: uuid.MustParse("11111111-2222-4333-8444-555555555555")}, catalog.ErrNotFound},
 	}
 	for _, tc := range bad {
 		err := s.CreateTargetGroup(ctx(t), tc.g)
-		if err == nil {
-			t.Errorf("CreateTargetGroup accepted a group with %s", tc.name)
-			continue
-		}
-		if tc.notFound {
-			mustNotFound(t, "CreateTargetGroup with "+tc.name, err)
+		if !errors.Is(err, tc.kind) {
+			t.Errorf("CreateTargetGroup with %s: got %v, want an error matching %v", tc.name, err, tc.kind)
 		}
 	}
 	check(t, "TargetGroups after rejected creates", targetGroups(t, s), want)
