@@ -567,3 +567,49 @@ func lookupAction(sc *scan.Scope, id int32) scan.Action {
 	d, _ := sc.Lookup(id)
 	return d.Action
 }
+
+// TestChangedUpdatesWhenGroupsChange: an admin moves a computer into a group
+// whose approval of a cached update is older than the computer's anchor.
+// The update's deployment for that computer changed all the same, so the
+// next round reports it changed; without the groups of the anchor (an older
+// cookie) only the anchor counts.
+func TestChangedUpdatesWhenGroupsChange(t *testing.T) {
+	g := standard(t)
+	ctx := context.Background()
+	pilot := uuid.New()
+	if err := g.store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: pilot, Name: "Pilot", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	a := g.approve("Office fix", pilot, catalog.ActionInstall)
+	snap := g.snapshot()
+	before := snap.ResolveGroups(nil, nil)
+	after := snap.ResolveGroups(nil, []uuid.UUID{pilot})
+	office := g.revID("Office fix", 100)
+	cached := []int32{office, g.revID("Microsoft", 100)}
+	first := snap.Sync(scan.SyncRequest{Groups: before, OtherCached: cached})
+	if !first.Anchor.After(a.ChangedAt) && !first.Anchor.Equal(a.ChangedAt) {
+		t.Fatalf("anchor %v is older than the Pilot approval %v: the test needs it newer", first.Anchor, a.ChangedAt)
+	}
+	tests := []struct {
+		name         string
+		anchorGroups []uuid.UUID
+		want         []int32 // ChangedUpdates
+	}{
+		{"groups unchanged", after, nil},
+		{"moved into Pilot", before, []int32{office}},
+		{"groups of the anchor unknown", nil, nil},
+	}
+	for _, tc := range tests {
+		res := snap.Sync(scan.SyncRequest{Groups: after, OtherCached: cached, Anchor: first.Anchor, AnchorGroups: tc.anchorGroups})
+		var got []int32
+		for _, u := range res.ChangedUpdates {
+			got = append(got, u.RevisionID)
+			if u.Deployment.ID != a.ID || u.Deployment.Action != scan.Install {
+				t.Errorf("%s: changed deployment %+v, want the Pilot Install %d", tc.name, u.Deployment, a.ID)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: ChangedUpdates %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -60,6 +60,11 @@ type Deployment struct {
 	ChangedAt time.Time
 }
 
+// Equal reports whether two deployments are the same one.
+func (d Deployment) Equal(o Deployment) bool {
+	return d.ID == o.ID && d.Action == o.Action && d.Deadline.Equal(o.Deadline) && d.ChangedAt.Equal(o.ChangedAt)
+}
+
 // Scope is what is deployed to one client: revision IDs and their
 // deployments, also kept in revision ID order so that a SyncUpdates round
 // is one merge walk of the scope and the client's sorted cache. A Scope is

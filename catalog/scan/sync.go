@@ -31,6 +31,12 @@ type SyncRequest struct {
 	NeedTwoGroupOutOfScope bool
 	// Anchor is the newest deployment change the client already has.
 	Anchor time.Time
+	// AnchorGroups is the target group set the client's deployments were
+	// computed for when it got Anchor; nil when unknown (taken as Groups).
+	// When the client's groups changed since (an admin moved it, it asked
+	// for other groups), a cached revision whose deployment differs under
+	// the new groups is a changed update, however old the approval.
+	AnchorGroups []uuid.UUID
 	// PageSize limits NewUpdates; zero means DefaultPageSize.
 	PageSize int
 	// Drivers selects the driver pass (SkipSoftwareSync=true).
@@ -103,6 +109,16 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 	slices.Sort(cached)
 	cached = slices.Compact(cached)
 
+	// changed reports a cached revision in scope as changed for the client.
+	changed := func(e scopeEntry) bool { return e.d.ChangedAt.After(req.Anchor) }
+	if req.AnchorGroups != nil && !slices.Equal(req.AnchorGroups, req.Groups) {
+		before := s.Scope(req.AnchorGroups)
+		changed = func(e scopeEntry) bool {
+			old, ok := before.Lookup(e.id)
+			return e.d.ChangedAt.After(req.Anchor) || !ok || !old.Equal(e.d)
+		}
+	}
+
 	// One merge walk of the scope and the cache, both in revision ID order.
 	var nonLeaves, leaves []UpdateInfo
 	entries := scope.entries
@@ -136,7 +152,7 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 		default:
 			e := entries[i]
 			i, j = i+1, j+1
-			if e.d.ChangedAt.After(req.Anchor) {
+			if changed(e) {
 				res.ChangedUpdates = append(res.ChangedUpdates, s.info(e.id, e.d))
 			}
 		}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -67,10 +66,24 @@ func insertRows(ctx context.Context, t *tx, table string, columns []string, rows
 			}
 			continue
 		}
-		err := t.query(ctx, q.String(), args, func(r *sql.Rows) error { return each(r.Scan) })
-		if err != nil {
+		if err := queryOnce(ctx, t, q.String(), args, each); err != nil {
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 	}
 	return nil
+}
+
+// queryOnce runs q unprepared and calls each for every row it returns.
+func queryOnce(ctx context.Context, t *tx, q string, args []any, each func(scan func(...any) error) error) error {
+	rows, err := t.QueryContext(ctx, t.s.d.Rebind(q), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

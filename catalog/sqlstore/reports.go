@@ -96,8 +96,11 @@ func insertEvents(ctx context.Context, t *tx, clientID string, events []catalog.
 // CountEvents counts the events of one computer received at or after since.
 func (s *Store) CountEvents(ctx context.Context, clientID string, since time.Time) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, s.d.Rebind("SELECT count(*) FROM event WHERE client_id = $1 AND received >= $2"),
-		clientID, s.d.Time(s.truncate(since))).Scan(&n)
+	row, err := s.queryRow(ctx, "SELECT count(*) FROM event WHERE client_id = $1 AND received >= $2",
+		clientID, s.d.Time(s.truncate(since)))
+	if err == nil {
+		err = row.Scan(&n)
+	}
 	if err != nil {
 		return 0, s.errorf("count events of %q: %w", clientID, err)
 	}

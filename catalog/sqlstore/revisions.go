@@ -562,8 +562,12 @@ func (s *Store) FileBySHA1(ctx context.Context, sha1 []byte) (catalog.File, erro
 		return catalog.File{}, s.invalid(op, fmt.Errorf("digest has %d bytes, want 20", len(sha1)))
 	}
 	var id int32
-	f, err := scanFile(s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT revision_id, sha1, sha256, file_name, size, modified
-		FROM revision_file WHERE sha1 = $1 ORDER BY revision_id, position LIMIT 1`), sha1), &id)
+	row, err := s.queryRow(ctx, `SELECT revision_id, sha1, sha256, file_name, size, modified
+		FROM revision_file WHERE sha1 = $1 ORDER BY revision_id, position LIMIT 1`, sha1)
+	if err != nil {
+		return catalog.File{}, s.errorf("%s: %w", op, err)
+	}
+	f, err := scanFile(row, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return catalog.File{}, s.errorf("%s: %w", op, catalog.ErrNotFound)
 	}

@@ -51,8 +51,8 @@ type Store struct {
 	w, r   *sql.DB
 	prefix string // "sqlite: ", "postgres: "
 
-	// Statements prepared once: what runs on every client request.
-	changeSeq *sql.Stmt
+	// Prepared one-row reads run outside transactions (see queryRow).
+	stmts stmtCache
 
 	close    sync.Once
 	closeErr error
@@ -73,9 +73,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err := migrate(ctx, s); err != nil {
 		return fail(err)
 	}
-	var err error
-	if s.changeSeq, err = s.r.PrepareContext(ctx, s.d.Rebind("SELECT value FROM change_sequence WHERE id = 1")); err != nil {
-		return fail(fmt.Errorf("prepare: %w", err))
+	if _, err := s.stmts.get(ctx, s.r, s.d.Rebind(changeSequenceQuery)); err != nil {
+		return fail(err)
 	}
 	return s, nil
 }
@@ -84,9 +83,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 func (s *Store) Close() error {
 	s.close.Do(func() {
 		var errs []error
-		if s.changeSeq != nil {
-			errs = append(errs, s.changeSeq.Close())
-		}
+		errs = append(errs, s.stmts.close())
 		errs = append(errs, s.r.Close())
 		if s.w != s.r {
 			errs = append(errs, s.w.Close())
@@ -116,8 +113,73 @@ func (s *Store) invalid(op string, err error) error {
 	return catalog.MarkInvalid(s.errorf("%s: %w", op, err))
 }
 
+// maxCachedStmts bounds the statements a stmtCache keeps: the store's
+// queries are a fixed set; queries beyond the bound run unprepared.
+const maxCachedStmts = 256
+
+// stmtCache holds the statements prepared on one pool, by query text. Its
+// statements live as long as the Store (never evicted, so never closed
+// under a running query). Lookups take no lock.
+type stmtCache struct {
+	stmts sync.Map // query text → *sql.Stmt
+	mu    sync.Mutex
+	n     int // statements in stmts, under mu
+}
+
+// get returns the statement of q prepared on db, or nil when the cache is
+// full.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	if st, ok := c.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	if c.n >= maxCachedStmts {
+		return nil, nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	c.stmts.Store(q, st)
+	c.n++
+	return st, nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	c.stmts.Range(func(_, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		return true
+	})
+	c.stmts.Clear()
+	c.n = 0
+	return errors.Join(errs...)
+}
+
+// queryRow runs a one-row read outside a transaction, prepared on the
+// reader pool (no connection is held while it prepares).
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) (*sql.Row, error) {
+	st, err := s.stmts.get(ctx, s.r, s.d.Rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.r.QueryRowContext(ctx, s.d.Rebind(q), args...), nil
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
 // tx is one transaction of the store: queries are written with $N
-// placeholders (see Dialect.Rebind).
+// placeholders (see Dialect.Rebind). They run unprepared by database/sql:
+// preparing on the pool while the transaction holds a connection could wait
+// forever for another (SQLite's writer has one); pgx prepares and caches
+// them on each connection itself.
 type tx struct {
 	*sql.Tx
 	s    *Store
@@ -236,15 +298,21 @@ func bumpChangeSequence(ctx context.Context, t *tx) error {
 
 // ChangeSequence returns the counter bumped by every change to revisions,
 // approvals, declines, target groups or computer-group assignments (not by
-// other changes to computers). It is one prepared statement: the only query
-// a steady-state scan makes.
+// other changes to computers). It is one prepared statement (prepared at
+// New): the only query a steady-state scan makes.
 func (s *Store) ChangeSequence(ctx context.Context) (int64, error) {
 	var v int64
-	if err := s.changeSeq.QueryRowContext(ctx).Scan(&v); err != nil {
+	row, err := s.queryRow(ctx, changeSequenceQuery)
+	if err == nil {
+		err = row.Scan(&v)
+	}
+	if err != nil {
 		return 0, s.errorf("change sequence: %w", err)
 	}
 	return v, nil
 }
+
+const changeSequenceQuery = "SELECT value FROM change_sequence WHERE id = 1"
 
 // Ping checks that the catalog can be queried: one query on a reader
 // connection. A failure is marked catalog.ErrUnavailable.
@@ -262,7 +330,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // and all return it.
 func (s *Store) ServerInfo(ctx context.Context) (catalog.ServerInfo, error) {
 	const get = "SELECT server_id, config_changed FROM server_info WHERE id = 1"
-	info, err := scanServerInfo(s.r.QueryRowContext(ctx, get))
+	row, err := s.queryRow(ctx, get)
+	if err != nil {
+		return catalog.ServerInfo{}, s.errorf("server info: %w", err)
+	}
+	info, err := scanServerInfo(row)
 	if err == nil {
 		return info, nil
 	}
