@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,6 +48,9 @@ type Request struct {
 	arrays map[string][]int32
 	// raw holds element contents cut out of the body before parsing.
 	raw map[string][]byte
+	// frame is the envelope of the operation's answers as bytes (see
+	// NewRawResponse).
+	frame *frame
 }
 
 // RawContent returns the XML content of a parameter that the operation
@@ -93,8 +97,12 @@ type Service struct {
 }
 
 type entry struct {
-	name   string
+	name string
+	// fn or rawFn (HandleBulkRaw) answers; frame is the envelope of the
+	// answers as bytes.
 	fn     Operation
+	rawFn  RawOperation
+	frame  *frame
 	limits Limits
 	// bulkInts: extract ExtractableArrays before parsing; bulkRaw: cut the
 	// content of these elements out before parsing.
@@ -126,6 +134,7 @@ func (s *Service) HandleBulk(op string, limits Limits, fn Operation, raw ...stri
 }
 
 func (s *Service) register(e entry) {
+	e.frame = s.newFrame(e.name)
 	s.ops[strings.ToLower(e.name)] = e
 	s.widest.MaxBytes = max(s.widest.MaxBytes, e.limits.MaxBytes)
 	s.widest.MaxMarkup = max(s.widest.MaxMarkup, e.limits.MaxMarkup)
@@ -153,10 +162,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, method, err := s.decode(w, r, &reserved)
 	if err == nil {
 		defer s.admission.leave()
-		var resp *etree.Element
-		resp, err = s.ops[strings.ToLower(req.Operation)].fn(r.Context(), req)
-		if err == nil {
-			s.write(w, http.StatusOK, s.envelope(resp))
+		var body []byte
+		if body, err = s.run(r.Context(), req); err == nil {
+			s.write(w, http.StatusOK, body)
 			s.logger.Debug("soap request", "service", s.name, "op", req.Operation, "took", time.Since(start))
 			return
 		}
@@ -175,7 +183,34 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.logger.Info("soap fault", "service", s.name, "method", method, "code", f.Code, "message", f.Message)
 	}
-	s.write(w, http.StatusInternalServerError, s.fault(f, method))
+	body, err := serialize(s.fault(f, method))
+	if err != nil {
+		s.logger.Error("soap: serialize fault", "service", s.name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	s.write(w, http.StatusInternalServerError, body)
+}
+
+// run runs the operation of req and returns the response envelope.
+func (s *Service) run(ctx context.Context, req *Request) ([]byte, error) {
+	e := s.ops[strings.ToLower(req.Operation)]
+	if e.rawFn != nil {
+		resp, err := e.rawFn(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return resp.envelope(), nil
+	}
+	resp, err := e.fn(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := serialize(s.envelope(resp))
+	if err != nil {
+		return nil, fmt.Errorf("soap: serialize response: %w", err)
+	}
+	return body, nil
 }
 
 // rootCause returns the innermost error of err's chain (the first branch
@@ -257,7 +292,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 		// Named only by its body: hold it to its own limits now.
 		return nil, method, Errorf(InvalidParameters, "request exceeds the limits of %s", e.name)
 	}
-	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays, raw: raw}, `"` + s.Action(e.name) + `"`, nil
+	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays, raw: raw, frame: e.frame}, `"` + s.Action(e.name) + `"`, nil
 }
 
 // unbundle prepares a body for parsing: for a bulk operation named by the
@@ -451,14 +486,17 @@ func (s *Service) skeleton(declareOnBody bool) (*etree.Document, *etree.Element)
 	return doc, body
 }
 
-// write sends doc with an exact Content-Length (never chunked).
-func (s *Service) write(w http.ResponseWriter, status int, doc *etree.Document) {
+// serialize returns the bytes of doc.
+func serialize(doc *etree.Document) ([]byte, error) {
 	var buf bytes.Buffer
 	if _, err := doc.WriteTo(&buf); err != nil {
-		s.logger.Error("soap: serialize response", "service", s.name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, err
 	}
+	return buf.Bytes(), nil
+}
+
+// write sends body with an exact Content-Length (never chunked).
+func (s *Service) write(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/xml; charset=utf-8")
 	if s.style == StyleASMX && status == http.StatusOK {
@@ -466,8 +504,8 @@ func (s *Service) write(w http.ResponseWriter, status int, doc *etree.Document) 
 	} else {
 		h.Set("Cache-Control", "private")
 	}
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTimeout(int64(buf.Len()))))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTimeout(int64(len(body)))))
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }

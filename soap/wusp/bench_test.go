@@ -1,12 +1,19 @@
 package wusp_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"wsus/catalog/scan"
+	"wsus/clientsim/catalogen"
 	"wsus/soap"
+	"wsus/soap/wusp"
+	"wsus/storage"
+	"wsus/sync/importer"
 )
 
 // benchCall posts body to path over the env's keep-alive client b.N times
@@ -68,4 +75,55 @@ func BenchmarkSyncUpdatesDelta(b *testing.B) {
 		b.Fatalf("delta request is not a delta: HTTP %d %v", status, el.Tag)
 	}
 	benchCall(b, e, clientPath, `"`+soap.NSClient+`/SyncUpdates"`, body)
+}
+
+// BenchmarkSyncUpdatesFirstPage: the first full page (scan.DefaultPageSize
+// updates with their Core fragments, about 200 KB) of a client's first scan
+// of a generated 6,000-update catalog approved for All Computers.
+func BenchmarkSyncUpdatesFirstPage(b *testing.B) {
+	e := newEnv(b, envOptions{})
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := catalogen.Write(ctx, filepath.Join(dir, "catalog"), catalogen.Options{Updates: 6000, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	blobs, err := storage.NewFS(filepath.Join(dir, "content"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := importer.Import(ctx, e.store, blobs, []string{filepath.Join(dir, "catalog")}, importer.Options{ApproveGroup: "All Computers"}); err != nil {
+		b.Fatal(err)
+	}
+	_, ck := e.login("")
+	// Scan as a client does until a round answers a full page: each round
+	// sends the cookie of the last answer, the non-leaf updates delivered so
+	// far as installed (up to the cap) and the others as cached.
+	var installed, other []int32
+	for round := 0; ; round++ {
+		body := wrap(soap.NSClient, "SyncUpdates", ck+"<parameters><ExpressQuery>false</ExpressQuery>"+
+			ints("InstalledNonLeafUpdateIDs", installed)+ints("OtherCachedUpdateIDs", other)+
+			"<SkipSoftwareSync>false</SkipSoftwareSync><NeedTwoGroupOutOfScopeUpdates>false</NeedTwoGroupOutOfScopeUpdates></parameters>")
+		status, el := e.post(clientPath, `"`+soap.NSClient+`/SyncUpdates"`, body)
+		if status != 200 {
+			b.Fatalf("round %d: HTTP %d %s", round, status, faultCode(el))
+		}
+		got := newUpdates(b, el)
+		if len(got) == scan.DefaultPageSize {
+			benchCall(b, e, clientPath, `"`+soap.NSClient+`/SyncUpdates"`, body)
+			return
+		}
+		if len(got) == 0 || round == 20 {
+			b.Fatalf("round %d delivered %d updates: no full page", round, len(got))
+		}
+		nc := el.FindElement("SyncUpdatesResult/NewCookie")
+		ck = "<cookie><Expiration>" + nc.FindElement("Expiration").Text() + "</Expiration><EncryptedData>" +
+			nc.FindElement("EncryptedData").Text() + "</EncryptedData></cookie>"
+		for _, u := range got {
+			if !u.isLeaf && len(installed) < wusp.MaxInstalledNonLeaf {
+				installed = append(installed, u.id)
+			} else {
+				other = append(other, u.id)
+			}
+		}
+	}
 }

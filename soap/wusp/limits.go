@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/beevik/etree"
-
 	"wsus/catalog"
 	"wsus/soap"
 )
@@ -52,12 +50,14 @@ const MaxEventsPerDay = 5_000
 
 // outageAware wraps an operation so that a store outage is answered with
 // ServerBusy, which Windows retries soon, instead of InternalServerError,
-// after which it waits hours (MS-WUSP.md section 3.3).
-func outageAware(op soap.Operation) soap.Operation {
-	return func(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+// after which it waits hours (MS-WUSP.md section 3.3). It wraps both kinds
+// of operations, soap.Operation and soap.RawOperation.
+func outageAware[Response any](op func(context.Context, *soap.Request) (Response, error)) func(context.Context, *soap.Request) (Response, error) {
+	return func(ctx context.Context, req *soap.Request) (Response, error) {
 		resp, err := op(ctx, req)
 		if err != nil && errors.Is(err, catalog.ErrUnavailable) {
-			return nil, &soap.Fault{Code: soap.ServerBusy, Message: "catalog store unavailable", Cause: err}
+			var none Response
+			return none, &soap.Fault{Code: soap.ServerBusy, Message: "catalog store unavailable", Cause: err}
 		}
 		return resp, err
 	}

@@ -22,8 +22,12 @@ const lastChangeFormat = "2006-01-02"
 // xs:dateTime; the string WSUS actually sends was never observed.
 const deadlineFormat = "2006-01-02T15:04:05Z"
 
-// syncUpdates runs one SyncUpdates round (MS-WUSP.md section 5).
-func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.Element, error) {
+// syncUpdates runs one SyncUpdates round (MS-WUSP.md section 5). Its answer
+// is written as bytes, not built as a tree: each Core fragment is copied as
+// the cache holds it, escaped once per snapshot (see coreFragments). A full
+// page (BenchmarkSyncUpdatesFirstPage) costs about a third of what building
+// and serializing a tree did.
+func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
 	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
@@ -57,9 +61,13 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*etree.E
 	}
 	sess.SyncAnchor = res.Anchor
 
-	resp := req.NewResponse()
-	result := resp.CreateElement("SyncUpdatesResult")
-	if err := s.writeSyncInfo(ctx, snap, result, res, sess); err != nil {
+	core, err := s.coreFragments(ctx, snap, updateIDs(res))
+	if err != nil {
+		return nil, err
+	}
+	fitPage(&res, core, s.cfg.MaxPageBytes)
+	resp := req.NewRawResponse()
+	if err := s.writeSyncInfo(resp, res, core, sess); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -107,61 +115,76 @@ func decodeSyncParameters(req *soap.Request, p *etree.Element) (scan.SyncRequest
 	return r, nil
 }
 
-// writeSyncInfo fills a SyncInfo element in WSDL order, omitting empty
-// arrays as real WSUS does.
-func (s *Services) writeSyncInfo(ctx context.Context, snap *scan.Snapshot, parent *etree.Element, res scan.SyncResult, sess cookie.Session) error {
-	var ids []int32
+// updateIDs returns the revision IDs of the updates res delivers.
+func updateIDs(res scan.SyncResult) []int32 {
+	ids := make([]int32, 0, len(res.NewUpdates)+len(res.ChangedUpdates))
 	for _, u := range res.NewUpdates {
 		ids = append(ids, u.RevisionID)
 	}
 	for _, u := range res.ChangedUpdates {
 		ids = append(ids, u.RevisionID)
 	}
-	core, err := s.coreFragments(ctx, snap, ids)
-	if err != nil {
-		return err
-	}
-	// A page also ends once its Core fragments pass MaxPageBytes (real ones
-	// reach 46 MB); it always carries at least one update.
+	return ids
+}
+
+// fitPage ends a page early once its Core fragments pass maxBytes, counted
+// before escaping (real ones reach 46 MB); a page always carries at least
+// one update.
+func fitPage(res *scan.SyncResult, core map[int32]coreFragment, maxBytes int) {
 	size := 0
 	for i, u := range res.NewUpdates {
-		size += len(core[u.RevisionID])
-		if i > 0 && size > s.cfg.MaxPageBytes {
+		size += core[u.RevisionID].size
+		if i > 0 && size > maxBytes {
 			res.NewUpdates, res.Truncated = res.NewUpdates[:i], true
-			break
+			return
 		}
 	}
-	addInfos := func(name string, infos []scan.UpdateInfo) {
+}
+
+// writeSyncInfo writes SyncUpdatesResult, a SyncInfo, in WSDL order,
+// omitting empty arrays as real WSUS does.
+func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core map[int32]coreFragment, sess cookie.Session) error {
+	size := 0
+	for _, f := range core {
+		size += len(f.text)
+	}
+	// Each UpdateInfo besides its fragment takes about 400 bytes.
+	w.Grow(size + 400*(len(res.NewUpdates)+len(res.ChangedUpdates)) + 1024)
+	w.Start("SyncUpdatesResult")
+	writeInfos := func(name string, infos []scan.UpdateInfo) {
 		if len(infos) == 0 {
 			return
 		}
-		arr := parent.CreateElement(name)
+		w.Start(name)
 		for _, u := range infos {
-			addUpdateInfo(arr, "UpdateInfo", u, core[u.RevisionID], res.HardwareIDs[u.RevisionID], sess.ProtocolVersion)
+			writeUpdateInfo(w, u, core[u.RevisionID].text, res.HardwareIDs[u.RevisionID], sess.ProtocolVersion)
 		}
+		w.End(name)
 	}
-	addInfos("NewUpdates", res.NewUpdates)
-	soap.IntArray(parent, "OutOfScopeRevisionIDs", res.OutOfScope)
-	addInfos("ChangedUpdates", res.ChangedUpdates)
-	soap.Elem(parent, "Truncated", soap.BoolText(res.Truncated))
-	if err := s.addCookie(parent, "NewCookie", sess); err != nil {
+	writeInfos("NewUpdates", res.NewUpdates)
+	w.IntArray("OutOfScopeRevisionIDs", res.OutOfScope)
+	writeInfos("ChangedUpdates", res.ChangedUpdates)
+	w.Elem("Truncated", soap.BoolText(res.Truncated))
+	if err := s.addCookie(w, "NewCookie", sess); err != nil {
 		return err
 	}
-	soap.IntArray(parent, "DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
-	soap.Elem(parent, "DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
+	w.IntArray("DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
+	w.Elem("DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
+	w.End("SyncUpdatesResult")
 	return nil
 }
 
-// addUpdateInfo writes an UpdateInfo: ID, Deployment, IsLeaf, Xml. Every
-// UpdateInfo carries a Deployment; WUA fails without one (MS-WUSP.md
-// section 2.2, Deployment). hardwareIDs are a driver's matched hardware IDs
-// (nil for other updates).
-func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXML string, hardwareIDs []string, protocol string) {
-	ui := parent.CreateElement(name)
-	soap.Elem(ui, "ID", strconv.Itoa(int(u.RevisionID)))
-	addDeployment(ui, u.Deployment, hardwareIDs, protocol)
-	soap.Elem(ui, "IsLeaf", soap.BoolText(u.IsLeaf))
-	soap.Elem(ui, "Xml", coreXML)
+// writeUpdateInfo writes an UpdateInfo: ID, Deployment, IsLeaf, Xml (the
+// Core fragment, escaped). Every UpdateInfo carries a Deployment; WUA fails
+// without one (MS-WUSP.md section 2.2, Deployment). hardwareIDs are a
+// driver's matched hardware IDs (nil for other updates).
+func writeUpdateInfo(w *soap.RawResponse, u scan.UpdateInfo, coreXML []byte, hardwareIDs []string, protocol string) {
+	w.Start("UpdateInfo")
+	w.Int("ID", int64(u.RevisionID))
+	addDeployment(w, u.Deployment, hardwareIDs, protocol)
+	w.Elem("IsLeaf", soap.BoolText(u.IsLeaf))
+	w.EscapedElem("Xml", coreXML)
+	w.End("UpdateInfo")
 }
 
 // addDeployment writes the seven children WS2025 sends (ID, Action,
@@ -176,36 +199,46 @@ func addUpdateInfo(parent *etree.Element, name string, u scan.UpdateInfo, coreXM
 // later ([MS-WUSP] 3.1.5.7 and note <54>), in WSDL order after
 // DownloadPriority (never sent) and before AutoSelect. WSUS sending it was
 // never observed (no capture has a driver offer).
-func addDeployment(parent *etree.Element, d scan.Deployment, hardwareIDs []string, protocol string) {
+func addDeployment(w xmlWriter, d scan.Deployment, hardwareIDs []string, protocol string) {
 	action := d.Action
 	if action == scan.OptionalInstall && !protocolAtLeast(protocol, 2, 0) {
 		action = scan.PreDeploymentCheck
 	}
-	dep := parent.CreateElement("Deployment")
-	soap.Elem(dep, "ID", strconv.Itoa(int(d.ID)))
-	soap.Elem(dep, "Action", string(action))
+	w.Start("Deployment")
+	w.Int("ID", int64(d.ID))
+	w.Elem("Action", string(action))
 	if !d.Deadline.IsZero() {
-		soap.Elem(dep, "Deadline", d.Deadline.UTC().Format(deadlineFormat))
+		w.Elem("Deadline", d.Deadline.UTC().Format(deadlineFormat))
 	}
-	soap.Elem(dep, "IsAssigned", "true")
-	soap.Elem(dep, "LastChangeTime", d.ChangedAt.UTC().Format(lastChangeFormat))
+	w.Elem("IsAssigned", "true")
+	w.Elem("LastChangeTime", d.ChangedAt.UTC().Format(lastChangeFormat))
 	if len(hardwareIDs) > 0 && protocolAtLeast(protocol, 1, 6) {
-		arr := dep.CreateElement("HardwareIds")
+		w.Start("HardwareIds")
 		for _, id := range hardwareIDs {
-			soap.Elem(arr, "string", id)
+			w.Elem("string", id)
 		}
+		w.End("HardwareIds")
 	}
 	if protocolAtLeast(protocol, 1, 8) {
-		soap.Elem(dep, "AutoSelect", "0")
-		soap.Elem(dep, "AutoDownload", "0")
-		soap.Elem(dep, "SupersedenceBehavior", "0")
+		w.Elem("AutoSelect", "0")
+		w.Elem("AutoDownload", "0")
+		w.Elem("SupersedenceBehavior", "0")
 	}
+	w.End("Deployment")
+}
+
+// coreFragment is a Core fragment as SyncUpdates sends it: escaped for the
+// wire (soap.AppendText), once per snapshot, and its size before escaping,
+// which MaxPageBytes counts.
+type coreFragment struct {
+	text []byte
+	size int
 }
 
 // coreFragments returns the Core fragments of ids, from the cache where it
 // holds them for this snapshot.
-func (s *Services) coreFragments(ctx context.Context, snap *scan.Snapshot, ids []int32) (map[int32]string, error) {
-	out := make(map[int32]string, len(ids))
+func (s *Services) coreFragments(ctx context.Context, snap *scan.Snapshot, ids []int32) (map[int32]coreFragment, error) {
+	out := make(map[int32]coreFragment, len(ids))
 	s.coreMu.Lock()
 	if s.coreSeq != snap.Seq {
 		s.core.Purge()
@@ -228,8 +261,9 @@ func (s *Services) coreFragments(ctx context.Context, snap *scan.Snapshot, ids [
 		return nil, fmt.Errorf("wusp: core fragments: %w", err)
 	}
 	for _, f := range frags {
-		out[f.RevisionID] = f.XML
-		s.core.Add(f.RevisionID, f.XML)
+		c := coreFragment{text: soap.AppendText(nil, f.XML), size: len(f.XML)}
+		out[f.RevisionID] = c
+		s.core.Add(f.RevisionID, c)
 	}
 	return out, nil
 }
@@ -253,7 +287,7 @@ func (s *Services) syncPrinterCatalog(_ context.Context, req *soap.Request) (*et
 	resp := req.NewResponse()
 	result := resp.CreateElement("SyncPrinterCatalogResult")
 	soap.Elem(result, "Truncated", "false")
-	if err := s.addCookie(result, "NewCookie", sess); err != nil {
+	if err := s.addCookie(&tree{result}, "NewCookie", sess); err != nil {
 		return nil, err
 	}
 	soap.Elem(result, "DriverSyncNotNeeded", "true")
@@ -294,7 +328,7 @@ func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.
 		soap.Elem(gid, "UpdateID", r.UpdateID.String())
 		soap.Elem(gid, "RevisionNumber", strconv.Itoa(int(r.RevisionNumber)))
 		soap.Elem(rc, "IsLeaf", soap.BoolText(r.IsLeaf))
-		addDeployment(rc, d, nil, sess.ProtocolVersion)
+		addDeployment(&tree{rc}, d, nil, sess.ProtocolVersion)
 	}
 	return resp, nil
 }

@@ -120,7 +120,7 @@ type Services struct {
 	// core caches Core fragments by revision ID for the snapshot coreSeq.
 	coreMu  sync.Mutex
 	coreSeq int64
-	core    *lru.Cache[int32, string]
+	core    *lru.Cache[int32, coreFragment]
 }
 
 // New returns the services; it reads the server identity from the store.
@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if now == nil {
 		now = time.Now
 	}
-	core, err := lru.New[int32, string](20000)
+	core, err := lru.New[int32, coreFragment](20000)
 	if err != nil {
 		return nil, fmt.Errorf("wusp: core cache: %w", err)
 	}
@@ -218,7 +218,8 @@ func (s *Services) Client() http.Handler {
 	svc.Handle("StartCategoryScan", smallRequest, outageAware(s.startCategoryScan))
 	// SystemSpec lists every device of the computer (70 on a small VM):
 	// kept as bytes, parsed on the driver pass only (drivers.go).
-	svc.HandleBulk("SyncUpdates", syncRequest, outageAware(s.syncUpdates), "SystemSpec")
+	// Its answer is written as bytes (sync.go).
+	svc.HandleBulkRaw("SyncUpdates", syncRequest, outageAware(s.syncUpdates), "SystemSpec")
 	svc.Handle("SyncPrinterCatalog", listRequest, outageAware(s.syncPrinterCatalog))
 	svc.Handle("RefreshCache", listRequest, outageAware(s.refreshCache))
 	svc.Handle("GetExtendedUpdateInfo", listRequest, outageAware(s.getExtendedUpdateInfo))
@@ -289,16 +290,41 @@ func (s *Services) unsealSession(el *etree.Element) (cookie.Session, error) {
 
 // addCookie writes a Cookie-typed element: the clear-text Expiration and
 // the sealed session.
-func (s *Services) addCookie(parent *etree.Element, name string, sess cookie.Session) error {
+func (s *Services) addCookie(w xmlWriter, name string, sess cookie.Session) error {
 	sealed, err := s.cfg.Sealer.SealSession(sess)
 	if err != nil {
 		return fmt.Errorf("wusp: seal cookie: %w", err)
 	}
-	c := parent.CreateElement(name)
-	soap.Elem(c, "Expiration", soap.FormatDateTime(sess.Expires))
-	soap.Elem(c, "EncryptedData", base64.StdEncoding.EncodeToString(sealed))
+	w.Start(name)
+	w.Elem("Expiration", soap.FormatDateTime(sess.Expires))
+	w.Elem("EncryptedData", base64.StdEncoding.EncodeToString(sealed))
+	w.End(name)
 	return nil
 }
+
+// xmlWriter is where the writers shared by the answers built as trees and
+// the SyncUpdates answer, written as bytes (*soap.RawResponse), write.
+type xmlWriter interface {
+	// Start opens a child element, End closes it.
+	Start(name string)
+	End(name string)
+	// Elem and Int write a child element holding text, a number.
+	Elem(name, text string)
+	Int(name string, v int64)
+}
+
+// tree is an xmlWriter adding elements to an etree element.
+type tree struct{ el *etree.Element }
+
+var (
+	_ xmlWriter = (*tree)(nil)
+	_ xmlWriter = (*soap.RawResponse)(nil)
+)
+
+func (t *tree) Start(name string)        { t.el = t.el.CreateElement(name) }
+func (t *tree) End(string)               { t.el = t.el.Parent() }
+func (t *tree) Elem(name, text string)   { soap.Elem(t.el, name, text) }
+func (t *tree) Int(name string, v int64) { soap.Elem(t.el, name, strconv.FormatInt(v, 10)) }
 
 // contentBase is the scheme://host[:port] content URLs start with.
 func (s *Services) contentBase(r *http.Request) string {
