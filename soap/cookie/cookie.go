@@ -54,6 +54,10 @@ type Session struct {
 	// SyncAnchor is the newest deployment change already delivered to the
 	// client; SyncUpdates reports later changes in ChangedUpdates.
 	SyncAnchor time.Time `json:"a,omitzero"`
+	// AnchorGroups is the client's target group set (scan.ResolveGroups)
+	// when it got SyncAnchor: a change of groups changes deployments older
+	// than the anchor. Empty in cookies minted before it was kept.
+	AnchorGroups []uuid.UUID `json:"ag,omitempty"`
 }
 
 // Sealer seals and opens cookies with one key.

@@ -128,7 +128,7 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 			return nil, err
 		}
 		if prev.ClientID == auth.ClientID && prev.ConfigChanged.Equal(s.info.ConfigChanged) {
-			sess.SyncAnchor = prev.SyncAnchor
+			sess.SyncAnchor, sess.AnchorGroups = prev.SyncAnchor, prev.AnchorGroups
 		}
 	}
 

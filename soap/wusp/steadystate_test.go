@@ -2,10 +2,12 @@ package wusp_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -367,5 +369,63 @@ func TestAssignmentReachesTheNextScan(t *testing.T) {
 	ck = ck2
 	if got := demoAction(other); got != "PreDeploymentCheck" {
 		t.Errorf("a client in no group: demo update offered as %q, want PreDeploymentCheck", got)
+	}
+}
+
+// TestAssignmentChangesCachedUpdates: a client that caches the demo update
+// (offered for detection only) is assigned to Pilot, where the update was
+// approved before the client's anchor. Its next round, with the cookie of
+// the last one, lists the update under ChangedUpdates with the Pilot
+// deployment; the round after that lists nothing.
+func TestAssignmentChangesCachedUpdates(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	pilot := uuid.New()
+	if err := e.store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: pilot, Name: "Pilot", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	var approval catalog.Approval
+	for _, a := range []catalog.Approval{
+		{UpdateID: idDemo, GroupID: catalog.AllComputersGroupID, Action: catalog.ActionNotApproved},
+		{UpdateID: idDemo, GroupID: pilot, Action: catalog.ActionInstall},
+	} {
+		var err error
+		if approval, err = e.store.SetApproval(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clientID, ck := e.login("")
+	m, w, z, demo := e.ids[idMicrosoft], e.ids[idWindows], e.ids[idOOBEZDP], e.ids[idDemo]
+	// round runs SyncUpdates with the cookie of the previous round and
+	// returns the changed updates as "ID Action".
+	round := func(name string) []string {
+		t.Helper()
+		status, el := e.syncUpdates(ck, []int32{m, w}, []int32{z, demo})
+		if status != 200 {
+			t.Fatalf("%s: HTTP %d fault %q", name, status, faultCode(el))
+		}
+		res := el.FindElement("SyncUpdatesResult")
+		ck = "<cookie><Expiration>" + res.FindElement("NewCookie/Expiration").Text() + "</Expiration><EncryptedData>" +
+			res.FindElement("NewCookie/EncryptedData").Text() + "</EncryptedData></cookie>"
+		var changed []string
+		for _, ui := range res.FindElements("ChangedUpdates/UpdateInfo") {
+			changed = append(changed, ui.FindElement("ID").Text()+" "+ui.FindElement("Deployment/Action").Text()+
+				" "+ui.FindElement("Deployment/ID").Text())
+		}
+		return changed
+	}
+	round("first round: a fresh cookie has no anchor, every cached update counts as changed")
+	if got := round("cached, in no group"); got != nil {
+		t.Fatalf("cached, in no group: ChangedUpdates %v, want none", got)
+	}
+	if err := e.store.SetComputerGroups(ctx, clientID, []uuid.UUID{pilot}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{fmt.Sprintf("%d Install %d", demo, approval.ID)}
+	if got := round("assigned to Pilot"); !slices.Equal(got, want) {
+		t.Errorf("assigned to Pilot: ChangedUpdates %v, want %v", got, want)
+	}
+	if got := round("still in Pilot"); got != nil {
+		t.Errorf("still in Pilot: ChangedUpdates %v, want none", got)
 	}
 }

@@ -52,14 +52,14 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 		return nil, err
 	}
 	sreq.Groups = clientGroups(snap, sess)
-	sreq.Anchor = sess.SyncAnchor
+	sreq.Anchor, sreq.AnchorGroups = sess.SyncAnchor, sess.AnchorGroups
 	sreq.PageSize = s.cfg.PageSize
 	res := snap.Sync(sreq)
 
 	if err := s.recordSync(ctx, sess.ClientID); err != nil {
 		return nil, err
 	}
-	sess.SyncAnchor = res.Anchor
+	sess.SyncAnchor, sess.AnchorGroups = res.Anchor, sreq.Groups
 
 	core, err := s.coreFragments(ctx, snap, updateIDs(res))
 	if err != nil {
