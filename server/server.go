@@ -67,6 +67,11 @@ type Config struct {
 	// SyncPageSize is the SyncUpdates page size; zero means
 	// scan.DefaultPageSize.
 	SyncPageSize int
+	// SnapshotMaxAge is how long scans are served from this process's
+	// catalog snapshot before the store's change sequence is read again: a
+	// change made on any replica reaches scans within it. Zero reads it on
+	// every scan.
+	SnapshotMaxAge time.Duration
 	// S3 selects the S3 blob store for payloads when S3.Bucket is set
 	// (every replica then serves the same content); otherwise payloads live
 	// in DataDir/content.
@@ -103,6 +108,11 @@ type Config struct {
 	// once; zero means the soap package's default (see wusp.Config).
 	MaxBufferedBytes int64
 }
+
+// DefaultSnapshotMaxAge is the snapshot age `wsusd serve` allows by
+// default: a steady-state scan then makes no store call, and one check a
+// second per replica is all the store sees of idle clients.
+const DefaultSnapshotMaxAge = time.Second
 
 // DefaultShutdownTimeout is the default Config.ShutdownTimeout.
 const DefaultShutdownTimeout = 10 * time.Second
@@ -293,7 +303,7 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	}
 	wcfg := wusp.Config{
 		Store:            stores.Catalog,
-		Engine:           scan.NewEngine(stores.Catalog),
+		Engine:           scan.NewEngine(stores.Catalog, cfg.SnapshotMaxAge),
 		Sealer:           sealer,
 		Logger:           logger,
 		ContentURL:       cfg.ContentURL,

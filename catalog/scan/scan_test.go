@@ -135,7 +135,7 @@ func (g *graph) approve(name string, group uuid.UUID, action catalog.ApprovalAct
 
 func (g *graph) snapshot() *scan.Snapshot {
 	g.t.Helper()
-	s, err := scan.NewEngine(g.store).Snapshot(context.Background())
+	s, err := scan.NewEngine(g.store, 0).Snapshot(context.Background())
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -381,7 +381,7 @@ func TestStartCategoryScan(t *testing.T) {
 
 func TestEngineSeesChangesFromAnotherHandle(t *testing.T) {
 	g := standard(t)
-	engine := scan.NewEngine(g.store)
+	engine := scan.NewEngine(g.store, 0)
 	ctx := context.Background()
 	s1, err := engine.Snapshot(ctx)
 	if err != nil {
@@ -414,7 +414,7 @@ func TestEngineSeesAssignments(t *testing.T) {
 	if err := g.store.RecordAuthorization(ctx, client, "pc1", nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	engine := scan.NewEngine(g.store)
+	engine := scan.NewEngine(g.store, 0)
 	action := func(snap *scan.Snapshot) scan.Action {
 		t.Helper()
 		return lookupAction(snap.Scope(snap.ResolveGroups(nil, snap.AssignedGroups(client))), g.revID("Office fix", 100))
@@ -612,4 +612,48 @@ func TestChangedUpdatesWhenGroupsChange(t *testing.T) {
 			t.Errorf("%s: ChangedUpdates %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestEngineMaxAge: within maxAge the engine serves its snapshot without
+// asking the store; after it, a change made meanwhile is seen.
+func TestEngineMaxAge(t *testing.T) {
+	g := standard(t)
+	src := &seqCounter{Source: g.store}
+	const maxAge = 200 * time.Millisecond
+	engine := scan.NewEngine(src, maxAge)
+	first, err := engine.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.approve("Member B", catalog.AllComputersGroupID, catalog.ActionInstall)
+	asked := src.n
+	start := time.Now()
+	again, err := engine.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) < maxAge {
+		if again != first || src.n != asked {
+			t.Errorf("within maxAge: a new snapshot or %d store calls, want the same snapshot and none", src.n-asked)
+		}
+	}
+	time.Sleep(maxAge)
+	later, err := engine.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later == first || later.Seq == first.Seq {
+		t.Errorf("after maxAge: snapshot at sequence %d, want one past %d", later.Seq, first.Seq)
+	}
+}
+
+// seqCounter counts ChangeSequence calls.
+type seqCounter struct {
+	scan.Source
+	n int
+}
+
+func (c *seqCounter) ChangeSequence(ctx context.Context) (int64, error) {
+	c.n++
+	return c.Source.ChangeSequence(ctx)
 }

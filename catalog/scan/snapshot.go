@@ -33,21 +33,35 @@ type Source interface {
 
 // Engine hands out catalog snapshots, rebuilding one only when the store's
 // change sequence has moved, so every replica sharing a store sees an
-// approval or a computer-group assignment made on any of them at its next
-// request. Reading the change sequence is the only store call of a
-// Snapshot call that finds its snapshot current.
+// approval or a computer-group assignment made on any of them. It reads the
+// change sequence at most once per maxAge: within that time a Snapshot call
+// makes no store call at all, and a change made on any replica reaches
+// scans within maxAge.
 type Engine struct {
-	src Source
+	src    Source
+	maxAge time.Duration
 
-	mu   sync.Mutex
-	snap *Snapshot
+	mu      sync.Mutex
+	snap    *Snapshot
+	checked time.Time // when snap was last found current
 }
 
-// NewEngine returns an engine over src.
-func NewEngine(src Source) *Engine { return &Engine{src: src} }
+// NewEngine returns an engine over src whose snapshots are at most maxAge
+// older than the store; zero checks the change sequence on every call.
+func NewEngine(src Source, maxAge time.Duration) *Engine {
+	return &Engine{src: src, maxAge: max(maxAge, 0)}
+}
 
-// Snapshot returns a snapshot that is current as of this call.
+// Snapshot returns a snapshot that was current at most maxAge ago.
 func (e *Engine) Snapshot(ctx context.Context) (*Snapshot, error) {
+	e.mu.Lock()
+	if e.snap != nil && e.maxAge > 0 && time.Since(e.checked) < e.maxAge {
+		snap := e.snap
+		e.mu.Unlock()
+		return snap, nil
+	}
+	e.mu.Unlock()
+	asked := time.Now()
 	seq, err := e.src.ChangeSequence(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scan: change sequence: %w", err)
@@ -55,13 +69,16 @@ func (e *Engine) Snapshot(ctx context.Context) (*Snapshot, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.snap != nil && e.snap.Seq == seq {
+		if asked.After(e.checked) {
+			e.checked = asked
+		}
 		return e.snap, nil
 	}
 	snap, err := load(ctx, e.src, seq)
 	if err != nil {
 		return nil, err
 	}
-	e.snap = snap
+	e.snap, e.checked = snap, asked
 	return snap, nil
 }
 

@@ -208,6 +208,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&c.cfg.ContentRedirect, "content-redirect", "", `send content clients elsewhere: "presign" (302 to a presigned S3 URL; S3 store only) or the base URL of an alternate download server mirroring /Content/; empty serves the bytes`)
 	fs.StringVar(&c.cfg.ContentMUURLs, "content-mu-urls", "", "file or folder of MS-WSUSSS GetUpdateData responses: files not stored here are redirected to their Microsoft Update URL (MUUrl) found there")
 	env["sync-page-size"] = "WSUS_SYNC_PAGE_SIZE"
+	fs.DurationVar(&c.cfg.SnapshotMaxAge, "snapshot-max-age", server.DefaultSnapshotMaxAge, "how long scans are served from this process's catalog snapshot before it checks the store for changes: an approval or assignment made on any replica reaches scans within it; 0 checks on every scan")
+	env["snapshot-max-age"] = "WSUS_SNAPSHOT_MAX_AGE"
 	env["content-redirect"] = "WSUS_CONTENT_REDIRECT"
 	env["content-mu-urls"] = "WSUS_CONTENT_MU_URLS"
 	fs.StringVar(&c.cfg.AdminListen, "admin-listen", "", "address to serve the admin API on, alone (the client address then answers 404 under /api/v1/); empty serves it on --listen")

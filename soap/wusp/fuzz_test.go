@@ -95,7 +95,7 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	}
 	s := &fuzzServer{store: store, sealer: sealer, now: time.Date(2026, 10, 4, 15, 3, 36, 0, time.UTC), clientID: "e1da06a3-5601-43c9-bac3-52d5db701494", log: &syncbuf.Buffer{}}
 	services, err := wusp.New(ctx, wusp.Config{
-		Store: store, Engine: scan.NewEngine(store), Sealer: sealer, Logger: s.log.ErrorLogger(),
+		Store: store, Engine: scan.NewEngine(store, 0), Sealer: sealer, Logger: s.log.ErrorLogger(),
 		Now: func() time.Time { return s.now },
 	})
 	if err != nil {

@@ -147,8 +147,15 @@ type replicaStore interface {
 // e's clock.
 func (e *env) replica(store replicaStore) *env {
 	e.t.Helper()
+	return e.replicaMaxAge(store, 0)
+}
+
+// replicaMaxAge is replica with a scan engine whose snapshots may be
+// maxAge old (see scan.NewEngine).
+func (e *env) replicaMaxAge(store replicaStore, maxAge time.Duration) *env {
+	e.t.Helper()
 	services, err := wusp.New(context.Background(), wusp.Config{
-		Store: store, Engine: scan.NewEngine(store), Sealer: e.sealer,
+		Store: store, Engine: scan.NewEngine(store, maxAge), Sealer: e.sealer,
 		Logger: slog.New(slog.DiscardHandler), Now: e.clock.now,
 	})
 	if err != nil {
@@ -260,6 +267,31 @@ func TestSteadyStateSyncAsksOnlyForTheChangeSequence(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSteadyStateSyncMakesNoStoreCall: with a snapshot that may be an hour
+// old, a delta SyncUpdates of a registered client makes no store call at
+// all (LastSync aside, written at most every LastSyncResolution).
+func TestSteadyStateSyncMakesNoStoreCall(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	counter := &countingStore{inner: e.store}
+	r := e.replicaMaxAge(counter, time.Hour)
+	_, ck := r.login("")
+	m, w, z, demo := e.ids[idMicrosoft], e.ids[idWindows], e.ids[idOOBEZDP], e.ids[idDemo]
+	for i := range 4 {
+		status, el := r.syncUpdates(ck, []int32{m, w}, []int32{z, demo})
+		if status != 200 {
+			t.Fatalf("round %d: HTTP %d fault %q", i, status, faultCode(el))
+		}
+		ck = newCookie(t, el)
+		calls := counter.take()
+		if i == 0 {
+			continue // the first round builds the snapshot and writes LastSync
+		}
+		if len(calls) != 0 {
+			t.Errorf("round %d: store calls %v, want none", i, calls)
+		}
 	}
 }
 

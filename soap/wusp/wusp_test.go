@@ -114,7 +114,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	clk := &clock{t: time.Now().UTC()}
 	services, err := wusp.New(ctx, wusp.Config{
-		Store: store, Engine: scan.NewEngine(store), Sealer: sealer,
+		Store: store, Engine: scan.NewEngine(store, 0), Sealer: sealer,
 		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, Now: clk.now,
 		MaxInflight: opts.maxInflight, MaxBufferedBytes: opts.maxBufferedBytes,
 	})
