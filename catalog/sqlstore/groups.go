@@ -223,7 +223,7 @@ func (s *Store) Approvals(ctx context.Context) ([]catalog.Approval, error) {
 			FROM approval ORDER BY id`, nil, func(rows *sql.Rows) error {
 			var a catalog.Approval
 			var action string
-			if err := rows.Scan(&a.ID, &a.UpdateID, &a.GroupID, &action, timeDest{&a.Deadline},
+			if err := rows.Scan(num(&a.ID), &a.UpdateID, &a.GroupID, &action, timeDest{&a.Deadline},
 				timeDest{&a.ChangedAt}, &a.By); err != nil {
 				return err
 			}

@@ -118,8 +118,8 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 			FROM event WHERE client_id = $1 ORDER BY time_at_target NULLS FIRST, seq`, []any{clientID},
 			func(rows *sql.Rows) error {
 				var e catalog.Event
-				if err := rows.Scan(&e.InstanceID, &e.ClientID, &e.EventID, &e.SourceID, timeDest{&e.TimeAtTarget},
-					&e.UpdateID, &e.RevisionNumber, &e.Win32HResult, &e.AppName, stringsDest{&e.Replacement},
+				if err := rows.Scan(&e.InstanceID, &e.ClientID, num(&e.EventID), num(&e.SourceID), timeDest{&e.TimeAtTarget},
+					&e.UpdateID, num(&e.RevisionNumber), num(&e.Win32HResult), &e.AppName, stringsDest{&e.Replacement},
 					stringsDest{&e.MiscData}, timeDest{&e.Received}); err != nil {
 					return err
 				}
@@ -194,7 +194,7 @@ func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.Update
 		err := t.query(ctx, `SELECT update_id, state, changed_at FROM update_status WHERE client_id = $1
 			ORDER BY update_id`, []any{clientID}, func(rows *sql.Rows) error {
 			st := catalog.UpdateStatus{ClientID: clientID}
-			if err := rows.Scan(&st.UpdateID, &st.State, timeDest{&st.ChangedAt}); err != nil {
+			if err := rows.Scan(&st.UpdateID, num(&st.State), timeDest{&st.ChangedAt}); err != nil {
 				return err
 			}
 			out = append(out, st)

@@ -125,7 +125,7 @@ func findStored(ctx context.Context, t *tx, revs []*catalog.Revision) (map[catal
 		func(rows *sql.Rows) error {
 			e := &importEntry{}
 			var id catalog.Identity
-			if err := rows.Scan(&e.id, &id.UpdateID, &id.RevisionNumber, &e.digest); err != nil {
+			if err := rows.Scan(num(&e.id), &id.UpdateID, num(&id.RevisionNumber), &e.digest); err != nil {
 				return err
 			}
 			if want[id] {
@@ -325,7 +325,7 @@ func summaries(ctx context.Context, t *tx) ([]catalog.Summary, error) {
 		func(rows *sql.Rows) error {
 			var sm catalog.Summary
 			var typ string
-			if err := rows.Scan(&sm.ID, &sm.UpdateID, &sm.RevisionNumber, &typ, &sm.CategoryType, &sm.Title,
+			if err := rows.Scan(num(&sm.ID), &sm.UpdateID, num(&sm.RevisionNumber), &typ, &sm.CategoryType, &sm.Title,
 				&sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, timeDest{&sm.Imported},
 				driversDest{&sm.Drivers}); err != nil {
 				return err
@@ -366,7 +366,7 @@ func readEdges(ctx context.Context, t *tx, where string, args []any, owner func(
 		var clause int
 		var isCat bool
 		var u uuid.UUID
-		if err := rows.Scan(&id, &clause, &isCat, &u); err != nil {
+		if err := rows.Scan(num(&id), num(&clause), &isCat, &u); err != nil {
 			return err
 		}
 		sm, err := owner(id)
@@ -388,7 +388,7 @@ func readEdges(ctx context.Context, t *tx, where string, args []any, owner func(
 		" ORDER BY revision_id, position", args, func(rows *sql.Rows) error {
 		var id int32
 		var b catalog.Identity
-		if err := rows.Scan(&id, &b.UpdateID, &b.RevisionNumber); err != nil {
+		if err := rows.Scan(num(&id), &b.UpdateID, num(&b.RevisionNumber)); err != nil {
 			return err
 		}
 		sm, err := owner(id)
@@ -405,7 +405,7 @@ func readEdges(ctx context.Context, t *tx, where string, args []any, owner func(
 		func(rows *sql.Rows) error {
 			var id int32
 			var u uuid.UUID
-			if err := rows.Scan(&id, &u); err != nil {
+			if err := rows.Scan(num(&id), &u); err != nil {
 				return err
 			}
 			sm, err := owner(id)
@@ -435,7 +435,7 @@ func revision(ctx context.Context, t *tx, id int32) (*catalog.Revision, error) {
 	var typ string
 	err := t.queryRow(ctx, `SELECT update_id, revision_number, update_type, category_type, title,
 		description, kb_article_id, publication_state, creation_date, drivers FROM revision WHERE id = $1`, id).
-		Scan(&r.UpdateID, &r.RevisionNumber, &typ, &r.CategoryType, &r.Title, &r.Description, &r.KBArticleID,
+		Scan(&r.UpdateID, num(&r.RevisionNumber), &typ, &r.CategoryType, &r.Title, &r.Description, &r.KBArticleID,
 			&r.PublicationState, timeDest{&r.CreationDate}, driversDest{&r.Drivers})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, catalog.ErrNotFound
@@ -497,7 +497,7 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 		var out []catalog.Fragment
 		err := t.query(ctx, q, args, func(rows *sql.Rows) error {
 			f := catalog.Fragment{Type: typ}
-			if err := rows.Scan(&f.RevisionID, &f.Language, &f.XML); err != nil {
+			if err := rows.Scan(num(&f.RevisionID), &f.Language, &f.XML); err != nil {
 				return err
 			}
 			out = append(out, f)
@@ -545,7 +545,7 @@ func files(ctx context.Context, t *tx, ids []int32) (map[int32][]catalog.File, e
 // scanFile scans (revision_id, sha1, sha256, file_name, size, modified).
 func scanFile(row interface{ Scan(...any) error }, id *int32) (catalog.File, error) {
 	var f catalog.File
-	if err := row.Scan(id, &f.SHA1, &f.SHA256, &f.FileName, &f.Size, timeDest{&f.Modified}); err != nil {
+	if err := row.Scan(num(id), &f.SHA1, &f.SHA256, &f.FileName, num(&f.Size), timeDest{&f.Modified}); err != nil {
 		return catalog.File{}, err
 	}
 	if len(f.SHA256) == 0 {
