@@ -192,7 +192,7 @@ func unknownGroup(w http.ResponseWriter, ref string) {
 	writeError(w, http.StatusNotFound, "unknown_group", fmt.Sprintf("no target group is named or has the ID %q", ref))
 }
 
-// findGroup finds a target group by ID or, case-insensitively, by name; an
+// findGroup finds a target group by ID or by name (see groupNamed); an
 // empty ref means "All Computers".
 func findGroup(groups []catalog.TargetGroup, ref string) (catalog.TargetGroup, bool) {
 	ref = strings.TrimSpace(ref)
@@ -206,8 +206,22 @@ func findGroup(groups []catalog.TargetGroup, ref string) (catalog.TargetGroup, b
 			}
 		}
 	}
+	return groupNamed(groups, ref)
+}
+
+// groupNamed finds the group called name: the one spelled exactly so, else
+// the first one the store counts as the same name (catalog.SameGroupName).
+// Catalogs upgraded from before names were case-folded may hold two groups
+// of one folded name ("Straße" and "STRASSE"); the exact spelling reaches
+// each.
+func groupNamed(groups []catalog.TargetGroup, name string) (catalog.TargetGroup, bool) {
 	for _, g := range groups {
-		if catalog.SameGroupName(g.Name, ref) {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	for _, g := range groups {
+		if catalog.SameGroupName(g.Name, name) {
 			return g, true
 		}
 	}

@@ -90,17 +90,6 @@ func parseGroupName(raw string) (string, *requestError) {
 	return name, nil
 }
 
-// groupNamed finds the group called name, as the store compares names
-// (catalog.SameGroupName).
-func groupNamed(groups []catalog.TargetGroup, name string) (catalog.TargetGroup, bool) {
-	for _, g := range groups {
-		if catalog.SameGroupName(g.Name, name) {
-			return g, true
-		}
-	}
-	return catalog.TargetGroup{}, false
-}
-
 // groupsBody is ComputerGroupsRequest as decoded: a nil Groups means the
 // field was missing or null, which is refused rather than read as "clear".
 type groupsBody struct {

@@ -101,8 +101,9 @@ type Snapshot struct {
 	bundledBy map[uuid.UUID][]uuid.UUID
 	approvals map[uuid.UUID][]catalog.Approval
 	groups    map[uuid.UUID]catalog.TargetGroup
-	// groupsByKey finds groups by catalog.GroupNameKey of their names.
-	groupsByKey map[string][]uuid.UUID
+	// groupsByName and groupsByKey find groups by their names as spelled
+	// and by catalog.GroupNameKey of them.
+	groupsByName, groupsByKey map[string][]uuid.UUID
 	// states holds declines and the last deployment change per update.
 	states map[uuid.UUID]catalog.UpdateState
 	// assigned holds the groups an admin assigned each computer to
@@ -149,6 +150,7 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		bundledBy:    map[uuid.UUID][]uuid.UUID{},
 		approvals:    map[uuid.UUID][]catalog.Approval{},
 		groups:       map[uuid.UUID]catalog.TargetGroup{},
+		groupsByName: map[string][]uuid.UUID{},
 		groupsByKey:  map[string][]uuid.UUID{},
 		states:       make(map[uuid.UUID]catalog.UpdateState, len(states)),
 		supersededBy: map[uuid.UUID][]uuid.UUID{},
@@ -186,6 +188,7 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		s.groups[g.ID] = g
 		key := catalog.GroupNameKey(g.Name)
 		s.groupsByKey[key] = append(s.groupsByKey[key], g.ID)
+		s.groupsByName[g.Name] = append(s.groupsByName[g.Name], g.ID)
 	}
 	return s, nil
 }
@@ -224,7 +227,8 @@ func (s *Snapshot) AssignedGroups(clientID string) []uuid.UUID {
 // ResolveGroups returns the target groups a client belongs to: "All
 // Computers"; the groups an admin assigned it to (server-side targeting);
 // every existing group it asked for by name (client-side targeting, names
-// compared as the store compares them, catalog.SameGroupName); the ancestors of all of these; and
+// compared as the store compares them, catalog.SameGroupName, the exact
+// spelling first); the ancestors of all of these; and
 // "Unassigned Computers" when it is in no group of its own. The result is
 // sorted, so it can key caches.
 func (s *Snapshot) ResolveGroups(names []string, assigned []uuid.UUID) []uuid.UUID {
@@ -246,7 +250,11 @@ func (s *Snapshot) ResolveGroups(names []string, assigned []uuid.UUID) []uuid.UU
 		if n = strings.TrimSpace(n); n == "" {
 			continue
 		}
-		for _, id := range s.groupsByKey[catalog.GroupNameKey(n)] {
+		ids, ok := s.groupsByName[n]
+		if !ok {
+			ids = s.groupsByKey[catalog.GroupNameKey(n)]
+		}
+		for _, id := range ids {
 			join(id)
 		}
 	}
