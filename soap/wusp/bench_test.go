@@ -68,10 +68,20 @@ func BenchmarkSyncUpdatesDelta(b *testing.B) {
 	_, ck := e.login("")
 	installed := []int32{e.ids[idMicrosoft], e.ids[idWindows]}
 	other := []int32{e.ids[idOOBEZDP], e.ids[idDemo]}
-	body := wrap(soap.NSClient, "SyncUpdates", ck+"<parameters><ExpressQuery>false</ExpressQuery>"+
-		ints("InstalledNonLeafUpdateIDs", installed)+ints("OtherCachedUpdateIDs", other)+
-		"<SkipSoftwareSync>false</SkipSoftwareSync><NeedTwoGroupOutOfScopeUpdates>false</NeedTwoGroupOutOfScopeUpdates></parameters>")
-	if status, el := e.post(clientPath, `"`+soap.NSClient+`/SyncUpdates"`, body); status != 200 || len(newUpdates(e.t, el)) != 0 {
+	request := func(ck string) string {
+		return wrap(soap.NSClient, "SyncUpdates", ck+"<parameters><ExpressQuery>false</ExpressQuery>"+
+			ints("InstalledNonLeafUpdateIDs", installed)+ints("OtherCachedUpdateIDs", other)+
+			"<SkipSoftwareSync>false</SkipSoftwareSync><NeedTwoGroupOutOfScopeUpdates>false</NeedTwoGroupOutOfScopeUpdates></parameters>")
+	}
+	// The client sends the cookie of its last round, as a real one does:
+	// the first round moves the sync anchor, the next ones change nothing.
+	status, el := e.post(clientPath, `"`+soap.NSClient+`/SyncUpdates"`, request(ck))
+	if status != 200 {
+		b.Fatalf("first round: HTTP %d %v", status, el.Tag)
+	}
+	body := request(newCookie(b, el))
+	if status, el := e.post(clientPath, `"`+soap.NSClient+`/SyncUpdates"`, body); status != 200 || len(newUpdates(e.t, el)) != 0 ||
+		el.FindElement("SyncUpdatesResult/ChangedUpdates") != nil {
 		b.Fatalf("delta request is not a delta: HTTP %d %v", status, el.Tag)
 	}
 	benchCall(b, e, clientPath, `"`+soap.NSClient+`/SyncUpdates"`, body)

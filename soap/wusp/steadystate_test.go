@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -459,5 +461,49 @@ func TestAssignmentChangesCachedUpdates(t *testing.T) {
 	}
 	if got := round("still in Pilot"); got != nil {
 		t.Errorf("still in Pilot: ChangedUpdates %v, want none", got)
+	}
+}
+
+// TestSyncUpdatesHandsBackAnUnchangedCookie: a round that changes nothing
+// in the session answers with the cookie it got, byte for byte (no sealing);
+// one that moves the anchor seals a new one. Cookies spelled unlike ours
+// (line breaks in the base64, character references) are read all the same
+// and answered with a cookie of our own spelling.
+func TestSyncUpdatesHandsBackAnUnchangedCookie(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	_, ck := e.login("")
+	m, w, z, demo := e.ids[idMicrosoft], e.ids[idWindows], e.ids[idOOBEZDP], e.ids[idDemo]
+	data := func(cookieXML string) string {
+		t.Helper()
+		_, rest, _ := strings.Cut(cookieXML, "<EncryptedData>")
+		d, _, _ := strings.Cut(rest, "</EncryptedData>")
+		return d
+	}
+	round := func(name, ck string) string {
+		t.Helper()
+		status, el := e.syncUpdates(ck, []int32{m, w}, []int32{z, demo})
+		if status != 200 {
+			t.Fatalf("%s: HTTP %d fault %q", name, status, faultCode(el))
+		}
+		return newCookie(t, el)
+	}
+	first := round("first round: the anchor moves", ck)
+	if data(first) == data(ck) {
+		t.Errorf("first round: the cookie came back unchanged, want a new one (the anchor moved)")
+	}
+	second := round("a delta round", first)
+	if data(second) != data(first) {
+		t.Errorf("a delta round: got a new cookie, want the one sent back byte for byte")
+	}
+	d := data(second)
+	respelled := []struct{ name, data string }{
+		{"line breaks in the base64", d[:10] + "\r\n" + d[10:]},
+		{"a character reference", strings.Replace(d, d[:1], "&#"+strconv.Itoa(int(d[0]))+";", 1)},
+	}
+	for _, r := range respelled {
+		got := round(r.name, strings.Replace(second, d, r.data, 1))
+		if gd := data(got); gd == r.data || strings.ContainsAny(gd, "\r\n&") {
+			t.Errorf("%s: answered with EncryptedData %q, want our own spelling", r.name, gd)
+		}
 	}
 }

@@ -3,7 +3,10 @@ package wusp
 import (
 	"context"
 	"fmt"
+	"html"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
@@ -28,10 +31,11 @@ const deadlineFormat = "2006-01-02T15:04:05Z"
 // page (BenchmarkSyncUpdatesFirstPage) costs about a third of what building
 // and serializing a tree did.
 func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	sess, sealed, err := s.openSyncSession(req)
 	if err != nil {
 		return nil, err
 	}
+	opened := sess
 	p := soap.Child(req.Body, "parameters")
 	if p == nil {
 		return nil, soap.BadParameter("parameters")
@@ -60,6 +64,9 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 		return nil, err
 	}
 	sess.SyncAnchor, sess.AnchorGroups = res.Anchor, sreq.Groups
+	if !sess.SyncAnchor.Equal(opened.SyncAnchor) || !slices.Equal(sess.AnchorGroups, opened.AnchorGroups) {
+		sealed = "" // the session changed: seal it anew
+	}
 
 	core, err := s.coreFragments(ctx, snap, updateIDs(res))
 	if err != nil {
@@ -67,7 +74,7 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 	}
 	fitPage(&res, core, s.cfg.MaxPageBytes)
 	resp := req.NewRawResponse()
-	if err := s.writeSyncInfo(resp, res, core, sess); err != nil {
+	if err := s.writeSyncInfo(resp, res, core, sess, sealed); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -141,9 +148,39 @@ func fitPage(res *scan.SyncResult, core map[int32]coreFragment, maxBytes int) {
 	}
 }
 
+// openSyncSession opens the session of a SyncUpdates request, from the
+// cookie's EncryptedData as the request carried it (cut out before parsing,
+// see Client) or as parsed. It also returns that EncryptedData when it is
+// canonical base64, so that an answer whose session did not change can hand
+// the same cookie back instead of sealing it again.
+func (s *Services) openSyncSession(req *soap.Request) (cookie.Session, string, error) {
+	data, ok := req.RawContent("EncryptedData")
+	if !ok {
+		sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+		return sess, "", err
+	}
+	text := string(data)
+	if strings.IndexByte(text, '&') >= 0 {
+		text = html.UnescapeString(text) // character references in base64: legal, if odd
+	}
+	text = strings.TrimSpace(text)
+	sess, err := s.unsealData(text)
+	if err == nil {
+		err = s.checkSession(sess)
+	}
+	if err != nil {
+		return cookie.Session{}, "", err
+	}
+	if strings.ContainsAny(text, "\r\n\t ") {
+		text = "" // not as we write it: seal anew
+	}
+	return sess, text, nil
+}
+
 // writeSyncInfo writes SyncUpdatesResult, a SyncInfo, in WSDL order,
-// omitting empty arrays as real WSUS does.
-func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core map[int32]coreFragment, sess cookie.Session) error {
+// omitting empty arrays as real WSUS does. sealed, when set, is the
+// EncryptedData of sess as the request carried it.
+func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core map[int32]coreFragment, sess cookie.Session, sealed string) error {
 	size := 0
 	for _, f := range core {
 		size += len(f.text)
@@ -165,7 +202,9 @@ func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core 
 	w.IntArray("OutOfScopeRevisionIDs", res.OutOfScope)
 	writeInfos("ChangedUpdates", res.ChangedUpdates)
 	w.Elem("Truncated", soap.BoolText(res.Truncated))
-	if err := s.addCookie(w, "NewCookie", sess); err != nil {
+	if sealed != "" {
+		writeCookie(w, "NewCookie", sess.Expires, sealed)
+	} else if err := s.addCookie(w, "NewCookie", sess); err != nil {
 		return err
 	}
 	w.IntArray("DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)

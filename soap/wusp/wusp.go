@@ -219,7 +219,9 @@ func (s *Services) Client() http.Handler {
 	// SystemSpec lists every device of the computer (70 on a small VM):
 	// kept as bytes, parsed on the driver pass only (drivers.go).
 	// Its answer is written as bytes (sync.go).
-	svc.HandleBulkRaw("SyncUpdates", syncRequest, outageAware(s.syncUpdates), "SystemSpec")
+	// The cookie's base64 is cut out before parsing too: it is most of
+	// what a steady-state request holds besides the lists.
+	svc.HandleBulkRaw("SyncUpdates", syncRequest, outageAware(s.syncUpdates), "SystemSpec", "EncryptedData")
 	svc.Handle("SyncPrinterCatalog", listRequest, outageAware(s.syncPrinterCatalog))
 	svc.Handle("RefreshCache", listRequest, outageAware(s.refreshCache))
 	svc.Handle("GetExtendedUpdateInfo", listRequest, outageAware(s.getExtendedUpdateInfo))
@@ -240,16 +242,25 @@ func (s *Services) Reporting() http.Handler {
 // cookie-taking method must (MS-WUSP.md section 9, item 8).
 func (s *Services) openSession(el *etree.Element) (cookie.Session, error) {
 	sess, err := s.unsealSession(el)
+	if err == nil {
+		err = s.checkSession(sess)
+	}
 	if err != nil {
 		return cookie.Session{}, err
 	}
+	return sess, nil
+}
+
+// checkSession fails an expired session with CookieExpired and one issued
+// under another configuration with ConfigChanged.
+func (s *Services) checkSession(sess cookie.Session) error {
 	switch {
 	case s.now().After(sess.Expires):
-		return cookie.Session{}, soap.Errorf(soap.CookieExpired, "")
+		return soap.Errorf(soap.CookieExpired, "")
 	case !sess.ConfigChanged.Equal(s.info.ConfigChanged):
-		return cookie.Session{}, soap.Errorf(soap.ConfigChanged, "")
+		return soap.Errorf(soap.ConfigChanged, "")
 	}
-	return sess, nil
+	return nil
 }
 
 // clientScope returns the current catalog snapshot and what it deploys to
@@ -274,7 +285,13 @@ func clientGroups(snap *scan.Snapshot, sess cookie.Session) []uuid.UUID {
 // when it is absent, not base64 or not sealed by our key, ServerChanged when
 // another installation minted it. Expiry and configuration are not checked.
 func (s *Services) unsealSession(el *etree.Element) (cookie.Session, error) {
-	raw, err := base64.StdEncoding.DecodeString(soap.Text(el, "EncryptedData"))
+	return s.unsealData(soap.Text(el, "EncryptedData"))
+}
+
+// unsealData opens the sealed session of a cookie's EncryptedData text (see
+// unsealSession).
+func (s *Services) unsealData(data string) (cookie.Session, error) {
+	raw, err := base64.StdEncoding.DecodeString(data)
 	if err != nil || len(raw) == 0 {
 		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
 	}
@@ -295,11 +312,16 @@ func (s *Services) addCookie(w xmlWriter, name string, sess cookie.Session) erro
 	if err != nil {
 		return fmt.Errorf("wusp: seal cookie: %w", err)
 	}
-	w.Start(name)
-	w.Elem("Expiration", soap.FormatDateTime(sess.Expires))
-	w.Elem("EncryptedData", base64.StdEncoding.EncodeToString(sealed))
-	w.End(name)
+	writeCookie(w, name, sess.Expires, base64.StdEncoding.EncodeToString(sealed))
 	return nil
+}
+
+// writeCookie writes a Cookie element: Expiration, EncryptedData.
+func writeCookie(w xmlWriter, name string, expires time.Time, data string) {
+	w.Start(name)
+	w.Elem("Expiration", soap.FormatDateTime(expires))
+	w.Elem("EncryptedData", data)
+	w.End(name)
 }
 
 // xmlWriter is where the writers shared by the answers built as trees and
