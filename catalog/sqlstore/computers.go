@@ -161,7 +161,7 @@ const computerColumns = `id, dns_name, requested_groups, registered, os_major, o
 
 func scanComputer(row interface{ Scan(...any) error }) (catalog.Computer, error) {
 	var c catalog.Computer
-	err := row.Scan(&c.ID, &c.DNSName, stringsDest{&c.RequestedGroups}, &c.Registered, num(&c.OSMajor), num(&c.OSMinor),
+	err := row.Scan(&c.ID, &c.DNSName, stringsDest(&c.RequestedGroups), &c.Registered, num(&c.OSMajor), num(&c.OSMinor),
 		num(&c.OSBuild), &c.OSDescription, &c.OSLocale, &c.Architecture, &c.Manufacturer, &c.Model, &c.ClientVersion,
 		timeDest{&c.FirstSeen}, timeDest{&c.LastSync}, timeDest{&c.LastReport}, timeDest{&c.LastStatusTime})
 	return c, err

@@ -80,11 +80,23 @@ func encStrings(list []string) any {
 	return jsonList(list)
 }
 
-// stringsDest scans a stored string list; NULL and [] are nil.
-type stringsDest struct{ list *[]string }
+// jsonListDest scans a list stored as a JSON array (string lists, driver
+// metadata); NULL and [] are nil. what names the list in errors.
+type jsonListDest[T any] struct {
+	list *[]T
+	what string
+}
+
+// stringsDest scans a stored string list.
+func stringsDest(list *[]string) jsonListDest[string] { return jsonListDest[string]{list, "string list"} }
+
+// driversDest scans stored driver metadata.
+func driversDest(ds *[]catalog.DriverMetadata) jsonListDest[catalog.DriverMetadata] {
+	return jsonListDest[catalog.DriverMetadata]{ds, "drivers"}
+}
 
 // Scan implements sql.Scanner.
-func (d stringsDest) Scan(v any) error {
+func (d jsonListDest[T]) Scan(v any) error {
 	var s sql.NullString
 	if err := s.Scan(v); err != nil {
 		return err
@@ -94,7 +106,7 @@ func (d stringsDest) Scan(v any) error {
 		return nil
 	}
 	if err := json.Unmarshal([]byte(s.String), d.list); err != nil {
-		return fmt.Errorf("stored string list: %w", err)
+		return fmt.Errorf("stored %s: %w", d.what, err)
 	}
 	if len(*d.list) == 0 {
 		*d.list = nil
@@ -118,28 +130,6 @@ func encDrivers(ds []catalog.DriverMetadata) (any, error) {
 		return nil, fmt.Errorf("encode drivers: %w", err)
 	}
 	return string(b), nil
-}
-
-// driversDest scans stored driver metadata; NULL is nil.
-type driversDest struct{ ds *[]catalog.DriverMetadata }
-
-// Scan implements sql.Scanner.
-func (d driversDest) Scan(v any) error {
-	var s sql.NullString
-	if err := s.Scan(v); err != nil {
-		return err
-	}
-	*d.ds = nil
-	if !s.Valid {
-		return nil
-	}
-	if err := json.Unmarshal([]byte(s.String), d.ds); err != nil {
-		return fmt.Errorf("stored drivers: %w", err)
-	}
-	if len(*d.ds) == 0 {
-		*d.ds = nil
-	}
-	return nil
 }
 
 // nullBytes returns b as stored: NULL when empty.

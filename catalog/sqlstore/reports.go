@@ -119,8 +119,8 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 			func(rows *sql.Rows) error {
 				var e catalog.Event
 				if err := rows.Scan(&e.InstanceID, &e.ClientID, num(&e.EventID), num(&e.SourceID), timeDest{&e.TimeAtTarget},
-					&e.UpdateID, num(&e.RevisionNumber), num(&e.Win32HResult), &e.AppName, stringsDest{&e.Replacement},
-					stringsDest{&e.MiscData}, timeDest{&e.Received}); err != nil {
+					&e.UpdateID, num(&e.RevisionNumber), num(&e.Win32HResult), &e.AppName, stringsDest(&e.Replacement),
+					stringsDest(&e.MiscData), timeDest{&e.Received}); err != nil {
 					return err
 				}
 				out = append(out, e)

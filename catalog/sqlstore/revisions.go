@@ -327,7 +327,7 @@ func summaries(ctx context.Context, t *tx) ([]catalog.Summary, error) {
 			var typ string
 			if err := rows.Scan(num(&sm.ID), &sm.UpdateID, num(&sm.RevisionNumber), &typ, &sm.CategoryType, &sm.Title,
 				&sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, timeDest{&sm.Imported},
-				driversDest{&sm.Drivers}); err != nil {
+				driversDest(&sm.Drivers)); err != nil {
 				return err
 			}
 			sm.Type = catalog.UpdateType(typ)
@@ -436,7 +436,7 @@ func revision(ctx context.Context, t *tx, id int32) (*catalog.Revision, error) {
 	err := t.queryRow(ctx, `SELECT update_id, revision_number, update_type, category_type, title,
 		description, kb_article_id, publication_state, creation_date, drivers FROM revision WHERE id = $1`, id).
 		Scan(&r.UpdateID, num(&r.RevisionNumber), &typ, &r.CategoryType, &r.Title, &r.Description, &r.KBArticleID,
-			&r.PublicationState, timeDest{&r.CreationDate}, driversDest{&r.Drivers})
+			&r.PublicationState, timeDest{&r.CreationDate}, driversDest(&r.Drivers))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, catalog.ErrNotFound
 	}
