@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -91,6 +92,7 @@ func (c Computer) Validate() error {
 		return errors.New("empty client ID")
 	}
 	return errors.Join(CheckTime("FirstSeen", c.FirstSeen), CheckText("client ID", c.ID),
+		CheckInt32("OSMajor", c.OSMajor), CheckInt32("OSMinor", c.OSMinor), CheckInt32("OSBuild", c.OSBuild),
 		CheckText("DNS name", c.DNSName), CheckText("OS description", c.OSDescription),
 		CheckText("OS locale", c.OSLocale), CheckText("architecture", c.Architecture),
 		CheckText("manufacturer", c.Manufacturer), CheckText("model", c.Model),
@@ -156,7 +158,8 @@ func (r Report) Validate() error {
 		if e.InstanceID == uuid.Nil {
 			return fmt.Errorf("event %d: no instance ID", i)
 		}
-		err := errors.Join(CheckTime("TimeAtTarget", e.TimeAtTarget), CheckText("AppName", e.AppName))
+		err := errors.Join(CheckTime("TimeAtTarget", e.TimeAtTarget), CheckText("AppName", e.AppName),
+			CheckInt32("EventID", e.EventID), CheckInt32("SourceID", e.SourceID))
 		for j, v := range e.Replacement {
 			err = errors.Join(err, CheckText(fmt.Sprintf("Replacement %d", j), v))
 		}
@@ -191,6 +194,20 @@ func CheckStatuses(statuses []UpdateStatus) error {
 	}
 	return nil
 }
+
+// CheckInt32 reports a number outside the 32 bits every store keeps (and
+// the protocol sends); what names the field.
+func CheckInt32(what string, n int) error {
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return fmt.Errorf("%s %d is outside the 32-bit range", what, n)
+	}
+	return nil
+}
+
+// ValidClientID reports whether id can name a computer: a non-empty
+// client ID that passes CheckText. Stores answer an ID that cannot as they
+// answer an unknown computer.
+func ValidClientID(id string) bool { return id != "" && CheckText("client ID", id) == nil }
 
 // CheckText reports client-supplied text that is not valid UTF-8 or holds a
 // NUL character; what names the field.

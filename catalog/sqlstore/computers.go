@@ -58,6 +58,13 @@ func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error 
 	})
 }
 
+// unknownComputer is the error of an operation on a computer that does
+// not exist, also for a client ID no computer can have (see
+// catalog.ValidClientID).
+func (s *Store) unknownComputer(op, clientID string) error {
+	return s.errorf("%s: computer %q: %w", op, clientID, catalog.ErrNotFound)
+}
+
 // lockComputer takes the computer's row lock where the engine has row locks
 // (it orders concurrent writes about one computer) and fails with an error
 // wrapping catalog.ErrNotFound unless the computer exists.
@@ -82,6 +89,9 @@ func lockComputer(ctx context.Context, t *tx, clientID string) error {
 // nothing.
 func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups []uuid.UUID) error {
 	op := fmt.Sprintf("set groups of %q", clientID)
+	if !catalog.ValidClientID(clientID) {
+		return s.unknownComputer(op, clientID)
+	}
 	want := catalog.SortGroupIDs(groups)
 	return s.write(ctx, op, func(t *tx) error {
 		if err := lockComputer(ctx, t, clientID); err != nil {
@@ -130,6 +140,9 @@ func (s *Store) RecordSync(ctx context.Context, clientID string, at time.Time) e
 	op := fmt.Sprintf("record sync of %q", clientID)
 	if err := catalog.CheckTime("time", at); err != nil {
 		return s.invalid(op, err)
+	}
+	if !catalog.ValidClientID(clientID) {
+		return s.unknownComputer(op, clientID)
 	}
 	at = s.orNow(at)
 	return s.write(ctx, op, func(t *tx) error {
@@ -194,6 +207,9 @@ func computerGroups(ctx context.Context, t *tx, clientID string) (map[string][]u
 // Computer returns one computer by client ID (an error wrapping
 // catalog.ErrNotFound if absent), with its assigned groups.
 func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
+	if !catalog.ValidClientID(clientID) {
+		return catalog.Computer{}, s.errorf("computer %q: %w", clientID, catalog.ErrNotFound)
+	}
 	return readOne(ctx, s, fmt.Sprintf("computer %q", clientID), func(t *tx) (catalog.Computer, error) {
 		c, err := scanComputer(t.queryRow(ctx, "SELECT "+computerColumns+" FROM computer WHERE id = $1", clientID))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -27,6 +27,9 @@ func (s *Store) StoreReport(ctx context.Context, r catalog.Report) (int, error) 
 	if err := r.Validate(); err != nil {
 		return 0, s.invalid(op, err)
 	}
+	if !catalog.ValidClientID(r.ClientID) {
+		return 0, s.unknownComputer(op, r.ClientID)
+	}
 	at := s.orNow(r.At)
 	added := 0
 	err := s.write(ctx, op, func(t *tx) error {
@@ -95,6 +98,12 @@ func insertEvents(ctx context.Context, t *tx, clientID string, events []catalog.
 
 // CountEvents counts the events of one computer received at or after since.
 func (s *Store) CountEvents(ctx context.Context, clientID string, since time.Time) (int, error) {
+	if !catalog.ValidClientID(clientID) {
+		return 0, nil
+	}
+	if since.IsZero() {
+		since = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC) // the first time stored times can hold
+	}
 	var n int
 	row, err := s.queryRow(ctx, "SELECT count(*) FROM event WHERE client_id = $1 AND received >= $2",
 		clientID, s.d.Time(s.truncate(since)))
@@ -111,6 +120,9 @@ func (s *Store) CountEvents(ctx context.Context, clientID string, since time.Tim
 // first (events without one first, ties in arrival order); none for an
 // unknown computer.
 func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, error) {
+	if !catalog.ValidClientID(clientID) {
+		return nil, nil
+	}
 	return readOne(ctx, s, fmt.Sprintf("events of %q", clientID), func(t *tx) ([]catalog.Event, error) {
 		var out []catalog.Event
 		err := t.query(ctx, `SELECT instance_id, client_id, event_id, source_id, time_at_target, update_id,
@@ -139,6 +151,9 @@ func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []cat
 	op := fmt.Sprintf("set statuses of %q", clientID)
 	if err := errors.Join(catalog.CheckTime("time", at), catalog.CheckStatuses(statuses)); err != nil {
 		return s.invalid(op, err)
+	}
+	if !catalog.ValidClientID(clientID) {
+		return s.unknownComputer(op, clientID)
 	}
 	at = s.orNow(at)
 	return s.write(ctx, op, func(t *tx) error {
@@ -189,6 +204,9 @@ func applyStatuses(ctx context.Context, t *tx, clientID string, statuses []catal
 // Statuses returns the per-update states of one computer, ordered by
 // UpdateID; none for an unknown computer.
 func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error) {
+	if !catalog.ValidClientID(clientID) {
+		return nil, nil
+	}
 	return readOne(ctx, s, fmt.Sprintf("statuses of %q", clientID), func(t *tx) ([]catalog.UpdateStatus, error) {
 		var out []catalog.UpdateStatus
 		err := t.query(ctx, `SELECT update_id, state, changed_at FROM update_status WHERE client_id = $1

@@ -482,6 +482,9 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 	switch typ {
 	case catalog.FragmentCore, catalog.FragmentExtended:
 	case catalog.FragmentLocalizedProperties, catalog.FragmentEula:
+		// A language no fragment can have (not UTF-8, or holding a NUL,
+		// which PostgreSQL refuses even in JSON) matches none.
+		languages = slices.DeleteFunc(slices.Clone(languages), func(l string) bool { return catalog.CheckText("", l) != nil })
 		if len(languages) == 0 {
 			return nil, nil
 		}

@@ -404,6 +404,13 @@ func TestErrorsNameTheOperation(t *testing.T) {
 				{"RegisterComputer with invalid UTF-8", func() error {
 					return s.RegisterComputer(ctx, catalog.Computer{ID: "c1", Model: "\xff"})
 				}, catalog.ErrInvalid, `register computer "c1": model is not valid UTF-8`},
+				{"Computer of an ID no computer can have", func() error { _, err := s.Computer(ctx, "pc\x00"); return err },
+					catalog.ErrNotFound, `computer "pc\x00": not found`},
+				{"RecordSync of an ID no computer can have", func() error { return s.RecordSync(ctx, "pc\xff", at) },
+					catalog.ErrNotFound, `record sync of "pc\xff": computer "pc\xff": not found`},
+				{"RegisterComputer with a build beyond 32 bits", func() error {
+					return s.RegisterComputer(ctx, catalog.Computer{ID: "c1", OSBuild: 1 << 40})
+				}, catalog.ErrInvalid, `register computer "c1": OSBuild 1099511627776 is outside the 32-bit range`},
 				{"SetApproval of an unknown action", func() error {
 					_, err := s.SetApproval(ctx, catalog.Approval{UpdateID: unknown, GroupID: catalog.AllComputersGroupID, Action: "Maybe"})
 					return err
