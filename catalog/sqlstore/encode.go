@@ -88,7 +88,9 @@ type jsonListDest[T any] struct {
 }
 
 // stringsDest scans a stored string list.
-func stringsDest(list *[]string) jsonListDest[string] { return jsonListDest[string]{list, "string list"} }
+func stringsDest(list *[]string) jsonListDest[string] {
+	return jsonListDest[string]{list, "string list"}
+}
 
 // driversDest scans stored driver metadata.
 func driversDest(ds *[]catalog.DriverMetadata) jsonListDest[catalog.DriverMetadata] {
