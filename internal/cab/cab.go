@@ -6,15 +6,22 @@
 //
 // Open reads and checks every header of a cabinet before any data is
 // decompressed: CFHEADER, the CFFOLDER and CFFILE entries and every
-// CFDATA header of every folder. It refuses a cabinet whose folders declare
-// more uncompressed bytes in all than the limit the caller passes, a file
-// that does not lie within its folder's declared data, and a cabinet that
-// is part of a multi-cabinet set. Extract then decodes the file's folder
-// into one buffer of exactly the folder's declared size, so nothing a
-// hostile cabinet declares makes it allocate beyond that limit (plus, for
-// LZX, a window no larger than the folder, and for MSZIP the flate state).
-// Malformed data returns an error wrapping ErrFormat (or ErrChecksum,
-// ErrTooLarge, ErrUnsupported, ErrNotFound), never a panic.
+// CFDATA header of every folder. It refuses (ErrTooLarge) a cabinet whose
+// folders, or whose files, declare more uncompressed bytes in all than the
+// limit the caller passes; it refuses (ErrFormat) a file that does not lie
+// within its folder's declared data and folders whose CFDATA blocks
+// overlap, so the work of Open is bounded by the cabinet's size; and it
+// refuses (ErrUnsupported) a cabinet that is part of a multi-cabinet set.
+//
+// Extraction decodes a file's whole folder once, into a buffer that starts
+// at what the folder's compressed bytes can plausibly hold and grows to the
+// folder's declared size only as the data decodes that far, and keeps it
+// for the folder's other files: a Cabinet holds at most limit bytes of
+// decoded folders, plus, while decoding, an LZX window no larger than the
+// folder or the flate state of MSZIP. Extracting every file costs at most
+// limit bytes of decoding and limit bytes of copies. Malformed data returns
+// an error wrapping ErrFormat (or ErrChecksum, ErrTooLarge, ErrUnsupported,
+// ErrNotFound), never a panic.
 //
 // # Format
 //
@@ -55,11 +62,13 @@ package cab
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -134,9 +143,9 @@ type Cabinet struct {
 	folders     []folder
 	files       []File
 
-	cached    int // index of the folder in cache, -1 for none
-	cache     []byte
+	decoded   [][]byte // per folder, once decoded
 	blockBuf  []byte
+	walked    int64 // bytes of CFDATA headers and data walked by Open
 	flate     io.ReadCloser
 	byteInput bytes.Reader
 }
@@ -153,7 +162,7 @@ func Open(r io.ReaderAt, size int64, limit int64) (*Cabinet, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("cab: open: limit %d: %w", limit, ErrTooLarge)
 	}
-	c := &Cabinet{r: r, cached: -1}
+	c := &Cabinet{r: r}
 	if err := c.readHeaders(size, limit); err != nil {
 		return nil, err
 	}
@@ -221,7 +230,11 @@ func (c *Cabinet) readHeaders(size int64, limit int64) error {
 	if nFolders == 0 && nFiles > 0 {
 		return formatErr("%d files but no folder", nFiles)
 	}
-	c.folders = make([]folder, nFolders) // nFolders ≤ 65535, and each entry must exist in the cabinet
+	if need := int64(nFolders) * int64(folderSize+folderReserve); need > c.size-off {
+		return formatErr("%d CFFOLDER entries of %d bytes at %d pass the cabinet's end (%d)", nFolders, folderSize+folderReserve, off, c.size)
+	}
+	c.folders = make([]folder, nFolders)
+	c.decoded = make([][]byte, nFolders)
 	var total int64
 	for i := range c.folders {
 		fh, err := c.readAt(off, folderSize, "CFFOLDER")
@@ -236,8 +249,12 @@ func (c *Cabinet) readHeaders(size int64, limit int64) error {
 		}
 		total += f.size
 	}
+	if err := c.checkDisjoint(); err != nil {
+		return err
+	}
 	off = coffFiles
 	c.files = make([]File, 0, min(nFiles, int(c.size/(fileSize+1))))
+	var filesTotal int64
 	for i := range nFiles {
 		fh, err := c.readAt(off, fileSize, "CFFILE")
 		if err != nil {
@@ -265,6 +282,11 @@ func (c *Cabinet) readHeaders(size int64, limit int64) error {
 		}
 		if fs := c.folders[f.Folder].size; f.Offset > fs || f.Size > fs-f.Offset {
 			return formatErr("file %d %q (%d bytes at %d) passes the end of folder %d (%d bytes)", i, f.Name, f.Size, f.Offset, f.Folder, fs)
+		}
+		// Files may overlap in a folder; the limit bounds their sum too, so
+		// that extracting every file costs at most limit bytes of copies.
+		if filesTotal += f.Size; filesTotal > limit {
+			return fmt.Errorf("cab: open: files declare more than %d bytes: %w", limit, ErrTooLarge)
 		}
 		c.files = append(c.files, f)
 	}
@@ -300,6 +322,13 @@ func (c *Cabinet) readBlocks(f *folder, index int, off int64, n int, limit int64
 		if b.data+int64(b.cbData) > c.size {
 			return formatErr("folder %d block %d: %d bytes at %d pass the cabinet's end (%d)", index, i, b.cbData, b.data, c.size)
 		}
+		// Folders whose data overlap could make the walk revisit the same
+		// bytes 65,535 times over: stop as soon as more CFDATA was walked
+		// than the cabinet holds (checkDisjoint then refuses any overlap).
+		c.walked += b.data + int64(b.cbData) - off
+		if c.walked > c.size {
+			return formatErr("folder %d block %d: the folders' CFDATA blocks overlap", index, i)
+		}
 		switch {
 		case b.cbUncomp == 0:
 			return fmt.Errorf("cab: open: folder %d block %d continues into another cabinet: %w", index, i, ErrUnsupported)
@@ -314,6 +343,26 @@ func (c *Cabinet) readBlocks(f *folder, index int, off int64, n int, limit int64
 		}
 		f.blocks = append(f.blocks, b)
 		off = b.data + int64(b.cbData)
+	}
+	return nil
+}
+
+// checkDisjoint refuses CFDATA blocks that share bytes: each byte of a
+// cabinet belongs to at most one block ([MS-CAB] 2.4 lays the blocks of a
+// folder one after the other; folders do not share them [I]).
+func (c *Cabinet) checkDisjoint() error {
+	type span struct{ from, to int64 }
+	var spans []span
+	for _, f := range c.folders {
+		for _, b := range f.blocks {
+			spans = append(spans, span{b.header, b.data + int64(b.cbData)})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].from < spans[i-1].to {
+			return formatErr("CFDATA blocks at %d and %d overlap", spans[i-1].from, spans[i].from)
+		}
 	}
 	return nil
 }
@@ -362,9 +411,19 @@ func (c *Cabinet) Extract(name string) ([]byte, error) {
 	return nil, fmt.Errorf("cab: extract %q: %w", name, ErrNotFound)
 }
 
-// ExtractFile returns the content of f, one of the Files of c. The slice
-// is the caller's.
+// ExtractFile returns the content of f, one of the Files of c, in a slice
+// of its own. Each folder is decompressed once, on the first extraction of
+// one of its files, and kept for the next.
 func (c *Cabinet) ExtractFile(f File) ([]byte, error) {
+	data, err := c.fileData(f)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(data), nil
+}
+
+// fileData returns the content of f within its decoded folder.
+func (c *Cabinet) fileData(f File) ([]byte, error) {
 	if f.Folder < 0 || f.Folder >= len(c.folders) {
 		return nil, fmt.Errorf("cab: extract %q: folder %d of %d: %w", f.Name, f.Folder, len(c.folders), ErrNotFound)
 	}
@@ -376,18 +435,13 @@ func (c *Cabinet) ExtractFile(f File) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cab: extract %q: %w", f.Name, err)
 	}
-	if f.Offset == 0 && f.Size == int64(len(data)) {
-		// The file is the whole folder: hand over the buffer.
-		c.cached, c.cache = -1, nil
-		return data, nil
-	}
-	return bytes.Clone(data[f.Offset : f.Offset+f.Size]), nil
+	return data[f.Offset : f.Offset+f.Size], nil
 }
 
-// folderData decodes folder i whole, or returns it from the cache.
+// folderData decodes folder i whole, or returns it decoded before.
 func (c *Cabinet) folderData(i int) ([]byte, error) {
-	if c.cached == i {
-		return c.cache, nil
+	if c.decoded[i] != nil {
+		return c.decoded[i], nil
 	}
 	fo := &c.folders[i]
 	// The buffer starts at what the compressed bytes can plausibly hold and
@@ -429,7 +483,7 @@ func (c *Cabinet) folderData(i int) ([]byte, error) {
 			return nil, fmt.Errorf("folder %d block %d: %d bytes decoded, %d declared: %w", i, bi, len(out)-n, b.cbUncomp, ErrFormat)
 		}
 	}
-	c.cached, c.cache = i, out
+	c.decoded[i] = out
 	return out, nil
 }
 

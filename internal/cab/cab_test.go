@@ -415,3 +415,32 @@ func BenchmarkDecodeUpdateBlob(b *testing.B) {
 		}
 	}
 }
+
+// TestOverlaps: overlapping folders are refused, so that Open's walk is
+// bounded by the cabinet; overlapping files count in full against the
+// limit, so that extracting them all is too.
+func TestOverlaps(t *testing.T) {
+	data := compressible(5, 20000)
+	two := buildCab(cabSpec{folders: []uint16{compNone, compNone}, files: []wFile{{name: "a", data: data}, {name: "b", data: data, folder: 1}}})
+	start := binary.LittleEndian.Uint32(two[36:])
+	if _, err := OpenBytes(patch(two, 44, start, 4), 1<<20); !errors.Is(err, ErrFormat) {
+		t.Fatalf("folders sharing their data: err %v, want ErrFormat", err)
+	}
+	var files []wFile
+	for i := range 30 {
+		files = append(files, wFile{name: fmt.Sprint(i), data: []byte{byte(i)}})
+	}
+	many := buildCab(cabSpec{folders: []uint16{compNone}, files: files})
+	off := 36 + 8
+	for i := range files {
+		many = patch(many, off, 30, 4) // every file: the whole folder
+		many = patch(many, off+4, 0, 4)
+		off += 16 + len(files[i].name) + 1
+	}
+	if err := extractAll(many, 30*30); err != nil {
+		t.Fatalf("limit equal to the files' sum: %v", err)
+	}
+	if _, err := OpenBytes(many, 30*30-1); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("limit below the files' sum: err %v, want ErrTooLarge", err)
+	}
+}

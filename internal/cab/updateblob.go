@@ -44,7 +44,7 @@ func decodeUpdateBlob(b []byte, limit int64) ([]byte, error) {
 	if f.Offset != 0 || f.Size != c.folders[f.Folder].size {
 		return nil, fmt.Errorf("cab: update blob: %q holds %d of the %d bytes of its folder: %w", f.Name, f.Size, c.folders[f.Folder].size, ErrFormat)
 	}
-	u16, err := c.ExtractFile(f)
+	u16, err := c.fileData(f) // the folder's buffer: converted, not kept
 	if err != nil {
 		return nil, err
 	}

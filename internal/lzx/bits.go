@@ -2,10 +2,11 @@ package lzx
 
 // bitReader reads the LZX bitstream of one frame: 16-bit little-endian
 // words whose bits are taken most significant first ([MS-PATCH] section 3,
-// "a sequence of aligned 16-bit integers"). Past the end of src it loads
-// zero words, so that a lookup may peek further than the stream reaches;
-// consumed reports how far the decoder really read, and the frame is refused
-// when that passes the end.
+// Structure Examples: "a sequence of aligned 16-bit integers stored in the
+// order least significant byte to most significant byte"). Past the end of
+// src it loads zero words, so that a lookup may peek further than the
+// stream reaches; consumed reports how far the decoder really read, and the
+// frame is refused when that passes the end.
 type bitReader struct {
 	src []byte
 	i   int    // next byte of src to load into buf; may pass len(src)

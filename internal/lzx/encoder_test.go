@@ -283,7 +283,7 @@ func huffmanLengths(freq []int) []uint8 {
 	return lens
 }
 
-// canonical assigns the canonical codes of [MS-PATCH] 2.4 to lens.
+// canonical assigns the canonical codes of [MS-PATCH] (its section on Huffman trees) to lens.
 func canonical(lens []uint8) []code {
 	codes := make([]code, len(lens))
 	next := uint32(0)

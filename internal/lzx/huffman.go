@@ -2,7 +2,7 @@ package lzx
 
 import "errors"
 
-// maxCodeLen is the longest Huffman code LZX uses ([MS-PATCH] 2.4: path
+// maxCodeLen is the longest Huffman code LZX uses ([MS-PATCH], on trees: path
 // lengths are 0 to 16, 0 meaning the element is absent).
 const maxCodeLen = 16
 
@@ -17,7 +17,7 @@ var (
 
 // huffman is a canonical Huffman decoder built from path lengths alone:
 // codes are assigned in order of increasing length, and within one length
-// in order of increasing element number ([MS-PATCH] 2.4, the canonical
+// in order of increasing element number ([MS-PATCH], the canonical
 // tree). Incomplete trees are accepted (a tree of one element has one code
 // of length 1) and a bit sequence that is no code is an error when met;
 // an over-subscribed tree is refused when built.

@@ -45,7 +45,7 @@
 //     elements) as deltas against the previous lengths, runs of zeros (17,
 //     18) and runs of one value (19); the aligned offset tree is 8 3-bit
 //     lengths.
-//   - The token sequence: match lengths 2 to 257, offsets by position slot
+//   - 2.6, the token sequence: match lengths 2 to 257, offsets by position slot
 //     with footer bits (aligned blocks code the low 3 bits of footers of 3
 //     or more bits with the aligned tree), slots 0 to 2 use the repeated
 //     offsets R0, R1, R2 (initially 1) with LRU swaps. The LZXD-only
@@ -339,7 +339,7 @@ func (d *Decoder) readBlockHeader() error {
 }
 
 // readLengths reads a pretree and, coded with it, new path lengths for
-// lens as deltas against the lengths lens holds ([MS-PATCH] 2.4).
+// lens as deltas against the lengths lens holds ([MS-PATCH] 2.3.2.2, the pretree fields).
 func (d *Decoder) readLengths(lens []uint8) error {
 	br := &d.br
 	for i := range d.preLens {
