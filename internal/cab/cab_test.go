@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"wsus/internal/lzx"
 )
 
 // The real samples (testdata/README.md): the cabinets of two GetUpdateData
@@ -314,6 +316,22 @@ func TestTruncated(t *testing.T) {
 		cut := patch(cab[:n], 8, uint32(n), 4)
 		if _, err := DecodeUpdateBlob(cut); !errors.Is(err, ErrFormat) {
 			t.Fatalf("cut to %d bytes, cbCabinet %d: err %v, want ErrFormat", n, n, err)
+		}
+	}
+}
+
+// TestTruncatedBlock: the leaf's one CFDATA block cut short, with cbData,
+// cbCabinet and the checksum made to agree, reaches the LZX decoder, which
+// must refuse every length.
+func TestTruncatedBlock(t *testing.T) {
+	cab := readTestdata(t, "leaf-266f6222-r200.cab")
+	const blockAt = 0x41
+	for n := blockAt + 8; n < len(cab); n++ {
+		cut := patch(cab[:n], 8, uint32(n), 4)
+		cut = patch(cut, blockAt, 0, 4)
+		cut = patch(cut, blockAt+4, uint32(n-blockAt-8), 2)
+		if _, err := DecodeUpdateBlob(cut); !errors.Is(err, ErrFormat) || !errors.Is(err, lzx.ErrCorrupt) {
+			t.Fatalf("block cut to %d bytes: err %v, want ErrFormat and lzx.ErrCorrupt", n-blockAt-8, err)
 		}
 	}
 }

@@ -15,8 +15,9 @@ import (
 const MaxUpdateBlobSize = 128 << 20
 
 // DecodeUpdateBlob decodes the XmlUpdateBlobCompressed of a GetUpdateData
-// answer ([MS-WSUSSS] 2.2.4 ServerSyncUpdateData; the bytes after base64
-// decoding) into the upd:Update document as UTF-8.
+// answer, after base64 decoding, into the upd:Update document as UTF-8
+// ([MS-WSUSSS] 3.1.4.6 GetUpdateData, ServerSyncUpdateData; summed up in
+// ../shared/protocol/MS-WSUSSS.md 2.3).
 //
 // The blob is a cabinet of one file ("blob" in every sample) that fills its
 // folder (CAB_LZX with a 2^21 window in every sample) and holds the

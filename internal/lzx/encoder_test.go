@@ -193,11 +193,11 @@ func (e *encoder) tokens(end int) []token {
 		limit := min(end, (p/FrameSize+1)*FrameSize)
 		best, bestOff := 0, 0
 		// Prefer the repeated offsets, then the last position of the hash.
-		cands := []int{int(e.r[0]), int(e.r[1]), int(e.r[2])}
+		cands := [4]int{int(e.r[0]), int(e.r[1]), int(e.r[2]), 0}
 		if p+3 <= len(e.data) {
 			h := uint32(e.data[p]) | uint32(e.data[p+1])<<8 | uint32(e.data[p+2])<<16
 			if q, ok := e.head[h]; ok {
-				cands = append(cands, p-q)
+				cands[3] = p - q
 			}
 			e.head[h] = p
 		}
@@ -246,29 +246,34 @@ func lengthsFor(freq []int, maxLen int) []uint8 {
 }
 
 func huffmanLengths(freq []int) []uint8 {
-	type node struct {
-		w           int
-		left, right int
-		sym         int
-	}
+	// The two-queue method: leaves sorted by weight once, inner nodes made
+	// in order of weight.
+	type node struct{ w, left, right, sym int }
 	var nodes []node
-	var live []int
 	for s, f := range freq {
 		if f > 0 {
-			nodes = append(nodes, node{w: f, left: -1, right: -1, sym: s})
-			live = append(live, len(nodes)-1)
+			nodes = append(nodes, node{f, -1, -1, s})
 		}
 	}
 	lens := make([]uint8, len(freq))
-	if len(live) == 1 {
+	if len(nodes) == 1 {
 		lens[nodes[0].sym] = 1
 		return lens
 	}
-	for len(live) > 1 {
-		sort.SliceStable(live, func(i, j int) bool { return nodes[live[i]].w < nodes[live[j]].w })
-		a, b := live[0], live[1]
-		nodes = append(nodes, node{w: nodes[a].w + nodes[b].w, left: a, right: b, sym: -1})
-		live = append(live[2:], len(nodes)-1)
+	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].w < nodes[j].w })
+	leaves := len(nodes)
+	li, qi := 0, leaves // next leaf, next inner node
+	pick := func() int {
+		if li < leaves && (qi >= len(nodes) || nodes[li].w <= nodes[qi].w) {
+			li++
+			return li - 1
+		}
+		qi++
+		return qi - 1
+	}
+	for range leaves - 1 {
+		a, b := pick(), pick()
+		nodes = append(nodes, node{nodes[a].w + nodes[b].w, a, b, -1})
 	}
 	var walk func(i int, depth uint8)
 	walk = func(i int, depth uint8) {
@@ -279,7 +284,7 @@ func huffmanLengths(freq []int) []uint8 {
 		walk(nodes[i].left, depth+1)
 		walk(nodes[i].right, depth+1)
 	}
-	walk(live[0], 0)
+	walk(len(nodes)-1, 0)
 	return lens
 }
 

@@ -1,6 +1,7 @@
 package lzx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -80,6 +81,49 @@ func FuzzLZX(f *testing.F) {
 			if len(out) != want {
 				t.Fatalf("decoded %d bytes, want %d", len(out), want)
 			}
+		}
+	})
+}
+
+// FuzzRoundTrip compresses arbitrary data with the test encoder, in blocks
+// of the types and sizes plan chooses, and decodes it: the decoder must
+// give back the data (a differential test against the encoder, itself
+// checked against cabextract, see cabextractChecked).
+func FuzzRoundTrip(f *testing.F) {
+	f.Add([]byte("hello, hello, hello world"), uint64(0))
+	f.Add(testInput(7, 70000), uint64(0x1234_5678_9abc_def0))
+	f.Add(testInput(8, 33000), uint64(0xffff_ffff_ffff_fff3))
+	f.Fuzz(func(t *testing.T, data []byte, plan uint64) {
+		if len(data) == 0 {
+			return
+		}
+		windowBits := MinWindowBits + int(plan%7)
+		plan /= 7
+		var blocks []encBlock
+		for rest := len(data); rest > 0; {
+			typ := blockVerbatim + int(plan%3)
+			plan /= 3
+			size := rest
+			if plan%4 != 0 {
+				size = min(rest, 1+int(plan%(2*FrameSize)))
+			}
+			plan = plan/4 + plan<<61 // keep the bits turning
+			blocks = append(blocks, encBlock{typ, size})
+			rest -= size
+		}
+		e := newEncoder(windowBits)
+		e.e8, e.e8Size, e.padLate = plan&1 == 1, int32(plan>>1)&0x7FFFFFFF, plan&2 == 2
+		chunks := e.encode(data, blocks)
+		var frames []frame
+		for i, c := range chunks {
+			frames = append(frames, frame{c, min(FrameSize, len(data)-i*FrameSize)})
+		}
+		got, err := decodeAll(windowBits, frames, int64(len(data)))
+		if err != nil {
+			t.Fatalf("%d bytes in %d blocks, window 2^%d: %v", len(data), len(blocks), windowBits, err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes in %d blocks, window 2^%d: decoded data differ", len(data), len(blocks), windowBits)
 		}
 	})
 }
