@@ -75,6 +75,7 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	for i, hs := range servers {
 		go func() { errc <- hs.Serve(listeners[i]) }()
 	}
+	go s.warmSnapshot(ctx)
 	var serveErr error
 	select {
 	case err := <-errc:
@@ -89,6 +90,22 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		}
 	}
 	return serveErr
+}
+
+// warmSnapshot builds the scan engine's first catalog snapshot while the
+// listeners already accept, so that the first client does not wait for it
+// (50,000 updates take seconds to load); a scan arriving meanwhile waits for
+// the same build. A failure is logged and left to the first scan to retry.
+func (s *Server) warmSnapshot(ctx context.Context) {
+	start := time.Now()
+	snap, err := s.engine.Snapshot(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.logger.Warn("catalog snapshot not loaded at start; the first scan loads it", "err", err)
+		}
+		return
+	}
+	s.logger.Info("catalog snapshot loaded", "revisions", snap.Len(), "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // httpServer is the http.Server of one listener.

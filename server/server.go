@@ -258,6 +258,8 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 	stores Stores
+	// engine is the scan engine of the SOAP services.
+	engine *scan.Engine
 	// client serves the client listener; admin the admin listener, nil
 	// when the admin API is served on the client listener.
 	client, admin *router
@@ -301,9 +303,10 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		}
 		logger.Info("content not stored here goes to Microsoft Update", "urls", mu.Len(), "from", cfg.ContentMUURLs)
 	}
+	srv.engine = scan.NewEngine(stores.Catalog, cfg.SnapshotMaxAge)
 	wcfg := wusp.Config{
 		Store:            stores.Catalog,
-		Engine:           scan.NewEngine(stores.Catalog, cfg.SnapshotMaxAge),
+		Engine:           srv.engine,
 		Sealer:           sealer,
 		Logger:           logger,
 		ContentURL:       cfg.ContentURL,

@@ -217,6 +217,9 @@ func (s *Snapshot) Group(id uuid.UUID) (catalog.TargetGroup, bool) {
 	return g, ok
 }
 
+// Len returns the number of revisions in the snapshot.
+func (s *Snapshot) Len() int { return len(s.revs) }
+
 // AssignedGroups returns the target groups an admin assigned a computer to
 // (server-side targeting) as of the snapshot, ordered as Computer.Groups;
 // none for a computer in no group or unknown. The slice is the caller's.
