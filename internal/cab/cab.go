@@ -50,9 +50,11 @@
 // that result as seed, over the 4 bytes cbData and cbUncomp as stored. The
 // method XORs the input taken as little-endian 32-bit words; the 1 to 3
 // bytes left over form one more value with the first of them as its most
-// significant byte. [MS-CAB] describes the field as covering "cbData through
-// ab", which would take in the CFDATA reserved area; cabextract leaves that
-// area out. Both forms are accepted here [I].
+// significant byte. The real samples (their blocks are multiples of 4
+// bytes) and a synthetic cabinet that cabextract accepts check this
+// (testdata/README.md). As [MS-CAB] words the field, it covers the entry
+// from cbData through ab, which would take in the CFDATA reserved area;
+// cabextract leaves that area out. Both forms are accepted here [I].
 //
 // MSZIP ([MS-MCI] "Microsoft ZIP (MSZIP) Compression and Decompression Data
 // Structure"): each CFDATA block is "CK" followed by a deflate stream (RFC

@@ -71,6 +71,26 @@ func TestRealSamples(t *testing.T) {
 	}
 }
 
+// TestSyntheticLZX: a cabinet made by internal/lzx's test encoder and
+// extracted by cabextract (testdata/README.md): a verbatim LZX block, and a
+// CFDATA checksum over a length that is no multiple of 4.
+func TestSyntheticLZX(t *testing.T) {
+	c, err := OpenBytes(readTestdata(t, "synthetic-lzx15-verbatim.cab"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.folders[0].blocks[0]; b.cbData%4 == 0 || b.csum == 0 || c.folders[0].typeCompress != 0x0F03 {
+		t.Fatalf("block %+v, folder %#x: not the vector described", b, c.folders[0].typeCompress)
+	}
+	got, err := c.Extract("data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, readTestdata(t, "synthetic-lzx15-verbatim.data")) {
+		t.Fatal("extracted data differ from cabextract's")
+	}
+}
+
 // The leaf answer lists the SHA-1 of its one file in FileDigestList; the
 // decoded document must name the same digest (an independent check of the
 // decoder on a sample without a document beside it).

@@ -14,6 +14,7 @@ func FuzzCabinet(f *testing.F) {
 	for _, s := range samples {
 		f.Add(readTestdata(f, s.file+".cab"))
 	}
+	f.Add(readTestdata(f, "synthetic-lzx15-verbatim.cab"))
 	small := compressible(4, 5000)
 	f.Add(buildCab(cabSpec{folders: []uint16{compNone}, files: []wFile{{name: "a", data: small[:300]}}}))
 	f.Add(buildCab(cabSpec{folders: []uint16{compMSZIP}, blockSize: 2000, files: []wFile{{name: "a", data: small}}}))

@@ -59,7 +59,16 @@
 // with [I]: a match may not cross the end of its block or frame, a tree's
 // runs may not pass the end of the tree, a frame's compressed bytes must be
 // used up exactly after the padding, and a match may not reach before the
-// first byte of the stream (cabinet LZX has no reference data).
+// first byte of the stream (cabinet LZX has no reference data). It is
+// lenient in one place: the padding byte of an odd uncompressed block that
+// ends a frame may be the last byte of that frame's data or the first of
+// the next frame's (cabextract, which reads a folder as one byte stream,
+// accepts both; the round trip tests write both).
+//
+// The two real cabinets of ../cab/testdata use aligned offset blocks and E8
+// translation (translation size 12,000,000), one of them a block spanning
+// three frames; the other paths are tested on streams a test encoder makes,
+// which cabextract decodes to the same bytes (roundtrip_test.go).
 package lzx
 
 import (
