@@ -78,11 +78,13 @@ func utf16leToUTF8(b []byte) ([]byte, error) {
 			n += 3
 		}
 	}
-	out := make([]byte, 0, n)
+	out := make([]byte, n)
+	j := 0
 	for i := 0; i < len(b); i += 2 {
 		u := rune(b[i]) | rune(b[i+1])<<8
 		if u < 0x80 {
-			out = append(out, byte(u))
+			out[j] = byte(u)
+			j++
 			continue
 		}
 		if utf16.IsSurrogate(u) {
@@ -94,13 +96,13 @@ func utf16leToUTF8(b []byte) ([]byte, error) {
 			if r == utf8.RuneError {
 				return nil, errUnpaired(i)
 			}
-			out = utf8.AppendRune(out, r)
+			j += utf8.EncodeRune(out[j:], r)
 			i += 2
 			continue
 		}
-		out = utf8.AppendRune(out, u)
+		j += utf8.EncodeRune(out[j:], u)
 	}
-	return out, nil
+	return out[:j], nil
 }
 
 func errUnpaired(i int) error {

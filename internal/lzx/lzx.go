@@ -493,7 +493,7 @@ func (d *Decoder) decodeTokens(n int) error {
 		}
 		src := (pos - int64(off)) & mask
 		dst := pos & mask
-		if int(off) >= length && src+int64(length) <= int64(len(win)) {
+		if length >= 16 && int(off) >= length && src+int64(length) <= int64(len(win)) {
 			copy(win[dst:dst+int64(length)], win[src:src+int64(length)])
 		} else {
 			for k := 0; k < length; k++ {
