@@ -158,8 +158,10 @@ func OpenBytes(b []byte, limit int64) (*Cabinet, error) {
 }
 
 // Open reads the headers of the cabinet of size bytes in r and checks them
-// (see the package doc). limit bounds the uncompressed bytes all folders
-// together may declare; it must be positive.
+// (see the package doc). limit bounds the uncompressed bytes that all
+// folders together, and all files together, may declare; it must be
+// positive. Bytes past the cabinet's own size (CFHEADER.cbCabinet) are
+// ignored.
 func Open(r io.ReaderAt, size int64, limit int64) (*Cabinet, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("cab: open: limit %d: %w", limit, ErrTooLarge)
