@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"wsus/catalog"
@@ -39,13 +40,41 @@ const (
 	codeDeadlockDetected     = "40P01"
 )
 
-// dialect is PostgreSQL's sqlstore.Dialect.
-type dialect struct{}
+// dialect is PostgreSQL's sqlstore.Dialect. Reads run through pgx's own
+// API on pool (NativeReader), writes through database/sql on the same pool.
+type dialect struct {
+	pool *pgxpool.Pool
+}
 
 var (
-	_ sqlstore.Dialect    = dialect{}
-	_ sqlstore.BulkLoader = dialect{}
+	_ sqlstore.Dialect      = dialect{}
+	_ sqlstore.BulkLoader   = dialect{}
+	_ sqlstore.NativeReader = dialect{}
 )
+
+// BeginRead begins a read-only REPEATABLE READ transaction on pgx's own
+// API, so that a read of several queries sees one snapshot and its rows
+// skip database/sql's conversions.
+func (d dialect) BeginRead(ctx context.Context) (sqlstore.ReadTx, error) {
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	return readTx{tx}, nil
+}
+
+// readTx is a pgx transaction as a sqlstore.ReadTx.
+type readTx struct{ tx pgx.Tx }
+
+func (r readTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	return r.tx.Query(ctx, q, args...)
+}
+
+func (r readTx) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return r.tx.QueryRow(ctx, q, args...)
+}
+
+func (r readTx) Rollback(ctx context.Context) error { return r.tx.Rollback(ctx) }
 
 func (dialect) Name() string { return "postgres" }
 

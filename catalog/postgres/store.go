@@ -41,16 +41,19 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
-	db := stdlib.OpenDB(*cfg.ConnConfig)
-	db.SetMaxOpenConns(int(cfg.MaxConns))
-	db.SetMaxIdleConns(int(cfg.MaxConns))
-	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
-	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
 		return nil, markOutage(fmt.Errorf("postgres: open %s: %w", where, err))
 	}
-	s, err := sqlstore.New(ctx, sqlstore.Config{Dialect: dialect{}, Writer: db, Reader: db})
+	// One pool serves both ways in: database/sql (writes, COPY) and pgx's
+	// own API (reads, see dialect.BeginRead).
+	db := stdlib.OpenDBFromPool(pool)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, markOutage(fmt.Errorf("postgres: open %s: %w", where, err))
+	}
+	s, err := sqlstore.New(ctx, sqlstore.Config{Dialect: dialect{pool: pool}, Writer: db, Reader: db, Close: pool.Close})
 	if err != nil {
 		return nil, markOutage(fmt.Errorf("postgres: open %s: %w", where, err))
 	}

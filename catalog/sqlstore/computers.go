@@ -99,7 +99,7 @@ func (s *Store) SetComputerGroups(ctx context.Context, clientID string, groups [
 		}
 		known := map[uuid.UUID]bool{}
 		err := t.query(ctx, "SELECT id FROM target_group WHERE id "+s.d.InList("$1", "uuid"), []any{jsonList(want)},
-			func(rows *sql.Rows) error {
+			func(rows Row) error {
 				var id uuid.UUID
 				err := rows.Scan(&id)
 				known[id] = true
@@ -189,10 +189,10 @@ func computerGroups(ctx context.Context, t *tx, clientID string) (map[string][]u
 		q, args = q+" WHERE client_id = $1", []any{clientID}
 	}
 	out := map[string][]uuid.UUID{}
-	err := t.query(ctx, q+" ORDER BY group_id", args, func(rows *sql.Rows) error {
+	err := t.query(ctx, q+" ORDER BY group_id", args, func(rows Row) error {
 		var id string
 		var g uuid.UUID
-		if err := rows.Scan(&id, &g); err != nil {
+		if err := rows.Scan(&id, uuidDest{&g}); err != nil {
 			return err
 		}
 		out[id] = append(out[id], g)
@@ -229,7 +229,7 @@ func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer
 func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 	out, err := readOne(ctx, s, "computers", func(t *tx) ([]catalog.Computer, error) {
 		var out []catalog.Computer
-		err := t.query(ctx, "SELECT "+computerColumns+" FROM computer", nil, func(rows *sql.Rows) error {
+		err := t.query(ctx, "SELECT "+computerColumns+" FROM computer", nil, func(rows Row) error {
 			c, err := scanComputer(rows)
 			out = append(out, c)
 			return err

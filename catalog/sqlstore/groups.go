@@ -25,10 +25,10 @@ func (s *Store) TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
 	}
 	list, err := readOne(ctx, s, "target groups", func(t *tx) ([]keyed, error) {
 		var out []keyed
-		err := t.query(ctx, "SELECT id, name, name_key, parent_id FROM target_group", nil, func(rows *sql.Rows) error {
+		err := t.query(ctx, "SELECT id, name, name_key, parent_id FROM target_group", nil, func(rows Row) error {
 			var k keyed
 			var parent uuid.NullUUID
-			if err := rows.Scan(&k.g.ID, &k.g.Name, &k.key, &parent); err != nil {
+			if err := rows.Scan(uuidDest{&k.g.ID}, &k.g.Name, &k.key, &parent); err != nil {
 				return err
 			}
 			k.g.ParentID = parent.UUID
@@ -220,10 +220,10 @@ func (s *Store) Approvals(ctx context.Context) ([]catalog.Approval, error) {
 	return readOne(ctx, s, "approvals", func(t *tx) ([]catalog.Approval, error) {
 		var out []catalog.Approval
 		err := t.query(ctx, `SELECT id, update_id, group_id, action, deadline, changed_at, changed_by
-			FROM approval ORDER BY id`, nil, func(rows *sql.Rows) error {
+			FROM approval ORDER BY id`, nil, func(rows Row) error {
 			var a catalog.Approval
 			var action string
-			if err := rows.Scan(num(&a.ID), &a.UpdateID, &a.GroupID, &action, timeDest{&a.Deadline},
+			if err := rows.Scan(num(&a.ID), uuidDest{&a.UpdateID}, uuidDest{&a.GroupID}, &action, timeDest{&a.Deadline},
 				timeDest{&a.ChangedAt}, &a.By); err != nil {
 				return err
 			}
@@ -275,9 +275,9 @@ func (s *Store) UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
 	return readOne(ctx, s, "update states", func(t *tx) ([]catalog.UpdateState, error) {
 		var out []catalog.UpdateState
 		err := t.query(ctx, "SELECT update_id, declined, changed_at FROM update_state ORDER BY update_id", nil,
-			func(rows *sql.Rows) error {
+			func(rows Row) error {
 				var st catalog.UpdateState
-				if err := rows.Scan(&st.UpdateID, &st.Declined, timeDest{&st.ChangedAt}); err != nil {
+				if err := rows.Scan(uuidDest{&st.UpdateID}, &st.Declined, timeDest{&st.ChangedAt}); err != nil {
 					return err
 				}
 				out = append(out, st)

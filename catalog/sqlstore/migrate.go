@@ -142,7 +142,7 @@ func rekeyGroupNames(ctx context.Context, s *Store, conn *sql.Conn) error {
 	type group struct{ id, name, key string }
 	var groups []group
 	taken := map[string]bool{}
-	err = t.query(ctx, "SELECT id, name, name_key FROM target_group", nil, func(rows *sql.Rows) error {
+	err = t.query(ctx, "SELECT id, name, name_key FROM target_group", nil, func(rows Row) error {
 		var g group
 		if err := rows.Scan(&g.id, &g.name, &g.key); err != nil {
 			return err

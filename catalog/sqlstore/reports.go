@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -128,10 +127,10 @@ func (s *Store) Events(ctx context.Context, clientID string) ([]catalog.Event, e
 		err := t.query(ctx, `SELECT instance_id, client_id, event_id, source_id, time_at_target, update_id,
 			revision_number, win32_hresult, app_name, replacement, misc_data, received
 			FROM event WHERE client_id = $1 ORDER BY time_at_target NULLS FIRST, seq`, []any{clientID},
-			func(rows *sql.Rows) error {
+			func(rows Row) error {
 				var e catalog.Event
-				if err := rows.Scan(&e.InstanceID, &e.ClientID, num(&e.EventID), num(&e.SourceID), timeDest{&e.TimeAtTarget},
-					&e.UpdateID, num(&e.RevisionNumber), num(&e.Win32HResult), &e.AppName, stringsDest(&e.Replacement),
+				if err := rows.Scan(uuidDest{&e.InstanceID}, &e.ClientID, num(&e.EventID), num(&e.SourceID), timeDest{&e.TimeAtTarget},
+					uuidDest{&e.UpdateID}, num(&e.RevisionNumber), num(&e.Win32HResult), &e.AppName, stringsDest(&e.Replacement),
 					stringsDest(&e.MiscData), timeDest{&e.Received}); err != nil {
 					return err
 				}
@@ -210,9 +209,9 @@ func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.Update
 	return readOne(ctx, s, fmt.Sprintf("statuses of %q", clientID), func(t *tx) ([]catalog.UpdateStatus, error) {
 		var out []catalog.UpdateStatus
 		err := t.query(ctx, `SELECT update_id, state, changed_at FROM update_status WHERE client_id = $1
-			ORDER BY update_id`, []any{clientID}, func(rows *sql.Rows) error {
+			ORDER BY update_id`, []any{clientID}, func(rows Row) error {
 			st := catalog.UpdateStatus{ClientID: clientID}
-			if err := rows.Scan(&st.UpdateID, num(&st.State), timeDest{&st.ChangedAt}); err != nil {
+			if err := rows.Scan(uuidDest{&st.UpdateID}, num(&st.State), timeDest{&st.ChangedAt}); err != nil {
 				return err
 			}
 			out = append(out, st)

@@ -122,10 +122,10 @@ func findStored(ctx context.Context, t *tx, revs []*catalog.Revision) (map[catal
 	stored := map[catalog.Identity]*importEntry{}
 	err := t.query(ctx, "SELECT id, update_id, revision_number, content_sha256 FROM revision WHERE update_id "+
 		t.s.d.InList("$1", "uuid"), []any{jsonList(updateIDs)},
-		func(rows *sql.Rows) error {
+		func(rows Row) error {
 			e := &importEntry{}
 			var id catalog.Identity
-			if err := rows.Scan(num(&e.id), &id.UpdateID, num(&id.RevisionNumber), &e.digest); err != nil {
+			if err := rows.Scan(num(&e.id), uuidDest{&id.UpdateID}, num(&id.RevisionNumber), &e.digest); err != nil {
 				return err
 			}
 			if want[id] {
@@ -318,14 +318,19 @@ func (s *Store) Summaries(ctx context.Context) ([]catalog.Summary, error) {
 }
 
 func summaries(ctx context.Context, t *tx) ([]catalog.Summary, error) {
-	var out []catalog.Summary
-	index := map[int32]int{}
+	// Sized once: appending 50,000 summaries copies megabytes over and over.
+	var n int
+	if err := t.queryRow(ctx, "SELECT count(*) FROM revision").Scan(num(&n)); err != nil {
+		return nil, fmt.Errorf("count revisions: %w", err)
+	}
+	out := make([]catalog.Summary, 0, n)
+	index := make(map[int32]int, n)
 	err := t.query(ctx, `SELECT id, update_id, revision_number, update_type, category_type, title,
 		kb_article_id, publication_state, is_leaf, has_files, imported, drivers FROM revision ORDER BY id`, nil,
-		func(rows *sql.Rows) error {
+		func(rows Row) error {
 			var sm catalog.Summary
 			var typ string
-			if err := rows.Scan(num(&sm.ID), &sm.UpdateID, num(&sm.RevisionNumber), &typ, &sm.CategoryType, &sm.Title,
+			if err := rows.Scan(num(&sm.ID), uuidDest{&sm.UpdateID}, num(&sm.RevisionNumber), &typ, &sm.CategoryType, &sm.Title,
 				&sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, timeDest{&sm.Imported},
 				driversDest(&sm.Drivers)); err != nil {
 				return err
@@ -361,12 +366,12 @@ func readEdges(ctx context.Context, t *tx, where string, args []any, owner func(
 	}
 	lastID, lastClause := int32(-1), -1
 	err := t.query(ctx, "SELECT revision_id, clause_no, is_category, update_id FROM prerequisite"+where+
-		" ORDER BY revision_id, clause_no, position", args, func(rows *sql.Rows) error {
+		" ORDER BY revision_id, clause_no, position", args, func(rows Row) error {
 		var id int32
 		var clause int
 		var isCat bool
 		var u uuid.UUID
-		if err := rows.Scan(num(&id), num(&clause), &isCat, &u); err != nil {
+		if err := rows.Scan(num(&id), num(&clause), &isCat, uuidDest{&u}); err != nil {
 			return err
 		}
 		sm, err := owner(id)
@@ -385,10 +390,10 @@ func readEdges(ctx context.Context, t *tx, where string, args []any, owner func(
 		return fmt.Errorf("prerequisites: %w", err)
 	}
 	err = t.query(ctx, "SELECT revision_id, update_id, revision_number FROM bundle_member"+where+
-		" ORDER BY revision_id, position", args, func(rows *sql.Rows) error {
+		" ORDER BY revision_id, position", args, func(rows Row) error {
 		var id int32
 		var b catalog.Identity
-		if err := rows.Scan(num(&id), &b.UpdateID, num(&b.RevisionNumber)); err != nil {
+		if err := rows.Scan(num(&id), uuidDest{&b.UpdateID}, num(&b.RevisionNumber)); err != nil {
 			return err
 		}
 		sm, err := owner(id)
@@ -402,10 +407,10 @@ func readEdges(ctx context.Context, t *tx, where string, args []any, owner func(
 		return fmt.Errorf("bundle members: %w", err)
 	}
 	err = t.query(ctx, "SELECT revision_id, update_id FROM supersedence"+where+" ORDER BY revision_id, position", args,
-		func(rows *sql.Rows) error {
+		func(rows Row) error {
 			var id int32
 			var u uuid.UUID
-			if err := rows.Scan(num(&id), &u); err != nil {
+			if err := rows.Scan(num(&id), uuidDest{&u}); err != nil {
 				return err
 			}
 			sm, err := owner(id)
@@ -435,7 +440,7 @@ func revision(ctx context.Context, t *tx, id int32) (*catalog.Revision, error) {
 	var typ string
 	err := t.queryRow(ctx, `SELECT update_id, revision_number, update_type, category_type, title,
 		description, kb_article_id, publication_state, creation_date, drivers FROM revision WHERE id = $1`, id).
-		Scan(&r.UpdateID, num(&r.RevisionNumber), &typ, &r.CategoryType, &r.Title, &r.Description, &r.KBArticleID,
+		Scan(uuidDest{&r.UpdateID}, num(&r.RevisionNumber), &typ, &r.CategoryType, &r.Title, &r.Description, &r.KBArticleID,
 			&r.PublicationState, timeDest{&r.CreationDate}, driversDest(&r.Drivers))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, catalog.ErrNotFound
@@ -455,7 +460,7 @@ func revision(ctx context.Context, t *tx, id int32) (*catalog.Revision, error) {
 	}
 	r.Files = files[id]
 	err = t.query(ctx, "SELECT kind, language, xml FROM revision_fragment WHERE revision_id = $1", []any{id},
-		func(rows *sql.Rows) error {
+		func(rows Row) error {
 			var kind, lang, xml string
 			if err := rows.Scan(&kind, &lang, &xml); err != nil {
 				return err
@@ -498,7 +503,7 @@ func (s *Store) Fragments(ctx context.Context, ids []int32, typ catalog.Fragment
 	}
 	out, err := readOne(ctx, s, "fragments "+string(typ), func(t *tx) ([]catalog.Fragment, error) {
 		var out []catalog.Fragment
-		err := t.query(ctx, q, args, func(rows *sql.Rows) error {
+		err := t.query(ctx, q, args, func(rows Row) error {
 			f := catalog.Fragment{Type: typ}
 			if err := rows.Scan(num(&f.RevisionID), &f.Language, &f.XML); err != nil {
 				return err
@@ -530,7 +535,7 @@ func files(ctx context.Context, t *tx, ids []int32) (map[int32][]catalog.File, e
 	}
 	err := t.query(ctx, `SELECT revision_id, sha1, sha256, file_name, size, modified FROM revision_file
 		WHERE revision_id `+t.s.d.InList("$1", "integer")+` ORDER BY revision_id, position`,
-		[]any{jsonList(ids)}, func(rows *sql.Rows) error {
+		[]any{jsonList(ids)}, func(rows Row) error {
 			var id int32
 			f, err := scanFile(rows, &id)
 			if err != nil {

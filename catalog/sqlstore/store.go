@@ -42,14 +42,18 @@ type Config struct {
 	// pool (PostgreSQL) or two (SQLite: one writer connection, a pool of
 	// query-only readers).
 	Writer, Reader *sql.DB
+	// Close, when set, releases what the engine opened besides the two
+	// pools; Store.Close calls it after closing them.
+	Close func()
 }
 
 // Store is catalog.Store on a SQL database. It is safe for concurrent use,
 // and any number of Stores, in one process or many, may share one database.
 type Store struct {
-	d      Dialect
-	w, r   *sql.DB
-	prefix string // "sqlite: ", "postgres: "
+	d           Dialect
+	w, r        *sql.DB
+	closeEngine func() // Config.Close
+	prefix      string // "sqlite: ", "postgres: "
 
 	// Prepared one-row reads run outside transactions (see queryRow).
 	stmts stmtCache
@@ -65,7 +69,7 @@ var _ catalog.Store = (*Store)(nil)
 // New fails. Its errors do not name the engine or the database: the
 // engine's Open does.
 func New(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{d: cfg.Dialect, w: cfg.Writer, r: cfg.Reader, prefix: cfg.Dialect.Name() + ": "}
+	s := &Store{d: cfg.Dialect, w: cfg.Writer, r: cfg.Reader, closeEngine: cfg.Close, prefix: cfg.Dialect.Name() + ": "}
 	fail := func(err error) (*Store, error) {
 		s.Close()
 		return nil, catalog.MarkUnavailableIf(err, s.d.IsOutage)
@@ -87,6 +91,9 @@ func (s *Store) Close() error {
 		errs = append(errs, s.r.Close())
 		if s.w != s.r {
 			errs = append(errs, s.w.Close())
+		}
+		if s.closeEngine != nil {
+			s.closeEngine()
 		}
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = s.errorf("close: %w", err)
@@ -184,18 +191,37 @@ type tx struct {
 	*sql.Tx
 	s    *Store
 	conn *sql.Conn // the connection running the transaction (writes only)
+	// native runs the queries of a read transaction instead of Tx when the
+	// dialect is a NativeReader.
+	native ReadTx
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	return t.ExecContext(ctx, t.s.d.Rebind(q), args...)
 }
 
-func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) Row {
+	if t.native != nil {
+		return t.native.QueryRow(ctx, t.s.d.Rebind(q), args...)
+	}
 	return t.QueryRowContext(ctx, t.s.d.Rebind(q), args...)
 }
 
 // query runs q and calls each for every row.
-func (t *tx) query(ctx context.Context, q string, args []any, each func(*sql.Rows) error) error {
+func (t *tx) query(ctx context.Context, q string, args []any, each func(Row) error) error {
+	if t.native != nil {
+		rows, err := t.native.Query(ctx, t.s.d.Rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
 	rows, err := t.QueryContext(ctx, t.s.d.Rebind(q), args...)
 	if err != nil {
 		return err
@@ -262,6 +288,17 @@ func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
 // read runs fn in one read-only transaction, so that several queries see
 // one snapshot.
 func (s *Store) read(ctx context.Context, op string, fn func(t *tx) error) error {
+	if nr, ok := s.d.(NativeReader); ok {
+		rtx, err := nr.BeginRead(ctx)
+		if err != nil {
+			return s.errorf("%s: begin: %w", op, err)
+		}
+		defer rtx.Rollback(context.WithoutCancel(ctx))
+		if err := fn(&tx{s: s, native: rtx}); err != nil {
+			return s.errorf("%s: %w", op, err)
+		}
+		return nil
+	}
 	sqlTx, err := s.r.BeginTx(ctx, s.d.ReadOptions())
 	if err != nil {
 		return s.errorf("%s: begin: %w", op, err)
@@ -360,7 +397,7 @@ func (s *Store) ServerInfo(ctx context.Context) (catalog.ServerInfo, error) {
 	return info, nil
 }
 
-func scanServerInfo(row *sql.Row) (catalog.ServerInfo, error) {
+func scanServerInfo(row Row) (catalog.ServerInfo, error) {
 	var info catalog.ServerInfo
 	if err := row.Scan(&info.ID, timeDest{&info.ConfigChanged}); err != nil {
 		return catalog.ServerInfo{}, err
