@@ -1,8 +1,10 @@
 // Package postgres is the PostgreSQL catalog store: the one store of
 // package catalog/sqlstore on one PostgreSQL database, through pgx
-// (github.com/jackc/pgx/v5) and its database/sql adapter. This package
-// holds what is PostgreSQL's own: connecting, its dialect (with COPY for
-// bulk loads), and its schema history from before the stores merged.
+// (github.com/jackc/pgx/v5): one pgxpool, used through pgx's database/sql
+// adapter for writes and through pgx's own API for reads. This package
+// holds what is PostgreSQL's own: connecting, its dialect (COPY for bulk
+// loads, native read transactions), and its schema history from before the
+// stores merged.
 //
 // Several server processes (replicas) may open one database: every write is
 // one transaction, and cross-process invariants live in the database, not in

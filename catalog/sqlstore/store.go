@@ -4,7 +4,8 @@
 // locking, ID drawing, bulk load, error classes, the schema history before
 // the stores merged) behind a Dialect. The engines are SQLite (package
 // catalog/sqlite, the embedded default) and PostgreSQL (package
-// catalog/postgres, through pgx's database/sql adapter).
+// catalog/postgres, through pgx's database/sql adapter, and pgx's own API
+// for read transactions: see NativeReader).
 //
 // Every write is one transaction, begun the engine's way (SQLite: IMMEDIATE
 // on its one writer connection; PostgreSQL: READ COMMITTED, run again after a
