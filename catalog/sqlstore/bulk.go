@@ -32,7 +32,7 @@ func bulkInsert(ctx context.Context, t *tx, table string, columns []string, rows
 // insertRows inserts rows with multi-row INSERT statements ending in
 // suffix, in chunks that stay under maxBulkParams. each, when set, is
 // called for every row a chunk's RETURNING clause (in suffix) returns.
-func insertRows(ctx context.Context, t *tx, table string, columns []string, rows [][]any, suffix string, each func(scan func(...any) error) error) error {
+func insertRows(ctx context.Context, t *tx, table string, columns []string, rows [][]any, suffix string, each func(Row) error) error {
 	perChunk := max(1, maxBulkParams/len(columns))
 	head := "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES "
 	for len(rows) > 0 {
@@ -66,24 +66,9 @@ func insertRows(ctx context.Context, t *tx, table string, columns []string, rows
 			}
 			continue
 		}
-		if err := queryOnce(ctx, t, q.String(), args, each); err != nil {
+		if err := t.query(ctx, q.String(), args, each); err != nil {
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 	}
 	return nil
-}
-
-// queryOnce runs q unprepared and calls each for every row it returns.
-func queryOnce(ctx context.Context, t *tx, q string, args []any, each func(scan func(...any) error) error) error {
-	rows, err := t.QueryContext(ctx, t.s.d.Rebind(q), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

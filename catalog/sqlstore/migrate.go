@@ -85,9 +85,9 @@ func checkRecorded(ctx context.Context, conn *sql.Conn, ms []migration.Migration
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
+	return eachRow(rows, func(row Row) error {
 		var v int
-		if err := rows.Scan(&v); err != nil {
+		if err := row.Scan(num(&v)); err != nil {
 			return err
 		}
 		switch {
@@ -96,8 +96,8 @@ func checkRecorded(ctx context.Context, conn *sql.Conn, ms []migration.Migration
 		case !known[v]:
 			return fmt.Errorf("schema version %d is unknown to this program (its newest is %d)", v, last)
 		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // apply runs one migration unless it is recorded already; the check sits

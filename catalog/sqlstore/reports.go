@@ -83,9 +83,9 @@ func insertEvents(ctx context.Context, t *tx, clientID string, events []catalog.
 			encStrings(e.MiscData), t.s.d.Time(at)})
 	}
 	err := insertRows(ctx, t, "event", eventColumns, rows, " ON CONFLICT (instance_id) DO NOTHING RETURNING instance_id",
-		func(scan func(...any) error) error {
+		func(row Row) error {
 			var id uuid.UUID
-			err := scan(&id)
+			err := row.Scan(uuidDest{&id})
 			fresh[id] = true
 			return err
 		})

@@ -216,18 +216,23 @@ func (t *tx) query(ctx context.Context, q string, args []any, each func(Row) err
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := each(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(rows, each)
 	}
 	rows, err := t.QueryContext(ctx, t.s.d.Rebind(q), args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	return eachRow(rows, each)
+}
+
+// eachRow calls each for every row of rows (a *sql.Rows or a native
+// driver's), then returns the error that ended them.
+func eachRow(rows interface {
+	Row
+	Next() bool
+	Err() error
+}, each func(Row) error) error {
 	for rows.Next() {
 		if err := each(rows); err != nil {
 			return err
