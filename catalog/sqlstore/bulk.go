@@ -12,10 +12,8 @@ import (
 const maxBulkParams = 30000
 
 // bulkInsert inserts rows (each one value per column) into table in the
-// current transaction: with the engine's bulk load where it has one
-// (BulkLoader), else with multi-row INSERT statements. suffix follows the
-// VALUES list (such as an ON CONFLICT clause); an engine's bulk load is
-// used only without one.
+// current write transaction: with the engine's bulk load where it has one
+// (BulkLoader), else with multi-row INSERT statements.
 func bulkInsert(ctx context.Context, t *tx, table string, columns []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -30,8 +28,9 @@ func bulkInsert(ctx context.Context, t *tx, table string, columns []string, rows
 }
 
 // insertRows inserts rows with multi-row INSERT statements ending in
-// suffix, in chunks that stay under maxBulkParams. each, when set, is
-// called for every row a chunk's RETURNING clause (in suffix) returns.
+// suffix (such as an ON CONFLICT clause), in chunks that stay under
+// maxBulkParams. each, when set, is called for every row a chunk's
+// RETURNING clause (in suffix) returns.
 func insertRows(ctx context.Context, t *tx, table string, columns []string, rows [][]any, suffix string, each func(Row) error) error {
 	perChunk := max(1, maxBulkParams/len(columns))
 	head := "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES "
