@@ -372,7 +372,9 @@ type RevisionIDList struct {
 	Anchor string
 	// NewRevisions, in the upstream's order. A real WSUS lists several
 	// revisions of one UpdateID (rev 1 and rev 100 of a classification),
-	// although the spec says one per UpdateID; all are kept.
+	// although the spec says one per UpdateID; all are kept. An entry
+	// carries nothing beside its identity (no IsCategory, no type): what a
+	// revision is comes from its document (GetUpdateData).
 	NewRevisions []UpdateIdentity
 }
 
@@ -443,7 +445,6 @@ func ParseGetUpdateDataResponse(body []byte) (*UpdateData, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := fields{op: op, el: res}
 	d := &UpdateData{}
 	for _, it := range items(res, "updates") {
 		u := fields{op: op, el: it}
@@ -498,9 +499,6 @@ func ParseGetUpdateDataResponse(body []byte) (*UpdateData, error) {
 		if f.err != nil {
 			return nil, f.err
 		}
-	}
-	if r.err != nil {
-		return nil, r.err
 	}
 	return d, nil
 }
