@@ -30,7 +30,15 @@ const MaxUpdateBlobSize = 128 << 20
 // unpaired surrogates are refused (ErrFormat), as is a cabinet declaring
 // more than MaxUpdateBlobSize bytes (ErrTooLarge).
 func DecodeUpdateBlob(b []byte) ([]byte, error) {
-	return decodeUpdateBlob(b, MaxUpdateBlobSize)
+	return DecodeUpdateBlobLimit(b, MaxUpdateBlobSize)
+}
+
+// DecodeUpdateBlobLimit is DecodeUpdateBlob refusing a cabinet that
+// declares more than limit bytes (ErrTooLarge), for callers that bound the
+// documents of a whole answer; a limit above MaxUpdateBlobSize counts as
+// MaxUpdateBlobSize.
+func DecodeUpdateBlobLimit(b []byte, limit int64) ([]byte, error) {
+	return decodeUpdateBlob(b, min(limit, MaxUpdateBlobSize))
 }
 
 func decodeUpdateBlob(b []byte, limit int64) ([]byte, error) {

@@ -2,6 +2,8 @@ package wsusss
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -436,15 +438,24 @@ type FileURL struct {
 
 // ParseGetUpdateDataResponse reads a GetUpdateData answer, decoding every
 // XmlUpdateBlobCompressed. An update must carry exactly one of
-// XmlUpdateBlob and XmlUpdateBlobCompressed, non-empty. Each compressed blob
-// may decode to cab.MaxUpdateBlobSize bytes: the memory a parse takes is
-// bounded by the body's size plus that much per update it lists.
+// XmlUpdateBlob and XmlUpdateBlobCompressed, non-empty. The compressed
+// blobs of one answer may decode to MaxDecodedBytes together (each to
+// cab.MaxUpdateBlobSize): the memory a parse takes is bounded by the body's
+// size plus that much. An answer past it fails with an error wrapping
+// cab.ErrTooLarge, which tells the caller to ask for fewer updates at once.
 func ParseGetUpdateDataResponse(body []byte) (*UpdateData, error) {
+	return parseGetUpdateData(body, MaxDecodedBytes)
+}
+
+// parseGetUpdateData is ParseGetUpdateDataResponse with maxDecoded in place
+// of MaxDecodedBytes.
+func parseGetUpdateData(body []byte, maxDecoded int64) (*UpdateData, error) {
 	const op = "GetUpdateData"
 	res, err := requiredResult(op, NSServerSync, body)
 	if err != nil {
 		return nil, err
 	}
+	decoded := int64(0) // UTF-16 bytes of the compressed blobs decoded so far, at most
 	d := &UpdateData{}
 	for _, it := range items(res, "updates") {
 		u := fields{op: op, el: it}
@@ -467,10 +478,16 @@ func ParseGetUpdateDataResponse(body []byte) (*UpdateData, error) {
 		case compressed != nil:
 			up.Compressed = true
 			if raw := u.base64("XmlUpdateBlobCompressed", true); u.err == nil {
-				doc, err := cab.DecodeUpdateBlob(raw)
+				// The limit counts the documents as stored, in UTF-16;
+				// twice their UTF-8 length is that or more.
+				doc, err := cab.DecodeUpdateBlobLimit(raw, maxDecoded-decoded)
 				if err != nil {
+					if errors.Is(err, cab.ErrTooLarge) {
+						return nil, fmt.Errorf("wsusss: %s: update %s: the answer's documents pass %d bytes: %w", op, up.ID.UpdateID, maxDecoded, err)
+					}
 					u.fail("update %s: XmlUpdateBlobCompressed: %v", up.ID.UpdateID, err)
 				}
+				decoded += 2 * int64(len(doc))
 				up.XML = doc
 			}
 		default:

@@ -446,3 +446,4 @@ func TestMalformed(t *testing.T) {
 		})
 	}
 }
+

@@ -80,6 +80,13 @@ const (
 // compressed blob may decode to cab.MaxUpdateBlobSize.
 const MaxResponseBytes = 256 << 20
 
+// MaxDecodedBytes bounds the documents ParseGetUpdateDataResponse decodes
+// from the compressed blobs of one answer, together. [I] Real documents are
+// mostly tens to hundreds of KB; a batch of MaxNumberOfUpdatesPerRequest
+// (100 on the upstreams seen) of them stays far below, and the largest real
+// one (94 MB as UTF-16) fits alone.
+const MaxDecodedBytes = 256 << 20
+
 // ErrMalformed is wrapped by every error of a Parse function that is not a
 // *Fault.
 var ErrMalformed = errors.New("malformed response")
