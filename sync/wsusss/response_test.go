@@ -446,4 +446,3 @@ func TestMalformed(t *testing.T) {
 		})
 	}
 }
-
