@@ -78,7 +78,10 @@ func call[T any](ctx context.Context, c *Client, req wsusss.Request, path string
 		attempts++
 		v, err := attempt(ctx, c, req, target, parse)
 		if err != nil && ctx.Err() != nil {
-			return zero, backoff.Permanent(fmt.Errorf("upstream: %s: %w (last error: %w)", req.Operation, ctx.Err(), err))
+			if !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("upstream: %s: %w (last error: %w)", req.Operation, ctx.Err(), err)
+			}
+			return zero, backoff.Permanent(err)
 		}
 		if err != nil && !transient(err) {
 			return zero, backoff.Permanent(err)

@@ -495,3 +495,83 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportErrorsRetried: a connection closed without an answer and an
+// attempt past Timeout are retried.
+func TestTransportErrorsRetried(t *testing.T) {
+	f := newFake(t)
+	var mu sync.Mutex
+	failures := map[string]int{"hangup": 1, "slow": 1}
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hangup, slow := failures["hangup"] > 0, failures["slow"] > 0 && !(failures["hangup"] > 0)
+		if hangup {
+			failures["hangup"]--
+		} else if slow {
+			failures["slow"]--
+		}
+		mu.Unlock()
+		switch {
+		case hangup:
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		case slow:
+			<-release // past the client's Timeout
+		default:
+			f.ServeHTTP(w, r)
+		}
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := testClient(t, srv.URL, srv.Client())
+	c.timeout = 100 * time.Millisecond
+	err := c.Authenticate(t.Context())
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if failures["hangup"] != 0 || failures["slow"] != 0 {
+		t.Errorf("failures left: %v", failures)
+	}
+}
+
+// TestBasePath: the services and the DssAuth ServiceURL resolve against a
+// root with a path.
+func TestBasePath(t *testing.T) {
+	f := newFake(t)
+	srv := httptest.NewServer(http.StripPrefix("/wsus", f))
+	defer srv.Close()
+	c := testClient(t, srv.URL+"/wsus", srv.Client())
+	if _, err := c.GetConfigData(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count("GetAuthorizationCookie"); n != 1 {
+		t.Errorf("GetAuthorizationCookie received %d times, want 1", n)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	c, err := New(Config{URL: "http://wsus:8530/sub", AccountName: "dss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]string{
+		wsusss.DssAuthPath:       "http://wsus:8530/sub/DssAuthWebService/DssAuthWebService.asmx",
+		"/" + wsusss.DssAuthPath: "http://wsus:8530/DssAuthWebService/DssAuthWebService.asmx",
+		"https://auth.example.test/DssAuthWebService/DssAuthWebService.asmx": "https://auth.example.test/DssAuthWebService/DssAuthWebService.asmx",
+	} {
+		if got, err := c.resolve(ref); err != nil || got != want {
+			t.Errorf("resolve(%q) = %q, %v; want %q", ref, got, err, want)
+		}
+	}
+	for _, ref := range []string{"file:///etc/passwd", "%zz"} {
+		if _, err := c.resolve(ref); err == nil {
+			t.Errorf("resolve(%q) succeeded", ref)
+		}
+	}
+}
