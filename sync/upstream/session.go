@@ -51,7 +51,6 @@ func (c *Client) authenticateLocked(ctx context.Context) error {
 		return fmt.Errorf("upstream: authenticate: %w", err)
 	}
 	c.cookie = &cookie
-	c.auths++
 	c.log.Info("upstream: authenticated", "url", c.base.String(), "expires", cookie.Expiration)
 	return nil
 }

@@ -119,7 +119,6 @@ type Client struct {
 
 	mu     sync.Mutex // held while authenticating, so one goroutine does it
 	cookie *wsusss.Cookie
-	auths  int // completed authentications, for tests and logs
 }
 
 // New validates cfg and returns a Client. It does no I/O but reading
