@@ -162,6 +162,11 @@ func (d intDest[T]) Scan(v any) error {
 	if !ok {
 		return fmt.Errorf("stored integer: unexpected %T", v)
 	}
+	return d.set(n)
+}
+
+// set stores n, refusing one the destination cannot hold.
+func (d intDest[T]) set(n int64) error {
 	if int64(T(n)) != n {
 		return fmt.Errorf("stored integer %d out of range", n)
 	}

@@ -103,29 +103,23 @@ func checkRecorded(ctx context.Context, conn *sql.Conn, ms []migration.Migration
 // apply runs one migration unless it is recorded already; the check sits
 // inside the write transaction.
 func apply(ctx context.Context, s *Store, conn *sql.Conn, m migration.Migration) error {
-	sqlTx, err := s.d.BeginWrite(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer sqlTx.Rollback()
-	t := &tx{Tx: sqlTx, s: s, conn: conn}
-	var n int
-	if err := t.queryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	if m.SQL != "" {
-		if _, err := t.ExecContext(ctx, m.SQL); err != nil {
+	return s.inTx(ctx, conn, func(t *tx) error {
+		var n int
+		if err := t.queryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&n); err != nil {
 			return err
 		}
-	}
-	if _, err := t.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-		m.Version, m.Name, s.d.Time(time.Now())); err != nil {
+		if n > 0 {
+			return nil
+		}
+		if m.SQL != "" {
+			if _, err := t.ExecContext(ctx, m.SQL); err != nil {
+				return err
+			}
+		}
+		_, err := t.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+			m.Version, m.Name, s.d.Time(time.Now()))
 		return err
-	}
-	return sqlTx.Commit()
+	})
 }
 
 // rekeyGroupNames stores each target group's name key as
@@ -133,41 +127,33 @@ func apply(ctx context.Context, s *Store, conn *sql.Conn, m migration.Migration)
 // (lower-cased, not folded) change; a key another group holds already stays
 // as it was, so that two groups named apart before stay apart.
 func rekeyGroupNames(ctx context.Context, s *Store, conn *sql.Conn) error {
-	sqlTx, err := s.d.BeginWrite(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer sqlTx.Rollback()
-	t := &tx{Tx: sqlTx, s: s, conn: conn}
-	type group struct{ id, name, key string }
-	var groups []group
-	taken := map[string]bool{}
-	err = t.query(ctx, "SELECT id, name, name_key FROM target_group", nil, func(rows Row) error {
-		var g group
-		if err := rows.Scan(&g.id, &g.name, &g.key); err != nil {
-			return err
+	return s.inTx(ctx, conn, func(t *tx) error {
+		type group struct{ id, name, key string }
+		var groups []group
+		taken := map[string]bool{}
+		err := t.query(ctx, "SELECT id, name, name_key FROM target_group", nil, func(rows Row) error {
+			var g group
+			if err := rows.Scan(&g.id, &g.name, &g.key); err != nil {
+				return err
+			}
+			groups = append(groups, g)
+			taken[g.key] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("group name keys: %w", err)
 		}
-		groups = append(groups, g)
-		taken[g.key] = true
+		for _, g := range groups {
+			key := catalog.GroupNameKey(g.name)
+			if key == g.key || taken[key] {
+				continue
+			}
+			if _, err := t.exec(ctx, "UPDATE target_group SET name_key = $1 WHERE id = $2", key, g.id); err != nil {
+				return fmt.Errorf("group name key of %q: %w", g.name, err)
+			}
+			delete(taken, g.key)
+			taken[key] = true
+		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("group name keys: %w", err)
-	}
-	changed := false
-	for _, g := range groups {
-		key := catalog.GroupNameKey(g.name)
-		if key == g.key || taken[key] {
-			continue
-		}
-		if _, err := t.exec(ctx, "UPDATE target_group SET name_key = $1 WHERE id = $2", key, g.id); err != nil {
-			return fmt.Errorf("group name key of %q: %w", g.name, err)
-		}
-		delete(taken, g.key)
-		taken[key], changed = true, true
-	}
-	if !changed {
-		return nil
-	}
-	return sqlTx.Commit()
 }

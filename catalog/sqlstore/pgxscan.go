@@ -26,11 +26,7 @@ func (d intDest[T]) ScanInt64(v pgtype.Int8) error {
 	if !v.Valid {
 		return errors.New("stored integer: NULL")
 	}
-	if int64(T(v.Int64)) != v.Int64 {
-		return fmt.Errorf("stored integer %d out of range", v.Int64)
-	}
-	*d.p = T(v.Int64)
-	return nil
+	return d.set(v.Int64)
 }
 
 // ScanTimestamptz implements pgtype.TimestamptzScanner.

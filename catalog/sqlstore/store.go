@@ -277,6 +277,12 @@ func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close()
+	return s.inTx(ctx, conn, fn)
+}
+
+// inTx runs fn in one write transaction on conn and commits it; it rolls
+// back when fn fails.
+func (s *Store) inTx(ctx context.Context, conn *sql.Conn, fn func(t *tx) error) error {
 	sqlTx, err := s.d.BeginWrite(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
