@@ -420,3 +420,17 @@ func TestSecretsFromFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotLoadsAtStart: serving starts loading the catalog snapshot
+// without waiting for a client's scan, and says so with its size.
+func TestSnapshotLoadsAtStart(t *testing.T) {
+	logs := &syncbuf.Buffer{}
+	startServers(t, server.Config{DataDir: t.TempDir(), AdminToken: "t"}, "", slog.New(slog.NewTextHandler(logs, nil)))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `msg="catalog snapshot loaded" revisions=6 `) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot loaded without a scan; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
