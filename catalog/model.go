@@ -147,6 +147,10 @@ type Summary struct {
 	HasFiles          bool
 	// Imported is when the revision entered this server's catalog.
 	Imported time.Time
+	// Changed is the change sequence (Store.ChangeSequence) of the import
+	// that last wrote the revision: new, or rewritten because its content
+	// changed. An upstream's anchors compare it (GetRevisionIdList).
+	Changed int64
 	// Drivers is the driver metadata of a Driver update (as in Revision):
 	// what the scan engine matches against a client's devices.
 	Drivers []DriverMetadata
