@@ -127,3 +127,12 @@ func (c *Client) GetUpdateDecryptionData(ctx context.Context, ids []wsusss.Updat
 // AccountGUID returns the identity sent in GetAuthorizationCookie
 // (Config.AccountGUID, or the random one New chose).
 func (c *Client) AccountGUID() uuid.UUID { return c.accountGUID }
+
+// GetDeployments returns the upstream's target groups and approvals
+// changed since deploymentAnchor ([MS-WSUSSS] 3.1.4.10, replica mode);
+// syncAnchor is the Anchor of the last GetRevisionIdList for updates.
+func (c *Client) GetDeployments(ctx context.Context, deploymentAnchor, syncAnchor string) (*wsusss.Deployments, error) {
+	return do(ctx, c, func(ck wsusss.Cookie) wsusss.Request {
+		return wsusss.GetDeploymentsRequest(ck, deploymentAnchor, syncAnchor)
+	}, wsusss.ParseGetDeploymentsResponse)
+}

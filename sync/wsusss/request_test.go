@@ -166,6 +166,10 @@ func TestRequestsMatchSpecExamples(t *testing.T) {
 	got = readTree(t, req.Body)
 	compareTrees(t, soap.Child(soap.Child(got, "Body"), "GetUpdateData"),
 		specRequest(t, "mswsusss-spec-example-GetUpdateData-detectoid.xml", "GetUpdateData"), ignore, nil)
+
+	got = readTree(t, wsusss.GetDeploymentsRequest(cookie, "", "4742,2006-05-26 18:59:26.192").Body)
+	compareTrees(t, soap.Child(soap.Child(got, "Body"), "GetDeployments"),
+		specRequest(t, "mswsusss-spec-example-GetDeployments.xml", "GetDeployments"), ignore, nil)
 }
 
 // TestRequestShapes checks the requests no example shows against the spec's

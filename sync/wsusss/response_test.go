@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,50 @@ func TestParseGetRevisionIdListSpecExample(t *testing.T) {
 	}
 	if l.Anchor != "4742,2006-05-26 18:59:26.192" || len(l.NewRevisions) != 2 || l.NewRevisions[0] != want[0] || l.NewRevisions[1] != want[1] {
 		t.Errorf("got %+v", l)
+	}
+}
+
+func TestParseGetDeploymentsSpecExample(t *testing.T) {
+	// The spec's Sample 2 answer (replica mode), shown without envelope.
+	s := string(sample(t, "mswsusss-spec-example-GetDeployments.xml"))
+	resp := s[strings.Index(s, "<GetDeploymentsResponse"):]
+	body := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` + resp + `</soap:Body></soap:Envelope>`
+	d, err := wsusss.ParseGetDeploymentsResponse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allComputers := uuid.MustParse("a0a08746-4dbe-4a37-9adf-9e7652c0b421")
+	unassigned := uuid.MustParse("b73ca6ed-5727-47f3-84de-015e03f6a88a")
+	wantGroups := []wsusss.TargetGroup{
+		{ID: allComputers, Name: "All Computers", IsBuiltin: true},
+		{ID: unassigned, Name: "Unassigned Computers", IsBuiltin: true},
+	}
+	if d.Anchor != "4742,2006-05-26 18:59:26.192" || !slices.Equal(d.Groups, wantGroups) {
+		t.Errorf("anchor %q groups %+v", d.Anchor, d.Groups)
+	}
+	if len(d.Deployments) != 2 {
+		t.Fatalf("%d deployments, want 2", len(d.Deployments))
+	}
+	first := wsusss.Deployment{
+		Update:     wsusss.UpdateIdentity{UpdateID: uuid.MustParse("4b62aa32-52f6-4c15-b739-1c8e696eb33e"), RevisionNumber: 100},
+		Action:     wsusss.ActionInstall,
+		AdminName:  "WUS Server",
+		Deadline:   wsusss.NoDeadline,
+		IsAssigned: true,
+		GoLiveTime: time.Date(2006, 5, 24, 15, 37, 8, 887000000, time.UTC),
+		ID:         uuid.MustParse("c2f2ca62-5413-419a-bdee-275a23087758"),
+		GroupID:    unassigned, DownloadPriority: 1,
+	}
+	if d.Deployments[0] != first || d.Deployments[1].Update.RevisionNumber != 102 {
+		t.Errorf("deployments %+v", d.Deployments)
+	}
+	wantHidden := []uuid.UUID{uuid.MustParse("9a9bafe2-fbfc-4b0b-8479-49a2bb08cd5a"), uuid.MustParse("6c9d9217-0e1d-434a-a938-d9918703c361")}
+	if len(d.DeadDeployments) != 0 || len(d.AcceptedEulas) != 0 || !slices.Equal(d.HiddenUpdates, wantHidden) {
+		t.Errorf("dead %v hidden %v eulas %v", d.DeadDeployments, d.HiddenUpdates, d.AcceptedEulas)
+	}
+	bad := strings.Replace(body, "<Action>0</Action>", "<Action>zero</Action>", 1)
+	if _, err := wsusss.ParseGetDeploymentsResponse([]byte(bad)); !errors.Is(err, wsusss.ErrMalformed) {
+		t.Errorf("bad Action: %v, want ErrMalformed", err)
 	}
 }
 
