@@ -194,6 +194,10 @@ type Store interface {
 	// Statuses returns the per-update states of one computer.
 	Statuses(ctx context.Context, clientID string) ([]UpdateStatus, error)
 
+	// SyncStore is what synchronization with an upstream server keeps
+	// (settings, state, runs, file sources; see sync.go).
+	SyncStore
+
 	// Close releases the store.
 	Close() error
 }

@@ -35,7 +35,8 @@ var childTables = []string{"prerequisite", "bundle_member", "supersedence", "rev
 // Within a batch an identity listed again counts as if imported after the
 // earlier one. Every revision's ID is written back once the transaction
 // committed. IsLeaf is recomputed for the whole catalog, and the change
-// sequence bumped, when anything changed. Imports of all processes take
+// sequence bumped, when anything changed; the new and rewritten revisions
+// then carry the bumped value as their Summary.Changed. Imports of all processes take
 // turns (Dialect.LockImport): IsLeaf needs the whole catalog.
 func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (catalog.ImportResult, error) {
 	digests := make([][]byte, len(revs))
@@ -96,7 +97,11 @@ func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (
 		if err := recomputeLeaves(ctx, t); err != nil {
 			return err
 		}
-		return bumpChangeSequence(ctx, t)
+		seq, err := nextChangeSequence(ctx, t)
+		if err != nil {
+			return err
+		}
+		return markChanged(ctx, t, written, seq)
 	})
 	if err != nil {
 		return catalog.ImportResult{}, err
@@ -296,6 +301,22 @@ func writeRevisions(ctx context.Context, t *tx, written []*importEntry) error {
 	return nil
 }
 
+// markChanged sets changed_seq (catalog.Summary.Changed) of the written
+// revisions to seq, the change sequence this import commits. It runs after
+// nextChangeSequence and touches only rows the transaction wrote already,
+// so it waits for no lock while holding the change sequence's.
+func markChanged(ctx context.Context, t *tx, written []*importEntry, seq int64) error {
+	ids := make([]int32, len(written))
+	for i, e := range written {
+		ids[i] = e.id
+	}
+	if _, err := t.exec(ctx, "UPDATE revision SET changed_seq = $1 WHERE id "+t.s.d.InList("$2", "integer"),
+		seq, jsonList(ids)); err != nil {
+		return fmt.Errorf("mark changed revisions: %w", err)
+	}
+	return nil
+}
+
 // recomputeLeaves sets is_leaf for the whole catalog: a revision is a leaf
 // unless some revision names its UpdateID in a prerequisite. Bundle
 // membership does not count. Only rows whose value flips are written.
@@ -326,13 +347,13 @@ func summaries(ctx context.Context, t *tx) ([]catalog.Summary, error) {
 	out := make([]catalog.Summary, 0, n)
 	index := make(map[int32]int, n)
 	err := t.query(ctx, `SELECT id, update_id, revision_number, update_type, category_type, title,
-		kb_article_id, publication_state, is_leaf, has_files, imported, drivers FROM revision ORDER BY id`, nil,
+		kb_article_id, publication_state, is_leaf, has_files, imported, changed_seq, drivers FROM revision ORDER BY id`, nil,
 		func(rows Row) error {
 			var sm catalog.Summary
 			var typ string
 			if err := rows.Scan(num(&sm.ID), uuidDest{&sm.UpdateID}, num(&sm.RevisionNumber), &typ, &sm.CategoryType, &sm.Title,
 				&sm.KBArticleID, &sm.PublicationState, &sm.IsLeaf, &sm.HasFiles, timeDest{&sm.Imported},
-				driversDest(&sm.Drivers)); err != nil {
+				num(&sm.Changed), driversDest(&sm.Drivers)); err != nil {
 				return err
 			}
 			sm.Type = catalog.UpdateType(typ)

@@ -339,10 +339,20 @@ func readOne[T any](ctx context.Context, s *Store, op string, fn func(t *tx) (T,
 // locks rows, the lock it takes is held until commit, and a transaction that
 // waits for no other lock while holding it cannot deadlock.
 func bumpChangeSequence(ctx context.Context, t *tx) error {
-	if _, err := t.exec(ctx, "UPDATE change_sequence SET value = value + 1 WHERE id = 1"); err != nil {
-		return fmt.Errorf("bump change sequence: %w", err)
+	_, err := nextChangeSequence(ctx, t)
+	return err
+}
+
+// nextChangeSequence is bumpChangeSequence returning the value the
+// transaction commits. What follows it in the transaction may only touch
+// rows the transaction has written already (so holds their locks): it then
+// waits for no other lock while holding the change sequence's.
+func nextChangeSequence(ctx context.Context, t *tx) (int64, error) {
+	var v int64
+	if err := t.queryRow(ctx, "UPDATE change_sequence SET value = value + 1 WHERE id = 1 RETURNING value").Scan(&v); err != nil {
+		return 0, fmt.Errorf("bump change sequence: %w", err)
 	}
-	return nil
+	return v, nil
 }
 
 // ChangeSequence returns the counter bumped by every change to revisions,

@@ -345,8 +345,8 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		version int
 		want    string
 	}{
-		{999, "migrate: schema version 999 is newer than this program's 100"},
-		{42, "migrate: schema version 42 is unknown to this program (its newest is 100)"},
+		{999, "migrate: schema version 999 is newer than this program's 101"},
+		{42, "migrate: schema version 42 is unknown to this program (its newest is 101)"},
 	}
 	for _, e := range engines() {
 		for _, c := range cases {

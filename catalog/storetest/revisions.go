@@ -106,6 +106,9 @@ func testReimportChanged(t *testing.T, s catalog.Store) {
 	sm := after[changed.ID]
 	want := summaryOf(changed, true)
 	want.Imported = sm.Imported
+	// The rewrite was the last change: Changed is the sequence it
+	// committed.
+	want.Changed = changeSeq(t, s)
 	check(t, "summary of the changed revision", normSummary(sm), want)
 	if !sm.Imported.Equal(before[changed.ID].Imported) {
 		t.Errorf("Imported moved from %v to %v: it is when the revision entered the catalog", before[changed.ID].Imported, sm.Imported)
@@ -318,6 +321,7 @@ func testIsLeafFlips(t *testing.T, s catalog.Store) {
 func testSummaries(t *testing.T, s catalog.Store) {
 	revs := fixtureCatalog()
 	importRevs(t, s, revs)
+	seq := changeSeq(t, s)
 	sums := summaries(t, s)
 	if len(sums) != fxCount {
 		t.Fatalf("got %d summaries, want %d", len(sums), fxCount)
@@ -329,6 +333,7 @@ func testSummaries(t *testing.T, s catalog.Store) {
 		}
 		want := summaryOf(r, fixtureLeaves[i])
 		want.Imported = sm.Imported
+		want.Changed = seq // the one import wrote every revision
 		check(t, "summary of "+describe(r), normSummary(sm), want)
 	}
 

@@ -78,6 +78,7 @@ func Run(t *testing.T, open Opener) {
 		{"UnknownComputer", testUnknownComputer},
 		{"ConcurrentWriters", testConcurrentWriters},
 	}
+	tests = append(tests, syncTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -88,12 +89,21 @@ func Run(t *testing.T, open Opener) {
 }
 
 // RunPersistence checks that everything a store keeps survives a reopen,
-// and that revision and deployment IDs are not reused after one.
+// and that revision, deployment and sync run IDs are not reused after one.
 func RunPersistence(t *testing.T, open Opener, reopen Reopener) {
 	t.Run("ReopenKeepsEverything", func(t *testing.T) {
 		s := open(t)
 		t.Cleanup(func() { s.Close() })
 		testReopen(t, s, func(s catalog.Store) catalog.Store {
+			s2 := reopen(t, s)
+			t.Cleanup(func() { s2.Close() })
+			return s2
+		})
+	})
+	t.Run("ReopenKeepsSync", func(t *testing.T) {
+		s := open(t)
+		t.Cleanup(func() { s.Close() })
+		testReopenSync(t, s, func(s catalog.Store) catalog.Store {
 			s2 := reopen(t, s)
 			t.Cleanup(func() { s2.Close() })
 			return s2
@@ -214,7 +224,7 @@ func nilIfEmpty[T any](s []T) []T {
 }
 
 // summaryOf is the summary a store must give for the imported revision r.
-// Imported is left zero: compare it apart.
+// Imported and Changed are left zero: compare them apart.
 func summaryOf(r *catalog.Revision, leaf bool) catalog.Summary {
 	n := normRevision(r)
 	return catalog.Summary{
