@@ -35,7 +35,9 @@ import (
 	"wsus/catalog/scan"
 	"wsus/catalog/sqlite"
 	"wsus/internal/secretfile"
+	"wsus/soap"
 	"wsus/soap/cookie"
+	"wsus/soap/serversync"
 	"wsus/soap/wusp"
 	"wsus/storage"
 	"wsus/storage/content"
@@ -321,6 +323,18 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	// The upstream role (MS-WSUSSS), for downstream servers. Its admission
+	// is its own: package wusp keeps the client services' to itself.
+	upstreamRole, err := serversync.New(ctx, serversync.Config{
+		Store:     stores.Catalog,
+		Blobs:     stores.Blobs,
+		CookieKey: key,
+		Admission: soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0),
+		Logger:    logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	copts, err := contentOptions(cfg, stores.Blobs, mu, logger)
 	if err != nil {
 		return nil, err
@@ -329,10 +343,12 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	health := newHealth(stores, logger)
 	client := &router{
 		soap: map[string]http.Handler{
-			"/clientwebservice/client.asmx":                 services.Client(),
-			"/simpleauthwebservice/simpleauth.asmx":         services.SimpleAuth(),
-			"/reportingwebservice/reportingwebservice.asmx": services.Reporting(),
-			"/reportingwebservice/webservice.asmx":          services.Reporting(),
+			"/clientwebservice/client.asmx":                   services.Client(),
+			"/simpleauthwebservice/simpleauth.asmx":           services.SimpleAuth(),
+			"/reportingwebservice/reportingwebservice.asmx":   services.Reporting(),
+			"/reportingwebservice/webservice.asmx":            services.Reporting(),
+			"/serversyncwebservice/serversyncwebservice.asmx": upstreamRole.ServerSync(),
+			"/dssauthwebservice/dssauthwebservice.asmx":       upstreamRole.DssAuth(),
 		},
 		content:      content.NewHandlerWith(stores.Blobs, copts),
 		health:       health,
