@@ -52,6 +52,11 @@
 // Update URL). [I] Whether Delivery Optimization follows a redirect from a
 // WSUS content URL is not established by the captures; BITS and WinHTTP do.
 //
+// Fetch-through (Options.OnDemand): a file the store does not hold but the
+// catalog lists is fetched from upstream on its first request, streamed to
+// that client while it is stored and verified, and served from the store to
+// everyone else; see OnDemand for the contract.
+//
 // The path is matched case-insensitively, like IIS did. The extension is
 // not checked against the file's metadata name: the store is addressed by
 // SHA-1 only.
@@ -98,6 +103,10 @@ type Options struct {
 	// Fallback, when set, is asked about files the store does not hold:
 	// 302 Found to the URL it returns, 404 when it returns "".
 	Fallback FallbackFunc
+	// OnDemand, when set, fetches files the store does not hold but the
+	// catalog lists from upstream (see OnDemand); it is asked before
+	// Fallback, which then only sees the files the catalog does not list.
+	OnDemand *OnDemand
 	// WriteTimeout bounds each write to the client (the deadline is
 	// renewed before every write, not set once for the whole answer); zero
 	// means DefaultWriteTimeout, a negative value sets no deadline.
@@ -131,6 +140,7 @@ type handler struct {
 	opts  Options
 	log   *slog.Logger
 	bufs  sync.Pool // of *[]byte, PrefetchSize long
+	fetch *fetcher  // nil without OnDemand
 }
 
 // NewHandler returns the handler for /Content/ serving every byte itself; a
@@ -146,8 +156,13 @@ func NewHandler(store Store, logger *slog.Logger) http.Handler {
 // When the body fails half-way the handler panics with http.ErrAbortHandler,
 // the net/http idiom for dropping the connection: middleware that recovers
 // panics must re-panic that value.
+//
+// It panics when opts.OnDemand lacks Resolve or Fetcher.
 func NewHandlerWith(store Store, opts Options) http.Handler {
 	h := &handler{store: store, opts: opts, log: opts.Logger}
+	if opts.OnDemand != nil {
+		h.fetch = newFetcher(*opts.OnDemand)
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -180,6 +195,12 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
 	info, err := h.store.Stat(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) && h.fetch != nil {
+		var handled bool
+		if info, err, handled = h.fetchMissing(w, r, key, sum, err); handled {
+			return
+		}
+	}
 	if errors.Is(err, storage.ErrNotFound) && h.opts.Fallback != nil {
 		h.fallback(w, r, key, sum)
 		return
