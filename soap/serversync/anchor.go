@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"wsus/soap"
 )
 
 // anchorTimeLayout is the time part of a Windows WSUS anchor,
@@ -43,4 +45,16 @@ func parseAnchor(s string) (anchor, error) {
 		return anchor{}, fmt.Errorf("anchor %q: %w", s, err)
 	}
 	return anchor{seq: seq, at: at}, nil
+}
+
+// fromHere fails with ServerChanged when a is ahead of seq, this store's
+// change sequence now. [I] The sequence only grows, so such an anchor was
+// minted by another installation (the upstream was reinstalled or its
+// catalog replaced): the DSS must drop its anchors, which name changes of
+// another catalog, instead of being told nothing changed.
+func (a *anchor) fromHere(seq int64) error {
+	if a != nil && a.seq > seq {
+		return soap.Errorf(soap.ServerChanged, "")
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,9 @@ func TestFaults(t *testing.T) {
 		{"malformed anchor", wsusss.GetRevisionIdListRequest(fresh, wsusss.Filter{Anchor: "garbage"}), soap.InvalidParameters, "filter"},
 		{"Microsoft Update's anchor", wsusss.GetRevisionIdListRequest(fresh, wsusss.Filter{Anchor: "2026-10-05 17:27:44.393"}), soap.InvalidParameters, "filter"},
 		{"no filter", envelope("GetRevisionIdList", fresh, ""), soap.InvalidParameters, "filter"},
+		{"anchor of another installation", wsusss.GetRevisionIdListRequest(fresh, wsusss.Filter{Anchor: "99999999,2026-10-04 16:33:26.671"}), soap.ServerChanged, ""},
+		{"config anchor of another installation", wsusss.GetConfigDataRequest(fresh, "99999999,2026-10-04 16:33:26.671"), soap.ServerChanged, ""},
+		{"deployment anchor of another installation", wsusss.GetDeploymentsRequest(fresh, "99999999,2026-10-04 16:33:26.671", ""), soap.ServerChanged, ""},
 		{"101 identities", wsusss.GetUpdateDataRequest(fresh, tooMany), soap.InvalidParameters, "updateIds"},
 		{"no identity", wsusss.GetUpdateDataRequest(fresh, nil), soap.InvalidParameters, "updateIds"},
 		{"unknown identity", wsusss.GetUpdateDataRequest(fresh, []wsusss.UpdateIdentity{leafID, {UpdateID: uuid.New(), RevisionNumber: 1}}),
@@ -238,7 +242,62 @@ func TestAnswerBudget(t *testing.T) {
 	if got := fault(t, "GetUpdateData", status, body); got.Code != soap.ServerBusy {
 		t.Errorf("fault %s, want ServerBusy", got.Code)
 	}
+	status, body = f.call(wsusss.GetRevisionIdListRequest(ck, wsusss.Filter{GetConfig: true}))
+	if got := fault(t, "GetRevisionIdList", status, body); got.Code != soap.ServerBusy {
+		t.Errorf("fault %s, want ServerBusy", got.Code)
+	}
 	if f.svc.answers.used != 0 {
 		t.Errorf("%d bytes still reserved", f.svc.answers.used)
+	}
+	// Small answers do not count.
+	if status, body := f.call(wsusss.GetConfigDataRequest(ck, "")); status != http.StatusOK {
+		t.Errorf("GetConfigData: %d %s", status, body)
+	}
+}
+
+// TestUpdateDataCap: an answer past MaxUpdateDataBytes is refused with
+// InvalidParameters "updateIds" (fewer identities at once fit), and one
+// document alone still fits under the cap.
+func TestUpdateDataCap(t *testing.T) {
+	f := newFixture(t, Config{})
+	ck := f.cookie()
+	leaf := wsusss.UpdateIdentity{UpdateID: f.leaf.UpdateID, RevisionNumber: f.leaf.RevisionNumber}
+	f.svc.maxUpdateData = 2 * int64(len(f.leaf.SourceXML))
+	status, body := f.call(wsusss.GetUpdateDataRequest(ck, []wsusss.UpdateIdentity{leaf, leaf}))
+	if got := fault(t, "GetUpdateData", status, body); got.Code != soap.InvalidParameters || got.Message != "updateIds" {
+		t.Errorf("fault %s %q, want InvalidParameters updateIds", got.Code, got.Message)
+	}
+	if status, body := f.call(wsusss.GetUpdateDataRequest(ck, []wsusss.UpdateIdentity{leaf})); status != http.StatusOK {
+		t.Errorf("one document: %d %.300s", status, body)
+	}
+}
+
+// TestConfigLanguages: LanguageUpdateList enables the languages of the
+// sync settings, or "all" alone when they list none.
+func TestConfigLanguages(t *testing.T) {
+	store := newMemStore(parseDocs(t, generatedDocs(t, 20, 1)))
+	for _, tc := range []struct {
+		languages []string
+		want      string
+	}{
+		{nil, "all"},
+		{[]string{"EN", " de", "pt-br"}, "de en pt-br"},
+	} {
+		store.settings.Languages = tc.languages
+		h := newHarness(t, store, Config{})
+		cfg, err := h.client().GetConfigData(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var on []string
+		for _, l := range cfg.Languages {
+			if l.Enabled {
+				on = append(on, l.Short)
+			}
+		}
+		slices.Sort(on)
+		if got := strings.Join(on, " "); got != tc.want || len(cfg.Languages) != len(languages) {
+			t.Errorf("%q: enabled %q of %d, want %q of %d", tc.languages, got, len(cfg.Languages), tc.want, len(languages))
+		}
 	}
 }

@@ -85,7 +85,8 @@ var languages = []language{
 // omits it when called with an anchor (MS-WSUSSS.md section 2); [I] this
 // server sends it again when the sync settings were saved after the
 // anchor's time. A configAnchor that is not one of this server's anchors
-// is InvalidParameters "configAnchor" [I].
+// is InvalidParameters "configAnchor" [I]; one ahead of the change sequence
+// is ServerChanged (anchor.fromHere).
 func (s *Services) getConfigData(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 	if _, err := s.openSession(req); err != nil {
 		return nil, err
@@ -101,6 +102,9 @@ func (s *Services) getConfigData(ctx context.Context, req *soap.Request) (*etree
 	seq, err := s.store.ChangeSequence(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("serversync: change sequence: %w", err)
+	}
+	if err := since.fromHere(seq); err != nil {
+		return nil, err
 	}
 	settings, err := s.store.SyncSettings(ctx)
 	if err != nil {

@@ -61,21 +61,30 @@ const adminNameDefault = "WUS Server"
 //     so it is empty.
 //
 // deploymentAnchor and syncAnchor must be this server's anchors when
-// present (InvalidParameters naming the parameter [I]); they select nothing.
+// present (InvalidParameters naming the parameter [I]; ServerChanged when
+// ahead of the change sequence, anchor.fromHere); they select nothing.
 func (s *Services) getDeployments(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 	if _, err := s.openSession(req); err != nil {
 		return nil, err
 	}
+	var anchors []anchor
 	for _, name := range []string{"deploymentAnchor", "syncAnchor"} {
 		if text := soap.Text(req.Body, name); text != "" {
-			if _, err := parseAnchor(text); err != nil {
+			a, err := parseAnchor(text)
+			if err != nil {
 				return nil, soap.BadParameter(name)
 			}
+			anchors = append(anchors, a)
 		}
 	}
 	x, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, a := range anchors {
+		if err := a.fromHere(x.seq); err != nil {
+			return nil, err
+		}
 	}
 	groups, err := s.store.TargetGroups(ctx)
 	if err != nil {

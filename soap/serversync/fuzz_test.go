@@ -21,10 +21,11 @@ import (
 // memStore is an in-memory Store over parsed revisions, for the fuzz
 // target (a database per input would be too slow).
 type memStore struct {
-	info    catalog.ServerInfo
-	sums    []catalog.Summary
-	revs    map[int32]*catalog.Revision
-	sources map[[20]byte]catalog.FileSource
+	info     catalog.ServerInfo
+	sums     []catalog.Summary
+	revs     map[int32]*catalog.Revision
+	sources  map[[20]byte]catalog.FileSource
+	settings catalog.SyncSettings
 }
 
 var _ Store = (*memStore)(nil)
@@ -77,7 +78,7 @@ func (m *memStore) FileSources(_ context.Context, sha1s [][]byte) (map[[20]byte]
 	return out, nil
 }
 func (m *memStore) SyncSettings(context.Context) (catalog.SyncSettings, error) {
-	return catalog.SyncSettings{}, nil
+	return m.settings, nil
 }
 
 // FuzzServerSyncRequests posts arbitrary bodies under each operation's

@@ -306,7 +306,8 @@ func (x *index) closure(picked []int) []int {
 // the revisions selectRevisions picks, in one answer (the real WSUS does
 // not page either; MS-WSUSSS.md 2.2), whose bytes are reserved from the
 // answer budget (ServerBusy when exhausted). Anchor is this server's change
-// sequence as the list was read. [I] An empty list is written as an empty
+// sequence as the list was read; an Anchor ahead of it is ServerChanged
+// (anchor.fromHere). [I] An empty list is written as an empty
 // NewRevisions element, as the real WSUS writes its empty fileUrls.
 func (s *Services) getRevisionIDList(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
 	if _, err := s.openSession(req); err != nil {
@@ -318,6 +319,9 @@ func (s *Services) getRevisionIDList(ctx context.Context, req *soap.Request) (*s
 	}
 	x, err := s.snapshot(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.Anchor.fromHere(x.seq); err != nil {
 		return nil, err
 	}
 	picked := x.selectRevisions(f)

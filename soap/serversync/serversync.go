@@ -21,7 +21,9 @@
 //     them, nnnn being the store's change sequence when the answer was
 //     built: a revision is new since an anchor when its Summary.Changed is
 //     greater than that nnnn. Anchors are opaque to the DSS and need nothing
-//     stored here.
+//     stored here. An anchor ahead of the change sequence was minted by
+//     another installation and is answered ServerChanged, so that the DSS
+//     drops its anchors instead of hearing that nothing changed.
 //   - Answers follow the real Windows Server 2025 answers element for
 //     element (samples in ../shared/protocol/metadata-samples/, named at
 //     each writer), in the ASP.NET envelope style (soap.StyleASMX) those
@@ -150,6 +152,8 @@ type Services struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	answers   *budget
+	// maxUpdateData is MaxUpdateDataBytes (a test seam).
+	maxUpdateData int64
 
 	// mu guards idx, the revision index of the change sequence idx.seq.
 	mu  sync.Mutex
@@ -189,6 +193,7 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 		maxAnswer = DefaultMaxAnswerBytes
 	}
 	s.answers = &budget{max: maxAnswer}
+	s.maxUpdateData = MaxUpdateDataBytes
 	return s, nil
 }
 

@@ -107,10 +107,16 @@ func (s *Services) getUpdateData(ctx context.Context, req *soap.Request) (*soap.
 		if err != nil {
 			return nil, fmt.Errorf("serversync: revision %d: %w", x.sums[i].ID, err)
 		}
-		escaped := soap.AppendText(nil, documentElement(rev.SourceXML))
+		doc := documentElement(rev.SourceXML)
+		if doc == "" {
+			// [I] A revision without its document cannot be sent: as an
+			// unknown one.
+			return nil, soap.Errorf(soap.InternalServerError, "")
+		}
+		escaped := soap.AppendText(nil, doc)
 		// The escaped text, its copy in the answer, and room for the rest.
 		n := 2*int64(len(escaped)) + 256 + 64*int64(len(rev.Files))
-		if size += n / 2; size > MaxUpdateDataBytes {
+		if size += n / 2; size > s.maxUpdateData {
 			return nil, soap.BadParameter("updateIds")
 		}
 		if !budget.grow(n) {
