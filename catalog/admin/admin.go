@@ -1,7 +1,9 @@
 // Package admin is the server's minimal administration REST API: approving
 // and declining updates, creating target groups and assigning computers to
-// them (server-side targeting), and looking at the catalog, the target
-// groups and the computers that report to the server.
+// them (server-side targeting), looking at the catalog, the target groups
+// and the computers that report to the server, and synchronization with an
+// upstream server: its settings, the products and classifications offered,
+// the history of runs and starting one (sync.go).
 //
 // The handler answers the full paths under /api/v1/, speaks JSON only and
 // requires "Authorization: Bearer <token>" on every request. Every error is a
@@ -49,7 +51,13 @@ type Store interface {
 	Computers(ctx context.Context) ([]catalog.Computer, error)
 	Events(ctx context.Context, clientID string) ([]catalog.Event, error)
 	Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error)
+	SyncSettings(ctx context.Context) (catalog.SyncSettings, error)
+	SetSyncSettings(ctx context.Context, s catalog.SyncSettings) error
+	SyncState(ctx context.Context) (catalog.SyncState, error)
+	SyncRuns(ctx context.Context, limit int) ([]catalog.SyncRun, error)
 }
+
+var _ Store = catalog.Store(nil)
 
 // Prefix is the path the handler is mounted at; it answers full paths.
 const Prefix = "/api/v1/"
@@ -72,6 +80,7 @@ type handler struct {
 	mux     *http.ServeMux
 	digest  [sha256.Size]byte // of the admin token
 	limiter *authLimiter
+	sync    SyncStarter // nil when this process runs no synchronizations
 }
 
 // Options configure the admin API handler; only Token is required.
@@ -93,6 +102,10 @@ type Options struct {
 	MaxSources int
 	// Now is the limiter's clock; nil means time.Now.
 	Now func() time.Time
+	// Sync starts a synchronization now (POST /api/v1/sync/runs); nil
+	// answers that request 503: this process runs none. Everything else
+	// about synchronization is read from and written to the store.
+	Sync SyncStarter
 }
 
 // New returns the admin API handler over store with the default limits.
@@ -115,7 +128,7 @@ func NewWith(store Store, opts Options) http.Handler {
 				"admin API disabled: no admin token configured")
 		})
 	}
-	h := &handler{store: store, log: logger, mux: http.NewServeMux(), digest: sha256.Sum256([]byte(token)), limiter: newAuthLimiter(opts)}
+	h := &handler{store: store, log: logger, mux: http.NewServeMux(), digest: sha256.Sum256([]byte(token)), limiter: newAuthLimiter(opts), sync: opts.Sync}
 	h.route("/api/v1/approvals", map[string]http.HandlerFunc{
 		http.MethodGet:  h.listApprovals,
 		http.MethodPost: h.setApproval,
@@ -130,6 +143,18 @@ func NewWith(store Store, opts Options) http.Handler {
 		http.MethodGet:  h.listGroups,
 		http.MethodPost: h.createGroup,
 	})
+	h.route("/api/v1/sync", map[string]http.HandlerFunc{http.MethodGet: h.getSync})
+	h.route("/api/v1/sync/settings", map[string]http.HandlerFunc{
+		http.MethodGet: h.getSyncSettings,
+		http.MethodPut: h.putSyncSettings,
+	})
+	h.route("/api/v1/sync/runs", map[string]http.HandlerFunc{
+		http.MethodGet:  h.listSyncRuns,
+		http.MethodPost: h.startSyncRun,
+	})
+	h.route("/api/v1/sync/runs/{id}", map[string]http.HandlerFunc{http.MethodGet: h.getSyncRun})
+	h.route("/api/v1/products", map[string]http.HandlerFunc{http.MethodGet: h.listProducts})
+	h.route("/api/v1/classifications", map[string]http.HandlerFunc{http.MethodGet: h.listClassifications})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

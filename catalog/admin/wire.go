@@ -280,3 +280,188 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, status int, code, reason string) {
 	writeJSON(w, status, Error{Code: code, Reason: reason})
 }
+
+// SyncStatus is the answer of GET /api/v1/sync: the settings, what the
+// upstream said of itself at the last synchronization, the running run if
+// any and the last finished run.
+type SyncStatus struct {
+	Settings SyncSettings `json:"settings"`
+	// Upstream is null before a synchronization reached an upstream.
+	Upstream *UpstreamInfo `json:"upstream"`
+	// Running is null when no run is running. A running run whose
+	// heartbeat stopped (its process died) stays running until the next
+	// run begins and marks it failed.
+	Running *SyncRun `json:"running"`
+	// LastRun is the newest finished run, null before any finished.
+	LastRun *SyncRun `json:"last_run"`
+}
+
+// SyncSettings are the synchronization settings as GET /api/v1/sync and
+// PUT /api/v1/sync/settings answer them: WSUS's "Update Source", "Products
+// and Classifications", "Update Languages", "Update Files" and
+// "Synchronization Schedule".
+type SyncSettings struct {
+	// UpstreamURL is the upstream server's root, empty when none is set.
+	UpstreamURL string `json:"upstream_url"`
+	// Replica mirrors the upstream's target groups, approvals and declines.
+	Replica bool `json:"replica"`
+	// AllProducts is true when every product is subscribed; Products are
+	// the subscribed products otherwise (empty when AllProducts), ordered
+	// by title. A title is empty when the category is no longer stored.
+	AllProducts bool          `json:"all_products"`
+	Products    []CategoryRef `json:"products"`
+	// AllClassifications and Classifications are the same for update
+	// classifications.
+	AllClassifications bool          `json:"all_classifications"`
+	Classifications    []CategoryRef `json:"classifications"`
+	// Languages are the synchronized languages' short names; empty means
+	// all.
+	Languages []string `json:"languages"`
+	// Content is when payload files are fetched: approved, on-demand or
+	// never.
+	Content catalog.ContentMode `json:"content"`
+	// SyncsPerDay is how many times a day the server synchronizes on its
+	// own; 0 means manually only.
+	SyncsPerDay int `json:"syncs_per_day"`
+	// FirstSync is the UTC time of day ("HH:MM") of the first scheduled
+	// synchronization; the others follow every 24h/SyncsPerDay.
+	FirstSync string `json:"first_sync"`
+	// ChangedAt is when the settings were last saved, null before ever.
+	ChangedAt *time.Time `json:"changed_at"`
+}
+
+// SyncSettingsRequest is the body of PUT /api/v1/sync/settings. It
+// replaces every setting: a field left out takes its zero value.
+type SyncSettingsRequest struct {
+	// UpstreamURL is an http or https URL ("https://sws.update.microsoft.com",
+	// "http://wsus.example:8530"); empty removes the upstream.
+	UpstreamURL string `json:"upstream_url"`
+	Replica     bool   `json:"replica"`
+	// Products and Classifications name stored categories (see GET
+	// /api/v1/products and /api/v1/classifications): each a GUID, an exact
+	// title (a title differing in case only is accepted when it is the
+	// only one), or "all". A product family stands for its products.
+	Products        []string `json:"products"`
+	Classifications []string `json:"classifications"`
+	// Languages are short names ("en", "de", "pt-br"), or with the
+	// upstream's languages known, long names too; "all" or none means all.
+	Languages []string `json:"languages"`
+	// Content is approved, on-demand or never; empty means approved.
+	Content string `json:"content"`
+	// SyncsPerDay is 0 (manually only) to MaxSyncsPerDay.
+	SyncsPerDay int `json:"syncs_per_day"`
+	// FirstSync is "HH:MM", UTC; empty means 00:00.
+	FirstSync string `json:"first_sync"`
+}
+
+// CategoryRef names a category.
+type CategoryRef struct {
+	ID    uuid.UUID `json:"id"`
+	Title string    `json:"title"`
+}
+
+// UpstreamInfo is what the upstream said of itself (its
+// ServerSyncConfigData) at the last synchronization.
+type UpstreamInfo struct {
+	// URL is the upstream the rest belongs to: it differs from the
+	// settings' upstream_url when that was changed since.
+	URL             string `json:"url"`
+	ProtocolVersion string `json:"protocol_version"`
+	// CatalogOnlySync is true when the upstream serves no files (clients
+	// fetch them from Microsoft Update): Microsoft Update itself.
+	CatalogOnlySync bool `json:"catalog_only_sync"`
+	// Languages are the languages the upstream offers.
+	Languages []UpstreamLanguage `json:"languages"`
+}
+
+// UpstreamLanguage is one language an upstream offers.
+type UpstreamLanguage struct {
+	ID    int32  `json:"id"`
+	Short string `json:"short"`
+	Long  string `json:"long"`
+	// Enabled is true when the upstream itself synchronizes it.
+	Enabled bool `json:"enabled"`
+}
+
+// SyncRun is one synchronization run, running or finished, as GET
+// /api/v1/sync/runs lists it. A running run's progress is what its process
+// stored last (it does so every few seconds).
+type SyncRun struct {
+	ID int64 `json:"id"`
+	// Trigger is who started it: manual (wsusd sync), schedule or api.
+	Trigger string `json:"trigger"`
+	// Holder names the process that runs it ("host:pid").
+	Holder string               `json:"holder"`
+	State  catalog.SyncRunState `json:"state"`
+	// Started is when it began, Heartbeat when its process last stored its
+	// progress, Finished when it ended (null while it runs).
+	Started   time.Time  `json:"started"`
+	Heartbeat *time.Time `json:"heartbeat"`
+	Finished  *time.Time `json:"finished"`
+	// DurationSeconds is Finished - Started, null while it runs.
+	DurationSeconds *float64 `json:"duration_seconds"`
+	// Phase is what the run does or did last (categories, updates,
+	// content, ...); Done of Total count its work items.
+	Phase string `json:"phase"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+	// New, Revised and Expired count the updates added, the new revisions
+	// of known updates and the updates the upstream expired.
+	New     int `json:"new"`
+	Revised int `json:"revised"`
+	Expired int `json:"expired"`
+	// Files and Bytes count the payload files stored, FilesTotal and
+	// BytesTotal what the content phase set out to store.
+	Files      int   `json:"files"`
+	FilesTotal int   `json:"files_total"`
+	Bytes      int64 `json:"bytes"`
+	BytesTotal int64 `json:"bytes_total"`
+	// Error is why a failed run failed.
+	Error string `json:"error"`
+}
+
+// SyncRunList is the answer of GET /api/v1/sync/runs, newest first.
+type SyncRunList struct {
+	Runs []SyncRun `json:"runs"`
+}
+
+// Category is one product, product family or classification the upstream
+// offers, as GET /api/v1/products and /api/v1/classifications list them.
+type Category struct {
+	ID    uuid.UUID `json:"id"`
+	Title string    `json:"title"`
+	// Type is Product, ProductFamily or UpdateClassification.
+	Type string `json:"type"`
+	// Family is a product's product family, null for other categories and
+	// products that name none.
+	Family *CategoryRef `json:"family,omitempty"`
+	// Selected is true when the settings subscribe it: listed, or "all".
+	// A product family is selected when all of its products are.
+	Selected bool `json:"selected"`
+}
+
+// CategoryList is the answer of GET /api/v1/products and
+// /api/v1/classifications, ordered by title.
+type CategoryList struct {
+	// All is true when the settings subscribe every product (or
+	// classification).
+	All        bool       `json:"all"`
+	Categories []Category `json:"categories"`
+}
+
+// wireSyncRun returns r as listed.
+func wireSyncRun(r catalog.SyncRun) SyncRun {
+	out := SyncRun{
+		ID: r.ID, Trigger: r.Trigger, Holder: r.Holder, State: r.State,
+		Started: r.Started.UTC(), Heartbeat: optTime(r.Heartbeat), Finished: optTime(r.Finished),
+		Phase: r.Phase, Done: r.Done, Total: r.Total,
+		New: r.New, Revised: r.Revised, Expired: r.Expired,
+		Files: r.Files, FilesTotal: r.FilesTotal, Bytes: r.Bytes, BytesTotal: r.BytesTotal,
+		Error: r.Error,
+	}
+	if r.State != catalog.SyncRunning && !r.Finished.IsZero() && !r.Started.IsZero() {
+		d := r.Finished.Sub(r.Started).Round(time.Millisecond).Seconds()
+		out.DurationSeconds = &d
+	}
+	return out
+}

@@ -47,6 +47,12 @@ func lookup(name string) (command, bool) {
 		return createGroupCmd, true
 	case "assign":
 		return assignCmd, true
+	case "products":
+		return categoriesCmd("products"), true
+	case "classifications":
+		return categoriesCmd("classifications"), true
+	case "sync":
+		return syncCmd, true
 	}
 	return nil, false
 }

@@ -1,7 +1,9 @@
 // Command wsusctl administers a wsus server through its admin REST API:
 // approving and declining updates, creating target groups, assigning
-// computers to them, and listing approvals, updates, target groups and
-// computers.
+// computers to them, listing approvals, updates, target groups and
+// computers, and synchronization with an upstream server (its settings,
+// the products and classifications it offers, starting a run and the
+// history of runs).
 //
 //	wsusctl [--server URL] [--token T] [--json] <command> [arguments]
 //
@@ -42,6 +44,17 @@ commands:
   groups             list the target groups
   create-group NAME [--parent P]
                      create a target group (parent name or ID, default "All Computers")
+  products           list the products (under their product families) the upstream offers; [x] = synchronized
+  classifications    list the update classifications the upstream offers; [x] = synchronized
+  sync status        the synchronization settings, the running run's progress and the last run
+  sync start [--wait] [--poll D]
+                     start a synchronization now; --wait prints its progress until it ends (exit 1 if it failed)
+  sync history [--limit N]
+                     list the synchronization runs, newest first (default 20, at most 1000)
+  sync settings [--upstream URL] [--product P]... [--classification C]... [--language L]...
+                [--content approved|on-demand|never] [--replica[=false]] [--syncs-per-day N] [--first-sync HH:MM]
+                     change the given settings (P, C: GUID, title or all; L: short name or all;
+                     --product none clears the list); without flags, show them
 
 flags:
   --server URL  server base URL (env WSUS_SERVER, default http://127.0.0.1:8530)
