@@ -8,14 +8,15 @@ import (
 	"github.com/beevik/etree"
 
 	"wsus/soap"
-	"wsus/sync/upstream"
 )
 
 // ProtocolVersion is the protocol version this server reports in
-// GetConfigData: the one its own sync client sends in GetCookie
-// (upstream.DefaultProtocolVersion, "1.20", what Windows Server 2025
-// reports in wsusss-GetConfigDataResponse-wsus-upstream.xml).
-const ProtocolVersion = upstream.DefaultProtocolVersion
+// GetConfigData: "1.20", what Windows Server 2025 reports
+// (wsusss-GetConfigDataResponse-wsus-upstream.xml) and what this
+// repository's sync client sends in GetCookie (upstream.DefaultProtocolVersion;
+// a test keeps the two equal, so that the server side does not import the
+// client's transport).
+const ProtocolVersion = "1.20"
 
 // language is one ServerSyncLanguageData of the language table.
 type language struct {

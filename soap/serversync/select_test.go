@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"wsus/catalog"
+	"wsus/sync/upstream"
 )
 
 // A small catalog of summaries, by name: a company, a product family and
@@ -164,5 +165,13 @@ func TestDocumentElement(t *testing.T) {
 	}
 	if !slices.Equal([]byte(documentElement("  <a/>")), []byte("<a/>")) {
 		t.Error("leading white space kept")
+	}
+}
+
+// TestProtocolVersion: the server reports the version its own client
+// speaks.
+func TestProtocolVersion(t *testing.T) {
+	if ProtocolVersion != upstream.DefaultProtocolVersion {
+		t.Errorf("ProtocolVersion %q, the sync client sends %q", ProtocolVersion, upstream.DefaultProtocolVersion)
 	}
 }
