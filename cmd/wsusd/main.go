@@ -1,5 +1,6 @@
 // Command wsusd is the wsus server: `wsusd serve` answers Windows Update
 // clients and admins, `wsusd import` loads update metadata and payloads,
+// `wsusd sync` synchronizes the catalog from an upstream server,
 // `wsusd content verify|gc` checks and cleans the payload store.
 // Every flag has a WSUS_* environment twin; a flag given on the command line
 // wins over the environment.
@@ -30,6 +31,7 @@ const usage = `usage: wsusd <command> [flags]
 commands:
   serve    serve Windows Update clients, content and the admin API
   import   load update metadata (upd:Update XML) and payload files into the catalog
+  sync     synchronize the catalog from an upstream server once (Microsoft Update, a WSUS, another wsusd)
   content  verify: re-check stored payloads against their metadata
            gc: delete payloads no non-declined update references
 
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stderr)
 	case "import":
 		err = importCmd(ctx, args[1:], stdout, stderr)
+	case "sync":
+		err = syncCmd(ctx, args[1:], stdout, stderr)
 	case "content":
 		err = contentCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":

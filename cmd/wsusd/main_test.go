@@ -11,7 +11,12 @@ import (
 	"wsus/internal/testpg"
 )
 
-func TestMain(m *testing.M) { os.Exit(testpg.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(asWsusd) != "" {
+		main()
+	}
+	os.Exit(testpg.Main(m))
+}
 
 func runWsusd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

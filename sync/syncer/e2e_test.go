@@ -1,0 +1,264 @@
+package syncer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/clientsim"
+	"wsus/clientsim/catalogen"
+	"wsus/internal/testpg"
+	"wsus/server"
+	"wsus/sync/importer"
+	"wsus/sync/syncer"
+)
+
+func TestMain(m *testing.M) { os.Exit(testpg.Main(m)) }
+
+// instance is a wsusd serving on a real loopback listener.
+type instance struct {
+	url    string
+	stores server.Stores
+}
+
+// serve runs a server over stores until the test ends.
+func serve(t *testing.T, cfg server.Config, stores server.Stores) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, stores, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeListeners(ctx, server.Listeners{Client: ln}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// open opens the stores of a fresh instance: embedded, or on a fresh
+// PostgreSQL database when pg is set.
+func open(t *testing.T, pg bool) (server.Config, server.Stores) {
+	t.Helper()
+	cfg := server.Config{DataDir: t.TempDir(), AdminToken: "test-token"}
+	if pg {
+		cfg.DatabaseURL = testpg.URL(t)
+	}
+	stores, err := server.OpenStores(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stores.Close() })
+	return cfg, stores
+}
+
+// startUpstream is instance A: a generated catalog with payloads, its
+// top-level updates approved for All Computers.
+func startUpstream(t *testing.T, updates int, seed int64) (instance, catalogen.Stats) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "catalog")
+	st, err := catalogen.Write(context.Background(), dir, catalogen.Options{Updates: updates, Seed: seed, Payloads: true, Revisions: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, stores := open(t, false)
+	if _, err := importer.Import(context.Background(), stores.Catalog, stores.Blobs, []string{dir},
+		importer.Options{ApproveGroup: "All Computers"}); err != nil {
+		t.Fatal(err)
+	}
+	return instance{url: serve(t, cfg, stores), stores: stores}, st
+}
+
+// syncFrom runs one synchronization of stores from upstreamURL with every
+// product and classification, payloads downloaded into stores' blobs.
+func syncFrom(t *testing.T, stores server.Stores, upstreamURL string, replica bool) catalog.SyncRun {
+	t.Helper()
+	ctx := context.Background()
+	s, err := stores.Catalog.SyncSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UpstreamURL, s.Replica = upstreamURL, replica
+	if err := stores.Catalog.SetSyncSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sy, err := syncer.New(syncer.Config{
+		Store:   stores.Catalog,
+		Content: syncer.Downloads{Store: stores.Blobs},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := sy.Run(ctx, "manual", &syncer.Selection{Products: []string{"all"}, Classifications: []string{"all"}})
+	if err != nil {
+		t.Fatalf("sync: %v (run %+v)", err, run)
+	}
+	if run.State != catalog.SyncSucceeded || run.Finished.IsZero() {
+		t.Fatalf("run %+v, want succeeded and finished", run)
+	}
+	return run
+}
+
+// identities returns the catalog's revisions as sorted "id/rev" strings.
+func identities(t *testing.T, s catalog.Store) []string {
+	t.Helper()
+	sums, err := s.Summaries(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(sums))
+	for i, sm := range sums {
+		out[i] = fmt.Sprintf("%s/%d", sm.UpdateID, sm.RevisionNumber)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// expiredUpdates returns the updates whose newest revision is Expired.
+func expiredUpdates(t *testing.T, s catalog.Store) map[string]bool {
+	t.Helper()
+	sums, err := s.Summaries(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := map[uuid.UUID]catalog.Summary{}
+	for _, sm := range sums {
+		if n, ok := newest[sm.UpdateID]; !ok || n.RevisionNumber < sm.RevisionNumber {
+			newest[sm.UpdateID] = sm
+		}
+	}
+	out := map[string]bool{}
+	for id, sm := range newest {
+		if strings.EqualFold(sm.PublicationState, "Expired") {
+			out[strings.ToLower(id.String())] = true
+		}
+	}
+	return out
+}
+
+func scan(t *testing.T, url string) clientsim.Summary {
+	t.Helper()
+	sum, err := clientsim.Scan(context.Background(), clientsim.Config{ServerURL: url})
+	if err != nil {
+		t.Fatalf("scan %s: %v", url, err)
+	}
+	for i := range sum.OfferedUpdateIDs {
+		sum.OfferedUpdateIDs[i] = strings.ToLower(sum.OfferedUpdateIDs[i])
+	}
+	slices.Sort(sum.OfferedUpdateIDs)
+	return sum
+}
+
+// TestSyncFromAnotherServer is the A→B test: B synchronizes from A
+// over loopback (A in the upstream role), on the embedded store and on
+// PostgreSQL, in replica mode (A's approvals come along) and autonomous
+// mode (B's admin approves). B then offers a simulated client what A
+// offers, minus the updates A's catalog expired (B declines those as WSUS
+// does), and the client downloads and verifies the same files from B.
+func TestSyncFromAnotherServer(t *testing.T) {
+	a, stats := startUpstream(t, 400, 7)
+	if stats.Expired == 0 || stats.Payloads == 0 {
+		t.Fatalf("generated catalog has %d expired updates and %d payloads; the test needs both", stats.Expired, stats.Payloads)
+	}
+	wantIDs := identities(t, a.stores.Catalog)
+	expired := expiredUpdates(t, a.stores.Catalog)
+	fromA := scan(t, a.url)
+	var wantOffered []string
+	for _, id := range fromA.OfferedUpdateIDs {
+		if !expired[id] {
+			wantOffered = append(wantOffered, id)
+		}
+	}
+	if len(wantOffered) == 0 || fromA.FilesDownloaded == 0 {
+		t.Fatalf("A offers %d updates (%d not expired), %d files: nothing to compare", fromA.UpdatesOffered, len(wantOffered), fromA.FilesDownloaded)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		pg      bool
+		replica bool
+	}{
+		{"embedded replica", false, true},
+		{"postgres replica", true, true},
+		{"embedded autonomous", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, b := open(t, tc.pg)
+			run := syncFrom(t, b, a.url, tc.replica)
+			if got := identities(t, b.Catalog); !slices.Equal(got, wantIDs) {
+				t.Fatalf("B holds %d revisions, A %d; first differences: %v", len(got), len(wantIDs), firstDiff(got, wantIDs))
+			}
+			if run.New == 0 || run.Expired != len(expired) {
+				t.Errorf("run counted %d new, %d expired; want some new and %d expired", run.New, run.Expired, len(expired))
+			}
+			if !tc.replica {
+				approveLikeA(t, a.stores.Catalog, b.Catalog)
+				// The files of approvals made after a sync come with the next.
+				syncFrom(t, b, a.url, false)
+			}
+			fromB := scan(t, serve(t, cfg, b))
+			if !slices.Equal(fromB.OfferedUpdateIDs, wantOffered) {
+				t.Errorf("B offers %v, want %v", fromB.OfferedUpdateIDs, wantOffered)
+			}
+			if fromB.FilesDownloaded == 0 || fromB.BytesVerified != fromB.BytesDownloaded {
+				t.Errorf("from B: %d files, %d bytes, %d verified", fromB.FilesDownloaded, fromB.BytesDownloaded, fromB.BytesVerified)
+			}
+
+			// A second run changes nothing: everything is stored.
+			again := syncFrom(t, b, a.url, tc.replica)
+			if again.New != 0 || again.Revised != 0 || again.Expired != 0 {
+				t.Errorf("second run: %d new, %d revised, %d expired; want none", again.New, again.Revised, again.Expired)
+			}
+		})
+	}
+}
+
+// approveLikeA copies A's approvals to B.
+func approveLikeA(t *testing.T, a, b catalog.Store) {
+	t.Helper()
+	ctx := context.Background()
+	approvals, err := a.Approvals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ap := range approvals {
+		ap.ID = 0
+		if _, err := b.SetApproval(ctx, ap); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+}
+
+func firstDiff(got, want []string) []string {
+	var out []string
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			out = append(out, "extra "+g)
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			out = append(out, "missing "+w)
+		}
+	}
+	return out[:min(len(out), 10)]
+}

@@ -1,0 +1,116 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"wsus/catalog"
+)
+
+// scheduleCheck is how often a Service looks whether a scheduled run is
+// due: it also notices schedule changes made by an admin through any
+// replica within this time.
+const scheduleCheck = 30 * time.Second
+
+// LastSlot returns the most recent scheduled time at or before now:
+// settings.FirstSync after midnight UTC, then every 24h/SyncsPerDay (WSUS's
+// "first synchronization" and "synchronizations per day"). ok is false
+// when no schedule is set.
+func LastSlot(s catalog.SyncSettings, now time.Time) (slot time.Time, ok bool) {
+	if s.SyncsPerDay <= 0 {
+		return time.Time{}, false
+	}
+	now = now.UTC()
+	every := 24 * time.Hour / time.Duration(s.SyncsPerDay)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	first := midnight.Add(s.FirstSync % every)
+	if first.After(now) {
+		first = first.Add(-every)
+	}
+	return first.Add(now.Sub(first) / every * every), true
+}
+
+// Service runs synchronizations for a serving process: on the schedule in
+// the settings, and when asked through Start. Every replica of a cluster
+// runs one; the store's lease lets one of them run at a time, and a
+// scheduled slot that any replica already synchronized in is not run
+// again.
+type Service struct {
+	s   *Syncer
+	ctx context.Context
+	wg  sync.WaitGroup
+	// now is the clock (tests).
+	now func() time.Time
+}
+
+// Serve starts the schedule and returns the Service; runs stop when ctx
+// ends. Call Wait after that to let them record their outcome.
+func (s *Syncer) Serve(ctx context.Context) *Service {
+	svc := &Service{s: s, ctx: ctx, now: time.Now}
+	svc.wg.Go(svc.schedule)
+	return svc
+}
+
+// Start begins a run in the background (trigger "api") and returns it as
+// begun: running, with its ID. Errors are those of Run that happen before
+// a run begins (ErrBusy, ErrNoUpstream).
+func (svc *Service) Start(ctx context.Context) (catalog.SyncRun, error) {
+	if svc.ctx.Err() != nil {
+		return catalog.SyncRun{}, fmt.Errorf("syncer: the server is shutting down: %w", catalog.ErrUnavailable)
+	}
+	r, err := svc.s.begin(ctx, "api")
+	if err != nil {
+		return catalog.SyncRun{}, err
+	}
+	run := r.snapshot()
+	svc.wg.Go(func() { _, _ = r.execute(svc.ctx, nil) })
+	return run, nil
+}
+
+// Wait waits for the schedule and every background run to return.
+func (svc *Service) Wait() { svc.wg.Wait() }
+
+// schedule runs a synchronization whenever a scheduled slot passed that no
+// run started in.
+func (svc *Service) schedule() {
+	t := time.NewTicker(scheduleCheck)
+	defer t.Stop()
+	for {
+		if err := svc.runIfDue(); err != nil && svc.ctx.Err() == nil {
+			svc.s.log.Warn("syncer: scheduled synchronization", "err", err)
+		}
+		select {
+		case <-svc.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runIfDue runs a synchronization when the last slot of the schedule
+// passed and no run started since.
+func (svc *Service) runIfDue() error {
+	settings, err := svc.s.cfg.Store.SyncSettings(svc.ctx)
+	if err != nil {
+		return err
+	}
+	slot, ok := LastSlot(settings, svc.now())
+	if !ok || settings.UpstreamURL == "" || settings.ChangedAt.After(slot) {
+		return nil // a schedule set after the slot starts with the next one
+	}
+	runs, err := svc.s.cfg.Store.SyncRuns(svc.ctx, 1)
+	if err != nil {
+		return err
+	}
+	if len(runs) > 0 && !runs[0].Started.Before(slot) {
+		return nil
+	}
+	_, err = svc.s.Run(svc.ctx, "schedule", nil)
+	if errors.Is(err, ErrBusy) {
+		return nil // another replica (or an admin) runs it
+	}
+	return err
+}
