@@ -3,6 +3,7 @@ package download_test
 import (
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -45,14 +46,18 @@ func benchEnv(b *testing.B, name string, def int) int {
 //     its bytes stay in the page cache;
 //   - plain-fsync: the same plus fsync of each file, the durability Put
 //     gives (FS.Put fsyncs the file and its directory);
+//   - plain-verify: the same plus SHA-256 hashing, the work Put does
+//     (without its rename and directory fsync);
 //   - sync: Downloader.Download into a new storage.FS (SHA-1 and SHA-256
 //     verified, fsync, rename).
 //
 // All three use the same parallelism and keep-alive connections. The page
 // cache is written back (sync(2)) after every step, untimed, so that no
-// step pays for another's writes. Reported: the three throughputs,
-// sync/plain and sync/plain-fsync over the whole run and the medians of
-// the rounds' ratios (the issue asks at least 0.8).
+// step pays for another's writes. Reported: the four throughputs, and
+// sync over each plain step's throughput for the whole run and as the
+// median of the rounds' ratios. The issue asks sync/plain at least 0.8;
+// the other two tell what of the gap is the durability and the SHA-256
+// verification Put owes, not the Downloader.
 //
 // Sizes from the environment (scripts/bench-content-sync.sh sets them):
 // WSUS_BENCH_FILES files (default 16) of WSUS_BENCH_FILE_MIB MiB (default
@@ -84,22 +89,25 @@ func BenchmarkDownloadVsPlainHTTP(b *testing.B) {
 		return tr
 	}()}
 
-	names := []string{"plain", "plain-fsync", "sync"}
+	names := []string{"plain", "plain-fsync", "plain-verify", "sync"}
+	plainStep := func(fsync, sha256 bool) func(ctx context.Context, dir string) error {
+		return func(ctx context.Context, dir string) error {
+			return plainDownload(ctx, plainClient, jobs, dir, parallel, fsync, sha256)
+		}
+	}
 	steps := []func(ctx context.Context, dir string) error{
-		func(ctx context.Context, dir string) error {
-			return plainDownload(ctx, plainClient, jobs, dir, parallel, false)
-		},
-		func(ctx context.Context, dir string) error {
-			return plainDownload(ctx, plainClient, jobs, dir, parallel, true)
-		},
+		plainStep(false, false),
+		plainStep(true, false),
+		plainStep(true, true),
 		func(ctx context.Context, dir string) error { return syncDownload(ctx, jobs, dir, parallel) },
 	}
+	const syncStep = 3
 	times := make([]time.Duration, len(steps))
-	var ratios [2][]float64 // per round: sync/plain, sync/plain-fsync
+	ratios := make([][]float64, syncStep) // per round: sync/<step>
 	b.SetBytes(int64(float64(len(steps)) * total))
 	b.ResetTimer()
 	for round := 0; b.Loop(); round++ {
-		var t [3]time.Duration
+		t := make([]time.Duration, len(steps))
 		for k := range steps {
 			i := (round + k) % len(steps)
 			dir := filepath.Join(work, fmt.Sprintf("%d-%s", round, names[i]))
@@ -108,20 +116,21 @@ func BenchmarkDownloadVsPlainHTTP(b *testing.B) {
 			syscall.Sync()
 			os.RemoveAll(dir)
 		}
-		ratios[0] = append(ratios[0], t[0].Seconds()/t[2].Seconds())
-		ratios[1] = append(ratios[1], t[1].Seconds()/t[2].Seconds())
+		for i := range syncStep {
+			ratios[i] = append(ratios[i], t[i].Seconds()/t[syncStep].Seconds())
+		}
 	}
 	mbs := make([]float64, len(steps))
 	for i, d := range times {
 		mbs[i] = total * float64(b.N) / d.Seconds() / 1e6
 		b.ReportMetric(mbs[i], names[i]+"-MB/s")
 	}
-	b.ReportMetric(mbs[2]/mbs[0], "sync/plain")
-	b.ReportMetric(mbs[2]/mbs[1], "sync/plain-fsync")
 	// The medians of the rounds' ratios resist a burst of load from
 	// elsewhere that hits one step of one round.
-	b.ReportMetric(median(ratios[0]), "median-sync/plain")
-	b.ReportMetric(median(ratios[1]), "median-sync/plain-fsync")
+	for i := range syncStep {
+		b.ReportMetric(mbs[syncStep]/mbs[i], "sync/"+names[i])
+		b.ReportMetric(median(ratios[i]), "median-sync/"+names[i])
+	}
 }
 
 // median returns the median of v (which it sorts).
@@ -143,9 +152,10 @@ func timed(b *testing.B, f func() error) time.Duration {
 	return time.Since(start)
 }
 
-// plainDownload GETs every file into dir with io.Copy, hashing SHA-1 on
-// the way and checking it, parallel at once; fsync syncs each file.
-func plainDownload(ctx context.Context, client *http.Client, jobs []download.File, dir string, parallel int, fsync bool) error {
+// plainDownload GETs every file into dir with io.Copy, hashing SHA-1 (and
+// SHA-256 when sha256 is set) on the way and checking it, parallel at
+// once; fsync syncs each file.
+func plainDownload(ctx context.Context, client *http.Client, jobs []download.File, dir string, parallel int, fsync, sha256 bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -155,7 +165,7 @@ func plainDownload(ctx context.Context, client *http.Client, jobs []download.Fil
 	for range parallel {
 		wg.Go(func() {
 			for f := range work {
-				errs <- plainOne(ctx, client, f, dir, fsync)
+				errs <- plainOne(ctx, client, f, dir, fsync, sha256)
 			}
 		})
 	}
@@ -173,7 +183,7 @@ func plainDownload(ctx context.Context, client *http.Client, jobs []download.Fil
 	return nil
 }
 
-func plainOne(ctx context.Context, client *http.Client, f download.File, dir string, fsync bool) error {
+func plainOne(ctx context.Context, client *http.Client, f download.File, dir string, fsync, withSHA256 bool) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URLs[0], nil)
 	if err != nil {
 		return err
@@ -192,11 +202,22 @@ func plainOne(ctx context.Context, client *http.Client, f download.File, dir str
 	}
 	defer out.Close()
 	var h hash.Hash = sha1.New()
-	if _, err := io.Copy(io.MultiWriter(out, h), resp.Body); err != nil {
+	w := io.MultiWriter(out, h)
+	var h256 hash.Hash
+	if withSHA256 {
+		h256 = sha256.New()
+		w = io.MultiWriter(out, h, h256)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
 		return err
 	}
 	if got := h.Sum(nil); string(got) != string(f.SHA1) {
 		return fmt.Errorf("GET %s: SHA-1 %x, want %x", f.URLs[0], got, f.SHA1)
+	}
+	if h256 != nil {
+		if got := h256.Sum(nil); string(got) != string(f.SHA256) {
+			return fmt.Errorf("GET %s: SHA-256 %x, want %x", f.URLs[0], got, f.SHA256)
+		}
 	}
 	if fsync {
 		if err := out.Sync(); err != nil {

@@ -114,6 +114,7 @@ type StatusError struct {
 	Code int
 }
 
+// Error names the URL and the status.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("GET %s: HTTP %d %s", e.URL, e.Code, http.StatusText(e.Code))
 }
@@ -188,6 +189,7 @@ type Error struct {
 // maxNamed is how many failed files Error's message names.
 const maxNamed = 10
 
+// Error names up to ten failed files (SHA-1 in hex) and why each failed.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "download: %d of %d files failed", len(e.Failed), e.Total)

@@ -645,3 +645,69 @@ func TestDownloadIntoS3(t *testing.T) {
 	}
 	absent(t, store, bad)
 }
+
+// A resume answered with another range than asked starts over cleanly.
+func TestWrongRangeStartsOver(t *testing.T) {
+	up := newUpstream(t)
+	store := newFS(t)
+	data := payload(30, 400_000)
+	f := up.add(data)
+	up.hook = func(w http.ResponseWriter, r *http.Request, nth int, data []byte) bool {
+		switch nth {
+		case 1:
+			breakAfter(w, data, 100_000)
+		case 2: // asked 100000-, sends 99000-
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes 99000-%d/%d", len(data)-1, len(data)))
+			w.Header().Set("Content-Length", strconv.Itoa(len(data)-99_000))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(data[99_000:])
+			return true
+		}
+		return false
+	}
+	d := newDownloader(t, store, download.Config{})
+	results, err := d.Download(t.Context(), []download.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored(t, store, f), data) {
+		t.Fatal("wrong bytes stored")
+	}
+	if reqs := up.requests(); len(reqs) != 3 || reqs[1].rng != "bytes=100000-" || reqs[2].rng != "" {
+		t.Fatalf("requests = %+v, want the first, the resume, and a new start", reqs)
+	}
+	if results[0].Requests != 3 {
+		t.Errorf("result = %+v", results[0])
+	}
+}
+
+// The upstream's file changed between the answer and its resume: If-Range
+// does not match, the server sends the whole new entity (200), and the
+// transfer starts over on it; the digests then decide.
+func TestIfRangeMismatchStartsOver(t *testing.T) {
+	up := newUpstream(t)
+	store := newFS(t)
+	data := payload(31, 300_000)
+	f := up.add(data)
+	up.hook = func(w http.ResponseWriter, r *http.Request, nth int, data []byte) bool {
+		if nth == 1 {
+			w.Header().Set("ETag", `"old"`)
+			w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+			w.Write(data[:50_000])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		return false // ServeContent: ETag "<sha1>", If-Range "old" does not match → 200
+	}
+	d := newDownloader(t, store, download.Config{})
+	if _, err := d.Download(t.Context(), []download.File{f}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := up.requests()
+	if len(reqs) != 2 || reqs[1].rng != "bytes=50000-" || reqs[1].ifRange != `"old"` {
+		t.Fatalf("requests = %+v", reqs)
+	}
+	if !bytes.Equal(stored(t, store, f), data) {
+		t.Fatal("wrong bytes stored")
+	}
+}

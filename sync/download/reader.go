@@ -23,6 +23,8 @@ var errRestart = errors.New("transfer must start over")
 type permanentError struct{ err error }
 
 func (e *permanentError) Error() string { return e.err.Error() }
+
+// Unwrap gives errors.Is and errors.As the failure.
 func (e *permanentError) Unwrap() error { return e.err }
 
 // transfer is one HTTP answer being read.
