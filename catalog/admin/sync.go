@@ -46,14 +46,6 @@ const (
 // "synchronizations per day" (1 to 24, or manual) does.
 const MaxSyncsPerDay = 24
 
-// Category types of the categories a subscription names
-// (catalog.Summary.CategoryType), as package syncer resolves them.
-const (
-	categoryProduct        = "Product"
-	categoryProductFamily  = "ProductFamily"
-	categoryClassification = "UpdateClassification"
-)
-
 // statusRuns is how many of the newest runs GET /api/v1/sync reads to find
 // the running one and the last finished one (at most one runs at a time).
 const statusRuns = 10
@@ -277,7 +269,7 @@ func (h *handler) listCategories(w http.ResponseWriter, r *http.Request, product
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, cats.list(settings, products))
+	writeJSON(w, http.StatusOK, categoryList(cats, settings, products))
 }
 
 // syncSettings reads the settings, answering the store's failure itself.
@@ -292,89 +284,22 @@ func (h *handler) syncSettings(w http.ResponseWriter, r *http.Request) (catalog.
 
 // categories reads the stored categories a subscription names, answering
 // the store's failure itself.
-func (h *handler) categories(w http.ResponseWriter, r *http.Request) (categoryIndex, bool) {
+func (h *handler) categories(w http.ResponseWriter, r *http.Request) (catalog.Categories, bool) {
 	sums, err := h.store.Summaries(r.Context())
 	if err != nil {
 		h.storeFailed(w, r, "Summaries", err)
-		return categoryIndex{}, false
+		return catalog.Categories{}, false
 	}
-	return indexCategories(sums), true
+	return catalog.IndexCategories(sums), true
 }
 
-// categoryIndex holds the newest revision of each stored product, product
-// family and classification.
-type categoryIndex struct {
-	byID map[uuid.UUID]catalog.Summary
-	// sorted are the same, ordered by title, then ID.
-	sorted []catalog.Summary
-}
-
-// indexCategories picks the products, product families and classifications
-// out of sums, the newest revision of each.
-func indexCategories(sums []catalog.Summary) categoryIndex {
-	idx := categoryIndex{byID: map[uuid.UUID]catalog.Summary{}}
-	for _, s := range sums {
-		if s.Type != catalog.TypeCategory {
-			continue
-		}
-		switch s.CategoryType {
-		case categoryProduct, categoryProductFamily, categoryClassification:
-		default:
-			continue
-		}
-		if old, ok := idx.byID[s.UpdateID]; !ok || s.RevisionNumber > old.RevisionNumber {
-			idx.byID[s.UpdateID] = s
-		}
-	}
-	for _, s := range idx.byID {
-		idx.sorted = append(idx.sorted, s)
-	}
-	slices.SortFunc(idx.sorted, func(a, b catalog.Summary) int {
-		if c := cmpFold(a.Title, b.Title); c != 0 {
-			return c
-		}
-		return strings.Compare(a.UpdateID.String(), b.UpdateID.String())
-	})
-	return idx
-}
-
-// families returns the product families a product's prerequisites name,
-// ordered by title.
-func (idx categoryIndex) families(product catalog.Summary) []catalog.Summary {
-	var out []catalog.Summary
-	for _, cl := range product.Prerequisites {
-		for _, id := range cl.UpdateIDs {
-			if f, ok := idx.byID[id]; ok && f.CategoryType == categoryProductFamily &&
-				!slices.ContainsFunc(out, func(s catalog.Summary) bool { return s.UpdateID == id }) {
-				out = append(out, f)
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b catalog.Summary) int { return cmpFold(a.Title, b.Title) })
-	return out
-}
-
-// children returns the IDs of the products whose prerequisites name the
-// product family, ordered by title.
-func (idx categoryIndex) children(family uuid.UUID) []uuid.UUID {
-	var out []uuid.UUID
-	for _, s := range idx.sorted {
-		if s.CategoryType != categoryProduct {
-			continue
-		}
-		if slices.ContainsFunc(idx.families(s), func(f catalog.Summary) bool { return f.UpdateID == family }) {
-			out = append(out, s.UpdateID)
-		}
-	}
-	return out
-}
-
-// refs names ids, ordered by title (an ID no longer stored has an empty
-// title and comes first).
-func (idx categoryIndex) refs(ids []uuid.UUID) []CategoryRef {
+// categoryRefs names ids, ordered by title (an ID no longer stored has an
+// empty title and comes first).
+func categoryRefs(cats catalog.Categories, ids []uuid.UUID) []CategoryRef {
 	out := make([]CategoryRef, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, CategoryRef{ID: id, Title: idx.byID[id].Title})
+		c, _ := cats.Category(id)
+		out = append(out, CategoryRef{ID: id, Title: c.Title})
 	}
 	slices.SortFunc(out, func(a, b CategoryRef) int {
 		if c := cmpFold(a.Title, b.Title); c != 0 {
@@ -385,22 +310,23 @@ func (idx categoryIndex) refs(ids []uuid.UUID) []CategoryRef {
 	return out
 }
 
-// list returns the products and product families (products true) or the
-// classifications, each marked selected as the settings subscribe it.
-func (idx categoryIndex) list(s catalog.SyncSettings, products bool) CategoryList {
+// categoryList returns the products and product families (products true)
+// or the classifications, each marked selected as the settings subscribe
+// it.
+func categoryList(cats catalog.Categories, s catalog.SyncSettings, products bool) CategoryList {
 	all, chosen := s.AllClassifications, s.Classifications
 	if products {
 		all, chosen = s.AllProducts, s.Products
 	}
 	selected := func(id uuid.UUID) bool { return all || slices.Contains(chosen, id) }
 	out := CategoryList{All: all, Categories: []Category{}}
-	for _, c := range idx.sorted {
+	for _, c := range cats.List() {
 		item := Category{ID: c.UpdateID, Title: c.Title, Type: c.CategoryType}
 		switch {
-		case !products && c.CategoryType == categoryClassification:
+		case !products && c.CategoryType == catalog.CategoryClassification:
 			item.Selected = selected(c.UpdateID)
-		case products && c.CategoryType == categoryProduct:
-			fams := idx.families(c)
+		case products && c.CategoryType == catalog.CategoryProduct:
+			fams := cats.Families(c.UpdateID)
 			if len(fams) > 0 {
 				item.Family = &CategoryRef{ID: fams[0].UpdateID, Title: fams[0].Title}
 			}
@@ -408,8 +334,8 @@ func (idx categoryIndex) list(s catalog.SyncSettings, products bool) CategoryLis
 			// stored it) subscribes its products.
 			item.Selected = selected(c.UpdateID) ||
 				slices.ContainsFunc(fams, func(f catalog.Summary) bool { return selected(f.UpdateID) })
-		case products && c.CategoryType == categoryProductFamily:
-			kids := idx.children(c.UpdateID)
+		case products && c.CategoryType == catalog.CategoryProductFamily:
+			kids := cats.Children(c.UpdateID)
 			item.Selected = selected(c.UpdateID) ||
 				(len(kids) > 0 && !slices.ContainsFunc(kids, func(id uuid.UUID) bool { return !selected(id) }))
 		default:
@@ -420,126 +346,15 @@ func (idx categoryIndex) list(s catalog.SyncSettings, products bool) CategoryLis
 	return out
 }
 
-// resolve turns names (GUIDs, titles, or "all") into the UpdateIDs of
-// stored categories of the given types, as package syncer does: an exact
-// title first, else the one title that differs in case only; a product
-// family stands for its products. what ("product", "classification") names
-// the entries in errors.
-func (idx categoryIndex) resolve(names []string, what string, types ...string) (bool, []uuid.UUID, *requestError) {
-	var all bool
-	var ids []uuid.UUID
-	add := func(more ...uuid.UUID) {
-		for _, id := range more {
-			if !slices.Contains(ids, id) {
-				ids = append(ids, id)
-			}
-		}
+// selectionRefused answers a name of the request that catalog could not
+// resolve (a *catalog.SelectionError) with its code and message.
+func selectionRefused(err error) *requestError {
+	var se *catalog.SelectionError
+	if errors.As(err, &se) {
+		return badRequest(se.Code, "%s", se.Message)
 	}
-	for _, name := range names {
-		name = strings.TrimSpace(name)
-		if strings.EqualFold(name, "all") {
-			all = true
-			continue
-		}
-		c, e := idx.find(name, what, types)
-		if e != nil {
-			return false, nil, e
-		}
-		if c.CategoryType != categoryProductFamily {
-			add(c.UpdateID)
-			continue
-		}
-		kids := idx.children(c.UpdateID)
-		if len(kids) == 0 {
-			return false, nil, badRequest("unknown_"+what, "%s %q is a product family without products here: nothing to subscribe", what, name)
-		}
-		add(kids...)
-	}
-	if all {
-		return true, nil, nil
-	}
-	return false, ids, nil
-}
-
-// find finds the one stored category of types that name (a GUID or a
-// title) names.
-func (idx categoryIndex) find(name, what string, types []string) (catalog.Summary, *requestError) {
-	unknown := badRequest("unknown_"+what, "%s %q: the upstream offers no %s of that GUID or title (see GET /api/v1/%ss, wsusctl %ss)",
-		what, name, what, what, what)
-	if name == "" {
-		return catalog.Summary{}, badRequest("unknown_"+what, "an empty %s entry: give a GUID, a title or \"all\"", what)
-	}
-	if id, err := uuid.Parse(name); err == nil {
-		if c, ok := idx.byID[id]; ok && slices.Contains(types, c.CategoryType) {
-			return c, nil
-		}
-		return catalog.Summary{}, unknown
-	}
-	for _, match := range []func(string) bool{
-		func(t string) bool { return t == name },
-		func(t string) bool { return strings.EqualFold(t, name) },
-	} {
-		var found []catalog.Summary
-		for _, c := range idx.sorted {
-			if slices.Contains(types, c.CategoryType) && match(c.Title) {
-				found = append(found, c)
-			}
-		}
-		switch len(found) {
-		case 0:
-			continue
-		case 1:
-			return found[0], nil
-		}
-		ids := make([]string, len(found))
-		for i, c := range found {
-			ids[i] = c.UpdateID.String()
-		}
-		return catalog.Summary{}, badRequest("ambiguous_"+what, "%s %q: %d categories have that title (%s); give the GUID",
-			what, name, len(found), strings.Join(ids, ", "))
-	}
-	return catalog.Summary{}, unknown
-}
-
-// languageTag is what a short language name looks like ("en", "pt-br",
-// "zh-hk", "sr-latn-rs").
-var languageTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
-
-// resolveLanguages checks names against the upstream's languages (short or
-// long names), or without them, that each looks like a language tag. "all"
-// or no names mean all languages (nil).
-func resolveLanguages(names []string, offered []catalog.UpstreamLanguage) ([]string, *requestError) {
-	var out []string
-	for _, name := range names {
-		name = strings.TrimSpace(name)
-		if strings.EqualFold(name, "all") {
-			return nil, nil
-		}
-		short := ""
-		if len(offered) == 0 {
-			if !languageTag.MatchString(name) {
-				return nil, badRequest("unknown_language", "language %q is not a language name such as en, de or pt-br", name)
-			}
-			short = strings.ToLower(name)
-		}
-		for _, l := range offered {
-			if strings.EqualFold(l.Short, name) || (l.Long != "" && strings.EqualFold(l.Long, name)) {
-				short = l.Short
-				break
-			}
-		}
-		if short == "" {
-			shorts := make([]string, len(offered))
-			for i, l := range offered {
-				shorts[i] = l.Short
-			}
-			return nil, badRequest("unknown_language", "language %q: the upstream offers no such language; it offers %s", name, strings.Join(shorts, ", "))
-		}
-		if !slices.Contains(out, short) {
-			out = append(out, short)
-		}
-	}
-	return out, nil
+	// Not reached: catalog's resolvers fail with a SelectionError only.
+	return badRequest("invalid_selection", "%s", err)
 }
 
 // parseUpstreamURL checks an upstream server's root URL; a trailing slash
@@ -589,20 +404,21 @@ func formatFirstSync(d time.Duration) string {
 // resolveSyncSettings decides the settings a request asks for: a pure
 // function of the request, the stored categories and the upstream's
 // languages.
-func resolveSyncSettings(req SyncSettingsRequest, cats categoryIndex, offered []catalog.UpstreamLanguage) (catalog.SyncSettings, *requestError) {
+func resolveSyncSettings(req SyncSettingsRequest, cats catalog.Categories, offered []catalog.UpstreamLanguage) (catalog.SyncSettings, *requestError) {
 	s := catalog.SyncSettings{Replica: req.Replica, SyncsPerDay: req.SyncsPerDay}
 	var e *requestError
 	if s.UpstreamURL, e = parseUpstreamURL(req.UpstreamURL); e != nil {
 		return s, e
 	}
-	if s.AllProducts, s.Products, e = cats.resolve(req.Products, "product", categoryProduct, categoryProductFamily); e != nil {
-		return s, e
+	var err error
+	if s.AllProducts, s.Products, err = cats.Resolve(req.Products, catalog.SelectProducts); err != nil {
+		return s, selectionRefused(err)
 	}
-	if s.AllClassifications, s.Classifications, e = cats.resolve(req.Classifications, "classification", categoryClassification); e != nil {
-		return s, e
+	if s.AllClassifications, s.Classifications, err = cats.Resolve(req.Classifications, catalog.SelectClassifications); err != nil {
+		return s, selectionRefused(err)
 	}
-	if s.Languages, e = resolveLanguages(req.Languages, offered); e != nil {
-		return s, e
+	if s.Languages, err = catalog.ResolveLanguages(req.Languages, offered); err != nil {
+		return s, selectionRefused(err)
 	}
 	s.Content = catalog.ContentMode(strings.ToLower(strings.TrimSpace(req.Content)))
 	if s.Content == "" {
@@ -621,14 +437,14 @@ func resolveSyncSettings(req SyncSettingsRequest, cats categoryIndex, offered []
 }
 
 // wireSyncSettings returns s as answered, naming its categories.
-func wireSyncSettings(s catalog.SyncSettings, cats categoryIndex) SyncSettings {
+func wireSyncSettings(s catalog.SyncSettings, cats catalog.Categories) SyncSettings {
 	return SyncSettings{
 		UpstreamURL:        s.UpstreamURL,
 		Replica:            s.Replica,
 		AllProducts:        s.AllProducts,
-		Products:           cats.refs(s.Products),
+		Products:           categoryRefs(cats, s.Products),
 		AllClassifications: s.AllClassifications,
-		Classifications:    cats.refs(s.Classifications),
+		Classifications:    categoryRefs(cats, s.Classifications),
 		Languages:          nonNil(s.Languages),
 		Content:            s.ContentOrDefault(),
 		SyncsPerDay:        s.SyncsPerDay,

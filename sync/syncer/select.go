@@ -12,13 +12,6 @@ import (
 	"wsus/sync/wsusss"
 )
 
-// Category types of the categories a subscription names (Summary.CategoryType).
-const (
-	categoryProduct        = "Product"
-	categoryProductFamily  = "ProductFamily"
-	categoryClassification = "UpdateClassification"
-)
-
 // subscription is what one GetRevisionIdList for updates asks for.
 type subscription struct {
 	products, classifications []uuid.UUID
@@ -36,11 +29,14 @@ type subscription struct {
 func (r *runner) subscription() (subscription, bool) {
 	s := r.settings
 	sub := subscription{products: s.Products, classifications: s.Classifications}
-	if s.AllProducts {
-		sub.products = r.categoryIDs(categoryProduct)
-	}
-	if s.AllClassifications {
-		sub.classifications = r.categoryIDs(categoryClassification)
+	if s.AllProducts || s.AllClassifications {
+		cats := catalog.IndexCategories(r.cats)
+		if s.AllProducts {
+			sub.products = cats.IDs(catalog.CategoryProduct)
+		}
+		if s.AllClassifications {
+			sub.classifications = cats.IDs(catalog.CategoryClassification)
+		}
 	}
 	for _, short := range s.Languages {
 		for _, l := range r.state.Config.Languages {
@@ -72,35 +68,27 @@ func (sub subscription) filter(state catalog.SyncState) wsusss.Filter {
 	return f
 }
 
-// categoryIDs returns the UpdateIDs of the stored categories of one type,
-// each once, in catalog order.
-func (r *runner) categoryIDs(categoryType string) []uuid.UUID {
-	var out []uuid.UUID
-	for _, c := range r.cats {
-		if c.CategoryType == categoryType && !slices.Contains(out, c.UpdateID) {
-			out = append(out, c.UpdateID)
-		}
-	}
-	return out
-}
-
 // applySelection resolves sel against the stored categories and the
-// upstream's languages, and saves it into the settings.
+// upstream's languages (catalog.Categories.Resolve and
+// catalog.ResolveLanguages, the rules the admin API applies too), and
+// saves it into the settings. A name that does not resolve fails with a
+// *catalog.SelectionError, which matches catalog.ErrInvalid.
 func (r *runner) applySelection(ctx context.Context, sel *Selection) error {
 	s := r.settings
+	cats := catalog.IndexCategories(r.cats)
 	var err error
 	if sel.Products != nil {
-		if s.AllProducts, s.Products, err = r.resolve(sel.Products, "product", categoryProduct, categoryProductFamily); err != nil {
+		if s.AllProducts, s.Products, err = cats.Resolve(sel.Products, catalog.SelectProducts); err != nil {
 			return err
 		}
 	}
 	if sel.Classifications != nil {
-		if s.AllClassifications, s.Classifications, err = r.resolve(sel.Classifications, "classification", categoryClassification); err != nil {
+		if s.AllClassifications, s.Classifications, err = cats.Resolve(sel.Classifications, catalog.SelectClassifications); err != nil {
 			return err
 		}
 	}
 	if sel.Languages != nil {
-		if s.Languages, err = r.resolveLanguages(sel.Languages); err != nil {
+		if s.Languages, err = catalog.ResolveLanguages(sel.Languages, r.state.Config.Languages); err != nil {
 			return err
 		}
 	}
@@ -109,104 +97,4 @@ func (r *runner) applySelection(ctx context.Context, sel *Selection) error {
 	}
 	r.settings = s
 	return nil
-}
-
-// resolve turns names (GUIDs, exact titles, or "all") into category
-// UpdateIDs of the given types. A product family stands for its products
-// (the categories whose prerequisites name it): updates name products.
-func (r *runner) resolve(names []string, what string, types ...string) (all bool, ids []uuid.UUID, err error) {
-	for _, name := range names {
-		name = strings.TrimSpace(name)
-		if strings.EqualFold(name, "all") {
-			all = true
-			continue
-		}
-		c, ok := r.findCategory(name, types)
-		if !ok {
-			return false, nil, fmt.Errorf("%s %q: the upstream offers no %s of that GUID or title (see wsusctl %ss)", what, name, what, what)
-		}
-		if c.CategoryType == categoryProductFamily {
-			ids = appendNew(ids, r.childrenOf(c.UpdateID)...)
-			continue
-		}
-		ids = appendNew(ids, c.UpdateID)
-	}
-	if all {
-		ids = nil
-	}
-	return all, ids, nil
-}
-
-// findCategory finds a stored category of one of types by GUID or title:
-// the exact title first, then one that differs in case only.
-func (r *runner) findCategory(name string, types []string) (catalog.Summary, bool) {
-	id, idErr := uuid.Parse(name)
-	var folded *catalog.Summary
-	for i := range r.cats {
-		c := &r.cats[i]
-		if !slices.Contains(types, c.CategoryType) {
-			continue
-		}
-		switch {
-		case idErr == nil && c.UpdateID == id, c.Title == name:
-			return *c, true
-		case folded == nil && strings.EqualFold(c.Title, name):
-			folded = c
-		}
-	}
-	if folded != nil {
-		return *folded, true
-	}
-	return catalog.Summary{}, false
-}
-
-// childrenOf returns the products whose prerequisites name family.
-func (r *runner) childrenOf(family uuid.UUID) []uuid.UUID {
-	var out []uuid.UUID
-	for _, c := range r.cats {
-		if c.CategoryType != categoryProduct {
-			continue
-		}
-		for _, cl := range c.Prerequisites {
-			if slices.Contains(cl.UpdateIDs, family) {
-				out = appendNew(out, c.UpdateID)
-			}
-		}
-	}
-	return out
-}
-
-func appendNew(ids []uuid.UUID, more ...uuid.UUID) []uuid.UUID {
-	for _, id := range more {
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	return ids
-}
-
-// resolveLanguages checks names against the upstream's languages; "all"
-// (or nothing) means every language.
-func (r *runner) resolveLanguages(names []string) ([]string, error) {
-	var out []string
-	for _, name := range names {
-		name = strings.TrimSpace(name)
-		if strings.EqualFold(name, "all") {
-			return nil, nil
-		}
-		found := false
-		for _, l := range r.state.Config.Languages {
-			if strings.EqualFold(l.Short, name) || strings.EqualFold(l.Long, name) {
-				if !slices.Contains(out, l.Short) {
-					out = append(out, l.Short)
-				}
-				found = true
-				break
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("language %q: the upstream offers no such language", name)
-		}
-	}
-	return out, nil
 }
