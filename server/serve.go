@@ -76,6 +76,12 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		go func() { errc <- hs.Serve(listeners[i]) }()
 	}
 	go s.warmSnapshot(ctx)
+	// Synchronizations stop with serving, whatever ends it, and record
+	// their outcome before ServeListeners returns.
+	syncCtx, stopSync := context.WithCancel(ctx)
+	waitSync := s.sync.serve(syncCtx)
+	defer waitSync()
+	defer stopSync()
 	var serveErr error
 	select {
 	case err := <-errc:

@@ -41,8 +41,8 @@ import (
 	"wsus/soap/wusp"
 	"wsus/storage"
 	"wsus/storage/content"
-	"wsus/storage/muurl"
 	"wsus/storage/s3store"
+	"wsus/sync/syncer"
 )
 
 // Config is the server configuration; cmd/wsusd fills it from flags and
@@ -109,6 +109,16 @@ type Config struct {
 	// MaxBufferedBytes bounds the SOAP request bodies held in memory at
 	// once; zero means the soap package's default (see wusp.Config).
 	MaxBufferedBytes int64
+	// SyncSchedule, when set, is saved as the synchronization schedule at
+	// start (syncer.ParseSchedule: "off", "N", "HH:MM/N"); empty keeps the
+	// one in the store (set through the admin API).
+	SyncSchedule string
+	// SyncLease is how long a synchronization whose process died blocks
+	// the next; zero means syncer.DefaultLease.
+	SyncLease time.Duration
+	// UpstreamCAFile is a PEM file of certificates trusted for the upstream
+	// server beside the system roots.
+	UpstreamCAFile string
 }
 
 // DefaultSnapshotMaxAge is the snapshot age `wsusd serve` allows by
@@ -127,9 +137,12 @@ func (cfg Config) validate() error {
 	if cfg.CookieKey != "" && cfg.CookieKeyFile != "" {
 		return errors.New("server: a cookie key and a cookie key file are both configured; give one")
 	}
-	if cfg.MaxInflight < 0 || cfg.MaxBufferedBytes < 0 || cfg.ShutdownTimeout < 0 {
-		return fmt.Errorf("server: negative MaxInflight (%d), MaxBufferedBytes (%d) or ShutdownTimeout (%v)",
-			cfg.MaxInflight, cfg.MaxBufferedBytes, cfg.ShutdownTimeout)
+	if cfg.MaxInflight < 0 || cfg.MaxBufferedBytes < 0 || cfg.ShutdownTimeout < 0 || cfg.SyncLease < 0 {
+		return fmt.Errorf("server: negative MaxInflight (%d), MaxBufferedBytes (%d), ShutdownTimeout (%v) or SyncLease (%v)",
+			cfg.MaxInflight, cfg.MaxBufferedBytes, cfg.ShutdownTimeout, cfg.SyncLease)
+	}
+	if _, _, err := syncer.ParseSchedule(cfg.SyncSchedule); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
 	return nil
 }
@@ -206,8 +219,8 @@ func openBlobs(ctx context.Context, cfg Config) (storage.BlobStore, error) {
 }
 
 // contentOptions builds the content handler's modes from cfg.
-func contentOptions(cfg Config, blobs storage.BlobStore, mu *muurl.Index, logger *slog.Logger) (content.Options, error) {
-	opts := content.Options{Logger: logger}
+func contentOptions(cfg Config, blobs storage.BlobStore, mu *microsoftUpdateURLs, fetch *content.OnDemand, logger *slog.Logger) (content.Options, error) {
+	opts := content.Options{Logger: logger, Fallback: mu.url, OnDemand: fetch}
 	switch r := cfg.ContentRedirect; {
 	case r == "":
 	case r == ContentRedirectPresign:
@@ -227,32 +240,7 @@ func contentOptions(cfg Config, blobs storage.BlobStore, mu *muurl.Index, logger
 		}
 		opts.Redirect = content.RedirectToBase(r)
 	}
-	if mu != nil {
-		opts.Fallback = mu.URL
-	}
 	return opts, nil
-}
-
-// microsoftUpdateLocator sends clients to Microsoft Update for the files
-// this server does not store and whose Microsoft Update URL is known, as
-// WSUS does when "clients download from Microsoft Update". When the blob
-// store cannot tell (it is down), the client gets this server's URL, which
-// answers 503 until the store is back.
-func microsoftUpdateLocator(blobs storage.BlobStore, mu *muurl.Index, logger *slog.Logger) wusp.FileLocator {
-	return func(ctx context.Context, f catalog.File) (string, bool, error) {
-		_, err := blobs.Stat(ctx, storage.KeyForSHA1(f.SHA1))
-		if !errors.Is(err, storage.ErrNotFound) {
-			if err != nil {
-				logger.Warn("content store unavailable; FileLocation stays local", "err", err)
-			}
-			return "", false, nil
-		}
-		u, err := mu.URL(ctx, f.SHA1)
-		if err != nil || u == "" {
-			return "", false, err
-		}
-		return u, true, nil
-	}
 }
 
 // Server is a configured wsus server.
@@ -262,6 +250,8 @@ type Server struct {
 	stores Stores
 	// engine is the scan engine of the SOAP services.
 	engine *scan.Engine
+	// sync runs synchronizations from the upstream while serving.
+	sync *syncJobs
 	// client serves the client listener; admin the admin listener, nil
 	// when the admin API is served on the client listener.
 	client, admin *router
@@ -298,12 +288,19 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 			return nil, err
 		}
 	}
-	var mu *muurl.Index
 	if cfg.ContentMUURLs != "" {
-		if mu, err = muurl.Load(cfg.ContentMUURLs); err != nil {
-			return nil, fmt.Errorf("server: Microsoft Update URLs: %w", err)
+		if err := loadMicrosoftUpdateURLs(ctx, cfg.ContentMUURLs, stores.Catalog, logger); err != nil {
+			return nil, err
 		}
-		logger.Info("content not stored here goes to Microsoft Update", "urls", mu.Len(), "from", cfg.ContentMUURLs)
+	}
+	view := &syncView{store: stores.Catalog}
+	mu := &microsoftUpdateURLs{view: view, store: stores.Catalog, blobs: stores.Blobs, always: cfg.ContentMUURLs != "", log: logger}
+	fetch, err := onDemand(view, stores.Catalog, stores.Blobs, logger)
+	if err != nil {
+		return nil, err
+	}
+	if srv.sync, err = newSyncJobs(ctx, cfg, stores, logger); err != nil {
+		return nil, err
 	}
 	srv.engine = scan.NewEngine(stores.Catalog, cfg.SnapshotMaxAge)
 	wcfg := wusp.Config{
@@ -316,9 +313,7 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		MaxInflight:      cfg.MaxInflight,
 		MaxBufferedBytes: cfg.MaxBufferedBytes,
 	}
-	if mu != nil {
-		wcfg.Locate = microsoftUpdateLocator(stores.Blobs, mu, logger)
-	}
+	wcfg.Locate = mu.locator()
 	services, err := wusp.New(ctx, wcfg)
 	if err != nil {
 		return nil, err
@@ -335,11 +330,11 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	copts, err := contentOptions(cfg, stores.Blobs, mu, logger)
+	copts, err := contentOptions(cfg, stores.Blobs, mu, fetch, logger)
 	if err != nil {
 		return nil, err
 	}
-	adminHandler := admin.New(stores.Catalog, token, logger)
+	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync})
 	health := newHealth(stores, logger)
 	client := &router{
 		soap: map[string]http.Handler{

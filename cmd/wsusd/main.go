@@ -24,6 +24,7 @@ import (
 	"wsus/internal/logdedup"
 	"wsus/server"
 	"wsus/sync/importer"
+	"wsus/sync/syncer"
 )
 
 const usage = `usage: wsusd <command> [flags]
@@ -228,6 +229,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	env["shutdown-timeout"] = "WSUS_SHUTDOWN_TIMEOUT"
 	env["max-inflight"] = "WSUS_MAX_INFLIGHT"
 	env["max-buffered-bytes"] = "WSUS_MAX_BUFFERED_BYTES"
+	fs.StringVar(&c.cfg.SyncSchedule, "sync-schedule", "", `synchronize from the upstream automatically: "off", "N" (N times a day from 00:00 UTC) or "HH:MM/N" (N a day from HH:MM UTC), saved for every replica; empty keeps the saved schedule (wsusctl sync settings)`)
+	fs.DurationVar(&c.cfg.SyncLease, "sync-lease", syncer.DefaultLease, "how long a synchronization that stopped renewing its lease (its process died) blocks the next one")
+	fs.StringVar(&c.cfg.UpstreamCAFile, "upstream-ca-file", "", "PEM file of certificates trusted for the upstream server beside the system roots")
+	env["sync-schedule"] = "WSUS_SYNC_SCHEDULE"
+	env["sync-lease"] = "WSUS_SYNC_LEASE"
+	env["upstream-ca-file"] = "WSUS_UPSTREAM_CA_FILE"
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: wsusd serve [flags]")
 		printFlags(fs, env)
@@ -297,6 +304,12 @@ func checkServeFlags(cfg server.Config, env map[string]string) error {
 		if n.value < 0 {
 			return flagError(fmt.Sprintf("%s must not be negative", name(n.flag)))
 		}
+	}
+	if cfg.SyncLease <= 0 {
+		return flagError(fmt.Sprintf("%s must be positive", name("sync-lease")))
+	}
+	if _, _, err := syncer.ParseSchedule(cfg.SyncSchedule); err != nil {
+		return flagError(fmt.Sprintf("%s: %v", name("sync-schedule"), err))
 	}
 	return nil
 }

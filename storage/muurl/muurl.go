@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -122,4 +123,16 @@ func (ix *Index) URL(_ context.Context, sha1 []byte) (string, error) {
 		return "", nil
 	}
 	return ix.urls[[20]byte(sha1)], nil
+}
+
+// All returns every indexed file's SHA-1 and Microsoft Update URL, in no
+// particular order.
+func (ix *Index) All() iter.Seq2[[20]byte, string] {
+	return func(yield func([20]byte, string) bool) {
+		for sum, u := range ix.urls {
+			if !yield(sum, u) {
+				return
+			}
+		}
+	}
 }

@@ -2,15 +2,18 @@ package syncer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -19,6 +22,7 @@ import (
 	"wsus/clientsim/catalogen"
 	"wsus/internal/testpg"
 	"wsus/server"
+	"wsus/storage"
 	"wsus/sync/importer"
 	"wsus/sync/syncer"
 )
@@ -261,4 +265,149 @@ func firstDiff(got, want []string) []string {
 		}
 	}
 	return out[:min(len(out), 10)]
+}
+
+// setContent saves the content mode and replica mode of stores.
+func setContent(t *testing.T, stores server.Stores, upstreamURL string, mode catalog.ContentMode) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := stores.Catalog.SyncSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UpstreamURL, s.Content, s.Replica = upstreamURL, mode, true
+	if err := stores.Catalog.SetSyncSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blobCount counts the objects of a blob store.
+func blobCount(t *testing.T, stores server.Stores) int {
+	t.Helper()
+	n := 0
+	if err := stores.Blobs.List(context.Background(), func(storage.ObjectInfo) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestContentModes checks the two modes that store nothing during the
+// synchronization: "on-demand" (B fetches a file from A when a client first
+// asks, and keeps it) and "never" (clients download from each file's
+// Microsoft Update URL, here pointing at A, which B learnt from A's
+// GetUpdateData answers).
+func TestContentModes(t *testing.T) {
+	a, _ := startUpstream(t, 300, 11)
+	fromA := scan(t, a.url)
+	if fromA.FilesDownloaded == 0 {
+		t.Fatal("A offers no files")
+	}
+	// A knows a "Microsoft Update URL" for each of its files: its own
+	// content URL, so that the never mode can be checked over loopback.
+	ctx := context.Background()
+	sums, err := a.stores.Catalog.Summaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int32, len(sums))
+	for i, s := range sums {
+		ids[i] = s.ID
+	}
+	files, err := a.stores.Catalog.Files(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []catalog.FileSource
+	for _, fs := range files {
+		for _, f := range fs {
+			sources = append(sources, catalog.FileSource{SHA1: f.SHA1, MUURL: syncer.ContentPath(a.url, f)})
+		}
+	}
+	if err := a.stores.Catalog.SetFileSources(ctx, sources); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, mode := range []catalog.ContentMode{catalog.ContentOnDemand, catalog.ContentNever} {
+		t.Run(string(mode), func(t *testing.T) {
+			cfg, b := open(t, false)
+			setContent(t, b, a.url, mode)
+			syncFrom(t, b, a.url, true)
+			if n := blobCount(t, b); n != 0 {
+				t.Fatalf("%d files stored by the synchronization in mode %s, want none", n, mode)
+			}
+			fromB := scan(t, serve(t, cfg, b))
+			if fromB.FilesDownloaded != fromA.FilesDownloaded || fromB.BytesVerified != fromA.BytesVerified {
+				t.Errorf("from B: %d files, %d bytes verified; from A: %d, %d", fromB.FilesDownloaded, fromB.BytesVerified, fromA.FilesDownloaded, fromA.BytesVerified)
+			}
+			stored := blobCount(t, b)
+			switch mode {
+			case catalog.ContentOnDemand:
+				if stored != fromA.FilesDownloaded {
+					t.Errorf("B stored %d files on demand, want the %d the client fetched", stored, fromA.FilesDownloaded)
+				}
+			case catalog.ContentNever:
+				if stored != 0 {
+					t.Errorf("B stored %d files, want none: clients go to the Microsoft Update URLs", stored)
+				}
+			}
+		})
+	}
+}
+
+// TestSyncStartedThroughAdminAPI starts a synchronization with POST
+// /api/v1/sync/runs on a serving B and follows it to its end.
+func TestSyncStartedThroughAdminAPI(t *testing.T) {
+	a, _ := startUpstream(t, 200, 5)
+	cfg, b := open(t, false)
+	setContent(t, b, a.url, catalog.ContentApproved)
+	s, err := b.Catalog.SyncSettings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AllProducts, s.AllClassifications = true, true
+	if err := b.Catalog.SetSyncSettings(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, cfg, b)
+	call := func(method, path string) (int, map[string]any) {
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+cfg.AdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("%s %s: %d, body not JSON: %v", method, path, resp.StatusCode, err)
+		}
+		return resp.StatusCode, body
+	}
+	status, run := call(http.MethodPost, "/api/v1/sync/runs")
+	if status != http.StatusAccepted || run["state"] != "running" {
+		t.Fatalf("start: %d %v", status, run)
+	}
+	if status, again := call(http.MethodPost, "/api/v1/sync/runs"); status != http.StatusConflict {
+		// The first may have finished already on a fast machine; then this
+		// one started and must be followed instead.
+		if status != http.StatusAccepted {
+			t.Fatalf("second start: %d %v", status, again)
+		}
+		run = again
+	}
+	path := fmt.Sprintf("/api/v1/sync/runs/%v", run["id"])
+	deadline := time.Now().Add(2 * time.Minute)
+	for run["state"] == "running" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		_, run = call(http.MethodGet, path)
+	}
+	if run["state"] != "succeeded" || run["new"].(float64) == 0 || run["files"].(float64) == 0 || run["trigger"] != "api" {
+		t.Errorf("run %v, want succeeded with new updates and files, trigger api", run)
+	}
+	if got := identities(t, b.Catalog); !slices.Equal(got, identities(t, a.stores.Catalog)) {
+		t.Errorf("B holds %d revisions, A %d", len(got), len(identities(t, a.stores.Catalog)))
+	}
 }

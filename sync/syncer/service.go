@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,4 +115,28 @@ func (svc *Service) runIfDue() error {
 		return nil // another replica (or an admin) runs it
 	}
 	return err
+}
+
+// ParseSchedule reads a schedule as `wsusd serve --sync-schedule` takes it:
+// "off" (or empty) for none, "N" for N synchronizations a day from
+// midnight UTC, "HH:MM/N" for N a day from HH:MM UTC (WSUS's "first
+// synchronization" and "synchronizations per day"), N from 1 to 24.
+func ParseSchedule(s string) (perDay int, first time.Duration, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.EqualFold(s, "off") {
+		return 0, 0, nil
+	}
+	at, n, hasAt := strings.Cut(s, "/")
+	if !hasAt {
+		at, n = "00:00", s
+	}
+	perDay, err = strconv.Atoi(n)
+	if err != nil || perDay < 1 || perDay > 24 {
+		return 0, 0, fmt.Errorf("schedule %q: want off, N or HH:MM/N with N from 1 to 24 synchronizations a day", s)
+	}
+	clock, err := time.Parse("15:04", at)
+	if err != nil {
+		return 0, 0, fmt.Errorf("schedule %q: the first synchronization %q is not HH:MM (UTC)", s, at)
+	}
+	return perDay, time.Duration(clock.Hour())*time.Hour + time.Duration(clock.Minute())*time.Minute, nil
 }

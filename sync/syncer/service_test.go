@@ -42,3 +42,28 @@ func TestLastSlot(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		perDay int
+		first  time.Duration
+		bad    bool
+	}{
+		{"", 0, 0, false},
+		{"off", 0, 0, false},
+		{"4", 4, 0, false},
+		{"03:30/2", 2, 3*time.Hour + 30*time.Minute, false},
+		{"23:59/24", 24, 23*time.Hour + 59*time.Minute, false},
+		{"0", 0, 0, true},
+		{"25", 0, 0, true},
+		{"3:00/1", 1, 3 * time.Hour, false},
+		{"24:00/1", 0, 0, true},
+		{"daily", 0, 0, true},
+	} {
+		perDay, first, err := ParseSchedule(tc.in)
+		if (err != nil) != tc.bad || perDay != tc.perDay || first != tc.first {
+			t.Errorf("ParseSchedule(%q) = %d, %s, %v; want %d, %s, error %t", tc.in, perDay, first, err, tc.perDay, tc.first, tc.bad)
+		}
+	}
+}

@@ -393,6 +393,10 @@ func (r *runner) sync(ctx context.Context, sel *Selection) error {
 	if f, ok := errors.AsType[*wsusss.Fault](err); ok && f.Code == soap.ServerChanged {
 		r.s.log.Warn("syncer: the upstream changed identity: synchronizing everything again", "upstream", r.settings.UpstreamURL)
 		r.state = catalog.SyncState{UpstreamURL: r.settings.UpstreamURL}
+		// A new client: the old one's cookie is the other installation's.
+		if r.up, err = r.s.cfg.Connect(ctx, r.settings.UpstreamURL, info.ID); err != nil {
+			return err
+		}
 		err = r.phases(ctx, sel)
 	}
 	return err
