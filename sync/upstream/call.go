@@ -29,11 +29,19 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("upstream: %s: HTTP %d %s", e.Operation, e.StatusCode, http.StatusText(e.StatusCode))
 }
 
-// transient reports whether err is worth retrying: the statuses of an
+// MalformedAttempts is how many times a call is tried while its answers
+// are malformed (cut short by a proxy, garbled): more than once, as such an
+// answer may come whole next time, but not for as long as transient
+// failures, since an upstream that always answers so will not change.
+const MalformedAttempts = 3
+
+// transient reports whether err is worth retrying until the call's time
+// runs out: the statuses of an
 // overloaded or restarting server or proxy (502, 503, 504), the faults
 // MS-WSUSSS.md 2.4 answers with "retry later" (ServerBusy,
 // InternalServerError), and transport errors (connection refused or reset,
-// a per-attempt timeout). Malformed answers and every other fault are not.
+// a per-attempt timeout). Every other fault is not; malformed answers are
+// tried MalformedAttempts times.
 func transient(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
@@ -82,6 +90,9 @@ func call[T any](ctx context.Context, c *Client, req wsusss.Request, path string
 				err = fmt.Errorf("upstream: %s: %w (last error: %w)", req.Operation, ctx.Err(), err)
 			}
 			return zero, backoff.Permanent(err)
+		}
+		if errors.Is(err, wsusss.ErrMalformed) && attempts < MalformedAttempts {
+			return zero, err // a truncated or garbled answer may come whole next time
 		}
 		if err != nil && !transient(err) {
 			return zero, backoff.Permanent(err)
