@@ -215,4 +215,3 @@ func TestSyncFailures(t *testing.T) {
 		})
 	}
 }
-
