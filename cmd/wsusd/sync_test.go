@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,9 +13,9 @@ import (
 	"time"
 
 	"wsus/clientsim/catalogen"
+	"wsus/internal/testserver"
 	"wsus/server"
 	"wsus/storage"
-	"wsus/sync/importer"
 )
 
 // asWsusd, set in a child process's environment, makes the test binary run
@@ -29,35 +26,8 @@ const asWsusd = "WSUSD_TEST_AS_WSUSD"
 // updates approved for All Computers, from a real loopback listener.
 func startUpstream(t *testing.T, updates int) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
-	if _, err := catalogen.Write(ctx, filepath.Join(dir, "gen"), catalogen.Options{Updates: updates, Seed: 3, Payloads: true, Revisions: 0.2}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{DataDir: filepath.Join(dir, "data"), AdminToken: "test-token"}
-	stores, err := server.OpenStores(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := importer.Import(ctx, stores.Catalog, stores.Blobs, []string{filepath.Join(dir, "gen")}, importer.Options{ApproveGroup: "All Computers"}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, cfg, stores, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.ServeListeners(ctx, server.Listeners{Client: ln}) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		stores.Close()
-	})
-	return "http://" + ln.Addr().String()
+	url, _, _ := testserver.Upstream(t, catalogen.Options{Updates: updates, Seed: 3, Payloads: true, Revisions: 0.2})
+	return url
 }
 
 // catalogState is what a synchronized catalog holds, independent of the

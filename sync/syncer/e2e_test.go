@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,9 +19,9 @@ import (
 	"wsus/clientsim"
 	"wsus/clientsim/catalogen"
 	"wsus/internal/testpg"
+	"wsus/internal/testserver"
 	"wsus/server"
 	"wsus/storage"
-	"wsus/sync/importer"
 	"wsus/sync/syncer"
 )
 
@@ -37,58 +35,25 @@ type instance struct {
 
 // serve runs a server over stores until the test ends.
 func serve(t *testing.T, cfg server.Config, stores server.Stores) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, stores, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.ServeListeners(ctx, server.Listeners{Client: ln}) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return testserver.Serve(t, cfg, stores)
 }
 
 // open opens the stores of a fresh instance: embedded, or on a fresh
 // PostgreSQL database when pg is set.
 func open(t *testing.T, pg bool) (server.Config, server.Stores) {
 	t.Helper()
-	cfg := server.Config{DataDir: t.TempDir(), AdminToken: "test-token"}
 	if pg {
-		cfg.DatabaseURL = testpg.URL(t)
+		return testserver.Open(t, testpg.URL(t))
 	}
-	stores, err := server.OpenStores(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stores.Close() })
-	return cfg, stores
+	return testserver.Open(t, "")
 }
 
 // startUpstream is instance A: a generated catalog with payloads, its
 // top-level updates approved for All Computers.
 func startUpstream(t *testing.T, updates int, seed int64) (instance, catalogen.Stats) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "catalog")
-	st, err := catalogen.Write(context.Background(), dir, catalogen.Options{Updates: updates, Seed: seed, Payloads: true, Revisions: 0.2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, stores := open(t, false)
-	if _, err := importer.Import(context.Background(), stores.Catalog, stores.Blobs, []string{dir},
-		importer.Options{ApproveGroup: "All Computers"}); err != nil {
-		t.Fatal(err)
-	}
-	return instance{url: serve(t, cfg, stores), stores: stores}, st
+	url, stores, st := testserver.Upstream(t, catalogen.Options{Updates: updates, Seed: seed, Payloads: true, Revisions: 0.2})
+	return instance{url: url, stores: stores}, st
 }
 
 // syncFrom runs one synchronization of stores from upstreamURL with every
