@@ -3,6 +3,7 @@ package wusp
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,6 +21,11 @@ type fragmentRequest struct {
 	ids       []int32
 	types     []string
 	languages []string
+	// decryption: the answer carries FileDecryptionData (see
+	// wantsDecryption); only GetExtendedUpdateInfo2 sets it, the
+	// ExtendedUpdateInfo of GetExtendedUpdateInfo has no such element
+	// (ClientWebService.wsdl).
+	decryption bool
 }
 
 // wantsFiles reports whether the answer carries FileLocations: real WSUS
@@ -27,6 +33,14 @@ type fragmentRequest struct {
 // (MS-WUSP.md section 6.1).
 func (f fragmentRequest) wantsFiles() bool {
 	return slices.Contains(f.types, "Extended") || slices.Contains(f.types, "FileUrl")
+}
+
+// wantsDecryption reports whether infoTypes holds FileDecryption
+// (XmlUpdateFragmentType, MS-WUSP.md section 2.2). [I] It asks for
+// FileDecryptionData alone, as FileUrl asks for FileLocations alone: no
+// capture has a request or an answer with it.
+func (f fragmentRequest) wantsDecryption() bool {
+	return slices.Contains(f.types, "FileDecryption")
 }
 
 // decodeFragmentRequest reads infoTypes and locales. The languages looked up
@@ -93,8 +107,11 @@ func (s *Services) getExtendedUpdateInfo(ctx context.Context, req *soap.Request)
 
 // getExtendedUpdateInfo2 is GetExtendedUpdateInfo keyed by update identity.
 // Identities not deployed to the client are left out (the response has no
-// out-of-scope list). FileDecryptionData and UpdateEncryptionDetails are
-// never sent: WSUS content is not encrypted.
+// out-of-scope list). When infoTypes holds FileDecryption, FileDecryptionData
+// follows FileLocations (ExtendedUpdateInfo2 in ClientWebService.wsdl) with
+// the decryption keys an upstream gave in MS-WSUSSS GetUpdateDecryptionData
+// (see writeFileDecryption). FileDecryptionData2 and UpdateEncryptionDetails
+// are never sent: this server stores nothing they would carry.
 func (s *Services) getExtendedUpdateInfo2(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
 	if err != nil {
@@ -111,6 +128,7 @@ func (s *Services) getExtendedUpdateInfo2(ctx context.Context, req *soap.Request
 	if err != nil {
 		return nil, err
 	}
+	freq.decryption = freq.wantsDecryption()
 	snap, scope, err := s.clientScope(ctx, sess)
 	if err != nil {
 		return nil, err
@@ -139,7 +157,8 @@ var fragmentTypes = map[string]catalog.FragmentType{
 }
 
 // writeExtended writes Updates (all fragments of the first requested type,
-// then of the next, as observed) and FileLocations.
+// then of the next, as observed), FileLocations and, when freq.decryption,
+// FileDecryptionData.
 func (s *Services) writeExtended(ctx context.Context, req *soap.Request, result *etree.Element, freq fragmentRequest) error {
 	if len(freq.ids) == 0 {
 		return nil
@@ -173,22 +192,18 @@ func (s *Services) writeExtended(ctx context.Context, req *soap.Request, result 
 			soap.Elem(u, "Xml", f.XML)
 		}
 	}
-	if !freq.wantsFiles() {
+	if !freq.wantsFiles() && !freq.decryption {
 		return nil
 	}
-	files, err := s.cfg.Store.Files(ctx, freq.ids)
+	byRevision, err := s.cfg.Store.Files(ctx, freq.ids)
 	if err != nil {
 		return fmt.Errorf("wusp: files: %w", err)
 	}
-	base := s.contentBase(req.HTTP)
-	var locs *etree.Element
-	var seen [][]byte
-	for _, id := range freq.ids {
-		for _, f := range files[id] {
-			if slices.ContainsFunc(seen, func(d []byte) bool { return bytes.Equal(d, f.SHA1) }) {
-				continue
-			}
-			seen = append(seen, f.SHA1)
+	files := distinctFiles(freq.ids, byRevision)
+	if freq.wantsFiles() {
+		base := s.contentBase(req.HTTP)
+		var locs *etree.Element
+		for _, f := range files {
 			if locs == nil {
 				locs = result.CreateElement("FileLocations")
 			}
@@ -196,6 +211,89 @@ func (s *Services) writeExtended(ctx context.Context, req *soap.Request, result 
 				return err
 			}
 		}
+	}
+	if !freq.decryption {
+		return nil
+	}
+	return s.writeFileDecryption(ctx, result, files)
+}
+
+// distinctFiles returns the files of ids in the order FileLocations lists
+// them: by revision in request order, each in document order, a digest
+// listed before left out.
+func distinctFiles(ids []int32, byRevision map[int32][]catalog.File) []catalog.File {
+	var out []catalog.File
+	var seen [][]byte
+	for _, id := range ids {
+		for _, f := range byRevision[id] {
+			if slices.ContainsFunc(seen, func(d []byte) bool { return bytes.Equal(d, f.SHA1) }) {
+				continue
+			}
+			seen = append(seen, f.SHA1)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// fileDecryption is one FileDecryption of a GetExtendedUpdateInfo2 answer.
+type fileDecryption struct {
+	digest, key []byte
+}
+
+// fileDecryptions picks, in the order of files, those whose source has a
+// decryption key.
+func fileDecryptions(files []catalog.File, sources map[[20]byte]catalog.FileSource) []fileDecryption {
+	var out []fileDecryption
+	for _, f := range files {
+		if len(f.SHA1) != 20 {
+			continue
+		}
+		if key := sources[[20]byte(f.SHA1)].DecryptionKey; len(key) > 0 {
+			out = append(out, fileDecryption{digest: f.SHA1, key: key})
+		}
+	}
+	return out
+}
+
+// writeFileDecryption writes FileDecryptionData: one FileDecryption
+// {FileDigest, DecryptionKey} per file of files whose key the store has
+// (catalog.FileSource, as an upstream's MS-WSUSSS GetUpdateDecryptionData
+// gave it), in the order of files, which is that of FileLocations. The work
+// is one FileSources call for the distinct files of at most
+// MaxExtendedUpdatesPerRequest revisions, the files FileLocations lists.
+//
+// [I] No capture shows this answer (MS-WUSP.md section 2.1: WUA was not seen
+// calling GetExtendedUpdateInfo2 against WSUS). The names and their order are
+// the WSDL's (ArrayOfFileDecryption of FileDecryption {FileDigest,
+// DecryptionKey, SecurityData}); SecurityData is left out, as the server has
+// none; a file is listed once however many requested revisions have it, as
+// in FileLocations; a file without a key is left out rather than sent without
+// DecryptionKey; and with no key at all the element is left out, as real WSUS
+// leaves out empty arrays (SyncInfo, MS-WUSP.md section 2.2).
+func (s *Services) writeFileDecryption(ctx context.Context, result *etree.Element, files []catalog.File) error {
+	digests := make([][]byte, 0, len(files))
+	for _, f := range files {
+		if len(f.SHA1) == 20 {
+			digests = append(digests, f.SHA1)
+		}
+	}
+	if len(digests) == 0 {
+		return nil
+	}
+	sources, err := s.cfg.Store.FileSources(ctx, digests)
+	if err != nil {
+		return fmt.Errorf("wusp: file sources: %w", err)
+	}
+	decs := fileDecryptions(files, sources)
+	if len(decs) == 0 {
+		return nil
+	}
+	data := result.CreateElement("FileDecryptionData")
+	for _, d := range decs {
+		fd := data.CreateElement("FileDecryption")
+		soap.Elem(fd, "FileDigest", base64.StdEncoding.EncodeToString(d.digest))
+		soap.Elem(fd, "DecryptionKey", base64.StdEncoding.EncodeToString(d.key))
 	}
 	return nil
 }

@@ -89,6 +89,12 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 			tb.Fatal(err)
 		}
 	}
+	// A decryption key for the demo payload, so that FileDecryption
+	// requests reach the writing of FileDecryptionData.
+	demoPayload, _ := base64.StdEncoding.DecodeString("9Go4qNHQgxPpELEivkb89CzOwqc=")
+	if err := store.SetFileSources(ctx, []catalog.FileSource{{SHA1: demoPayload, DecryptionKey: []byte("demo key")}}); err != nil {
+		tb.Fatal(err)
+	}
 	sealer, err := cookie.NewSealer(bytes.Repeat([]byte{0x42}, cookie.KeySize))
 	if err != nil {
 		tb.Fatal(err)
@@ -326,7 +332,8 @@ func FuzzGetExtendedUpdateInfo(f *testing.F) {
 
 func FuzzGetExtendedUpdateInfo2(f *testing.F) {
 	fuzzOperation(f, soap.NSClient, "GetExtendedUpdateInfo2",
-		sessionCookie+`<updateIDs><UpdateIdentity><UpdateID>7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7</UpdateID><RevisionNumber>100</RevisionNumber></UpdateIdentity></updateIDs><infoTypes><XmlUpdateFragmentType>FileUrl</XmlUpdateFragmentType></infoTypes><locales><string>de</string></locales>`)
+		sessionCookie+`<updateIDs><UpdateIdentity><UpdateID>7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7</UpdateID><RevisionNumber>100</RevisionNumber></UpdateIdentity></updateIDs><infoTypes><XmlUpdateFragmentType>FileUrl</XmlUpdateFragmentType></infoTypes><locales><string>de</string></locales>`,
+		sessionCookie+`<updateIDs><UpdateIdentity><UpdateID>7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7</UpdateID><RevisionNumber>100</RevisionNumber></UpdateIdentity></updateIDs><infoTypes><XmlUpdateFragmentType>FileDecryption</XmlUpdateFragmentType><XmlUpdateFragmentType>Extended</XmlUpdateFragmentType></infoTypes>`)
 }
 
 func FuzzGetFileLocations(f *testing.F) {

@@ -78,6 +78,11 @@ func (c *countingStore) FileBySHA1(ctx context.Context, sha1 []byte) (catalog.Fi
 	return c.inner.FileBySHA1(ctx, sha1)
 }
 
+func (c *countingStore) FileSources(ctx context.Context, sha1s [][]byte) (map[[20]byte]catalog.FileSource, error) {
+	c.count("FileSources")
+	return c.inner.FileSources(ctx, sha1s)
+}
+
 func (c *countingStore) RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error {
 	c.count("RecordAuthorization")
 	return c.inner.RecordAuthorization(ctx, clientID, dnsName, groups, at)

@@ -35,6 +35,9 @@ type Store interface {
 	Fragments(ctx context.Context, ids []int32, typ catalog.FragmentType, languages []string) ([]catalog.Fragment, error)
 	Files(ctx context.Context, ids []int32) (map[int32][]catalog.File, error)
 	FileBySHA1(ctx context.Context, sha1 []byte) (catalog.File, error)
+	// FileSources gives the decryption keys of FileDecryptionData
+	// (GetExtendedUpdateInfo2 asking for FileDecryption only).
+	FileSources(ctx context.Context, sha1s [][]byte) (map[[20]byte]catalog.FileSource, error)
 	RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error
 	RegisterComputer(ctx context.Context, c catalog.Computer) error
 	RecordSync(ctx context.Context, clientID string, at time.Time) error
