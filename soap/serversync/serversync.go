@@ -323,31 +323,9 @@ func identities(parent *etree.Element, name string, max int) ([]catalog.Identity
 
 // writeIdentity writes an UpdateIdentity-typed element (UpdateID,
 // RevisionNumber), as in wsusss-GetRevisionIdListResponse-getconfig-categories.xml.
-func writeIdentity(w xmlWriter, name string, id catalog.Identity) {
+func writeIdentity(w soap.XMLWriter, name string, id catalog.Identity) {
 	w.Start(name)
 	w.Elem("UpdateID", id.UpdateID.String())
 	w.Int("RevisionNumber", int64(id.RevisionNumber))
 	w.End(name)
 }
-
-// xmlWriter is what the answers built as trees and those written as bytes
-// (*soap.RawResponse) both write to.
-type xmlWriter interface {
-	Start(name string)
-	End(name string)
-	Elem(name, text string)
-	Int(name string, v int64)
-}
-
-// tree is an xmlWriter adding elements to an etree element.
-type tree struct{ el *etree.Element }
-
-var (
-	_ xmlWriter = (*tree)(nil)
-	_ xmlWriter = (*soap.RawResponse)(nil)
-)
-
-func (t *tree) Start(name string)        { t.el = t.el.CreateElement(name) }
-func (t *tree) End(string)               { t.el = t.el.Parent() }
-func (t *tree) Elem(name, text string)   { soap.Elem(t.el, name, text) }
-func (t *tree) Int(name string, v int64) { soap.Elem(t.el, name, strconv.FormatInt(v, 10)) }

@@ -76,18 +76,7 @@ func documentElement(doc string) string {
 // holds from the budget shared by the answers being built (ServerBusy when
 // exhausted).
 func (s *Services) getUpdateData(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
-	if _, err := s.openSession(req); err != nil {
-		return nil, err
-	}
-	ids, err := identities(req.Body, "updateIds", MaxUpdatesPerRequest)
-	if err != nil {
-		return nil, err
-	}
-	x, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	positions, err := x.revisionsOf(ids)
+	x, positions, err := s.requestedRevisions(ctx, req, MaxUpdatesPerRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -186,18 +175,7 @@ func (s *Services) fileSources(ctx context.Context, digests [][]byte) (map[[20]b
 // github.com/CaddyGlow/wsus-rs (crates/wsus-protocol, commit 1e4c8059)
 // spells them.
 func (s *Services) getUpdateDecryptionData(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	if _, err := s.openSession(req); err != nil {
-		return nil, err
-	}
-	ids, err := identities(req.Body, "updateIds", MaxDecryptionUpdatesPerRequest)
-	if err != nil {
-		return nil, err
-	}
-	x, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	positions, err := x.revisionsOf(ids)
+	x, positions, err := s.requestedRevisions(ctx, req, MaxDecryptionUpdatesPerRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +200,7 @@ func (s *Services) getUpdateDecryptionData(ctx context.Context, req *soap.Reques
 		return nil, err
 	}
 	resp := req.NewResponse()
-	w := &tree{resp}
+	w := &soap.Tree{El: resp}
 	w.Start("GetUpdateDecryptionDataResult")
 	w.Start("UpdateFileDecryptionData")
 	for k, i := range positions {
@@ -245,4 +223,27 @@ func (s *Services) getUpdateDecryptionData(ctx context.Context, req *soap.Reques
 	w.End("UpdateFileDecryptionData")
 	w.End("GetUpdateDecryptionDataResult")
 	return resp, nil
+}
+
+// requestedRevisions checks a request's cookie and reads its updateIds (at
+// most max), returning the catalog index and the positions in it of the
+// revisions asked for (an unknown one is InternalServerError, as a real
+// WSUS answers).
+func (s *Services) requestedRevisions(ctx context.Context, req *soap.Request, max int) (*index, []int, error) {
+	if _, err := s.openSession(req); err != nil {
+		return nil, nil, err
+	}
+	ids, err := identities(req.Body, "updateIds", max)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	positions, err := x.revisionsOf(ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, positions, nil
 }

@@ -146,7 +146,7 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 	sess.ProtocolVersion = pv
 
 	resp := req.NewResponse()
-	if err := s.addCookie(&tree{resp}, "GetCookieResult", sess); err != nil {
+	if err := s.addCookie(&soap.Tree{El: resp}, "GetCookieResult", sess); err != nil {
 		return nil, err
 	}
 	return resp, nil

@@ -331,7 +331,7 @@ func (s *Services) getFileLocations(ctx context.Context, req *soap.Request) (*et
 			return nil, err
 		}
 	}
-	if err := s.addCookie(&tree{result}, "NewCookie", sess); err != nil {
+	if err := s.addCookie(&soap.Tree{El: result}, "NewCookie", sess); err != nil {
 		return nil, err
 	}
 	return resp, nil

@@ -238,7 +238,7 @@ func writeUpdateInfo(w *soap.RawResponse, u scan.UpdateInfo, coreXML []byte, har
 // later ([MS-WUSP] 3.1.5.7 and note <54>), in WSDL order after
 // DownloadPriority (never sent) and before AutoSelect. WSUS sending it was
 // never observed (no capture has a driver offer).
-func addDeployment(w xmlWriter, d scan.Deployment, hardwareIDs []string, protocol string) {
+func addDeployment(w soap.XMLWriter, d scan.Deployment, hardwareIDs []string, protocol string) {
 	action := d.Action
 	if action == scan.OptionalInstall && !protocolAtLeast(protocol, 2, 0) {
 		action = scan.PreDeploymentCheck
@@ -326,7 +326,7 @@ func (s *Services) syncPrinterCatalog(_ context.Context, req *soap.Request) (*et
 	resp := req.NewResponse()
 	result := resp.CreateElement("SyncPrinterCatalogResult")
 	soap.Elem(result, "Truncated", "false")
-	if err := s.addCookie(&tree{result}, "NewCookie", sess); err != nil {
+	if err := s.addCookie(&soap.Tree{El: result}, "NewCookie", sess); err != nil {
 		return nil, err
 	}
 	soap.Elem(result, "DriverSyncNotNeeded", "true")
@@ -367,7 +367,7 @@ func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.
 		soap.Elem(gid, "UpdateID", r.UpdateID.String())
 		soap.Elem(gid, "RevisionNumber", strconv.Itoa(int(r.RevisionNumber)))
 		soap.Elem(rc, "IsLeaf", soap.BoolText(r.IsLeaf))
-		addDeployment(&tree{rc}, d, nil, sess.ProtocolVersion)
+		addDeployment(&soap.Tree{El: rc}, d, nil, sess.ProtocolVersion)
 	}
 	return resp, nil
 }

@@ -310,7 +310,7 @@ func (s *Services) unsealData(data string) (cookie.Session, error) {
 
 // addCookie writes a Cookie-typed element: the clear-text Expiration and
 // the sealed session.
-func (s *Services) addCookie(w xmlWriter, name string, sess cookie.Session) error {
+func (s *Services) addCookie(w soap.XMLWriter, name string, sess cookie.Session) error {
 	sealed, err := s.cfg.Sealer.SealSession(sess)
 	if err != nil {
 		return fmt.Errorf("wusp: seal cookie: %w", err)
@@ -320,36 +320,12 @@ func (s *Services) addCookie(w xmlWriter, name string, sess cookie.Session) erro
 }
 
 // writeCookie writes a Cookie element: Expiration, EncryptedData.
-func writeCookie(w xmlWriter, name string, expires time.Time, data string) {
+func writeCookie(w soap.XMLWriter, name string, expires time.Time, data string) {
 	w.Start(name)
 	w.Elem("Expiration", soap.FormatDateTime(expires))
 	w.Elem("EncryptedData", data)
 	w.End(name)
 }
-
-// xmlWriter is where the writers shared by the answers built as trees and
-// the SyncUpdates answer, written as bytes (*soap.RawResponse), write.
-type xmlWriter interface {
-	// Start opens a child element, End closes it.
-	Start(name string)
-	End(name string)
-	// Elem and Int write a child element holding text, a number.
-	Elem(name, text string)
-	Int(name string, v int64)
-}
-
-// tree is an xmlWriter adding elements to an etree element.
-type tree struct{ el *etree.Element }
-
-var (
-	_ xmlWriter = (*tree)(nil)
-	_ xmlWriter = (*soap.RawResponse)(nil)
-)
-
-func (t *tree) Start(name string)        { t.el = t.el.CreateElement(name) }
-func (t *tree) End(string)               { t.el = t.el.Parent() }
-func (t *tree) Elem(name, text string)   { soap.Elem(t.el, name, text) }
-func (t *tree) Int(name string, v int64) { soap.Elem(t.el, name, strconv.FormatInt(v, 10)) }
 
 // contentBase is the scheme://host[:port] content URLs start with.
 func (s *Services) contentBase(r *http.Request) string {
