@@ -94,7 +94,16 @@ type Service struct {
 	// widest holds the largest limits of any operation: what a request
 	// whose SOAPAction does not name one may use until its body names it.
 	widest Limits
+	// faultActor writes the service's URL as faultactor (SetFaultActor).
+	faultActor bool
 }
+
+// SetFaultActor makes the service's faults carry its URL as faultactor, as
+// a real WSUS's ServerSyncWebService faults do
+// (wsusss-Fault-InvalidParameters-GetRevisionIdList.xml); its client
+// services' faults carry none (MS-WUSP.md section 4.4). Call it before
+// serving.
+func (s *Service) SetFaultActor() { s.faultActor = true }
 
 type entry struct {
 	name string
@@ -183,7 +192,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.logger.Info("soap fault", "service", s.name, "method", method, "code", f.Code, "message", f.Message)
 	}
-	body, err := serialize(s.fault(f, method))
+	actor := ""
+	if s.faultActor {
+		actor = requestURL(r)
+	}
+	body, err := serialize(s.fault(f, method, actor))
 	if err != nil {
 		s.logger.Error("soap: serialize fault", "service", s.name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -441,10 +454,11 @@ func (s *Service) envelope(resp *etree.Element) *etree.Document {
 }
 
 // fault builds the fault envelope; real WS2025 sends exactly
-// <faultcode>s:Client</faultcode><faultstring>Fault occurred</faultstring>
-// and a detail of ErrorCode, Message, ID (a new GUID) and Method (the quoted
-// SOAPAction), see MS-WUSP.md section 4.4.
-func (s *Service) fault(f *Fault, method string) *etree.Document {
+// <faultcode>s:Client</faultcode><faultstring>Fault occurred</faultstring>,
+// then <faultactor> (the service's URL) when actor is set, and a detail of
+// ErrorCode, Message, ID (a new GUID) and Method (the quoted SOAPAction), see
+// MS-WUSP.md section 4.4.
+func (s *Service) fault(f *Fault, method, actor string) *etree.Document {
 	doc, body := s.skeleton(false)
 	prefix := body.Space
 	fe := body.CreateElement(prefix + ":Fault")
@@ -454,6 +468,9 @@ func (s *Service) fault(f *Fault, method string) *etree.Document {
 	}
 	Elem(fe, "faultcode", prefix+":"+side)
 	Elem(fe, "faultstring", "Fault occurred")
+	if actor != "" {
+		Elem(fe, "faultactor", actor)
+	}
 	detail := fe.CreateElement("detail")
 	Elem(detail, "ErrorCode", string(f.Code))
 	Elem(detail, "Message", f.Message)
@@ -508,4 +525,14 @@ func (s *Service) write(w http.ResponseWriter, status int, body []byte) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTimeout(int64(len(body)))))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// requestURL is the URL a request was sent to, as its client wrote it:
+// scheme, Host header and path.
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
 }

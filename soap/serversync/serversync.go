@@ -216,6 +216,7 @@ var (
 // handler.
 func (s *Services) ServerSync() http.Handler {
 	svc := soap.NewService("ServerSyncWebService", wsusss.NSServerSync, soap.StyleASMX, s.admission, s.logger)
+	svc.SetFaultActor()
 	svc.Handle("GetAuthConfig", smallRequest, outageAware(s.getAuthConfig))
 	svc.Handle("GetCookie", smallRequest, outageAware(s.getCookie))
 	svc.Handle("GetConfigData", smallRequest, outageAware(s.getConfigData))
@@ -231,6 +232,7 @@ func (s *Services) ServerSync() http.Handler {
 // DssAuth returns the /DssAuthWebService/DssAuthWebService.asmx handler.
 func (s *Services) DssAuth() http.Handler {
 	svc := soap.NewService("DssAuthWebService", wsusss.NSDssAuth, soap.StyleASMX, s.admission, s.logger)
+	svc.SetFaultActor() // [I] as ServerSyncWebService's; no DssAuth fault was recorded
 	svc.Handle("GetAuthorizationCookie", smallRequest, outageAware(s.getAuthorizationCookie))
 	return svc
 }
