@@ -303,28 +303,29 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		return nil, err
 	}
 	srv.engine = scan.NewEngine(stores.Catalog, cfg.SnapshotMaxAge)
+	// One admission control for every SOAP service of the server: the
+	// client services and the upstream role share its bounds.
+	admission := soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)
 	wcfg := wusp.Config{
-		Store:            stores.Catalog,
-		Engine:           srv.engine,
-		Sealer:           sealer,
-		Logger:           logger,
-		ContentURL:       cfg.ContentURL,
-		PageSize:         cfg.SyncPageSize,
-		MaxInflight:      cfg.MaxInflight,
-		MaxBufferedBytes: cfg.MaxBufferedBytes,
+		Store:      stores.Catalog,
+		Engine:     srv.engine,
+		Sealer:     sealer,
+		Logger:     logger,
+		ContentURL: cfg.ContentURL,
+		PageSize:   cfg.SyncPageSize,
+		Admission:  admission,
 	}
 	wcfg.Locate = mu.locator()
 	services, err := wusp.New(ctx, wcfg)
 	if err != nil {
 		return nil, err
 	}
-	// The upstream role (MS-WSUSSS), for downstream servers. Its admission
-	// is its own: package wusp keeps the client services' to itself.
+	// The upstream role (MS-WSUSSS), for downstream servers.
 	upstreamRole, err := serversync.New(ctx, serversync.Config{
 		Store:     stores.Catalog,
 		Blobs:     stores.Blobs,
 		CookieKey: key,
-		Admission: soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0),
+		Admission: admission,
 		Logger:    logger,
 	})
 	if err != nil {

@@ -69,6 +69,10 @@ type Config struct {
 	// across the three services; zero means soap.DefaultMaxBufferedBytes. A
 	// request whose body does not fit gets ServerBusy at once.
 	MaxBufferedBytes int64
+	// Admission, when set, is the admission control the services share
+	// with others of the same server (the upstream role); MaxInflight and
+	// MaxBufferedBytes are then ignored.
+	Admission *soap.Admission
 	// Locate, when set, may send a file's FileLocation elsewhere than this
 	// server's /Content/ path: it returns the URL and true for a file the
 	// client should download from there (WSUS's "clients download from
@@ -151,8 +155,12 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wusp: registration cache: %w", err)
 	}
+	admission := cfg.Admission
+	if admission == nil {
+		admission = soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)
+	}
 	return &Services{cfg: cfg, info: info, now: now, core: core, syncWrites: syncWrites, registered: registered,
-		admission: soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)}, nil
+		admission: admission}, nil
 }
 
 // maxCachedClients bounds the per-client caches of one process (LastSync
