@@ -314,13 +314,18 @@ func (r *runner) snapshot() catalog.SyncRun {
 	return r.run
 }
 
-// keepLease renews the run's lease until stop is called; a lost lease
-// cancels the run.
+// progressEvery is how often a run stores its progress (and so renews its
+// lease) at most: what the admin API shows of a running run is this old
+// at most.
+const progressEvery = 2 * time.Second
+
+// keepLease renews the run's lease, storing its progress, until stop is
+// called; a lost lease cancels the run.
 func (r *runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(r.s.cfg.Lease / 4)
+		t := time.NewTicker(min(r.s.cfg.Lease/4, progressEvery))
 		defer t.Stop()
 		for {
 			select {
