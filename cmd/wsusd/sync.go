@@ -209,14 +209,21 @@ func (p *progressPrinter) show(run catalog.SyncRun) {
 	}
 	p.last = now
 	line := fmt.Sprintf("%s: %d of %d", run.Phase, run.Done, run.Total)
+	// The rate and ETA count items, or bytes while files are downloaded.
+	done, total, unit := float64(run.Done), float64(run.Total), "/s"
 	if run.Phase == "content" {
 		line += fmt.Sprintf(" files, %s of %s", bytesText(run.Bytes), bytesText(run.BytesTotal))
+		done, total, unit = float64(run.Bytes), float64(run.BytesTotal), " B/s"
 	}
-	if el := now.Sub(p.phaseStart).Seconds(); el > 0.5 && run.Done > 0 {
-		rate := float64(run.Done) / el
-		line += fmt.Sprintf(", %.0f/s", rate)
-		if left := run.Total - run.Done; left > 0 {
-			line += fmt.Sprintf(", ETA %s", (time.Duration(float64(left)/rate) * time.Second).Round(time.Second))
+	if el := now.Sub(p.phaseStart).Seconds(); el > 0.5 && done > 0 {
+		rate := done / el
+		if unit == " B/s" {
+			line += fmt.Sprintf(", %s/s", bytesText(int64(rate)))
+		} else {
+			line += fmt.Sprintf(", %.0f%s", rate, unit)
+		}
+		if left := total - done; left > 0 {
+			line += fmt.Sprintf(", ETA %s", time.Duration(left/rate*float64(time.Second)).Round(time.Second))
 		}
 	}
 	if !p.terminal {

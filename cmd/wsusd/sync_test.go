@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"wsus/catalog"
 	"wsus/clientsim/catalogen"
 	"wsus/internal/testserver"
 	"wsus/server"
@@ -186,4 +187,25 @@ func lineDiff(got, want string) string {
 		}
 	}
 	return strings.Join(out[:min(len(out), 20)], "\n")
+}
+
+func TestProgressLine(t *testing.T) {
+	var out strings.Builder
+	p := &progressPrinter{w: &out, terminal: true}
+	start := time.Now().Add(-10 * time.Second)
+	p.phase, p.phaseStart = "updates", start
+	for _, tc := range []struct {
+		run  catalog.SyncRun
+		want string
+	}{
+		{catalog.SyncRun{Phase: "updates", Done: 500, Total: 1000}, "\rupdates: 500 of 1000, 50/s, ETA 10s"},
+		{catalog.SyncRun{Phase: "content", Done: 1, Total: 4, Bytes: 10 << 20, BytesTotal: 40 << 20}, "\rcontent: 1 of 4 files, 10.0 MiB of 40.0 MiB"},
+	} {
+		out.Reset()
+		p.last = time.Time{}
+		p.show(tc.run)
+		if got := strings.TrimRight(out.String(), " "); got != tc.want {
+			t.Errorf("line %q, want %q", got, tc.want)
+		}
+	}
 }
