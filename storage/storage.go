@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"path"
 	"strings"
 	"time"
 )
@@ -141,6 +142,15 @@ func KeyForSHA1(sum []byte) string {
 	}
 	h := hex.EncodeToString(sum)
 	return h[38:] + "/" + h
+}
+
+// ContentPath is the URL path a WSUS serves a payload file under:
+// /Content/<last two hex digits>/<SHA-1 in upper-case hex><extension of the
+// file name> (MS-WUSP.md section 6.5; MS-WSUSSS.md section 5, as a real WSUS
+// serves its downstream servers).
+func ContentPath(sha1 []byte, fileName string) string {
+	h := strings.ToUpper(hex.EncodeToString(sha1))
+	return "/Content/" + h[len(h)-2:] + "/" + h + path.Ext(fileName)
 }
 
 // SHA1FromKey is the inverse of KeyForSHA1: it returns the digest a payload

@@ -8,12 +8,10 @@ package wusp
 import (
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +25,7 @@ import (
 	"wsus/catalog/scan"
 	"wsus/soap"
 	"wsus/soap/cookie"
+	"wsus/storage"
 )
 
 // Store is the part of the catalog store the services use.
@@ -347,19 +346,11 @@ func (s *Services) contentBase(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// ContentPath is the path WSUS serves a file under:
-// /Content/<last two hex digits>/<SHA-1 in upper-case hex><extension of the
-// file name> (MS-WUSP.md section 6.5).
-func ContentPath(sha1 []byte, fileName string) string {
-	h := strings.ToUpper(hex.EncodeToString(sha1))
-	return "/Content/" + h[len(h)-2:] + "/" + h + path.Ext(fileName)
-}
-
 // addFileLocation writes one FileLocation {FileDigest, Url}: real WSUS sends
 // only these two children (MS-WUSP.md section 2.2). Url is this server's
 // content path under base, unless Config.Locate sends the file elsewhere.
 func (s *Services) addFileLocation(ctx context.Context, parent *etree.Element, base string, f catalog.File) error {
-	u := base + ContentPath(f.SHA1, f.FileName)
+	u := base + storage.ContentPath(f.SHA1, f.FileName)
 	if s.cfg.Locate != nil {
 		other, elsewhere, err := s.cfg.Locate(ctx, f)
 		if err != nil {

@@ -4,22 +4,19 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"wsus/catalog"
+	"wsus/storage"
 	"wsus/sync/download"
 )
 
-// ContentPath returns where a WSUS-like upstream at base serves a file:
-// /Content/<last byte of the SHA-1, two upper-case hex digits>/<SHA-1 in
-// upper-case hex><extension of the file name> (MS-WSUSSS.md section 5, as
-// a real WSUS serves it).
+// ContentPath returns where a WSUS-like upstream at base serves a file
+// (storage.ContentPath under base).
 func ContentPath(base string, f catalog.File) string {
-	digest := strings.ToUpper(hex.EncodeToString(f.SHA1))
-	return strings.TrimSuffix(base, "/") + "/Content/" + digest[len(digest)-2:] + "/" + digest + path.Ext(f.FileName)
+	return strings.TrimSuffix(base, "/") + storage.ContentPath(f.SHA1, f.FileName)
 }
 
 // content stores the payload files of approved updates (ContentApproved),

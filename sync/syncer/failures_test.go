@@ -59,8 +59,10 @@ func record(next http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// failSync runs a synchronization that must fail; it returns the error.
-func failSync(t *testing.T, stores server.Stores, upstreamURL string) (catalog.SyncRun, error) {
+// failSync runs a synchronization that must fail, each upstream call
+// attempt bounded by attempt and its retries by a second; it returns the
+// error.
+func failSync(t *testing.T, stores server.Stores, upstreamURL string, attempt time.Duration) (catalog.SyncRun, error) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := stores.Catalog.SyncSettings(ctx)
@@ -74,7 +76,7 @@ func failSync(t *testing.T, stores server.Stores, upstreamURL string) (catalog.S
 	sy, err := syncer.New(syncer.Config{
 		Store: stores.Catalog,
 		// Short limits: each failure below is retried, then reported.
-		Upstream: upstream.Config{Timeout: 300 * time.Millisecond, MaxElapsed: time.Second, Logger: slog.New(slog.DiscardHandler)},
+		Upstream: upstream.Config{Timeout: attempt, MaxElapsed: time.Second, Logger: slog.New(slog.DiscardHandler)},
 		Content: syncer.Downloads{Store: stores.Blobs, Config: download.Config{
 			MaxElapsed: time.Second, StallTimeout: 300 * time.Millisecond, InitialInterval: 10 * time.Millisecond,
 			Logger: slog.New(slog.DiscardHandler)}},
@@ -125,9 +127,11 @@ func TestSyncFailures(t *testing.T) {
 		// phase must not have advanced.
 		wantErr        string
 		noUpdateAnchor bool
+		// attempt bounds one upstream call; zero means 30 s.
+		attempt time.Duration
 	}{
 		{name: "down", down: true, wantErr: "connection refused", noUpdateAnchor: true},
-		{name: "slow", wantErr: "deadline exceeded", noUpdateAnchor: true,
+		{name: "slow", wantErr: "deadline exceeded", noUpdateAnchor: true, attempt: 300 * time.Millisecond,
 			broken: only("GetUpdateData", func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 				select {
 				case <-time.After(time.Second):
@@ -179,7 +183,11 @@ func TestSyncFailures(t *testing.T) {
 				target = downURL
 			}
 			broken.Store(tc.broken)
-			_, err := failSync(t, b, target)
+			attempt := tc.attempt
+			if attempt == 0 {
+				attempt = 30 * time.Second
+			}
+			_, err := failSync(t, b, target, attempt)
 			t.Logf("error: %v", err)
 			if !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %q, want it to name %q", err, tc.wantErr)
