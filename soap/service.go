@@ -173,7 +173,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer s.admission.leave()
 		var body []byte
 		if body, err = s.run(r.Context(), req); err == nil {
-			s.write(w, http.StatusOK, body)
+			s.write(w, r, http.StatusOK, body)
 			s.logger.Debug("soap request", "service", s.name, "op", req.Operation, "took", time.Since(start))
 			return
 		}
@@ -202,7 +202,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	s.write(w, http.StatusInternalServerError, body)
+	s.write(w, r, http.StatusInternalServerError, body)
 }
 
 // run runs the operation of req and returns the response envelope.
@@ -512,14 +512,27 @@ func serialize(doc *etree.Document) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// write sends body with an exact Content-Length (never chunked).
-func (s *Service) write(w http.ResponseWriter, status int, body []byte) {
+// write sends body with an exact Content-Length (never chunked); an
+// answer that is not a fault goes in Xpress when r asks for it (see
+// encoding.go).
+func (s *Service) write(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/xml; charset=utf-8")
 	if s.style == StyleASMX && status == http.StatusOK {
 		h.Set("Cache-Control", "private, max-age=0")
 	} else {
 		h.Set("Cache-Control", "private")
+	}
+	if status == http.StatusOK {
+		if listed, ok := acceptsXpress(r.Header); ok {
+			framed, release := encodeXpress(body)
+			defer release()
+			body = framed
+			h.Set("Content-Encoding", "xpress")
+			h.Set("Vary", "Accept-Encoding")
+		} else if listed {
+			h.Set("Vary", "Accept-Encoding")
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTimeout(int64(len(body)))))
