@@ -121,7 +121,7 @@ func newFetcher(cfg OnDemand) *fetcher {
 // it answered the request it returns handled; otherwise the request goes on
 // with the Stat of the fetched file, or, when the catalog does not list the
 // file, with the not-found error it was called with.
-func (h *handler) fetchMissing(w http.ResponseWriter, r *http.Request, key string, sum []byte, notFound error) (info storage.ObjectInfo, err error, handled bool) {
+func (h *handler) fetchMissing(w http.ResponseWriter, r *http.Request, key string, sum []byte, ctype string, notFound error) (info storage.ObjectInfo, err error, handled bool) {
 	ctx := r.Context()
 	f, listed, err := h.fetch.cfg.Resolve(ctx, sum)
 	if err != nil {
@@ -147,7 +147,7 @@ func (h *handler) fetchMissing(w http.ResponseWriter, r *http.Request, key strin
 	// 2 left).
 	var tee *clientTee
 	if r.Method == http.MethodGet && r.Header.Get("Range") == "" && f.Size > 0 {
-		tee = &clientTee{w: w, size: f.Size}
+		tee = &clientTee{w: w, size: f.Size, ctype: ctype}
 	}
 	var claim atomic.Int32
 	ch := h.fetch.group.DoChan(key, func() (any, error) {
@@ -230,6 +230,7 @@ func (h *handler) fetchFailed(w http.ResponseWriter, r *http.Request, key string
 // goes on for the store.
 type clientTee struct {
 	w       http.ResponseWriter
+	ctype   string // Content-Type
 	size    int64
 	n       int64 // bytes given to Write
 	sent    int64 // bytes sent to the client
@@ -241,7 +242,7 @@ type clientTee struct {
 func (t *clientTee) Write(p []byte) (int, error) {
 	if !t.started {
 		hdr := t.w.Header()
-		hdr.Set("Content-Type", "application/octet-stream")
+		hdr.Set("Content-Type", t.ctype)
 		hdr.Set("Accept-Ranges", "bytes")
 		hdr.Set("Content-Length", strconv.FormatInt(t.size, 10))
 		t.w.WriteHeader(http.StatusOK)

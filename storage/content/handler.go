@@ -6,22 +6,33 @@
 // any storage.BlobStore: the filesystem store or S3.
 //
 // Windows 11 downloads through Delivery Optimization with closed single
-// ranges of 1 MiB; older agents (BITS) send HEAD and open ranges. The
-// handler answers:
+// ranges of 1 MiB (User-Agent Microsoft-Delivery-Optimization/10.1); older
+// agents (BITS) send HEAD and open ranges. The handler answers:
 //
 //   - 200 with the whole file, or 206 with Content-Range "bytes a-b/size" for
 //     one satisfiable range (closed "a-b", open "a-", suffix "-n"; b beyond
 //     the end is cut at the end); the range is read from the store as a
 //     ranged read (a ranged GetObject on S3);
-//   - always Content-Type application/octet-stream, Last-Modified,
+//   - 206 multipart/byteranges for several satisfiable ranges, as IIS
+//     answers them: one part per range in the order asked, each with the
+//     file's Content-Type and its Content-Range (RFC 9110 section 14.6);
+//     ranges beyond the end are left out, a single one left is sent as a
+//     plain 206; more than MaxRanges ranges, or ranges that together ask
+//     for more than the file (overlaps), get the whole file with 200 (see
+//     parseRanges);
+//   - Content-Type by extension as WSUS's IIS sends it (ContentType:
+//     application/octet-stream for .exe, application/x-ms-wim for .wim,
+//     ...; an extension IIS would not know is still served), Last-Modified,
 //     Accept-Ranges bytes, a strong ETag and Content-Length: never chunked,
 //     never compressed; HEAD gets the same headers without the body;
-//   - 416 with Content-Range "bytes */size" when the range lies beyond the
-//     end (every range of an empty file does);
-//   - the whole file with 200 when the Range header is malformed, names
-//     another unit, or asks for several ranges: RFC 9110 section 14.2 lets a
-//     server ignore Range, and one simple 200 beats a multipart/byteranges
-//     body no Windows client asks for;
+//   - Last-Modified is the file's Modified date from its update metadata
+//     when the catalog lists the file (Options.Modified), else the stored
+//     object's date; If-Modified-Since and If-Range compare with the same
+//     value;
+//   - 416 with Content-Range "bytes */size" when every range lies beyond
+//     the end (every range of an empty file does);
+//   - the whole file with 200 when the Range header is malformed or names
+//     another unit: RFC 9110 section 14.2 lets a server ignore Range;
 //   - 304 for a matching If-None-Match or If-Modified-Since, and the whole
 //     file when If-Range does not match (clients seen so far send none of
 //     these; If-Match and If-Unmodified-Since are ignored);
@@ -64,6 +75,7 @@ package content
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -74,6 +86,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"wsus/storage"
 )
@@ -93,6 +107,11 @@ type RedirectFunc func(ctx context.Context, r *http.Request, key string) (string
 // hold, or "" when it knows none.
 type FallbackFunc func(ctx context.Context, sha1 []byte) (string, error)
 
+// ModifiedFunc returns the Modified date of the file with that SHA-1 as its
+// update metadata gives it (catalog.File.Modified), or the zero time when
+// the catalog does not list the file.
+type ModifiedFunc func(ctx context.Context, sha1 []byte) (time.Time, error)
+
 // Options tune the handler; the zero value serves every byte itself.
 type Options struct {
 	// Logger receives store failures; nil discards them.
@@ -107,6 +126,21 @@ type Options struct {
 	// catalog lists from upstream (see OnDemand); it is asked before
 	// Fallback, which then only sees the files the catalog does not list.
 	OnDemand *OnDemand
+	// Modified, when set, gives the date sent as Last-Modified (and
+	// compared with If-Modified-Since and If-Range): the file's Modified
+	// from its metadata. Without it, or for a file it does not know, the
+	// stored object's date is sent. Its answers are cached for
+	// ModifiedCacheTTL, so that a download of many ranges asks once; when
+	// it fails, the object's date is sent and the failure logged.
+	//
+	// [I] The captured WSUS (IIS) sent the Content file's own date, a few
+	// minutes after the metadata's Modified (MpSigStub.exe: Modified
+	// 2024-01-11T20:15:48Z, Last-Modified 20:39:44; AM_Base.exe:
+	// 08:22:29Z and 08:30:53): WSUS keeps the date Microsoft Update's
+	// download server gave the file, which the metadata does not carry.
+	// Modified is the nearest date that is the same on every replica and
+	// after every re-import.
+	Modified ModifiedFunc
 	// WriteTimeout bounds each write to the client (the deadline is
 	// renewed before every write, not set once for the whole answer); zero
 	// means DefaultWriteTimeout, a negative value sets no deadline.
@@ -127,6 +161,14 @@ func RedirectToBase(base string) RedirectFunc {
 	}
 }
 
+// ModifiedCacheTTL is how long the handler remembers an answer of
+// Options.Modified (listed or not); modifiedCacheSize bounds the files
+// remembered.
+const (
+	ModifiedCacheTTL  = time.Minute
+	modifiedCacheSize = 4096
+)
+
 // retryAfter is the Retry-After (seconds) sent with 503 when the store fails.
 const retryAfter = "5"
 
@@ -141,6 +183,9 @@ type handler struct {
 	log   *slog.Logger
 	bufs  sync.Pool // of *[]byte, PrefetchSize long
 	fetch *fetcher  // nil without OnDemand
+	// modified caches Options.Modified by key; the zero time is "not
+	// listed". Nil without Options.Modified.
+	modified *expirable.LRU[string, time.Time]
 }
 
 // NewHandler returns the handler for /Content/ serving every byte itself; a
@@ -166,6 +211,9 @@ func NewHandlerWith(store Store, opts Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Modified != nil {
+		h.modified = expirable.NewLRU[string, time.Time](modifiedCacheSize, nil, ModifiedCacheTTL)
+	}
 	if h.opts.WriteTimeout == 0 {
 		h.opts.WriteTimeout = DefaultWriteTimeout
 	}
@@ -181,7 +229,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && !h.discardBody(w, r) {
 		return
 	}
-	sum, status := parsePath(r.URL.Path)
+	sum, ext, status := parsePath(r.URL.Path)
 	if status != http.StatusOK {
 		http.Error(w, http.StatusText(status), status)
 		return
@@ -197,7 +245,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	info, err := h.store.Stat(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) && h.fetch != nil {
 		var handled bool
-		if info, err, handled = h.fetchMissing(w, r, key, sum, err); handled {
+		if info, err, handled = h.fetchMissing(w, r, key, sum, ContentType(ext), err); handled {
 			return
 		}
 	}
@@ -213,21 +261,26 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, key)
 		return
 	}
+	info.ModTime = h.lastModified(r, key, sum, info.ModTime)
 	if notModified(r, info) {
 		setValidators(w.Header(), info)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 
+	ctype := ContentType(ext)
 	start, length := int64(0), info.Size
 	status = http.StatusOK
-	switch s, n, kind := requestedRange(r, info); kind {
-	case rangeUnsatisfiable:
+	switch ranges, kind := requestedRanges(r, info); {
+	case kind == rangeUnsatisfiable:
 		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
 		http.Error(w, http.StatusText(http.StatusRequestedRangeNotSatisfiable), http.StatusRequestedRangeNotSatisfiable)
 		return
-	case rangePartial:
-		start, length, status = s, n, http.StatusPartialContent
+	case kind == rangePartial && len(ranges) > 1:
+		h.serveMultipart(w, r, key, info, ctype, ranges)
+		return
+	case kind == rangePartial:
+		start, length, status = ranges[0].start, ranges[0].length, http.StatusPartialContent
 	}
 
 	// Open the body and read its start before committing to a status, so
@@ -255,17 +308,103 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Content-Type", ctype)
 	hdr.Set("Accept-Ranges", "bytes")
 	setValidators(hdr, info)
 	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
 	if status == http.StatusPartialContent {
-		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, info.Size))
+		hdr.Set("Content-Range", byteRange{start, length}.contentRange(info.Size))
 	}
 	w.WriteHeader(status)
 	if body != nil {
 		h.copyBody(w, r, key, body, (*buf)[:first], *buf, start, length)
 	}
+}
+
+// serveMultipart answers several ranges with 206 multipart/byteranges
+// (RFC 9110 section 14.6): each part has the file's Content-Type and its
+// Content-Range. Content-Length is computed before the status is sent, so
+// the body is never chunked, and the start of the first part is read
+// before, so that a failing store still gets a clean 503; a later part
+// that cannot be read aborts the connection.
+func (h *handler) serveMultipart(w http.ResponseWriter, r *http.Request, key string, info storage.ObjectInfo, ctype string, ranges []byteRange) {
+	boundary := newBoundary()
+	heads := make([]string, len(ranges))
+	length := int64(len(boundary) + 8) // "\r\n--" boundary "--\r\n"
+	for i, rg := range ranges {
+		var b strings.Builder
+		if i > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("--" + boundary + "\r\nContent-Type: " + ctype + "\r\nContent-Range: " + rg.contentRange(info.Size) + "\r\n\r\n")
+		heads[i] = b.String()
+		length += int64(len(heads[i])) + rg.length
+	}
+
+	var body io.ReadCloser
+	var buf *[]byte
+	var first int
+	if r.Method == http.MethodGet {
+		var err error
+		body, err = h.store.OpenRange(r.Context(), key, ranges[0].start, ranges[0].length)
+		if err != nil {
+			h.storeError(w, r, key, err)
+			return
+		}
+		defer func() { body.Close() }()
+		buf = h.bufs.Get().(*[]byte)
+		defer h.bufs.Put(buf)
+		want := min(ranges[0].length, PrefetchSize)
+		if first, err = io.ReadFull(body, (*buf)[:want]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("object shorter than its size: %d bytes at %d, want %d: %w", first, ranges[0].start, want, err)
+			}
+			h.storeError(w, r, key, err)
+			return
+		}
+	}
+
+	hdr := w.Header()
+	hdr.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
+	hdr.Set("Accept-Ranges", "bytes")
+	setValidators(hdr, info)
+	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
+	w.WriteHeader(http.StatusPartialContent)
+	if body == nil {
+		return
+	}
+	for i, rg := range ranges {
+		if _, err := io.WriteString(w, heads[i]); err != nil {
+			h.log.DebugContext(r.Context(), "content: client went away", "key", key, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		if i > 0 {
+			body.Close()
+			var err error
+			if body, err = h.store.OpenRange(r.Context(), key, rg.start, rg.length); err != nil {
+				if r.Context().Err() == nil {
+					h.log.ErrorContext(r.Context(), "content: store failed mid-body", "key", key,
+						"offset", rg.start, "length", rg.length, "err", err)
+				}
+				body = io.NopCloser(strings.NewReader(""))
+				panic(http.ErrAbortHandler)
+			}
+			first = 0
+		}
+		h.copyBody(w, r, key, body, (*buf)[:first], *buf, rg.start, rg.length)
+	}
+	if _, err := io.WriteString(w, "\r\n--"+boundary+"--\r\n"); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// newBoundary returns a random multipart boundary: 32 hex digits. [I] The
+// form of IIS's boundaries is not in the captures; any token that cannot
+// occur in the body serves.
+func newBoundary() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }
 
 // redirect sends the client to where Options.Redirect says the stored
@@ -295,34 +434,58 @@ func (h *handler) fallback(w http.ResponseWriter, r *http.Request, key string, s
 	}
 }
 
-// parsePath returns the SHA-1 named by a path "/Content/<XX>/<SHA1HEX>.<ext>"
-// (case-insensitive, <XX> the last two hex digits), or the error status:
-// 404 when the path names no content file, 403 when the extension is
-// missing.
-func parsePath(p string) (sum []byte, status int) {
+// parsePath returns the SHA-1 and extension named by a path
+// "/Content/<XX>/<SHA1HEX>.<ext>" (case-insensitive, <XX> the last two hex
+// digits), or the error status: 404 when the path names no content file,
+// 403 when the extension is missing.
+func parsePath(p string) (sum []byte, ext string, status int) {
 	const prefix = "/content/"
 	if len(p) < len(prefix) || !strings.EqualFold(p[:len(prefix)], prefix) {
-		return nil, http.StatusNotFound
+		return nil, "", http.StatusNotFound
 	}
 	dir, name, ok := strings.Cut(p[len(prefix):], "/")
 	if !ok || strings.Contains(name, "/") {
-		return nil, http.StatusNotFound
+		return nil, "", http.StatusNotFound
 	}
 	base, ext, hasExt := strings.Cut(name, ".")
 	if len(base) != 40 || !strings.EqualFold(dir, base[38:]) {
-		return nil, http.StatusNotFound
+		return nil, "", http.StatusNotFound
 	}
 	sum, err := hex.DecodeString(base)
 	if err != nil {
-		return nil, http.StatusNotFound
+		return nil, "", http.StatusNotFound
 	}
 	if !hasExt || ext == "" {
-		return nil, http.StatusForbidden
+		return nil, "", http.StatusForbidden
 	}
 	if !validExt(ext) {
-		return nil, http.StatusNotFound
+		return nil, "", http.StatusNotFound
 	}
-	return sum, http.StatusOK
+	return sum, ext, http.StatusOK
+}
+
+// lastModified returns the date to send as Last-Modified: the file's
+// Modified from its metadata when Options.Modified knows the file, else
+// stored (the object's date).
+func (h *handler) lastModified(r *http.Request, key string, sum []byte, stored time.Time) time.Time {
+	if h.modified == nil {
+		return stored
+	}
+	t, ok := h.modified.Get(key)
+	if !ok {
+		var err error
+		if t, err = h.opts.Modified(r.Context(), sum); err != nil {
+			if r.Context().Err() == nil {
+				h.log.WarnContext(r.Context(), "content: file date from the catalog failed; sending the object's", "key", key, "err", err)
+			}
+			return stored
+		}
+		h.modified.Add(key, t)
+	}
+	if t.IsZero() {
+		return stored
+	}
+	return t.UTC().Truncate(time.Second)
 }
 
 // validExt accepts one file-name extension: 1 to 32 letters, digits, '_'

@@ -109,6 +109,12 @@ func fileHeaders(info storage.ObjectInfo, length int64, contentRange string) htt
 	return h
 }
 
+// withType sets the Content-Type of a header set.
+func withType(h http.Header, ctype string) http.Header {
+	h.Set("Content-Type", ctype)
+	return h
+}
+
 // errorHeaders is the exact header set of a plain-text error, plus extra.
 func errorHeaders(status int, extra ...string) http.Header {
 	h := http.Header{
@@ -225,17 +231,19 @@ func testHandler(t *testing.T, store storage.BlobStore) {
 		unsatisfiable("range starts at end", obj, "bytes=5000-5001"),
 		unsatisfiable("open range beyond end", obj, "bytes=9000-"),
 		unsatisfiable("zero suffix", obj, "bytes=-0"),
-		whole("several ranges: whole file", "GET", p, map[string]string{"Range": "bytes=0-1,5-6"}),
+		part("several ranges, one satisfiable", "GET", "bytes=100-199,9000-", 100, 199),
+		whole("overlapping ranges: whole file", "GET", p, map[string]string{"Range": "bytes=0-2999,2000-4999"}),
+		whole("too many ranges: whole file", "GET", p, map[string]string{"Range": "bytes=" + strings.Repeat("1-1,", content.MaxRanges+1)}),
 		whole("malformed range: whole file", "GET", p, map[string]string{"Range": "bytes=5-1"}),
 		whole("other unit: whole file", "GET", p, map[string]string{"Range": "items=0-1"}),
 		whole("lower-case path", "GET", strings.ToLower(p), nil),
 		whole("upper-case path and extension", "GET", strings.ToUpper(p), nil),
 		whole("mixed-case hex", "GET", "/content/"+strings.ToLower(p[9:11])+"/"+strings.ToLower(p[12:32])+p[32:], nil),
-		whole("cab extension", "GET", obj.path(".cab"), nil),
+		{"cab extension", "GET", obj.path(".cab"), nil, 200, withType(fileHeaders(info, 5000, ""), "application/vnd.ms-cab-compressed"), d},
 		whole("query string ignored", "GET", p+"?x=1", nil),
 
-		{"empty file", "GET", empty.path(".txt"), nil, 200, fileHeaders(empty.info, 0, ""), []byte{}},
-		{"empty file HEAD", "HEAD", empty.path(".txt"), nil, 200, fileHeaders(empty.info, 0, ""), nil},
+		{"empty file", "GET", empty.path(".txt"), nil, 200, withType(fileHeaders(empty.info, 0, ""), "text/plain"), []byte{}},
+		{"empty file HEAD", "HEAD", empty.path(".txt"), nil, 200, withType(fileHeaders(empty.info, 0, ""), "text/plain"), nil},
 		unsatisfiable("empty file, open range", empty, "bytes=0-"),
 		unsatisfiable("empty file, suffix range", empty, "bytes=-1"),
 

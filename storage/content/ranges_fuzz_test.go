@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,21 +16,21 @@ import (
 )
 
 // Fuzzing the Range header parser against a reference reading of RFC 9110
-// section 14.1.2 in arbitrary precision. Invariants: an accepted range lies
-// within the object (0 <= start, 1 <= length, start+length <= size), a
-// rangeUnsatisfiable answer only comes for a well-formed single range, and
-// every outcome is the reference's.
+// section 14.1.2 in arbitrary precision. Invariants: every accepted range
+// lies within the object (0 <= start, 1 <= length, start+length <= size),
+// there are at most MaxRanges of them and together no more bytes than the
+// object, and every outcome is the reference's.
 
 // rangeSpec is one byte-range-spec: "first-last" or the suffix "-n".
 var rangeSpec = regexp.MustCompile(`^([0-9]*)-([0-9]*)$`)
 
-// referenceRange is parseRange written for clarity: exact integers, the
+// referenceRanges is parseRanges written for clarity: exact integers, the
 // same tolerances (unit in any case and with white space around it, OWS and
-// empty elements in the list).
-func referenceRange(v string, size int64) (start, length int64, kind rangeKind) {
+// empty elements in the list) and the same rules for several ranges.
+func referenceRanges(v string, size int64) ([]byteRange, rangeKind) {
 	unit, set, ok := strings.Cut(v, "=")
 	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
-		return 0, 0, rangeWhole
+		return nil, rangeWhole
 	}
 	var specs []string
 	for _, elem := range strings.Split(set, ",") {
@@ -37,47 +38,71 @@ func referenceRange(v string, size int64) (start, length int64, kind rangeKind) 
 			specs = append(specs, elem)
 		}
 	}
-	if len(specs) != 1 {
-		return 0, 0, rangeWhole
+	if len(specs) == 0 || len(specs) > MaxRanges {
+		return nil, rangeWhole
 	}
-	m := rangeSpec.FindStringSubmatch(specs[0])
+	var out []byteRange
+	total := new(big.Int)
+	for _, spec := range specs {
+		r, kind := referenceSpec(spec, size)
+		switch kind {
+		case rangeWhole:
+			return nil, rangeWhole
+		case rangePartial:
+			out = append(out, r)
+			total.Add(total, big.NewInt(r.length))
+		}
+	}
+	switch {
+	case len(out) == 0:
+		return nil, rangeUnsatisfiable
+	case total.Cmp(big.NewInt(size)) > 0:
+		return nil, rangeWhole
+	}
+	return out, rangePartial
+}
+
+// referenceSpec reads one byte-range-spec in arbitrary precision.
+func referenceSpec(spec string, size int64) (byteRange, rangeKind) {
+	m := rangeSpec.FindStringSubmatch(spec)
 	if m == nil || m[1] == "" && m[2] == "" {
-		return 0, 0, rangeWhole
+		return byteRange{}, rangeWhole
 	}
 	n := big.NewInt(size)
 	num := func(s string) *big.Int { x, _ := new(big.Int).SetString(s, 10); return x }
 	if m[1] == "" { // the last m[2] bytes
 		suffix := num(m[2])
 		if suffix.Sign() == 0 || size == 0 {
-			return 0, 0, rangeUnsatisfiable
+			return byteRange{}, rangeUnsatisfiable
 		}
 		if suffix.Cmp(n) > 0 {
 			suffix = n
 		}
-		return size - suffix.Int64(), suffix.Int64(), rangePartial
+		return byteRange{size - suffix.Int64(), suffix.Int64()}, rangePartial
 	}
 	first := num(m[1])
 	last := new(big.Int).Sub(n, big.NewInt(1)) // open range: to the end
 	if m[2] != "" {
 		l := num(m[2])
 		if l.Cmp(first) < 0 {
-			return 0, 0, rangeWhole // last < first: invalid, ignored
+			return byteRange{}, rangeWhole // last < first: invalid, ignored
 		}
 		if l.Cmp(last) < 0 {
 			last = l
 		}
 	}
 	if first.Cmp(n) >= 0 {
-		return 0, 0, rangeUnsatisfiable
+		return byteRange{}, rangeUnsatisfiable
 	}
-	return first.Int64(), last.Int64() - first.Int64() + 1, rangePartial
+	return byteRange{first.Int64(), last.Int64() - first.Int64() + 1}, rangePartial
 }
 
-func FuzzParseRange(f *testing.F) {
+func FuzzParseRanges(f *testing.F) {
 	for _, v := range []string{
 		"bytes=0-99", "bytes=500-", "bytes=-1", "bytes=-5000", "Bytes = 1-2 ,", "bytes=1-2,5-6", "bytes=5-1",
 		"bytes=0-99999999999999999999999", "bytes=99999999999999999999-9223372036854775807", "bytes=9223372036854775807-",
 		"bytes=-9223372036854775808", "bytes=--1", "bytes=1-2-3", "items=0-1", "bytes 0-1", "bytes=\t3-4\t", "",
+		"bytes=0-1,1-2,-1", "bytes=0-,0-", "bytes=2000-,0-0", "bytes=" + strings.Repeat("1-1,", MaxRanges+1),
 	} {
 		for _, size := range []int64{0, 1, 1000, math.MaxInt64} {
 			f.Add(v, size)
@@ -91,27 +116,34 @@ func FuzzParseRange(f *testing.F) {
 		if size < 0 {
 			return // object sizes are never negative
 		}
-		start, length, kind := parseRange(v, size)
+		got, kind := parseRanges(v, size)
 		switch kind {
 		case rangePartial:
-			if start < 0 || length < 1 || start > size-length {
-				t.Fatalf("parseRange(%q, %d) = [%d, +%d): outside the object", v, size, start, length)
+			var total int64
+			for _, r := range got {
+				if r.start < 0 || r.length < 1 || r.start > size-r.length {
+					t.Fatalf("parseRanges(%q, %d) = %v: [%d, +%d) outside the object", v, size, got, r.start, r.length)
+				}
+				total += r.length
+			}
+			if len(got) == 0 || len(got) > MaxRanges || total > size {
+				t.Fatalf("parseRanges(%q, %d) = %d ranges of %d bytes in all", v, size, len(got), total)
 			}
 		case rangeWhole, rangeUnsatisfiable:
-			if start != 0 || length != 0 {
-				t.Fatalf("parseRange(%q, %d) = %d, %d with kind %v", v, size, start, length, kind)
+			if got != nil {
+				t.Fatalf("parseRanges(%q, %d) = %v with kind %v", v, size, got, kind)
 			}
 		default:
-			t.Fatalf("parseRange(%q, %d): kind %v", v, size, kind)
+			t.Fatalf("parseRanges(%q, %d): kind %v", v, size, kind)
 		}
-		ws, wl, wk := referenceRange(v, size)
-		if start != ws || length != wl || kind != wk {
-			t.Fatalf("parseRange(%q, %d) = %d, %d, %v; the reference gives %d, %d, %v", v, size, start, length, kind, ws, wl, wk)
+		want, wk := referenceRanges(v, size)
+		if !slices.Equal(got, want) || kind != wk {
+			t.Fatalf("parseRanges(%q, %d) = %v, %v; the reference gives %v, %v", v, size, got, kind, want, wk)
 		}
 	})
 }
 
-func FuzzRequestedRange(f *testing.F) {
+func FuzzRequestedRanges(f *testing.F) {
 	etag := `"5d41402abc4b2a76b9719d911017c592"`
 	mod := time.Date(2026, 10, 4, 15, 3, 35, 0, time.UTC)
 	f.Add("bytes=0-1048575", "", "", int64(3000000))
@@ -121,6 +153,7 @@ func FuzzRequestedRange(f *testing.F) {
 	f.Add("bytes=0-1", "", mod.Format(http.TimeFormat), int64(10))
 	f.Add("bytes=0-1", "", mod.Add(time.Second).Format(http.TimeFormat), int64(10))
 	f.Add("bytes=5-", "", `"other"`, int64(10))
+	f.Add("bytes=0-1,3-4", "", etag, int64(10))
 	f.Fuzz(func(t *testing.T, rng, rng2, ifRange string, size int64) {
 		if size < 0 {
 			return
@@ -136,13 +169,15 @@ func FuzzRequestedRange(f *testing.F) {
 			r.Header.Set("If-Range", ifRange)
 		}
 		info := storage.ObjectInfo{Size: size, ETag: etag, ModTime: mod}
-		start, length, kind := requestedRange(r, info)
-		if kind == rangePartial && (start < 0 || length < 1 || start > size-length) {
-			t.Fatalf("range [%d, +%d) outside an object of %d bytes", start, length, size)
+		got, kind := requestedRanges(r, info)
+		for _, br := range got {
+			if br.start < 0 || br.length < 1 || br.start > size-br.length {
+				t.Fatalf("range [%d, +%d) outside an object of %d bytes", br.start, br.length, size)
+			}
 		}
 		want := rangeWhole
 		if len(r.Header.Values("Range")) == 1 && (ifRange == "" || ifRangeMatches(ifRange, info)) {
-			_, _, want = parseRange(r.Header.Get("Range"), size)
+			_, want = parseRanges(r.Header.Get("Range"), size)
 		}
 		if kind != want {
 			t.Fatalf("kind %v, want %v (Range %q, If-Range %q)", kind, want, r.Header.Values("Range"), ifRange)
