@@ -14,16 +14,51 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
+
+// The native client (Windows 11) downloads content through Delivery
+// Optimization; the content-headers captures
+// (shared/protocol/captures/wsus-rs/wsus-m0-native/content-headers) show
+// every request as
+//
+//	GET /Content/AB/2F88DF42DA48AA980FB748D13BAA2DE49CD154AB.exe HTTP/1.1
+//	Connection: Keep-Alive
+//	Accept: */*
+//	Range: bytes=102760448-103809023
+//	User-Agent: Microsoft-Delivery-Optimization/10.1
+//	MS-CV: e8u3dmxOhkGW0Ilt.2.0.0.8.1.1.3.1.1.115
+//	Content-Length: 0
+//
+// one closed range per request, on kept-alive connections. The downloader
+// sends the same fields but Content-Length (net/http sends none on a GET
+// without a body; the server treats both alike).
 
 // PieceSize is the Delivery Optimization piece size: the native client asks
 // for closed ranges of exactly 1 MiB aligned to 1 MiB (MS-WUSP.md §3.4).
 const PieceSize = 1 << 20
 
-// ContentUserAgent is the User-Agent of the native content downloads.
+// ContentUserAgent is the User-Agent of the native content downloads
+// (content-headers captures).
 const ContentUserAgent = "Microsoft-Delivery-Optimization/10.1"
+
+// cvAlphabet is the alphabet of a correlation vector's base (base64).
+const cvAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// newCV returns a correlation vector base of 16 characters, the length of
+// the captured MS-CV bases. [I] Each file's requests then carry
+// base.<file>.<n>, n counting that file's requests from 1: the captured
+// vectors grow by one element per request in the same way, while their
+// middle elements are Delivery Optimization's internals, not reproduced.
+func newCV(r *rand.Rand) string {
+	b := make([]byte, 16)
+	for i := range b {
+		b[i] = cvAlphabet[r.IntN(len(cvAlphabet))]
+	}
+	return string(b)
+}
 
 // Range is an inclusive byte range, as in "Range: bytes=Start-End".
 type Range struct {
@@ -50,6 +85,9 @@ type contentFile struct {
 	Meta fileMeta
 	URL  string
 	Path string // where the content is assembled
+
+	cv    string       // correlation vector of the file's requests
+	cvSeq atomic.Int64 // requests sent for the file
 }
 
 // piece is one range of one file.
@@ -71,7 +109,9 @@ type downloader struct {
 // Content-Range. It returns the number of content bytes received.
 func (d *downloader) fetch(ctx context.Context, files []*contentFile) (int64, error) {
 	var pieces []piece
-	for _, f := range files {
+	cv := newCV(d.rand)
+	for i, f := range files {
+		f.cv = cv + "." + strconv.Itoa(i+1)
 		out, err := os.Create(f.Path)
 		if err != nil {
 			return 0, fmt.Errorf("create %s: %w", f.Path, err)
@@ -142,9 +182,11 @@ func (d *downloader) fetchPiece(ctx context.Context, p piece, buf []byte) (int64
 	if err != nil {
 		return 0, fmt.Errorf("GET %s: %w", f.URL, err)
 	}
+	req.Header.Set("Connection", "Keep-Alive")
 	req.Header.Set("Accept", "*/*")
 	req.Header.Set("Range", rangeHdr)
 	req.Header.Set("User-Agent", ContentUserAgent)
+	req.Header.Set("MS-CV", f.cv+"."+strconv.FormatInt(f.cvSeq.Add(1), 10))
 	resp, err := d.http.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("GET %s %s: %w", f.URL, rangeHdr, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +15,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"wsus/storage"
+	"wsus/storage/content"
 )
 
 func TestPlanRanges(t *testing.T) {
@@ -156,6 +163,134 @@ func TestDownloaderFetchesPiecesAndVerifies(t *testing.T) {
 		t.Errorf("path %s", files[1].Path)
 	}
 }
+
+// msCV is the MS-CV the downloader sends: a 16-character base, the file's
+// number, the request's number for that file.
+var msCV = regexp.MustCompile(`^([A-Za-z0-9+/]{16})\.([0-9]+)\.([0-9]+)$`)
+
+// TestDownloaderAgainstContentHandler downloads over loopback from the
+// server's own /Content/ handler, as Delivery Optimization does, and checks
+// every request the handler got against the captured pattern: Connection
+// Keep-Alive, Accept */*, the captured User-Agent, an MS-CV correlation
+// vector, one closed range of PieceSize aligned to PieceSize (the last one
+// ending at the file's end), no Accept-Encoding; and every answer: 206 with
+// the Content-Type of the extension, the metadata date as Last-Modified.
+func TestDownloaderAgainstContentHandler(t *testing.T) {
+	big, bigMeta := testFile("windows11.0-kb5050000-x64.cab", 2*PieceSize+777, 6)
+	small, smallMeta := testFile("MpSigStub.exe", 918944%PieceSize, 7) // one range: bytes=0-918943
+	store, err := storage.NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, f := range []struct {
+		data []byte
+		meta fileMeta
+	}{{big, bigMeta}, {small, smallMeta}} {
+		if _, err := store.Put(context.Background(), storage.KeyForSHA1(f.meta.SHA1), bytes.NewReader(f.data),
+			storage.Digests{SHA1: f.meta.SHA1, SHA256: f.meta.SHA256}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	modified := time.Date(2024, 1, 11, 20, 15, 48, 0, time.UTC)
+	handler := content.NewHandlerWith(store, content.Options{Modified: func(context.Context, []byte) (time.Time, error) {
+		return modified, nil
+	}})
+
+	type exchange struct {
+		path   string
+		header http.Header
+		status int
+		answer http.Header
+	}
+	var mu sync.Mutex
+	var seen []exchange
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		handler.ServeHTTP(rec, r)
+		mu.Lock()
+		seen = append(seen, exchange{r.URL.Path, r.Header.Clone(), rec.status, w.Header().Clone()})
+		mu.Unlock()
+	}))
+	defer srv.Close()
+
+	url := func(m fileMeta) string {
+		h := strings.ToUpper(hex.EncodeToString(m.SHA1))
+		return srv.URL + "/Content/" + h[38:] + "/" + h + filepath.Ext(m.Name)
+	}
+	dir := t.TempDir()
+	files := []*contentFile{
+		{Meta: bigMeta, URL: url(bigMeta), Path: contentPath(dir, bigMeta)},
+		{Meta: smallMeta, URL: url(smallMeta), Path: contentPath(dir, smallMeta)},
+	}
+	if _, err := testDownloader().fetch(context.Background(), files); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := verifyFile(f); err != nil {
+			t.Error(err)
+		}
+	}
+
+	sizes := map[string]int64{}
+	types := map[string]string{}
+	for i, f := range files {
+		p := strings.TrimPrefix(f.URL, srv.URL)
+		sizes[p] = f.Meta.Size
+		types[p] = []string{"application/vnd.ms-cab-compressed", "application/octet-stream"}[i]
+	}
+	if len(seen) != 4 {
+		t.Errorf("%d requests, want 4 (3 pieces and 1)", len(seen))
+	}
+	bases := map[string]bool{}
+	seqs := map[string][]int{}
+	for _, x := range seen {
+		h := x.header
+		if h.Get("Connection") != "Keep-Alive" || h.Get("Accept") != "*/*" || h.Get("User-Agent") != ContentUserAgent ||
+			h.Get("Accept-Encoding") != "" {
+			t.Errorf("%s: request header %v", x.path, h)
+		}
+		var a, b int64
+		if _, err := fmt.Sscanf(h.Get("Range"), "bytes=%d-%d", &a, &b); err != nil || a%PieceSize != 0 ||
+			b != min(a+PieceSize, sizes[x.path])-1 || h.Get("Range") != fmt.Sprintf("bytes=%d-%d", a, b) {
+			t.Errorf("%s: Range %q, want one closed range of a piece", x.path, h.Get("Range"))
+		}
+		m := msCV.FindStringSubmatch(h.Get("MS-CV"))
+		if m == nil {
+			t.Errorf("%s: MS-CV %q", x.path, h.Get("MS-CV"))
+			continue
+		}
+		bases[m[1]] = true
+		n, _ := strconv.Atoi(m[3])
+		seqs[x.path+" "+m[2]] = append(seqs[x.path+" "+m[2]], n)
+		if x.status != 206 || x.answer.Get("Content-Type") != types[x.path] ||
+			x.answer.Get("Last-Modified") != modified.Format(http.TimeFormat) {
+			t.Errorf("%s: answer %d %v", x.path, x.status, x.answer)
+		}
+	}
+	if len(bases) != 1 || len(seqs) != 2 {
+		t.Errorf("MS-CV bases %v, files %v: want one base, one number per file", bases, seqs)
+	}
+	for k, ns := range seqs {
+		slices.Sort(ns)
+		if want := []int{1, 2, 3}[:len(ns)]; !slices.Equal(ns, want) {
+			t.Errorf("%s: MS-CV request numbers %v, want %v", k, ns, want)
+		}
+	}
+}
+
+// statusRecorder remembers the status a handler sent.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func TestDownloaderRejectsBadAnswers(t *testing.T) {
 	data, meta := testFile("f.exe", PieceSize+10, 3)
