@@ -285,8 +285,12 @@ func (s *Snapshot) syncDrivers(req SyncRequest, scope *Scope) SyncResult {
 	// ChangedUpdates: the client caches drivers apart (CachedDriverIDs),
 	// and the one anchor its cookie carries already passed every
 	// deployment in scope on the software pass. A changed driver
-	// deployment is therefore not re-sent. [I]
-	res := SyncResult{Anchor: req.Anchor}
+	// deployment is therefore not re-sent. [I] It leaves an unfinished
+	// ChangedUpdates pass to the next software round.
+	res := SyncResult{Anchor: req.Anchor, AnchorGroups: req.AnchorGroups, Changed: req.Changed}
+	if res.AnchorGroups == nil {
+		res.AnchorGroups = req.Groups
+	}
 	installed := s.installedUpdates(req.InstalledNonLeaf)
 	deployed := map[int32]Deployment{}
 	eligible := map[int32]bool{}

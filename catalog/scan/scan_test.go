@@ -497,27 +497,70 @@ func TestDeclinedUpdatesLeaveScope(t *testing.T) {
 	}
 }
 
-func TestSupersededByApprovedUpdate(t *testing.T) {
-	g := standard(t)
-	g.add(
-		rev{name: "Cumulative 2", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}},
-		rev{name: "Cumulative 3", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}},
-	)
-	// Revision 101 of Cumulative 3 supersedes Cumulative 2.
-	g.add(rev{name: "Cumulative 3", revision: 101, typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}, supersedes: []string{"Cumulative 2"}})
-	g.approve("Cumulative 2", catalog.AllComputersGroupID, catalog.ActionInstall)
-	snap := g.snapshot()
-	if a := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))["Cumulative 2 r100"]; a != scan.Install {
-		t.Fatalf("Cumulative 2 is %q before its superseder is approved, want Install", a)
+// TestSupersededUpdatesStayInScope: an update superseded by one approved
+// for install stays deployed as it would be without the superseder: the
+// client evaluates supersedence itself and needs the older revisions for
+// that (issue 10). Until then the engine dropped it from the scope, and
+// GetExtendedUpdateInfo answered it out of scope. A declined update is
+// never deployed, superseded or not.
+func TestSupersededUpdatesStayInScope(t *testing.T) {
+	type approval struct {
+		name   string
+		action catalog.ApprovalAction
 	}
-	g.approve("Cumulative 3", catalog.AllComputersGroupID, catalog.ActionInstall)
-	snap = g.snapshot()
-	got := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))
-	if a, ok := got["Cumulative 2 r100"]; ok {
-		t.Errorf("superseded Cumulative 2 still deployed as %s once Cumulative 3 is approved", a)
+	cases := []struct {
+		name      string
+		approvals []approval
+		declined  []string
+		want      map[string]scan.Action // absent: not deployed
+	}{
+		{"superseder approved, superseded unapproved: detection only, its members Bundle",
+			[]approval{{"Cumulative 3", catalog.ActionInstall}}, nil,
+			map[string]scan.Action{"Cumulative 3 r101": scan.Install, "Cumulative 2 r100": scan.PreDeploymentCheck,
+				"Old part r100": scan.Bundle, "New part r100": scan.Bundle}},
+		{"both approved: the superseded one keeps its approval [I]",
+			[]approval{{"Cumulative 2", catalog.ActionInstall}, {"Cumulative 3", catalog.ActionInstall}}, nil,
+			map[string]scan.Action{"Cumulative 3 r101": scan.Install, "Cumulative 2 r100": scan.Install,
+				"Old part r100": scan.Bundle, "New part r100": scan.Bundle}},
+		{"superseded one approved optional, superseder for install",
+			[]approval{{"Cumulative 2", catalog.ActionOptionalInstall}, {"Cumulative 3", catalog.ActionInstall}}, nil,
+			map[string]scan.Action{"Cumulative 3 r101": scan.Install, "Cumulative 2 r100": scan.OptionalInstall,
+				"Old part r100": scan.Bundle, "New part r100": scan.Bundle}},
+		{"superseded one declined: never deployed, nor its members",
+			[]approval{{"Cumulative 2", catalog.ActionInstall}, {"Cumulative 3", catalog.ActionInstall}}, []string{"Cumulative 2"},
+			map[string]scan.Action{"Cumulative 3 r101": scan.Install, "New part r100": scan.Bundle}},
+		{"superseder declined: the superseded one as if it had none",
+			nil, []string{"Cumulative 3"},
+			map[string]scan.Action{"Cumulative 2 r100": scan.PreDeploymentCheck, "Old part r100": scan.Bundle}},
 	}
-	if got["Cumulative 3 r101"] != scan.Install {
-		t.Errorf("Cumulative 3 r101 is %q, want Install", got["Cumulative 3 r101"])
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := standard(t)
+			g.add(
+				rev{name: "Old part", typ: catalog.TypeSoftware},
+				rev{name: "New part", typ: catalog.TypeSoftware},
+				rev{name: "Cumulative 2", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}, bundles: []string{"Old part"}},
+				rev{name: "Cumulative 3", typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"}},
+			)
+			// Revision 101 of Cumulative 3 supersedes Cumulative 2.
+			g.add(rev{name: "Cumulative 3", revision: 101, typ: catalog.TypeSoftware, prereqs: []string{"cat:Windows 11"},
+				bundles: []string{"New part"}, supersedes: []string{"Cumulative 2"}})
+			for _, a := range c.approvals {
+				g.approve(a.name, catalog.AllComputersGroupID, a.action)
+			}
+			for _, n := range c.declined {
+				g.decline(n, true)
+			}
+			snap := g.snapshot()
+			got := g.actions(snap.Scope(snap.ResolveGroups(nil, nil)))
+			for _, name := range []string{"Cumulative 2 r100", "Cumulative 3 r100", "Cumulative 3 r101", "Old part r100", "New part r100"} {
+				a, ok := got[name]
+				want, wantOK := c.want[name]
+				if ok != wantOK || a != want {
+					t.Errorf("%s: deployed=%v as %q, want deployed=%v as %q", name, ok, a, wantOK, want)
+				}
+			}
+		})
 	}
 }
 
@@ -656,4 +699,177 @@ type seqCounter struct {
 func (c *seqCounter) ChangeSequence(ctx context.Context) (int64, error) {
 	c.n++
 	return c.Source.ChangeSequence(ctx)
+}
+
+// next is the request of a client's next round: the sync state of res, and
+// the cache grown by what res delivered.
+func next(req scan.SyncRequest, res scan.SyncResult) scan.SyncRequest {
+	req.Anchor, req.AnchorGroups, req.Changed = res.Anchor, res.AnchorGroups, res.Changed
+	for _, u := range res.NewUpdates {
+		if !slices.Contains(req.OtherCached, u.RevisionID) {
+			req.OtherCached = append(req.OtherCached, u.RevisionID)
+		}
+	}
+	return req
+}
+
+// inScope returns the revision IDs of a scope.
+func inScope(sc *scan.Scope) []int32 {
+	var ids []int32
+	for id := range sc.All() {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// TestChangedUpdatesPaged: after an anchor reset (a fresh cookie for a
+// client that caches every revision in scope) every cached revision is
+// changed; they come as ChangedUpdates in pages of PageSize (or of
+// MaxPageBytes, Fit), Truncated until the last, each once, with no
+// NewUpdates while the pass is unfinished. The anchor stays until the pass
+// ends; the round after it is empty.
+func TestChangedUpdatesPaged(t *testing.T) {
+	cases := []struct {
+		name     string
+		pageSize int
+		maxBytes int // 0: no byte limit (Fit not called)
+		perPage  int
+	}{
+		{"by count", 3, 0, 3},
+		{"by size", 100, 25, 2}, // every revision counts 10 bytes: 2 a page, the first always kept
+		{"one a page by size", 100, 1, 1},
+		{"everything in one page", 100, 0, 100},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := standard(t)
+			g.approve("Bundle", catalog.AllComputersGroupID, catalog.ActionInstall)
+			snap := g.snapshot()
+			groups := snap.ResolveGroups(nil, nil)
+			all := inScope(snap.Scope(groups))
+			req := scan.SyncRequest{Groups: groups, OtherCached: slices.Clone(all), PageSize: c.pageSize}
+			seen := map[int32]int{}
+			var res scan.SyncResult
+			for round := 0; ; round++ {
+				if round > len(all) {
+					t.Fatalf("no end after %d rounds", round)
+				}
+				res = snap.Sync(req)
+				if c.maxBytes > 0 {
+					res.Fit(func(int32) int { return 10 }, c.maxBytes)
+				}
+				if len(res.NewUpdates) != 0 {
+					t.Fatalf("round %d: NewUpdates %v for a client caching everything", round, res.NewUpdates)
+				}
+				for _, u := range res.ChangedUpdates {
+					seen[u.RevisionID]++
+				}
+				rest := len(all) - round*c.perPage
+				if want := min(rest, c.perPage); len(res.ChangedUpdates) != want || res.Truncated != (rest > c.perPage) {
+					t.Fatalf("round %d: %d ChangedUpdates, Truncated %v; want %d, %v", round, len(res.ChangedUpdates), res.Truncated, want, rest > c.perPage)
+				}
+				if res.Truncated != (res.Changed != scan.ChangedPass{}) {
+					t.Fatalf("round %d: Truncated %v with pass %+v", round, res.Truncated, res.Changed)
+				}
+				if res.Truncated && !res.Anchor.IsZero() {
+					t.Fatalf("round %d: the anchor moved to %v before the pass ended", round, res.Anchor)
+				}
+				req = next(req, res)
+				if !res.Truncated {
+					break
+				}
+			}
+			for _, id := range all {
+				if seen[id] != 1 {
+					t.Errorf("revision %d delivered %d times, want once", id, seen[id])
+				}
+			}
+			if len(seen) != len(all) {
+				t.Errorf("%d revisions delivered, want the %d in scope", len(seen), len(all))
+			}
+			if res.Anchor.IsZero() {
+				t.Error("the anchor did not move once the pass ended")
+			}
+			if again := snap.Sync(req); len(again.ChangedUpdates)+len(again.NewUpdates) != 0 || again.Truncated {
+				t.Errorf("after the pass: %d changed, %d new, Truncated %v", len(again.ChangedUpdates), len(again.NewUpdates), again.Truncated)
+			}
+		})
+	}
+}
+
+// TestChangedPassAcrossChanges: a deployment that changes while a
+// ChangedUpdates pass is under way comes again once the pass ended, even
+// for a revision the pass already delivered; a round for other target
+// groups starts the pass again; new revisions follow the changed ones in
+// the room a page leaves.
+func TestChangedPassAcrossChanges(t *testing.T) {
+	g := standard(t)
+	ctx := context.Background()
+	pilot := uuid.New()
+	if err := g.store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: pilot, Name: "Pilot", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	snap := g.snapshot()
+	groups := snap.ResolveGroups(nil, nil)
+	all := inScope(snap.Scope(groups))
+	slices.Sort(all)
+	first := all[0]
+	// Member B has no prerequisite: deliverable as new once it is not cached.
+	uncached := g.revID("Member B", 100)
+	cached := slices.DeleteFunc(slices.Clone(all), func(id int32) bool { return id == uncached })
+	req := scan.SyncRequest{Groups: groups, OtherCached: cached, PageSize: 2}
+	res := snap.Sync(req)
+	if len(res.ChangedUpdates) != 2 || res.ChangedUpdates[0].RevisionID != first || !res.Truncated {
+		t.Fatalf("first page: %+v", res)
+	}
+
+	t.Run("other groups start the pass again", func(t *testing.T) {
+		r := next(req, res)
+		r.Groups = snap.ResolveGroups([]string{"Pilot"}, nil)
+		again := snap.Sync(r)
+		if len(again.ChangedUpdates) == 0 || again.ChangedUpdates[0].RevisionID != first {
+			t.Errorf("after a change of groups: ChangedUpdates %+v, want the pass from %d again", again.ChangedUpdates, first)
+		}
+	})
+
+	// The first revision's update is declined and un-declined: its
+	// deployment changed after the pass began.
+	time.Sleep(2 * time.Millisecond)
+	var name string
+	for _, r := range g.revs {
+		if r.ID == first {
+			name = r.Title
+		}
+	}
+	g.decline(name, true)
+	g.decline(name, false)
+	snap = g.snapshot()
+	req = next(req, res)
+	var changed []int32
+	for round := 0; ; round++ {
+		if round > len(all) {
+			t.Fatalf("no end after %d rounds", round)
+		}
+		res = snap.Sync(req)
+		for _, u := range res.ChangedUpdates {
+			changed = append(changed, u.RevisionID)
+		}
+		req = next(req, res)
+		if !res.Truncated {
+			break
+		}
+	}
+	if slices.Contains(changed, first) {
+		t.Errorf("revision %d delivered twice within one pass: %v", first, changed)
+	}
+	if !slices.Contains(req.OtherCached, uncached) {
+		t.Errorf("the uncached revision %d was not delivered as new", uncached)
+	}
+	res = snap.Sync(req)
+	if len(res.ChangedUpdates) != 1 || res.ChangedUpdates[0].RevisionID != first || res.Truncated {
+		t.Errorf("after the pass: ChangedUpdates %+v, want %d, changed during the pass, again", res.ChangedUpdates, first)
+	}
+	if again := snap.Sync(next(req, res)); len(again.ChangedUpdates) != 0 {
+		t.Errorf("then: ChangedUpdates %+v, want none", again.ChangedUpdates)
+	}
 }

@@ -117,9 +117,7 @@ func (sc *Scope) All() iter.Seq2[int32, Deployment] {
 // ResolveGroups), computed once per snapshot and group set:
 //
 //   - the newest revision of every update approved for one of the groups,
-//     with its approval (Install, OptionalInstall or Uninstall), unless an
-//     update approved for install supersedes it (WSUS stops offering a
-//     superseded update once its superseder is approved);
+//     with its approval (Install, OptionalInstall or Uninstall);
 //   - every category and detectoid, as Evaluate (real WSUS delivers the
 //     category chain with no approval at all, MS-WUSP.md section 5.2);
 //   - every other unapproved top-level software update (one no bundle
@@ -128,6 +126,16 @@ func (sc *Scope) All() iter.Seq2[int32, Deployment] {
 //     unapproved updates WSUS exposes is not established, [I]);
 //   - the members of every bundle in scope, as Bundle;
 //   - the prerequisites of everything in scope, transitively, as Evaluate.
+//
+// Supersedence does not narrow the scope: an update superseded by one
+// approved for install stays deployed as it would be otherwise (unapproved,
+// PreDeploymentCheck, its bundle members Bundle), because the client
+// evaluates supersedence itself from the SupersededUpdates of the Core
+// fragments it caches, and needs the superseded revisions for that (issue
+// 10). [I] An explicit approval of the superseded update stands: WSUS keeps
+// approvals when a superseding update arrives (its cleanup declines
+// superseded updates, it does not unapprove them); no capture shows a
+// superseded revision's deployment.
 //
 // Expired revisions, declined updates and drivers without an approval are
 // never in scope. A deployment's ChangedAt is its approval time, or for
@@ -171,7 +179,7 @@ func (s *Snapshot) computeScope(groups []uuid.UUID) *Scope {
 		return Deployment{ID: implicitDeploymentBase + r.ID, Action: a, ChangedAt: s.changedAt(r, r.Imported)}
 	}
 	for _, r := range s.ordered {
-		if !s.offerable(r) || s.supersededForClient(r.UpdateID, groups) {
+		if !s.offerable(r) {
 			continue
 		}
 		if a, ok := s.approvalFor(r.UpdateID, groups); ok {

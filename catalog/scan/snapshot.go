@@ -109,9 +109,6 @@ type Snapshot struct {
 	// assigned holds the groups an admin assigned each computer to
 	// (server-side targeting), by client ID.
 	assigned map[string][]uuid.UUID
-	// supersededBy maps an UpdateID to the updates whose newest revision
-	// names it in SupersededUpdates.
-	supersededBy map[uuid.UUID][]uuid.UUID
 	// driverIndex maps lower-cased driver hardware IDs to the entries of
 	// the newest driver revisions naming them.
 	driverIndex map[string][]driverRef
@@ -153,7 +150,6 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		groupsByName: map[string][]uuid.UUID{},
 		groupsByKey:  map[string][]uuid.UUID{},
 		states:       make(map[uuid.UUID]catalog.UpdateState, len(states)),
-		supersededBy: map[uuid.UUID][]uuid.UUID{},
 		assigned:     assigned,
 	}
 	if s.scopes, err = lru.New[string, *Scope](maxCachedScopes); err != nil {
@@ -174,9 +170,6 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		s.ordered = append(s.ordered, r)
 		for _, m := range r.BundledUpdates {
 			s.bundledBy[m.UpdateID] = append(s.bundledBy[m.UpdateID], r.UpdateID)
-		}
-		for _, old := range r.SupersededUpdates {
-			s.supersededBy[old] = append(s.supersededBy[old], r.UpdateID)
 		}
 	}
 	sort.Slice(s.ordered, func(i, j int) bool { return s.ordered[i].ID < s.ordered[j].ID })
@@ -303,21 +296,6 @@ func rank(a catalog.Approval) int {
 		return 2
 	}
 	return 1
-}
-
-// supersededForClient reports whether an update approved for install to the
-// client supersedes updateID: WSUS then stops offering the superseded one.
-func (s *Snapshot) supersededForClient(updateID uuid.UUID, groups []uuid.UUID) bool {
-	for _, newer := range s.supersededBy[updateID] {
-		r, ok := s.latest[newer]
-		if !ok || !s.offerable(r) {
-			continue
-		}
-		if a, ok := s.approvalFor(newer, groups); ok && a.Action != catalog.ActionUninstall {
-			return true
-		}
-	}
-	return false
 }
 
 // changedAt is when the deployment of r last changed, at least since

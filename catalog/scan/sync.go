@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -37,7 +38,11 @@ type SyncRequest struct {
 	// for other groups), a cached revision whose deployment differs under
 	// the new groups is a changed update, however old the approval.
 	AnchorGroups []uuid.UUID
-	// PageSize limits NewUpdates; zero means DefaultPageSize.
+	// Changed is the ChangedUpdates pass an earlier round left unfinished
+	// (SyncResult.Changed, kept in the cookie); zero when none.
+	Changed ChangedPass
+	// PageSize limits the UpdateInfos of one answer, ChangedUpdates and
+	// NewUpdates together; zero means DefaultPageSize.
 	PageSize int
 	// Drivers selects the driver pass (SkipSoftwareSync=true).
 	Drivers bool
@@ -57,6 +62,17 @@ type UpdateInfo struct {
 	IsLeaf     bool
 }
 
+// ChangedPass is a ChangedUpdates pass that did not fit one answer: the
+// revisions up to After are delivered, the others follow in the next
+// rounds. Until is where the sync anchor moves once the pass ends; Key
+// names the target groups and category filter the pass was computed for
+// (a round with others starts the pass again). The zero value is no pass.
+type ChangedPass struct {
+	After int32
+	Until time.Time
+	Key   uint64
+}
+
 // SyncResult is the answer to a SyncRequest, before fragments are attached.
 type SyncResult struct {
 	NewUpdates         []UpdateInfo
@@ -64,26 +80,94 @@ type SyncResult struct {
 	OutOfScope         []int32
 	DeployedOutOfScope []int32
 	Truncated          bool
-	// Anchor is the new sync anchor for the client's cookie.
+	// Anchor, AnchorGroups and Changed are the client's sync state for its
+	// next cookie: while a ChangedUpdates pass is unfinished, Anchor and
+	// AnchorGroups stay those of the request and Changed says where the
+	// pass goes on.
 	Anchor              time.Time
+	AnchorGroups        []uuid.UUID
+	Changed             ChangedPass
 	DriverSyncNotNeeded bool
 	// HardwareIDs holds, for each driver the driver pass offers (by
 	// revision ID), the driver hardware IDs (as its metadata spells them)
 	// on which it was the best match for one of the client's devices: its
 	// Deployment/HardwareIds.
 	HardwareIDs map[int32][]string
+
+	// unfinished is the state to keep when Fit cuts ChangedUpdates short.
+	unfinished unfinishedPass
+}
+
+// unfinishedPass is the sync state of a round whose ChangedUpdates pass
+// does not end with it: the request's anchor and anchor groups, and the
+// pass's Until and Key.
+type unfinishedPass struct {
+	anchor time.Time
+	groups []uuid.UUID
+	until  time.Time
+	key    uint64
+}
+
+// cut keeps the first n ChangedUpdates of res and no NewUpdates: the pass
+// goes on after the last one kept.
+func (res *SyncResult) cut(n int) {
+	u := res.unfinished
+	res.ChangedUpdates, res.NewUpdates, res.Truncated = res.ChangedUpdates[:n], nil, true
+	res.Anchor, res.AnchorGroups = u.anchor, u.groups
+	res.Changed = ChangedPass{After: res.ChangedUpdates[n-1].RevisionID, Until: u.until, Key: u.key}
+}
+
+// Fit ends the page early once the sizes of its updates (size gives that
+// of a revision's Core fragment) pass maxBytes, counting ChangedUpdates
+// first, then NewUpdates, as Sync fills a page; a page always keeps its
+// first update. Cut inside ChangedUpdates, the page carries no NewUpdates
+// and the ChangedUpdates pass goes on in the next round.
+func (res *SyncResult) Fit(size func(id int32) int, maxBytes int) {
+	total, i := 0, 0
+	for j, u := range res.ChangedUpdates {
+		total += size(u.RevisionID)
+		if i > 0 && total > maxBytes {
+			res.cut(j)
+			return
+		}
+		i++
+	}
+	for j, u := range res.NewUpdates {
+		total += size(u.RevisionID)
+		if i > 0 && total > maxBytes {
+			res.NewUpdates, res.Truncated = res.NewUpdates[:j], true
+			return
+		}
+		i++
+	}
 }
 
 // Sync computes a SyncUpdates answer (MS-WUSP.md section 5.2):
 //
 //   - NewUpdates: revisions in scope that the client does not cache and
 //     whose prerequisite clauses are each satisfied by an installed
-//     non-leaf revision; non-leaf revisions first, then by revision ID, at
-//     most PageSize of them, Truncated when more were deliverable;
+//     non-leaf revision; non-leaf revisions first, then by revision ID;
 //   - OutOfScope: cached revisions no longer in scope (no longer deployed,
 //     superseded by a newer revision of their update, expired);
 //   - ChangedUpdates: cached revisions in scope whose deployment changed
-//     after the client's anchor.
+//     after the client's anchor, by revision ID.
+//
+// One answer carries at most PageSize UpdateInfos, ChangedUpdates first and
+// NewUpdates in the room left, and Truncated says that more follow: the
+// spec's Truncated speaks of new revisions, but a client whose anchor was
+// reset (a fresh cookie: another WSUS before, a lost cookie key) caches
+// revisions that are all changed for it, hundreds of MB of Core fragments
+// on a real catalog, so ChangedUpdates are paged the same way (issue 10).
+// ChangedUpdates go first so that the NewUpdates of the pages before do not
+// come back as changed. [I] WSUS's own paging of ChangedUpdates was never
+// observed (no capture has any).
+//
+// A pass over the changed revisions that does not fit one answer goes on in
+// the next rounds (Changed, kept in the cookie): the anchor stays the
+// request's until the pass ends, then moves to the newest change in scope
+// when the pass began, so that a change made meanwhile to a revision
+// already delivered comes again. A round for other target groups or
+// another category filter than the pass's starts the pass again.
 //
 // The driver pass (req.Drivers) delivers instead, for every device, the
 // best matching driver deployed to the client for install when it beats
@@ -101,13 +185,23 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 	if filtered {
 		scope = s.Filter(req.Groups, req.Filter)
 	}
-	res := SyncResult{Anchor: req.Anchor, DriverSyncNotNeeded: filtered}
+	res := SyncResult{DriverSyncNotNeeded: filtered}
 
 	installed := s.installedUpdates(req.InstalledNonLeaf)
 	cached := make([]int32, 0, len(req.InstalledNonLeaf)+len(req.OtherCached))
 	cached = append(append(cached, req.InstalledNonLeaf...), req.OtherCached...)
 	slices.Sort(cached)
 	cached = slices.Compact(cached)
+
+	// The pass this round continues, if any: the key is computed only
+	// when there is a pass to check or one may start.
+	pass := req.Changed
+	var key uint64
+	if pass.After != 0 {
+		if key = passKey(req.Groups, req.Filter); key != pass.Key {
+			pass = ChangedPass{}
+		}
+	}
 
 	// changed reports a cached revision in scope as changed for the client.
 	changed := func(e scopeEntry) bool { return e.d.ChangedAt.After(req.Anchor) }
@@ -152,27 +246,64 @@ func (s *Snapshot) Sync(req SyncRequest) SyncResult {
 		default:
 			e := entries[i]
 			i, j = i+1, j+1
-			if changed(e) {
+			if e.id > pass.After && changed(e) {
 				res.ChangedUpdates = append(res.ChangedUpdates, s.info(e.id, e.d))
 			}
 		}
 	}
 
-	deliverable := append(nonLeaves, leaves...)
+	// Where the anchor moves once the changed revisions are all delivered:
+	// revisions of later NewUpdates pages arrive with their current
+	// deployment, so it can move past them already.
+	until := pass.Until
+	if pass.After == 0 {
+		until = req.Anchor
+		if scope.newest.After(until) {
+			until = scope.newest
+		}
+	}
+	res.Anchor, res.AnchorGroups = until, req.Groups
+	if len(res.ChangedUpdates) > 0 {
+		if key == 0 {
+			key = passKey(req.Groups, req.Filter)
+		}
+		anchorGroups := req.AnchorGroups
+		if anchorGroups == nil {
+			anchorGroups = req.Groups
+		}
+		res.unfinished = unfinishedPass{anchor: req.Anchor, groups: anchorGroups, until: until, key: key}
+	}
+
 	page := req.PageSize
 	if page <= 0 {
 		page = DefaultPageSize
 	}
-	if len(deliverable) > page {
-		deliverable, res.Truncated = deliverable[:page], true
+	if len(res.ChangedUpdates) > page {
+		res.cut(page)
+		return res
 	}
-	res.NewUpdates = deliverable
-	// Revisions of later pages arrive as NewUpdates with their current
-	// deployment, so the anchor can move past them already.
-	if scope.newest.After(res.Anchor) {
-		res.Anchor = scope.newest
+	deliverable := append(nonLeaves, leaves...)
+	if room := page - len(res.ChangedUpdates); len(deliverable) > room {
+		deliverable, res.Truncated = deliverable[:room], true
+	}
+	if len(deliverable) > 0 {
+		res.NewUpdates = deliverable
 	}
 	return res
+}
+
+// passKey names the target groups and category filter of a ChangedUpdates
+// pass (FNV-1a over their GUIDs, stable across processes). Never zero.
+func passKey(groups, filter []uuid.UUID) uint64 {
+	h := fnv.New64a()
+	for _, id := range groups {
+		h.Write(id[:])
+	}
+	h.Write([]byte{'|'})
+	for _, id := range filter {
+		h.Write(id[:])
+	}
+	return max(h.Sum64(), 1)
 }
 
 // installedUpdates returns the UpdateIDs of the installed non-leaf

@@ -58,6 +58,12 @@ type Session struct {
 	// when it got SyncAnchor: a change of groups changes deployments older
 	// than the anchor. Empty in cookies minted before it was kept.
 	AnchorGroups []uuid.UUID `json:"ag,omitempty"`
+	// ChangedAfter, ChangedUntil and ChangedKey carry a ChangedUpdates pass
+	// that did not fit one SyncUpdates answer to the next round
+	// (scan.ChangedPass); zero when there is none.
+	ChangedAfter int32     `json:"ca,omitzero"`
+	ChangedUntil time.Time `json:"cu,omitzero"`
+	ChangedKey   uint64    `json:"ck,omitzero"`
 }
 
 // Sealer seals and opens cookies with one key.

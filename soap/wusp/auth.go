@@ -129,6 +129,7 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 		}
 		if prev.ClientID == auth.ClientID && prev.ConfigChanged.Equal(s.info.ConfigChanged) {
 			sess.SyncAnchor, sess.AnchorGroups = prev.SyncAnchor, prev.AnchorGroups
+			sess.ChangedAfter, sess.ChangedUntil, sess.ChangedKey = prev.ChangedAfter, prev.ChangedUntil, prev.ChangedKey
 		}
 	}
 

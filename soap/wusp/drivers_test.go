@@ -226,14 +226,22 @@ func TestDriverPassRealRequest(t *testing.T) {
 			if got := between(t, body, "<NewUpdates>", "</NewUpdates>"); got != want {
 				t.Errorf("NewUpdates\n got %s\nwant %s", got, want)
 			}
-			if got := resultChildren(t, body); !slices.Equal(got, []string{"NewUpdates", "Truncated", "NewCookie", "DriverSyncNotNeeded"}) {
-				t.Errorf("SyncUpdatesResult children %v", got)
+			// DriverSyncNotNeeded MUST NOT go to clients older than 1.7
+			// ([MS-WUSP] 2.2.2.2.4, SyncInfo).
+			children := []string{"NewUpdates", "Truncated", "NewCookie", "DriverSyncNotNeeded"}
+			if !atLeast(protocol, "1.7") {
+				children = children[:3]
+			}
+			if got := resultChildren(t, body); !slices.Equal(got, children) {
+				t.Errorf("SyncUpdatesResult children %v, want %v", got, children)
 			}
 			if got := between(t, body, "<Truncated>", "</Truncated>"); got != "<Truncated>false</Truncated>" {
 				t.Errorf("%s", got)
 			}
-			if got := between(t, body, "<DriverSyncNotNeeded>", "</DriverSyncNotNeeded>"); got != "<DriverSyncNotNeeded>false</DriverSyncNotNeeded>" {
-				t.Errorf("%s", got)
+			if atLeast(protocol, "1.7") {
+				if got := between(t, body, "<DriverSyncNotNeeded>", "</DriverSyncNotNeeded>"); got != "<DriverSyncNotNeeded>false</DriverSyncNotNeeded>" {
+					t.Errorf("%s", got)
+				}
 			}
 		})
 	}

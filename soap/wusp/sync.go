@@ -57,15 +57,16 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 	}
 	sreq.Groups = clientGroups(snap, sess)
 	sreq.Anchor, sreq.AnchorGroups = sess.SyncAnchor, sess.AnchorGroups
+	sreq.Changed = scan.ChangedPass{After: sess.ChangedAfter, Until: sess.ChangedUntil, Key: sess.ChangedKey}
+	// FilterCategoryIds and NeedTwoGroupOutOfScopeUpdates come from clients
+	// of protocol 1.7 and later; DeployedOutOfScopeRevisionIds MUST NOT go
+	// to older ones (MS-WUSP.md section 4.3; [MS-WUSP] 2.2.2.2.4, SyncInfo).
+	sreq.NeedTwoGroupOutOfScope = sreq.NeedTwoGroupOutOfScope && protocolAtLeast(sess.ProtocolVersion, 1, 7)
 	sreq.PageSize = s.cfg.PageSize
 	res := snap.Sync(sreq)
 
 	if err := s.recordSync(ctx, sess.ClientID); err != nil {
 		return nil, err
-	}
-	sess.SyncAnchor, sess.AnchorGroups = res.Anchor, sreq.Groups
-	if !sess.SyncAnchor.Equal(opened.SyncAnchor) || !slices.Equal(sess.AnchorGroups, opened.AnchorGroups) {
-		sealed = "" // the session changed: seal it anew
 	}
 
 	core, err := s.coreFragments(ctx, snap, updateIDs(res))
@@ -73,6 +74,11 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 		return nil, err
 	}
 	fitPage(&res, core, s.cfg.MaxPageBytes)
+	sess.SyncAnchor, sess.AnchorGroups = res.Anchor, res.AnchorGroups
+	sess.ChangedAfter, sess.ChangedUntil, sess.ChangedKey = res.Changed.After, res.Changed.Until, res.Changed.Key
+	if !sameSyncState(sess, opened) {
+		sealed = "" // the session changed: seal it anew
+	}
 	resp := req.NewRawResponse()
 	if err := s.writeSyncInfo(resp, res, core, sess, sealed); err != nil {
 		return nil, err
@@ -135,17 +141,18 @@ func updateIDs(res scan.SyncResult) []int32 {
 }
 
 // fitPage ends a page early once its Core fragments pass maxBytes, counted
-// before escaping (real ones reach 46 MB); a page always carries at least
+// before escaping (real ones reach 46 MB), ChangedUpdates first as the
+// engine fills a page (scan.SyncResult.Fit); a page always carries at least
 // one update.
 func fitPage(res *scan.SyncResult, core map[int32]coreFragment, maxBytes int) {
-	size := 0
-	for i, u := range res.NewUpdates {
-		size += core[u.RevisionID].size
-		if i > 0 && size > maxBytes {
-			res.NewUpdates, res.Truncated = res.NewUpdates[:i], true
-			return
-		}
-	}
+	res.Fit(func(id int32) int { return core[id].size }, maxBytes)
+}
+
+// sameSyncState reports whether two sessions hold the same sync state
+// (anchor, its groups, an unfinished ChangedUpdates pass).
+func sameSyncState(a, b cookie.Session) bool {
+	return a.SyncAnchor.Equal(b.SyncAnchor) && slices.Equal(a.AnchorGroups, b.AnchorGroups) &&
+		a.ChangedAfter == b.ChangedAfter && a.ChangedUntil.Equal(b.ChangedUntil) && a.ChangedKey == b.ChangedKey
 }
 
 // openSyncSession opens the session of a SyncUpdates request, from the
@@ -178,7 +185,10 @@ func (s *Services) openSyncSession(req *soap.Request) (cookie.Session, string, e
 }
 
 // writeSyncInfo writes SyncUpdatesResult, a SyncInfo, in WSDL order,
-// omitting empty arrays as real WSUS does. sealed, when set, is the
+// omitting empty arrays as real WSUS does, and the elements a client's
+// protocol version predates ([MS-WUSP] 2.2.2.2.4): DeployedOutOfScopeRevisionIds
+// and DriverSyncNotNeeded below 1.7, and in Deployment HardwareIds below
+// 1.6 and AutoSelect, AutoDownload, SupersedenceBehavior below 1.8. sealed, when set, is the
 // EncryptedData of sess as the request carried it.
 func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core map[int32]coreFragment, sess cookie.Session, sealed string) error {
 	size := 0
@@ -207,8 +217,12 @@ func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core 
 	} else if err := s.addCookie(w, "NewCookie", sess); err != nil {
 		return err
 	}
-	w.IntArray("DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
-	w.Elem("DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
+	// Both MUST NOT go to clients older than protocol 1.7 ([MS-WUSP]
+	// 2.2.2.2.4, SyncInfo; MS-WUSP.md section 4.3).
+	if protocolAtLeast(sess.ProtocolVersion, 1, 7) {
+		w.IntArray("DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
+		w.Elem("DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
+	}
 	w.End("SyncUpdatesResult")
 	return nil
 }
@@ -233,6 +247,14 @@ func writeUpdateInfo(w *soap.RawResponse, u scan.UpdateInfo, coreXML []byte, har
 // exists from Windows 10 1903 (client protocol 2.0) on; an older client gets
 // the update for detection only, PreDeploymentCheck.
 //
+// IsAssigned is false for OptionalInstall: true means the revision "SHOULD
+// be installed automatically", false that it is offered to the users but not
+// installed automatically ([MS-WUSP] 2.2.2.2.4, Deployment), which is what
+// OptionalInstall means. Every other action has true, as WS2025 sends with
+// Install, Evaluate, Bundle and PreDeploymentCheck (MS-WUSP.md section 2.2,
+// captures scan/000006-000008); [I] no capture has OptionalInstall or
+// Uninstall.
+//
 // A driver offered on the driver pass also carries HardwareIds, the driver
 // hardware IDs it was the best match on, for clients of protocol 1.6 and
 // later ([MS-WUSP] 3.1.5.7 and note <54>), in WSDL order after
@@ -249,7 +271,7 @@ func addDeployment(w soap.XMLWriter, d scan.Deployment, hardwareIDs []string, pr
 	if !d.Deadline.IsZero() {
 		w.Elem("Deadline", d.Deadline.UTC().Format(deadlineFormat))
 	}
-	w.Elem("IsAssigned", "true")
+	w.Elem("IsAssigned", soap.BoolText(action != scan.OptionalInstall))
 	w.Elem("LastChangeTime", d.ChangedAt.UTC().Format(lastChangeFormat))
 	if len(hardwareIDs) > 0 && protocolAtLeast(protocol, 1, 6) {
 		w.Start("HardwareIds")
@@ -329,7 +351,9 @@ func (s *Services) syncPrinterCatalog(_ context.Context, req *soap.Request) (*et
 	if err := s.addCookie(&soap.Tree{El: result}, "NewCookie", sess); err != nil {
 		return nil, err
 	}
-	soap.Elem(result, "DriverSyncNotNeeded", "true")
+	if protocolAtLeast(sess.ProtocolVersion, 1, 7) { // as in SyncUpdates (writeSyncInfo)
+		soap.Elem(result, "DriverSyncNotNeeded", "true")
+	}
 	return resp, nil
 }
 

@@ -29,13 +29,24 @@ import (
 // oracleSyncInfo is the tree builder SyncUpdates used, fragment truncation
 // by MaxPageBytes included.
 func (s *Services) oracleSyncInfo(parent *etree.Element, res scan.SyncResult, core map[int32]string, sess cookie.Session) error {
-	size := 0
+	// ChangedUpdates count first, then NewUpdates; cut among the changed
+	// ones, the page carries no NewUpdates.
+	size, n := 0, 0
+	for i, u := range res.ChangedUpdates {
+		size += len(core[u.RevisionID])
+		if n > 0 && size > s.cfg.MaxPageBytes {
+			res.ChangedUpdates, res.NewUpdates, res.Truncated = res.ChangedUpdates[:i], nil, true
+			break
+		}
+		n++
+	}
 	for i, u := range res.NewUpdates {
 		size += len(core[u.RevisionID])
-		if i > 0 && size > s.cfg.MaxPageBytes {
+		if n > 0 && size > s.cfg.MaxPageBytes {
 			res.NewUpdates, res.Truncated = res.NewUpdates[:i], true
 			break
 		}
+		n++
 	}
 	addInfos := func(name string, infos []scan.UpdateInfo) {
 		if len(infos) == 0 {
@@ -57,8 +68,10 @@ func (s *Services) oracleSyncInfo(parent *etree.Element, res scan.SyncResult, co
 	c := parent.CreateElement("NewCookie")
 	soap.Elem(c, "Expiration", soap.FormatDateTime(sess.Expires))
 	soap.Elem(c, "EncryptedData", base64.StdEncoding.EncodeToString(sealed))
-	soap.IntArray(parent, "DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
-	soap.Elem(parent, "DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
+	if protocolAtLeast(sess.ProtocolVersion, 1, 7) {
+		soap.IntArray(parent, "DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
+		soap.Elem(parent, "DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
+	}
 	return nil
 }
 
@@ -81,7 +94,7 @@ func oracleDeployment(parent *etree.Element, d scan.Deployment, hardwareIDs []st
 	if !d.Deadline.IsZero() {
 		soap.Elem(dep, "Deadline", d.Deadline.UTC().Format(deadlineFormat))
 	}
-	soap.Elem(dep, "IsAssigned", "true")
+	soap.Elem(dep, "IsAssigned", soap.BoolText(action != scan.OptionalInstall))
 	soap.Elem(dep, "LastChangeTime", d.ChangedAt.UTC().Format(lastChangeFormat))
 	if len(hardwareIDs) > 0 && protocolAtLeast(protocol, 1, 6) {
 		arr := dep.CreateElement("HardwareIds")
@@ -145,7 +158,7 @@ func syncCases() []syncCase {
 	driverCore := map[int32]string{20: frag(20, ""), 21: frag(21, "&"), 22: frag(22, "<")}
 
 	var cases []syncCase
-	for _, protocol := range []string{"2.90", "2.0", "1.8", "1.6", "1.0", "", "x"} {
+	for _, protocol := range []string{"2.90", "2.0", "1.8", "1.7", "1.6", "1.0", "", "x"} {
 		cases = append(cases,
 			syncCase{"software " + protocol, software, core, protocol, DefaultMaxPageBytes},
 			syncCase{"drivers " + protocol, drivers, driverCore, protocol, DefaultMaxPageBytes})
@@ -153,15 +166,17 @@ func syncCases() []syncCase {
 	truncated := software
 	truncated.Truncated = true
 	truncated.DeployedOutOfScope = []int32{30, 31}
-	// Fragment 7 is 300 bytes longer escaped: counted unescaped, updates
-	// 1 to 3 fit and 4 does not.
-	sizes := len(core[1]) + len(core[2]) + len(core[3])
+	// Fragment 7 is 300 bytes longer escaped: counted unescaped, the
+	// changed updates 6 and 7, then the new 1 fit and 2 does not.
+	sizes := len(core[6]) + len(core[7]) + len(core[1])
 	cases = append(cases,
 		syncCase{"nothing", scan.SyncResult{}, nil, "2.90", DefaultMaxPageBytes},
 		syncCase{"nothing for drivers", scan.SyncResult{DriverSyncNotNeeded: true}, nil, "2.90", DefaultMaxPageBytes},
 		syncCase{"only out of scope", scan.SyncResult{OutOfScope: []int32{1}, DeployedOutOfScope: []int32{2}}, nil, "1.8", DefaultMaxPageBytes},
 		syncCase{"truncated by the engine", truncated, core, "2.90", DefaultMaxPageBytes},
 		syncCase{"truncated by size", software, core, "2.90", sizes},
+		// Changed updates 6 and 7 count first: 6 fits, 7 and every new one not.
+		syncCase{"truncated by size among the changed", software, core, "2.90", len(core[6])},
 		syncCase{"first fragment over the size", software, core, "2.90", 1},
 		syncCase{"missing fragments", software, map[int32]string{}, "2.90", DefaultMaxPageBytes},
 	)

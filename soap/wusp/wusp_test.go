@@ -329,34 +329,65 @@ func TestSyncUpdatesPagingAndOutOfScope(t *testing.T) {
 	t.Run("by metadata size", func(t *testing.T) { testPaging(t, envOptions{maxPageBytes: 1}) })
 }
 
+// testPaging: a client with a fresh cookie (no sync anchor) that already
+// holds the two installed categories. They are changed for it (an anchor
+// reset), so the first pages carry them as ChangedUpdates, one a page, then
+// the two new updates follow as NewUpdates; every page but the last is
+// Truncated, every one lists the unknown cached ID out of scope, and each
+// update comes once. The client sends the cookie of each answer, as WUA
+// does: the unfinished ChangedUpdates pass travels in it.
 func testPaging(t *testing.T, opts envOptions) {
 	e := newEnv(t, opts)
 	_, ck := e.login("")
 	m, w, z, demo := e.ids[idMicrosoft], e.ids[idWindows], e.ids[idOOBEZDP], e.ids[idDemo]
-
-	_, el := e.syncUpdates(ck, []int32{m, w}, []int32{987654})
-	first := newUpdates(t, el)
-	if len(first) != 1 || el.FindElement("SyncUpdatesResult/Truncated").Text() != "true" {
-		t.Fatalf("page of one: got %v truncated=%s", first, el.FindElement("SyncUpdatesResult/Truncated").Text())
+	type page struct {
+		changed, added []int32
+		truncated      string
 	}
-	var oos []string
-	for _, i := range el.FindElements("SyncUpdatesResult/OutOfScopeRevisionIDs/int") {
-		oos = append(oos, i.Text())
+	want := []page{{[]int32{m}, nil, "true"}, {[]int32{w}, nil, "true"}, {nil, []int32{0}, "true"}, {nil, []int32{0}, "false"}}
+	other := []int32{987654}
+	var added []int32
+	for i, wp := range want {
+		status, el := e.syncUpdates(ck, []int32{m, w}, other)
+		if status != 200 {
+			t.Fatalf("page %d: HTTP %d %s", i, status, faultCode(el))
+		}
+		var got page
+		for _, u := range el.FindElements("SyncUpdatesResult/ChangedUpdates/UpdateInfo/ID") {
+			var id int32
+			fmt.Sscan(u.Text(), &id)
+			got.changed = append(got.changed, id)
+		}
+		for _, u := range newUpdates(t, el) {
+			got.added = append(got.added, u.id)
+		}
+		got.truncated = el.FindElement("SyncUpdatesResult/Truncated").Text()
+		if !slices.Equal(got.changed, wp.changed) || len(got.added) != len(wp.added) || got.truncated != wp.truncated {
+			t.Fatalf("page %d: changed %v new %v truncated=%s, want changed %v, %d new, truncated=%s",
+				i, got.changed, got.added, got.truncated, wp.changed, len(wp.added), wp.truncated)
+		}
+		var oos []string
+		for _, i := range el.FindElements("SyncUpdatesResult/OutOfScopeRevisionIDs/int") {
+			oos = append(oos, i.Text())
+		}
+		if !slices.Equal(oos, []string{"987654"}) {
+			t.Errorf("page %d: OutOfScopeRevisionIDs %v, want [987654]", i, oos)
+		}
+		added = append(added, got.added...)
+		other = append(other, got.added...)
+		ck = newCookie(t, el)
 	}
-	if !slices.Equal(oos, []string{"987654"}) {
-		t.Errorf("OutOfScopeRevisionIDs %v, want [987654]", oos)
+	slices.Sort(added)
+	wantAdded := []int32{z, demo}
+	slices.Sort(wantAdded)
+	if !slices.Equal(added, wantAdded) {
+		t.Errorf("pages delivered %v, want %v", added, wantAdded)
 	}
-	_, el = e.syncUpdates(ck, []int32{m, w}, []int32{first[0].id})
-	second := newUpdates(t, el)
-	if len(second) != 1 || el.FindElement("SyncUpdatesResult/Truncated").Text() != "false" {
-		t.Fatalf("second page: got %v truncated=%s", second, el.FindElement("SyncUpdatesResult/Truncated").Text())
-	}
-	got := []int32{first[0].id, second[0].id}
-	slices.Sort(got)
-	want := []int32{z, demo}
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("pages delivered %v, want %v", got, want)
+	// Everything delivered: the next round is empty.
+	_, el := e.syncUpdates(ck, []int32{m, w}, other)
+	if n := len(el.FindElements("SyncUpdatesResult/ChangedUpdates/UpdateInfo")) + len(newUpdates(t, el)); n != 0 ||
+		el.FindElement("SyncUpdatesResult/Truncated").Text() != "false" {
+		t.Errorf("after the last page: %d updates, Truncated %s", n, el.FindElement("SyncUpdatesResult/Truncated").Text())
 	}
 }
 
