@@ -243,6 +243,19 @@ func contentOptions(cfg Config, blobs storage.BlobStore, mu *microsoftUpdateURLs
 	return opts, nil
 }
 
+// fileModified gives the content handler each file's Modified date from
+// its metadata, sent as Last-Modified (zero when the catalog does not list
+// the file).
+func fileModified(store catalog.Store) content.ModifiedFunc {
+	return func(ctx context.Context, sha1 []byte) (time.Time, error) {
+		f, err := store.FileBySHA1(ctx, sha1)
+		if errors.Is(err, catalog.ErrNotFound) {
+			return time.Time{}, nil
+		}
+		return f.Modified, err
+	}
+}
+
 // Server is a configured wsus server.
 type Server struct {
 	cfg    Config
@@ -335,6 +348,7 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	copts.Modified = fileModified(stores.Catalog)
 	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync})
 	health := newHealth(stores, logger)
 	client := &router{
