@@ -6,8 +6,9 @@
 // Every request body is a recorded native request (embedded from templates/,
 // see templates/README.md) with values substituted through etree; element
 // order, namespaces and prefixes stay as the native agent sends them. The
-// headers are those of the native agent except Accept-Encoding: xpress and
-// MS-CV, which clientsim does not send (it cannot decode Xpress).
+// headers are those of the native agent except MS-CV, which clientsim does
+// not send; like the agent it sends Accept-Encoding: xpress and decodes
+// Xpress answers (Config.Identity turns that off).
 //
 // Scan runs the sequence of MS-WUSP.md §3.1: GetConfig, GetAuthorizationCookie,
 // GetCookie, RegisterComputer, the SyncUpdates software rounds (§5.1) and the

@@ -41,8 +41,14 @@ type Config struct {
 	// means a temporary directory that is removed when Scan returns.
 	DownloadDir string
 	// HTTPClient is used for every request; nil means a client without
-	// transparent compression (no Accept-Encoding is sent).
+	// transparent compression (Go's gzip: clientsim sets Accept-Encoding
+	// itself).
 	HTTPClient *http.Client
+	// Identity leaves Accept-Encoding: xpress out of the SOAP requests, so
+	// that answers come uncompressed; the native agent always sends it
+	// (MS-WUSP.md section 1.4) and clientsim decodes the Xpress answers.
+	// Zero sends it.
+	Identity bool
 	// Logger receives step-by-step debug logs; nil discards them.
 	Logger *slog.Logger
 	// Rand shuffles the piece order; nil means a randomly seeded source.
@@ -146,7 +152,7 @@ func newSession(cfg Config) (*session, error) {
 	return &session{
 		cfg:       cfg,
 		base:      u,
-		soap:      &soapClient{http: cfg.HTTPClient, userAgent: AgentUserAgent, log: cfg.Logger},
+		soap:      &soapClient{http: cfg.HTTPClient, userAgent: AgentUserAgent, log: cfg.Logger, identity: cfg.Identity},
 		log:       cfg.Logger,
 		server:    strings.TrimSuffix(u.String(), "/"),
 		cache:     syncCache{maxInstalled: cfg.MaxInstalledNonLeaf},

@@ -277,7 +277,7 @@ func TestScanAgainstRecordedConversation(t *testing.T) {
 			ns = nsClient
 		}
 		if r.Path != wantPath || r.SOAPAction != `"`+ns+"/"+r.Op+`"` || r.UserAgent != AgentUserAgent ||
-			r.ContentType != "text/xml; charset=utf-8" || r.AcceptEncoding != "" {
+			r.ContentType != "text/xml; charset=utf-8" || r.AcceptEncoding != "xpress" {
 			t.Errorf("%s request: %+v", r.Op, r)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"wsus/internal/xpress"
 )
 
 // XML namespaces of the three SOAP services and of the envelope (MS-WUSP.md §1.5).
@@ -85,6 +87,8 @@ type soapClient struct {
 	http      *http.Client
 	userAgent string
 	log       *slog.Logger
+	// identity leaves out Accept-Encoding: xpress (Config.Identity).
+	identity bool
 }
 
 // call POSTs body to endpoint with SOAPAction ns+"/"+op and returns the
@@ -95,11 +99,15 @@ func (c *soapClient) call(ctx context.Context, endpoint, ns, op string, body []b
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
-	// Header set and order of the native agent, minus Accept-Encoding: xpress
-	// (clientsim does not decode Xpress) and the MS-CV correlation vector.
+	// Header set of the native agent (wsus-m0-native/scan/*/request.headers),
+	// minus the MS-CV correlation vector; Accept-Encoding: xpress unless
+	// Config.Identity.
 	req.Header.Set("Cache-Control", "no-cache")
 	req.Header.Set("Pragma", "no-cache")
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	if !c.identity {
+		req.Header.Set("Accept-Encoding", "xpress")
+	}
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("SOAPAction", `"`+action+`"`)
 	c.log.Debug("soap request", "op", op, "url", endpoint, "bytes", len(body))
@@ -116,8 +124,31 @@ func (c *soapClient) call(ctx context.Context, endpoint, ns, op string, body []b
 	if len(data) > maxResponseBytes {
 		return nil, fmt.Errorf("response larger than %d bytes", maxResponseBytes)
 	}
-	c.log.Debug("soap response", "op", op, "status", resp.StatusCode, "bytes", len(data))
+	wire := len(data)
+	if data, err = c.decode(resp.Header.Get("Content-Encoding"), data); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	c.log.Debug("soap response", "op", op, "status", resp.StatusCode, "bytes", len(data), "wire bytes", wire)
 	return parseResponse(op, ns, resp.StatusCode, data)
+}
+
+// decode undoes the Content-Encoding of an answer: none, or xpress when
+// the request asked for it (MS-WUSP.md section 1.4), decoded within
+// maxResponseBytes.
+func (c *soapClient) decode(encoding string, data []byte) ([]byte, error) {
+	switch {
+	case encoding == "" || strings.EqualFold(encoding, "identity"):
+		return data, nil
+	case strings.EqualFold(encoding, "xpress") && !c.identity:
+		out, err := xpress.Unframe(nil, data, maxResponseBytes)
+		if err != nil {
+			return nil, fmt.Errorf("decode Xpress answer: %w", err)
+		}
+		return out, nil
+	case strings.EqualFold(encoding, "xpress"):
+		return nil, errors.New("answer in Xpress, which the request did not accept")
+	}
+	return nil, fmt.Errorf("answer with unsupported Content-Encoding %q", encoding)
 }
 
 // parseResponse checks an HTTP answer to op and returns its <op>Response element.

@@ -88,6 +88,10 @@ type Config struct {
 	// its VmRSS and VmHWM are read from /proc before and after the run, and
 	// the CPU time it used during the run.
 	ServerPID int
+	// Identity makes the clients leave Accept-Encoding: xpress out, so that
+	// the server answers uncompressed (clientsim.Config.Identity). Zero
+	// asks for Xpress, as the native agent does.
+	Identity bool
 	// HTTPClient, when set, replaces the client Run builds (keep-alive
 	// transport with MaxIdleConnsPerHost = Clients, no transparent
 	// compression, RequestTimeout). Requests to any host but the server's

@@ -226,6 +226,7 @@ func (w *worker) firstScan(ctx context.Context) bool {
 		// non-leaf revisions than a real machine evaluates as installed.
 		MaxInstalledNonLeaf: maxInstalledNonLeaf,
 		HTTPClient:          w.r.http,
+		Identity:            w.r.cfg.Identity,
 		Logger:              slog.New(slog.DiscardHandler),
 	})
 	if err != nil { // not after withDefaults validated the URL; counted all the same

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
 
 	"wsus/clientsim/load"
 )
@@ -30,6 +33,8 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 	fs.StringVar(&cfg.TargetGroup, "target-group", "", "target group name(s) of every client (client-side targeting)")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", load.DefaultRequestTimeout, "bound on each HTTP request")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a server that is not on a loopback address")
+	fs.BoolVar(&cfg.Identity, "identity", false, "leave Accept-Encoding: xpress out of the SOAP requests (answers come uncompressed)")
+	wire := fs.Bool("wire-bytes", false, "count the bytes sent and received on the clients' connections and print them")
 	jsonOut := fs.Bool("json", false, "print the report as JSON on stdout (the table goes to stderr)")
 	allowErrors := fs.Bool("allow-errors", false, "exit 0 even when scans failed")
 	verbose := fs.Bool("verbose", false, "debug logs")
@@ -43,10 +48,18 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 	cfg.Mode = load.Mode(*mode)
 	cfg.Logger = logger(*verbose, stderr)
 
+	var counted *countingDialer
+	if *wire {
+		counted = &countingDialer{}
+		cfg.HTTPClient = countingClient(cfg, counted)
+	}
 	rep, err := load.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "clientsim: %v\n", err)
 		return 1
+	}
+	if counted != nil {
+		fmt.Fprintf(stderr, "wire bytes: %d received, %d sent (HTTP on TCP, all connections)\n", counted.read.Load(), counted.written.Load())
 	}
 	table := stdout
 	if *jsonOut {
@@ -71,4 +84,59 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 		return 1
 	}
 	return 0
+}
+
+// countingDialer counts the bytes read and written on the connections it
+// dials.
+type countingDialer struct {
+	net.Dialer
+	read, written atomic.Int64
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.Dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, d: d}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	d *countingDialer
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.d.read.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.d.written.Add(int64(n))
+	return n, err
+}
+
+// countingClient is the client load.Run would build for cfg (see
+// load.Config.HTTPClient), dialing through d.
+func countingClient(cfg load.Config, d *countingDialer) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableCompression = true // clientsim sets Accept-Encoding itself
+	t.DialContext = d.DialContext
+	clients := cfg.Clients
+	if clients <= 0 {
+		clients = load.DefaultClients
+	}
+	conns := clients
+	if cfg.Downloads {
+		conns *= 5
+	}
+	t.MaxIdleConns = conns
+	t.MaxIdleConnsPerHost = conns
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = load.DefaultRequestTimeout
+	}
+	return &http.Client{Transport: t, Timeout: timeout}
 }

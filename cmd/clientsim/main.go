@@ -106,6 +106,7 @@ func scan(ctx context.Context, args []string, server string, stdout, stderr io.W
 	fs.StringVar(&cfg.TargetGroup, "target-group", "", "target group name(s) for client-side targeting (targetGroupName)")
 	fs.IntVar(&cfg.Parallel, "parallel", 4, "content pieces downloaded in parallel")
 	fs.StringVar(&cfg.DownloadDir, "download-dir", "", "keep downloaded files here (default: a temporary directory, removed)")
+	fs.BoolVar(&cfg.Identity, "identity", false, "leave Accept-Encoding: xpress out of the SOAP requests (answers come uncompressed)")
 	verbose := fs.Bool("verbose", false, "log every step to stderr")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: clientsim scan [flags]\n\nRuns GetConfig, authorization, RegisterComputer, SyncUpdates, GetExtendedUpdateInfo,\ndownloads and verifies every offered file and reports events, like Windows Update Agent.\n\n")

@@ -175,7 +175,9 @@ func record(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableCompression = true
 	rec := &recorder{next: t}
-	agent, err := clientsim.NewAgent(clientsim.Config{ServerURL: *server, HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute}})
+	// Identity: the recorder keeps the answers as sent, and they are read
+	// as XML (and served as they are by the bare handler).
+	agent, err := clientsim.NewAgent(clientsim.Config{ServerURL: *server, Identity: true, HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute}})
 	if err != nil {
 		return err
 	}
