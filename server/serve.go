@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,10 @@ type Listeners struct {
 	// Admin serves the admin API and health; required when
 	// Config.AdminListen is set, refused otherwise.
 	Admin net.Listener
+	// TLS, when set, serves what Client serves over HTTPS with the
+	// certificate of Config.TLSCert (reloaded when it changes): a plain TCP
+	// listener, which ServeListeners wraps in TLS.
+	TLS net.Listener
 }
 
 // Serve serves on ln; see ServeListeners. It cannot serve a Server whose
@@ -64,12 +69,19 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		}
 		return errors.New("server: serve: an admin listener was given, but the admin API is served on the client listener (Config.AdminListen is empty)")
 	}
+	if l.TLS != nil && s.certs == nil {
+		return errNoTLSCert
+	}
 	st := &serveState{conns: map[net.Conn]struct{}{}}
 	servers := []*http.Server{s.httpServer(s.client, st)}
 	listeners := []net.Listener{l.Client}
 	if l.Admin != nil {
 		servers = append(servers, s.httpServer(s.admin, st))
 		listeners = append(listeners, l.Admin)
+	}
+	if l.TLS != nil {
+		servers = append(servers, s.httpServer(s.client, st))
+		listeners = append(listeners, tls.NewListener(l.TLS, s.certs.tlsConfig()))
 	}
 	errc := make(chan error, len(servers))
 	for i, hs := range servers {

@@ -119,6 +119,15 @@ type Config struct {
 	// UpstreamCAFile is a PEM file of certificates trusted for the upstream
 	// server beside the system roots.
 	UpstreamCAFile string
+	// TLSListen is the HTTPS address (WSUS's 8531) `wsusd serve` opens
+	// besides Listen; TLSCert and TLSKey are its PEM certificate (chain)
+	// and key, reloaded when the files change. Empty TLSListen serves no
+	// HTTPS.
+	TLSListen, TLSCert, TLSKey string
+	// TrustedProxies are the addresses (IPs, CIDR prefixes, comma
+	// separated) whose X-Forwarded-Proto and X-Forwarded-Host are believed:
+	// TLS-terminating proxies in front of the server.
+	TrustedProxies string
 }
 
 // DefaultSnapshotMaxAge is the snapshot age `wsusd serve` allows by
@@ -142,6 +151,15 @@ func (cfg Config) validate() error {
 			cfg.MaxInflight, cfg.MaxBufferedBytes, cfg.ShutdownTimeout, cfg.SyncLease)
 	}
 	if _, _, err := syncer.ParseSchedule(cfg.SyncSchedule); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return errors.New("server: a TLS certificate needs its key and a key its certificate; give both")
+	}
+	if cfg.TLSListen != "" && cfg.TLSCert == "" {
+		return errNoTLSCert
+	}
+	if _, err := ParseTrustedProxies(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
@@ -265,6 +283,8 @@ type Server struct {
 	engine *scan.Engine
 	// sync runs synchronizations from the upstream while serving.
 	sync *syncJobs
+	// certs serves the HTTPS listener's certificate; nil without one.
+	certs *certReloader
 	// client serves the client listener; admin the admin listener, nil
 	// when the admin API is served on the client listener.
 	client, admin *router
@@ -306,6 +326,13 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 			return nil, err
 		}
 	}
+	if cfg.TLSCert != "" {
+		if srv.certs, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, logger); err != nil {
+			return nil, err
+		}
+	}
+	// Checked by validate.
+	trusted, _ := ParseTrustedProxies(cfg.TrustedProxies)
 	view := &syncView{store: stores.Catalog}
 	mu := &microsoftUpdateURLs{view: view, store: stores.Catalog, blobs: stores.Blobs, always: cfg.ContentMUURLs != "", log: logger}
 	fetch, err := onDemand(view, stores.Catalog, stores.Blobs, logger)
@@ -320,13 +347,13 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	// client services and the upstream role share its bounds.
 	admission := soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)
 	wcfg := wusp.Config{
-		Store:      stores.Catalog,
-		Engine:     srv.engine,
-		Sealer:     sealer,
-		Logger:     logger,
-		ContentURL: cfg.ContentURL,
-		PageSize:   cfg.SyncPageSize,
-		Admission:  admission,
+		Store:       stores.Catalog,
+		Engine:      srv.engine,
+		Sealer:      sealer,
+		Logger:      logger,
+		ContentBase: contentBaseFunc(cfg.ContentURL, cfg.Listen, trusted),
+		PageSize:    cfg.SyncPageSize,
+		Admission:   admission,
 	}
 	wcfg.Locate = mu.locator()
 	services, err := wusp.New(ctx, wcfg)

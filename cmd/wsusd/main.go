@@ -33,6 +33,7 @@ commands:
   serve    serve Windows Update clients, content and the admin API
   import   load update metadata (upd:Update XML) and payload files into the catalog
   sync     synchronize the catalog from an upstream server once (Microsoft Update, a WSUS, another wsusd)
+  tls init make a private CA and a server certificate for --tls-cert/--tls-key (labs, small sites)
   content  verify: re-check stored payloads against their metadata
            gc: delete payloads no non-declined update references
 
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = importCmd(ctx, args[1:], stdout, stderr)
 	case "sync":
 		err = syncCmd(ctx, args[1:], stdout, stderr)
+	case "tls":
+		err = tlsCmd(args[1:], stdout, stderr)
 	case "content":
 		err = contentCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -232,6 +235,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&c.cfg.SyncSchedule, "sync-schedule", "", `synchronize from the upstream automatically: "off", "N" (N times a day from 00:00 UTC) or "HH:MM/N" (N a day from HH:MM UTC), saved for every replica; empty keeps the saved schedule (wsusctl sync settings)`)
 	fs.DurationVar(&c.cfg.SyncLease, "sync-lease", syncer.DefaultLease, "how long a synchronization that stopped renewing its lease (its process died) blocks the next one")
 	fs.StringVar(&c.cfg.UpstreamCAFile, "upstream-ca-file", "", "PEM file of certificates trusted for the upstream server beside the system roots")
+	fs.StringVar(&c.cfg.TLSListen, "tls-listen", "", "address to serve HTTPS on besides --listen (WSUS's 8531, e.g. 0.0.0.0:8531); needs --tls-cert and --tls-key")
+	fs.StringVar(&c.cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) of the HTTPS listener, reloaded when the file changes")
+	fs.StringVar(&c.cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
+	fs.StringVar(&c.cfg.TrustedProxies, "trusted-proxies", "", "comma-separated IPs or CIDR prefixes of TLS-terminating proxies whose X-Forwarded-Proto and X-Forwarded-Host are believed")
+	env["tls-listen"] = "WSUS_TLS_LISTEN"
+	env["tls-cert"] = "WSUS_TLS_CERT"
+	env["tls-key"] = "WSUS_TLS_KEY"
+	env["trusted-proxies"] = "WSUS_TRUSTED_PROXIES"
 	env["sync-schedule"] = "WSUS_SYNC_SCHEDULE"
 	env["sync-lease"] = "WSUS_SYNC_LEASE"
 	env["upstream-ca-file"] = "WSUS_UPSTREAM_CA_FILE"
@@ -269,6 +280,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("admin listen: %w", err)
 		}
 		attrs = append(attrs, "admin_addr", lns.Admin.Addr().String())
+	}
+	if c.cfg.TLSListen != "" {
+		if lns.TLS, err = net.Listen("tcp", c.cfg.TLSListen); err != nil {
+			lns.Client.Close()
+			if lns.Admin != nil {
+				lns.Admin.Close()
+			}
+			return fmt.Errorf("TLS listen: %w", err)
+		}
+		attrs = append(attrs, "tls_addr", lns.TLS.Addr().String())
 	}
 	logger.Info("wsusd serving", append(attrs, "data", c.cfg.DataDir, "content", fmt.Sprint(stores.Blobs))...)
 	if srv.AdminTokenFile != "" {
@@ -310,6 +331,15 @@ func checkServeFlags(cfg server.Config, env map[string]string) error {
 	}
 	if _, _, err := syncer.ParseSchedule(cfg.SyncSchedule); err != nil {
 		return flagError(fmt.Sprintf("%s: %v", name("sync-schedule"), err))
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return flagError(fmt.Sprintf("%s and %s go together; give both", name("tls-cert"), name("tls-key")))
+	}
+	if cfg.TLSListen != "" && cfg.TLSCert == "" {
+		return flagError(fmt.Sprintf("%s needs %s and %s (wsusd tls init makes a pair)", name("tls-listen"), name("tls-cert"), name("tls-key")))
+	}
+	if _, err := server.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return flagError(fmt.Sprintf("%s: %v", name("trusted-proxies"), err))
 	}
 	return nil
 }

@@ -51,10 +51,10 @@ type Config struct {
 	Engine *scan.Engine
 	Sealer *cookie.Sealer
 	Logger *slog.Logger
-	// ContentURL is the base URL put in FileLocation URLs
-	// ("http://wsus.example.com:8530"); empty means the scheme and Host the
-	// SOAP request came in on, as WSUS does.
-	ContentURL string
+	// ContentBase returns the base URL put in FileLocation URLs for a
+	// request ("http://wsus.example.com:8530"); nil means the scheme and
+	// Host the SOAP request came in on.
+	ContentBase func(r *http.Request) string
 	// PageSize is the SyncUpdates page size; zero means scan.DefaultPageSize.
 	PageSize int
 	// MaxPageBytes ends a SyncUpdates page once its Core fragments pass it;
@@ -336,8 +336,8 @@ func writeCookie(w soap.XMLWriter, name string, expires time.Time, data string) 
 
 // contentBase is the scheme://host[:port] content URLs start with.
 func (s *Services) contentBase(r *http.Request) string {
-	if s.cfg.ContentURL != "" {
-		return strings.TrimRight(s.cfg.ContentURL, "/")
+	if s.cfg.ContentBase != nil {
+		return s.cfg.ContentBase(r)
 	}
 	scheme := "http"
 	if r.TLS != nil {
