@@ -2,6 +2,8 @@ package clientsim
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +46,9 @@ type Config struct {
 	// transparent compression (Go's gzip: clientsim sets Accept-Encoding
 	// itself).
 	HTTPClient *http.Client
+	// RootCAs are the certificate authorities trusted for an https
+	// ServerURL when HTTPClient is nil; nil means the system's.
+	RootCAs *x509.CertPool
 	// Identity leaves Accept-Encoding: xpress out of the SOAP requests, so
 	// that answers come uncompressed; the native agent always sends it
 	// (MS-WUSP.md section 1.4) and clientsim decodes the Xpress answers.
@@ -141,6 +146,9 @@ func newSession(cfg Config) (*session, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.DisableCompression = true
 		t.MaxIdleConnsPerHost = cfg.Parallel + 1
+		if cfg.RootCAs != nil {
+			t.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+		}
 		cfg.HTTPClient = &http.Client{Transport: t}
 	}
 	if cfg.Logger == nil {

@@ -145,3 +145,14 @@ func TestTLSCertificateReload(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestClientsimCommandOverHTTPS runs the clientsim command with --ca-file
+// against the HTTPS listener.
+func TestClientsimCommandOverHTTPS(t *testing.T) {
+	s := startHTTPS(t)
+	cmd := exec.Command("go", "run", "../cmd/clientsim", "scan", "--server", s.secure, "--ca-file", s.caFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "bytes verified:   3080000") {
+		t.Errorf("clientsim scan over HTTPS: %v\n%s", err, out)
+	}
+}

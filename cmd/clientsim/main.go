@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -107,6 +108,7 @@ func scan(ctx context.Context, args []string, server string, stdout, stderr io.W
 	fs.IntVar(&cfg.Parallel, "parallel", 4, "content pieces downloaded in parallel")
 	fs.StringVar(&cfg.DownloadDir, "download-dir", "", "keep downloaded files here (default: a temporary directory, removed)")
 	fs.BoolVar(&cfg.Identity, "identity", false, "leave Accept-Encoding: xpress out of the SOAP requests (answers come uncompressed)")
+	caFile := fs.String("ca-file", "", "PEM file of certificate authorities trusted for an https --server, besides the system's (wsusd tls init writes ca.crt)")
 	verbose := fs.Bool("verbose", false, "log every step to stderr")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: clientsim scan [flags]\n\nRuns GetConfig, authorization, RegisterComputer, SyncUpdates, GetExtendedUpdateInfo,\ndownloads and verifies every offered file and reports events, like Windows Update Agent.\n\n")
@@ -116,6 +118,14 @@ func scan(ctx context.Context, args []string, server string, stdout, stderr io.W
 		return status
 	}
 	cfg.Logger = logger(*verbose, stderr)
+	if *caFile != "" {
+		roots, err := rootsWith(*caFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "clientsim scan: --ca-file: %v\n", err)
+			return 2
+		}
+		cfg.RootCAs = roots
+	}
 
 	sum, err := clientsim.Scan(ctx, cfg)
 	if err != nil {
@@ -196,4 +206,21 @@ func replayCmd(ctx context.Context, args []string, server string, stdout, stderr
 		return 1
 	}
 	return 0
+}
+
+// rootsWith returns the system's certificate authorities plus those of a
+// PEM file.
+func rootsWith(caFile string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	return roots, nil
 }
