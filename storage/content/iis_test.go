@@ -299,3 +299,74 @@ func testLastModifiedFromMetadata(t *testing.T, store storage.BlobStore) {
 		t.Errorf("log %q does not report the catalog failure", logs.String())
 	}
 }
+
+// FuzzRanges sends arbitrary Range headers to the handler and checks the
+// answer against the object: 200 with the whole file, 206 with the
+// Content-Range's bytes, 206 multipart/byteranges whose parts (at most
+// MaxRanges, no more bytes in all than the file) each hold their
+// Content-Range's bytes, or 416; Content-Length is the body's (a 416's is
+// net/http's to set, which the recorder does not do).
+func FuzzRanges(f *testing.F) {
+	for _, v := range []string{
+		"bytes=0-99,200-299", "bytes=-5,0-0", "bytes=2999-,0-", "bytes=1-1,1-1,1-1", "bytes=5000-,0-9",
+		"bytes=0-1,x", "bytes=" + strings.Repeat("3-4,", content.MaxRanges+1), "bytes=0-1048575", "",
+	} {
+		f.Add(v)
+	}
+	store := newStore(f)
+	obj := put(f, store, testData(3000))
+	h := content.NewHandler(store, nil)
+	size := int64(len(obj.data))
+	f.Fuzz(func(t *testing.T, rng string) {
+		r := httptest.NewRequest("GET", obj.path(".cab"), nil)
+		r.Header["Range"] = []string{rng}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		body := w.Body.Bytes()
+		if cl := w.Header().Get("Content-Length"); w.Code != 416 && cl != strconv.Itoa(len(body)) {
+			t.Fatalf("Range %q: Content-Length %q, body of %d bytes", rng, cl, len(body))
+		}
+		var start, end, total int64
+		switch ctype := w.Header().Get("Content-Type"); {
+		case w.Code == 200:
+			if !bytes.Equal(body, obj.data) {
+				t.Fatalf("Range %q: 200 without the file", rng)
+			}
+		case w.Code == 416:
+		case w.Code == 206 && ctype == "application/vnd.ms-cab-compressed":
+			if _, err := fmt.Sscanf(w.Header().Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil ||
+				total != size || start < 0 || end >= size || !bytes.Equal(body, obj.data[start:end+1]) {
+				t.Fatalf("Range %q: 206 %q with %d bytes", rng, w.Header().Get("Content-Range"), len(body))
+			}
+		case w.Code == 206:
+			_, params, err := mime.ParseMediaType(ctype)
+			if err != nil {
+				t.Fatalf("Range %q: Content-Type %q: %v", rng, ctype, err)
+			}
+			mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+			parts, sum := 0, int64(0)
+			for {
+				p, err := mr.NextRawPart()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("Range %q: part %d: %v", rng, parts, err)
+				}
+				got, err := io.ReadAll(p)
+				if _, serr := fmt.Sscanf(p.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil || serr != nil ||
+					total != size || start < 0 || end >= size || !bytes.Equal(got, obj.data[start:end+1]) ||
+					p.Header.Get("Content-Type") != "application/vnd.ms-cab-compressed" {
+					t.Fatalf("Range %q: part %d %v of %d bytes (%v)", rng, parts, p.Header, len(got), err)
+				}
+				parts++
+				sum += end - start + 1
+			}
+			if parts < 2 || parts > content.MaxRanges || sum > size {
+				t.Fatalf("Range %q: %d parts of %d bytes in all", rng, parts, sum)
+			}
+		default:
+			t.Fatalf("Range %q: status %d", rng, w.Code)
+		}
+	})
+}
