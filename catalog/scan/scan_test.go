@@ -18,13 +18,13 @@ import (
 
 // graph builds a catalog on a real embedded store and names its revisions.
 type graph struct {
-	t     *testing.T
+	t     testing.TB
 	store *sqlite.Store
 	names map[string]uuid.UUID
 	revs  []*catalog.Revision
 }
 
-func newGraph(t *testing.T) *graph {
+func newGraph(t testing.TB) *graph {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "catalog.db"))
 	if err != nil {
@@ -158,7 +158,7 @@ func (g *graph) actions(sc *scan.Scope) map[string]scan.Action {
 // standard is a small Microsoft-shaped catalog: company → product family →
 // product, a classification, a detectoid, a bundle with two members, a
 // lone update, an expired one and a driver.
-func standard(t *testing.T) *graph {
+func standard(t testing.TB) *graph {
 	g := newGraph(t)
 	g.add(
 		rev{name: "Microsoft", typ: catalog.TypeCategory, categoryType: "Company"},
