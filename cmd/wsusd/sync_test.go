@@ -132,16 +132,23 @@ func TestSyncSurvivesKill(t *testing.T) {
 		t.Fatalf("the reference catalog lacks payloads, approvals or an expired update:\n%.2000s", want)
 	}
 
+	// At least 20 runs are killed before they finish (issue 9); runs that
+	// finish before their kill count for nothing but teach the test how
+	// long a run takes now (the machine's load changes it).
 	runs := 20
 	if v, err := strconv.Atoi(os.Getenv("WSUS_KILL_RUNS")); err == nil && v > 0 {
 		runs = v
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	killedMidway := 0
-	for i := range runs {
+	for i := 0; killedMidway < runs; i++ {
+		if i == 3*runs {
+			t.Fatalf("only %d of %d runs were killed before they finished", killedMidway, i)
+		}
 		dir := t.TempDir()
 		cmd := exec.Command(os.Args[0], args(dir)...)
 		cmd.Env = append(os.Environ(), asWsusd+"=1")
+		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -153,6 +160,7 @@ func TestSyncSurvivesKill(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run %d: wsusd sync failed before being killed: %v", i, err)
 			}
+			took = time.Since(start)
 		case <-time.After(delay):
 			_ = cmd.Process.Kill()
 			if err := <-exited; err != nil {
@@ -167,9 +175,6 @@ func TestSyncSurvivesKill(t *testing.T) {
 		if got := catalogState(t, dir); got != want {
 			t.Fatalf("run %d (killed after %s): catalog differs from the reference:\n%s", i, delay, lineDiff(got, want))
 		}
-	}
-	if killedMidway < runs/2 {
-		t.Errorf("only %d of %d runs were killed before they finished", killedMidway, runs)
 	}
 }
 
