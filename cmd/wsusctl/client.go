@@ -97,12 +97,18 @@ func (c *client) call(ctx context.Context, method, endpoint string, query url.Va
 // get calls GET /api/v1/<endpoint> and decodes the answer into v; it also
 // returns the raw answer.
 func (c *client) get(ctx context.Context, endpoint string, query url.Values, v any) ([]byte, error) {
-	data, err := c.call(ctx, http.MethodGet, endpoint, query, nil)
+	return c.do(ctx, http.MethodGet, endpoint, query, nil, v)
+}
+
+// do calls method /api/v1/<endpoint> with body (JSON, nil for none) and
+// decodes the answer into v; it also returns the raw answer (for --json).
+func (c *client) do(ctx context.Context, method, endpoint string, query url.Values, body, v any) ([]byte, error) {
+	data, err := c.call(ctx, method, endpoint, query, body)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("GET %s: decode answer: %w", endpoint, err)
+		return nil, fmt.Errorf("%s %s: decode answer: %w", method, endpoint, err)
 	}
 	return data, nil
 }

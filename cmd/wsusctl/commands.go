@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -122,16 +121,13 @@ func approveCmd(opts *options, args []string) (action, error) {
 	}
 	req.UpdateID = pos[0]
 	return func(ctx context.Context, c *client, stdout io.Writer) error {
-		raw, err := c.call(ctx, http.MethodPost, "approvals", nil, req)
+		var a admin.Approval
+		raw, err := c.do(ctx, http.MethodPost, "approvals", nil, req, &a)
 		if err != nil {
 			return err
 		}
 		if opts.json {
 			return writeRaw(stdout, raw)
-		}
-		var a admin.Approval
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return fmt.Errorf("POST approvals: decode answer: %w", err)
 		}
 		if a.Action == "NotApproved" {
 			_, err = fmt.Fprintf(stdout, "Removed the approval of %s for %s.\n", a.UpdateID, a.Group)
@@ -223,16 +219,13 @@ func declineCmd(verb string) command {
 		}
 		endpoint := "updates/" + url.PathEscape(pos[0]) + "/" + verb
 		return func(ctx context.Context, c *client, stdout io.Writer) error {
-			raw, err := c.call(ctx, http.MethodPost, endpoint, nil, nil)
+			var d admin.DeclineState
+			raw, err := c.do(ctx, http.MethodPost, endpoint, nil, nil, &d)
 			if err != nil {
 				return err
 			}
 			if opts.json {
 				return writeRaw(stdout, raw)
-			}
-			var d admin.DeclineState
-			if err := json.Unmarshal(raw, &d); err != nil {
-				return fmt.Errorf("POST %s: decode answer: %w", endpoint, err)
 			}
 			if d.Declined {
 				_, err = fmt.Fprintf(stdout, "Declined %s: no client is offered it.\n", d.UpdateID)
@@ -258,16 +251,13 @@ func createGroupCmd(opts *options, args []string) (action, error) {
 	}
 	req.Name = pos[0]
 	return func(ctx context.Context, c *client, stdout io.Writer) error {
-		raw, err := c.call(ctx, http.MethodPost, "groups", nil, req)
+		var g admin.Group
+		raw, err := c.do(ctx, http.MethodPost, "groups", nil, req, &g)
 		if err != nil {
 			return err
 		}
 		if opts.json {
 			return writeRaw(stdout, raw)
-		}
-		var g admin.Group
-		if err := json.Unmarshal(raw, &g); err != nil {
-			return fmt.Errorf("POST groups: decode answer: %w", err)
 		}
 		parent := "-"
 		if g.ParentID != nil {
@@ -298,16 +288,13 @@ func assignCmd(opts *options, args []string) (action, error) {
 	// Never null: the server reads null as a mistake, [] as "clear".
 	req := admin.ComputerGroupsRequest{Groups: append([]string{}, pos[1:]...)}
 	return func(ctx context.Context, c *client, stdout io.Writer) error {
-		raw, err := c.call(ctx, http.MethodPut, endpoint, nil, req)
+		var comp admin.Computer
+		raw, err := c.do(ctx, http.MethodPut, endpoint, nil, req, &comp)
 		if err != nil {
 			return err
 		}
 		if opts.json {
 			return writeRaw(stdout, raw)
-		}
-		var comp admin.Computer
-		if err := json.Unmarshal(raw, &comp); err != nil {
-			return fmt.Errorf("PUT %s: decode answer: %w", endpoint, err)
 		}
 		if len(comp.Groups) == 0 {
 			_, err = fmt.Fprintf(stdout, "%s (%s) is assigned to no target group.\n", comp.ID, orDash(comp.DNSName))

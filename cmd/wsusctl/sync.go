@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,13 +90,10 @@ func syncStartCmd(opts *options, args []string) (action, error) {
 		return nil, fmt.Errorf("sync start: --poll %s is not positive", *poll)
 	}
 	return func(ctx context.Context, c *client, stdout io.Writer) error {
-		raw, err := c.call(ctx, http.MethodPost, "sync/runs", nil, nil)
+		var run admin.SyncRun
+		raw, err := c.do(ctx, http.MethodPost, "sync/runs", nil, nil, &run)
 		if err != nil {
 			return err
-		}
-		var run admin.SyncRun
-		if err := json.Unmarshal(raw, &run); err != nil {
-			return fmt.Errorf("POST sync/runs: decode answer: %w", err)
 		}
 		if !*wait {
 			if opts.json {
@@ -218,16 +214,13 @@ func syncSettingsCmd(opts *options, args []string) (action, error) {
 		if set["first-sync"] {
 			req.FirstSync = *firstSync
 		}
-		raw, err = c.call(ctx, http.MethodPut, "sync/settings", nil, req)
+		var stored admin.SyncSettings
+		raw, err = c.do(ctx, http.MethodPut, "sync/settings", nil, req, &stored)
 		if err != nil {
 			return err
 		}
 		if opts.json {
 			return writeRaw(stdout, raw)
-		}
-		var stored admin.SyncSettings
-		if err := json.Unmarshal(raw, &stored); err != nil {
-			return fmt.Errorf("PUT sync/settings: decode answer: %w", err)
 		}
 		return printSyncSettings(stdout, &stored)
 	}, nil
