@@ -48,3 +48,14 @@ func BenchmarkUnframe(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFrameSmall frames a 1,008-byte answer, the size of a delta
+// SyncUpdates answer: the fixed costs of a call.
+func BenchmarkFrameSmall(b *testing.B) {
+	in := benchInput(b)[:1008]
+	out := Frame(nil, in, BlockSize)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		out = Frame(out[:0], in, BlockSize)
+	}
+}

@@ -164,6 +164,7 @@ func record(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out := fs.String("out", "", "folder to write the recorded exchange into (required)")
 	validFor := fs.Duration("valid-for", 5*time.Minute, "the recorded cookie must stay valid at least this long")
 	maxScans := fs.Int("max-scans", 5, "give up after this many scans without a delta answer")
+	maxNonLeaf := fs.Int("max-installed-non-leaf", 0, "most non-leaf revisions the client reports installed (clientsim.Config.MaxInstalledNonLeaf; a real WSUS refuses more than 400); 0: no bound")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -177,7 +178,7 @@ func record(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rec := &recorder{next: t}
 	// Identity: the recorder keeps the answers as sent, and they are read
 	// as XML (and served as they are by the bare handler).
-	agent, err := clientsim.NewAgent(clientsim.Config{ServerURL: *server, Identity: true, HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute}})
+	agent, err := clientsim.NewAgent(clientsim.Config{ServerURL: *server, Identity: true, MaxInstalledNonLeaf: *maxNonLeaf, HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute}})
 	if err != nil {
 		return err
 	}
