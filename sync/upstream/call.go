@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
+	"wsus/internal/xpress"
 	"wsus/soap"
 	"wsus/sync/wsusss"
 )
@@ -145,6 +147,9 @@ func (c *Client) post(ctx context.Context, req wsusss.Request, target string) ([
 	}
 	hr.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	hr.Header.Set("SOAPAction", `"`+req.Action+`"`)
+	// A WSUS upstream compresses its answers when asked (MS-WUSP 2.1, the
+	// framing its ServerSync answers share); Go's gzip is then off.
+	hr.Header.Set("Accept-Encoding", "xpress")
 	resp, err := c.hc.Do(hr)
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 		// An untrusted certificate stays untrusted: not retried.
@@ -160,6 +165,18 @@ func (c *Client) post(ctx context.Context, req wsusss.Request, target string) ([
 	}
 	if int64(len(body)) > c.maxBody {
 		return nil, 0, fmt.Errorf("upstream: %s: answer longer than %d bytes: %w", req.Operation, c.maxBody, ErrTooLarge)
+	}
+	switch enc := resp.Header.Get("Content-Encoding"); {
+	case strings.EqualFold(enc, "xpress"):
+		if body, err = xpress.Unframe(nil, body, int(c.maxBody)); err != nil {
+			if errors.Is(err, xpress.ErrTooLarge) {
+				return nil, 0, fmt.Errorf("upstream: %s: answer longer than %d bytes once decoded: %w", req.Operation, c.maxBody, ErrTooLarge)
+			}
+			// A body cut short or garbled: tried again (MalformedAttempts).
+			return nil, 0, fmt.Errorf("upstream: %s: Xpress answer: %w: %w", req.Operation, err, wsusss.ErrMalformed)
+		}
+	case enc != "" && !strings.EqualFold(enc, "identity"):
+		return nil, 0, fmt.Errorf("upstream: %s: answer in the unasked encoding %q", req.Operation, enc)
 	}
 	return body, resp.StatusCode, nil
 }

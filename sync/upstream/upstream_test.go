@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"wsus/internal/xpress"
 	"wsus/soap"
 	"wsus/sync/wsusss"
 )
@@ -57,6 +58,9 @@ const authCookieAnswer = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope x
 type answer struct {
 	status int
 	body   []byte
+	// encoding "xpress" frames body in Xpress (Content-Encoding: xpress);
+	// "xpress-corrupt" does and then damages it.
+	encoding string
 }
 
 // fake is an upstream over loopback: it checks every request (POST, path,
@@ -158,9 +162,21 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if seen != nil {
 		seen <- op
 	}
+	if ae := r.Header.Get("Accept-Encoding"); ae != "xpress" {
+		fail("%s: Accept-Encoding %q, want xpress", op, ae)
+		return
+	}
+	body = a.body
+	if strings.HasPrefix(a.encoding, "xpress") {
+		body = xpress.Frame(nil, a.body, 0)
+		if a.encoding == "xpress-corrupt" {
+			body = body[:len(body)-len(body)/3]
+		}
+		w.Header().Set("Content-Encoding", "xpress")
+	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(a.status)
-	_, _ = w.Write(a.body)
+	_, _ = w.Write(body)
 }
 
 // testClient returns a Client of url whose backoff waits milliseconds and
@@ -269,44 +285,51 @@ func TestGetUpdateDataScenarios(t *testing.T) {
 	}{
 		{name: "recorded answer", wantUpdateData: 1, wantAuth: 1},
 		{name: "InvalidCookie, re-authenticated once",
-			script:         []answer{{500, fault(t, soap.InvalidCookie)}},
+			script:         []answer{{500, fault(t, soap.InvalidCookie), ""}},
 			wantUpdateData: 2, wantAuth: 2},
 		{name: "CookieExpired answered with 200, re-authenticated once",
-			script:         []answer{{200, fault(t, soap.CookieExpired)}},
+			script:         []answer{{200, fault(t, soap.CookieExpired), ""}},
 			wantUpdateData: 2, wantAuth: 2},
 		{name: "InvalidCookie twice is returned",
-			script:         []answer{{500, fault(t, soap.InvalidCookie)}, {500, fault(t, soap.InvalidCookie)}},
+			script:         []answer{{500, fault(t, soap.InvalidCookie), ""}, {500, fault(t, soap.InvalidCookie), ""}},
 			wantErr:        isFault(soap.InvalidCookie),
 			wantUpdateData: 2, wantAuth: 2},
 		{name: "503 twice then 200 is retried",
-			script:         []answer{{503, []byte("busy")}, {503, []byte("busy")}},
+			script:         []answer{{503, []byte("busy"), ""}, {503, []byte("busy"), ""}},
 			wantUpdateData: 3, wantAuth: 1},
 		{name: "502 and 504 are retried",
-			script:         []answer{{502, nil}, {504, nil}},
+			script:         []answer{{502, nil, ""}, {504, nil, ""}},
 			wantUpdateData: 3, wantAuth: 1},
 		{name: "ServerBusy fault is retried",
-			script:         []answer{{500, fault(t, soap.ServerBusy)}},
+			script:         []answer{{500, fault(t, soap.ServerBusy), ""}},
 			wantUpdateData: 2, wantAuth: 1},
 		{name: "InternalServerError fault is retried",
-			script:         []answer{{500, fault(t, soap.InternalServerError)}},
+			script:         []answer{{500, fault(t, soap.InternalServerError), ""}},
 			wantUpdateData: 2, wantAuth: 1},
 		{name: "InvalidParameters fault is not retried",
-			script:         []answer{{500, fault(t, soap.InvalidParameters)}},
+			script:         []answer{{500, fault(t, soap.InvalidParameters), ""}},
 			wantErr:        isFault(soap.InvalidParameters),
 			wantUpdateData: 1, wantAuth: 1},
+		{name: "Xpress answer is decoded",
+			script:         []answer{{200, ok, "xpress"}},
+			wantUpdateData: 1, wantAuth: 1},
+		{name: "Xpress answer cut short every time is malformed after MalformedAttempts",
+			script:         []answer{{200, ok, "xpress-corrupt"}, {200, ok, "xpress-corrupt"}, {200, ok, "xpress-corrupt"}},
+			wantErr:        func(err error) bool { return errors.Is(err, wsusss.ErrMalformed) },
+			wantUpdateData: MalformedAttempts, wantAuth: 1},
 		{name: "truncated body is tried again",
-			script:         []answer{{200, ok[:len(ok)/2]}},
+			script:         []answer{{200, ok[:len(ok)/2], ""}},
 			wantUpdateData: 2, wantAuth: 1},
 		{name: "body truncated every time is malformed after MalformedAttempts",
-			script:         []answer{{200, ok[:len(ok)/2]}, {200, ok[:len(ok)/3]}, {200, ok[:len(ok)/2]}},
+			script:         []answer{{200, ok[:len(ok)/2], ""}, {200, ok[:len(ok)/3], ""}, {200, ok[:len(ok)/2], ""}},
 			wantErr:        func(err error) bool { return errors.Is(err, wsusss.ErrMalformed) },
 			wantUpdateData: MalformedAttempts, wantAuth: 1},
 		{name: "500 without a fault is a status error, not retried",
-			script:         []answer{{500, []byte("<html>Server Error</html>")}},
+			script:         []answer{{500, []byte("<html>Server Error</html>"), ""}},
 			wantErr:        isStatus(500),
 			wantUpdateData: 1, wantAuth: 1},
 		{name: "404 is a status error, not retried",
-			script:         []answer{{404, nil}},
+			script:         []answer{{404, nil, ""}},
 			wantErr:        isStatus(404),
 			wantUpdateData: 1, wantAuth: 1},
 		{name: "body over the limit is refused, not retried",
@@ -350,7 +373,7 @@ func TestGetUpdateDataScenarios(t *testing.T) {
 func TestRetryGivesUp(t *testing.T) {
 	f := newFake(t)
 	for range 1000 {
-		f.script["GetConfigData"] = append(f.script["GetConfigData"], answer{503, nil})
+		f.script["GetConfigData"] = append(f.script["GetConfigData"], answer{503, nil, ""})
 	}
 	c := start(t, f)
 	c.maxElapsed = 50 * time.Millisecond
@@ -367,7 +390,7 @@ func TestRetryGivesUp(t *testing.T) {
 // call at once, with ctx's error.
 func TestCancelDuringRetry(t *testing.T) {
 	f := newFake(t)
-	f.script["GetConfigData"] = []answer{{503, nil}, {503, nil}}
+	f.script["GetConfigData"] = []answer{{503, nil, ""}, {503, nil, ""}}
 	f.seen = make(chan string, 10)
 	c := start(t, f)
 	c.initialInterval = time.Minute // the wait the cancel cuts short
