@@ -208,7 +208,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&c.cfg.AdminToken, "admin-token", "", "bearer token of the admin API; empty means the one in <data>/admin-token, created on first start")
 	fs.StringVar(&c.cfg.CookieKey, "cookie-key", "", "64 hex digits: AES-256 key sealing client cookies, shared by all replicas; empty means <data>/cookie.key, created on first start")
 	fs.StringVar(&c.cfg.ContentURL, "content-url", "", "base URL of content handed to clients (e.g. http://wsus.example.com:8530); empty means the Host each client used")
-	fs.IntVar(&c.cfg.SyncPageSize, "sync-page-size", scan.DefaultPageSize, "most updates per SyncUpdates response before it is truncated (the spec says WSUS uses 200; WS2025 was seen using 30); a page also ends once its metadata passes 8 MiB")
+	fs.IntVar(&c.cfg.SyncPageSize, "sync-page-size", scan.DefaultPageSize, "most updates (ChangedUpdates and NewUpdates together) per SyncUpdates response before it is truncated (the spec says WSUS uses 200; WS2025 was seen using 30); a page also ends once its metadata passes 8 MiB")
 	env["listen"] = "WSUS_LISTEN"
 	env["admin-token"] = "WSUS_ADMIN_TOKEN"
 	env["cookie-key"] = "WSUS_COOKIE_KEY"
