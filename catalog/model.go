@@ -286,6 +286,100 @@ type Computer struct {
 	LastSync       time.Time
 	LastReport     time.Time
 	LastStatusTime time.Time
+	// Info is the whole computerInfo of the last RegisterComputer; nil
+	// before the computer registered (or registered before the store kept
+	// it). The fields above repeat a few of its values.
+	Info *ComputerInfo
+	// Hardware is what the last driver pass (SyncUpdates with
+	// SkipSoftwareSync) reported of the computer's hardware; nil before one.
+	Hardware *HardwareInventory
+}
+
+// ComputerInfo is everything RegisterComputer's computerInfo carries, one
+// field per element, in the WSDL's order and under its names
+// (ClientWebService.wsdl, ComputerInfo; [MS-WUSP] 2.2.2.2.3; every element
+// is in the real request of capture scan/000004). Integers hold the WSDL's
+// int, short and unsignedByte values; BiosReleaseDate is UTC.
+//
+// The JSON tags are its declared persisted form (the computer_info column
+// of the SQL store holds this JSON) and the admin API's: a renamed tag
+// loses what stored rows hold.
+type ComputerInfo struct {
+	DnsName                  string    `json:"dns_name"`
+	OSMajorVersion           int       `json:"os_major_version"`
+	OSMinorVersion           int       `json:"os_minor_version"`
+	OSBuildNumber            int       `json:"os_build_number"`
+	OSServicePackMajorNumber int       `json:"os_service_pack_major_number"`
+	OSServicePackMinorNumber int       `json:"os_service_pack_minor_number"`
+	OSLocale                 string    `json:"os_locale"`
+	ComputerManufacturer     string    `json:"computer_manufacturer"`
+	ComputerModel            string    `json:"computer_model"`
+	BiosVersion              string    `json:"bios_version"`
+	BiosName                 string    `json:"bios_name"`
+	BiosReleaseDate          time.Time `json:"bios_release_date"`
+	ProcessorArchitecture    string    `json:"processor_architecture"`
+	SuiteMask                int       `json:"suite_mask"`
+	OldProductType           int       `json:"old_product_type"`
+	NewProductType           int       `json:"new_product_type"`
+	SystemMetrics            int       `json:"system_metrics"`
+	ClientVersionMajorNumber int       `json:"client_version_major_number"`
+	ClientVersionMinorNumber int       `json:"client_version_minor_number"`
+	ClientVersionBuildNumber int       `json:"client_version_build_number"`
+	ClientVersionQfeNumber   int       `json:"client_version_qfe_number"`
+	OSDescription            string    `json:"os_description"`
+	OEM                      string    `json:"oem"`
+	DeviceType               string    `json:"device_type"`
+	FirmwareVersion          string    `json:"firmware_version"`
+	MobileOperator           string    `json:"mobile_operator"`
+}
+
+// MaxInventoryDevices is the most devices a HardwareInventory keeps: the
+// first ones of the SystemSpec. [I] The native driver pass lists 70 to 75
+// (capture scan/000009); a large server lists a few hundred.
+const MaxInventoryDevices = 1000
+
+// HardwareInventory is what a driver pass reports of the computer's
+// hardware ([MS-WUSP] 2.2.2.2.4 SyncUpdateParameters: SystemSpec,
+// ComputerSpec, FeatureScoreMatchingKey; names as in ClientWebService.wsdl
+// and capture scan/000009).
+//
+// The JSON tags are its declared persisted form (the hardware column of the
+// SQL store holds this JSON) and the admin API's.
+type HardwareInventory struct {
+	// ReportedAt is when the driver pass that sent it was answered.
+	ReportedAt time.Time `json:"reported_at"`
+	// ComputerHardwareIDs is ComputerSpec/HardwareIDs, the computer
+	// hardware IDs (CHIDs), most specific first.
+	ComputerHardwareIDs []uuid.UUID `json:"computer_hardware_ids"`
+	// FeatureScoreMatchingKey is as sent ("AMD64.10.0").
+	FeatureScoreMatchingKey string `json:"feature_score_matching_key"`
+	// DeviceCount is how many Devices SystemSpec listed; Devices holds the
+	// first MaxInventoryDevices of them, in the client's order.
+	DeviceCount int               `json:"device_count"`
+	Devices     []InventoryDevice `json:"devices"`
+}
+
+// InventoryDevice is one SystemSpec Device.
+type InventoryDevice struct {
+	HardwareIDs   []string `json:"hardware_ids"`
+	CompatibleIDs []string `json:"compatible_ids,omitempty"`
+	// InstalledDriver is nil when the client sent none.
+	InstalledDriver *InventoryDriver `json:"installed_driver,omitempty"`
+}
+
+// InventoryDriver is a Device's installedDriver. DriverVerVersion is the
+// xs:long as sent (four 16-bit parts; a major part of 0x8000 or more is
+// negative); MatchingComputerHWID is uuid.Nil when sent nil.
+type InventoryDriver struct {
+	MatchingID           string    `json:"matching_id"`
+	DriverVerDate        time.Time `json:"driver_ver_date"`
+	DriverVerVersion     int64     `json:"driver_ver_version"`
+	Class                string    `json:"class"`
+	Manufacturer         string    `json:"manufacturer"`
+	Provider             string    `json:"provider"`
+	Model                string    `json:"model"`
+	MatchingComputerHWID uuid.UUID `json:"matching_computer_hwid"`
+	DriverRank           int32     `json:"driver_rank"`
 }
 
 // Event is one ReportingEvent a client sent, flattened.

@@ -166,6 +166,10 @@ type Store interface {
 	ComputerGroupAssignments(ctx context.Context) (map[string][]uuid.UUID, error)
 	// RecordSync sets the computer's LastSync.
 	RecordSync(ctx context.Context, clientID string, at time.Time) error
+	// RecordHardware replaces the computer's Hardware (what its driver pass
+	// reported); unknown computer: ErrNotFound; an inventory that fails
+	// HardwareInventory.Validate: ErrInvalid.
+	RecordHardware(ctx context.Context, clientID string, h HardwareInventory) error
 	// Computer returns one computer by client ID (ErrNotFound if absent).
 	Computer(ctx context.Context, clientID string) (Computer, error)
 	// Computers returns every computer, ordered by DNS name.

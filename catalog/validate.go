@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -96,7 +97,46 @@ func (c Computer) Validate() error {
 		CheckText("DNS name", c.DNSName), CheckText("OS description", c.OSDescription),
 		CheckText("OS locale", c.OSLocale), CheckText("architecture", c.Architecture),
 		CheckText("manufacturer", c.Manufacturer), CheckText("model", c.Model),
-		CheckText("client version", c.ClientVersion))
+		CheckText("client version", c.ClientVersion), c.Info.validate())
+}
+
+// validate reports text that is not UTF-8 or holds a NUL, or a
+// BiosReleaseDate outside the years 1-9999; a nil info is valid.
+func (i *ComputerInfo) validate() error {
+	if i == nil {
+		return nil
+	}
+	err := CheckTime("BiosReleaseDate", i.BiosReleaseDate)
+	for _, t := range []struct{ what, s string }{
+		{"DnsName", i.DnsName}, {"OSLocale", i.OSLocale}, {"ComputerManufacturer", i.ComputerManufacturer},
+		{"ComputerModel", i.ComputerModel}, {"BiosVersion", i.BiosVersion}, {"BiosName", i.BiosName},
+		{"ProcessorArchitecture", i.ProcessorArchitecture}, {"OSDescription", i.OSDescription}, {"OEM", i.OEM},
+		{"DeviceType", i.DeviceType}, {"FirmwareVersion", i.FirmwareVersion}, {"MobileOperator", i.MobileOperator},
+	} {
+		err = errors.Join(err, CheckText(t.what, t.s))
+	}
+	return err
+}
+
+// Validate reports what makes a hardware inventory unfit to store: text
+// that is not UTF-8 or holds a NUL, a time outside the years 1-9999, more
+// than MaxInventoryDevices devices or fewer than DeviceCount says.
+func (h HardwareInventory) Validate() error {
+	err := errors.Join(CheckTime("ReportedAt", h.ReportedAt), CheckText("FeatureScoreMatchingKey", h.FeatureScoreMatchingKey))
+	if len(h.Devices) > MaxInventoryDevices || h.DeviceCount < len(h.Devices) {
+		err = errors.Join(err, fmt.Errorf("%d devices kept of %d (at most %d)", len(h.Devices), h.DeviceCount, MaxInventoryDevices))
+	}
+	for i, d := range h.Devices {
+		texts := append(slices.Clip(d.HardwareIDs), d.CompatibleIDs...)
+		if inst := d.InstalledDriver; inst != nil {
+			texts = append(texts, inst.MatchingID, inst.Class, inst.Manufacturer, inst.Provider, inst.Model)
+			err = errors.Join(err, CheckTime(fmt.Sprintf("device %d DriverVerDate", i), inst.DriverVerDate))
+		}
+		for _, s := range texts {
+			err = errors.Join(err, CheckText(fmt.Sprintf("device %d", i), s))
+		}
+	}
+	return err
 }
 
 // CheckAuthorization reports what makes a GetAuthorizationCookie record

@@ -385,6 +385,32 @@ var (
 		"requested_groups": []string{"Pilot"}, "groups": []obj{},
 		"first_seen": "2026-03-01T10:00:00Z", "last_sync": "2026-03-01T10:05:00Z",
 		"last_report": "2026-03-01T10:10:00Z", "last_status": "2026-03-01T10:10:00Z",
+		"computer_info": obj{
+			"dns_name": "alpha.contoso.test", "os_major_version": 10, "os_minor_version": 0, "os_build_number": 26200,
+			"os_service_pack_major_number": 1, "os_service_pack_minor_number": 0, "os_locale": "en-US",
+			"computer_manufacturer": "Contoso", "computer_model": "Virtual Machine", "bios_version": "VRTUAL - 1",
+			"bios_name": "Hyper-V UEFI", "bios_release_date": "2023-04-05T00:00:00Z", "processor_architecture": "AMD64",
+			"suite_mask": 256, "old_product_type": 1, "new_product_type": 48, "system_metrics": 0,
+			"client_version_major_number": 1183, "client_version_minor_number": 2601,
+			"client_version_build_number": 14012, "client_version_qfe_number": 0, "os_description": "Windows 11 Pro",
+			"oem": "Contoso", "device_type": "Virtual Machine", "firmware_version": "4.1", "mobile_operator": "Not Present",
+		},
+	}
+	// hardwareA is the hardware inventory of computerA, in its detail only.
+	hardwareA = obj{
+		"reported_at":                "2026-03-01T10:05:00Z",
+		"computer_hardware_ids":      []string{"458ab48b-acb9-5863-b5a8-d2c32f0d3e6f"},
+		"feature_score_matching_key": "AMD64.10.0",
+		"device_count":               2,
+		"devices": []obj{
+			{"hardware_ids": []string{"microsoftmicrosoft_musd"}, "installed_driver": obj{
+				"matching_id": "microsoftmicrosoft_musd", "driver_ver_date": "2006-06-21T00:00:00Z",
+				"driver_ver_version": 2814751477604196, "class": "Printer", "manufacturer": "Microsoft",
+				"provider": "Microsoft", "model": "Microsoft enhanced Point and Print compatibility driver",
+				"matching_computer_hwid": "00000000-0000-0000-0000-000000000000", "driver_rank": -1,
+			}},
+			{"hardware_ids": []string{`PCI\VEN_1AF4&DEV_1000`}, "compatible_ids": []string{`PCI\CC_0200`}},
+		},
 	}
 	computerB = obj{
 		"id": clientB, "dns_name": "beta.contoso.test", "registered": false,
@@ -392,7 +418,7 @@ var (
 		"manufacturer": "", "model": "", "client_version": "",
 		"requested_groups": []string{}, "groups": []obj{},
 		"first_seen": "2026-03-01T10:00:00Z", "last_sync": nil,
-		"last_report": nil, "last_status": nil,
+		"last_report": nil, "last_status": nil, "computer_info": nil,
 	}
 )
 
@@ -403,8 +429,8 @@ func TestComputers(t *testing.T) {
 
 func TestComputer(t *testing.T) {
 	f := newFixture(t)
-	withDetail := func(c obj, updates []obj, events int) obj {
-		out := obj{"updates": updates, "events": events}
+	withDetail := func(c obj, updates []obj, events int, hardware any) obj {
+		out := obj{"updates": updates, "events": events, "hardware": hardware}
 		for k, v := range c {
 			out[k] = v
 		}
@@ -417,8 +443,8 @@ func TestComputer(t *testing.T) {
 		{clientA, withDetail(computerA, []obj{
 			{"update_id": softwareID.String(), "state": "Installed", "changed_at": "2026-03-01T10:10:00Z"},
 			{"update_id": driverID.String(), "state": "NotApplicable", "changed_at": "2026-03-01T10:10:00Z"},
-		}, 2)},
-		{clientB, withDetail(computerB, []obj{}, 0)},
+		}, 2, hardwareA)},
+		{clientB, withDetail(computerB, []obj{}, 0, nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {

@@ -154,8 +154,33 @@ func (f *fixture) populate(ctx context.Context) {
 		ID: clientA, DNSName: "alpha.contoso.test", OSMajor: 10, OSMinor: 0, OSBuild: 26200,
 		OSDescription: "Windows 11 Pro", OSLocale: "en-US", Architecture: "AMD64",
 		Manufacturer: "Contoso", Model: "Virtual Machine", ClientVersion: "1183.2601.14012.0",
+		Info: &catalog.ComputerInfo{
+			DnsName: "alpha.contoso.test", OSMajorVersion: 10, OSBuildNumber: 26200, OSServicePackMajorNumber: 1,
+			OSLocale: "en-US", ComputerManufacturer: "Contoso", ComputerModel: "Virtual Machine",
+			BiosVersion: "VRTUAL - 1", BiosName: "Hyper-V UEFI", BiosReleaseDate: time.Date(2023, 4, 5, 0, 0, 0, 0, time.UTC),
+			ProcessorArchitecture: "AMD64", SuiteMask: 256, OldProductType: 1, NewProductType: 48,
+			ClientVersionMajorNumber: 1183, ClientVersionMinorNumber: 2601, ClientVersionBuildNumber: 14012,
+			OSDescription: "Windows 11 Pro", OEM: "Contoso", DeviceType: "Virtual Machine",
+			FirmwareVersion: "4.1", MobileOperator: "Not Present",
+		},
 	}); err != nil {
 		t.Fatalf("register A: %v", err)
+	}
+	if err := f.store.RecordHardware(ctx, clientA, catalog.HardwareInventory{
+		ReportedAt:              t1,
+		ComputerHardwareIDs:     []uuid.UUID{uuid.MustParse("458ab48b-acb9-5863-b5a8-d2c32f0d3e6f")},
+		FeatureScoreMatchingKey: "AMD64.10.0",
+		DeviceCount:             2,
+		Devices: []catalog.InventoryDevice{
+			{HardwareIDs: []string{"microsoftmicrosoft_musd"}, InstalledDriver: &catalog.InventoryDriver{
+				MatchingID: "microsoftmicrosoft_musd", DriverVerDate: time.Date(2006, 6, 21, 0, 0, 0, 0, time.UTC),
+				DriverVerVersion: 2814751477604196, Class: "Printer", Manufacturer: "Microsoft", Provider: "Microsoft",
+				Model: "Microsoft enhanced Point and Print compatibility driver", DriverRank: -1,
+			}},
+			{HardwareIDs: []string{`PCI\VEN_1AF4&DEV_1000`}, CompatibleIDs: []string{`PCI\CC_0200`}},
+		},
+	}); err != nil {
+		t.Fatalf("hardware A: %v", err)
 	}
 	if err := f.store.RecordSync(ctx, clientA, t1); err != nil {
 		t.Fatalf("sync A: %v", err)

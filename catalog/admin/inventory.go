@@ -60,6 +60,7 @@ func (h *handler) getComputer(w http.ResponseWriter, r *http.Request) {
 	}
 	out := ComputerDetail{
 		Computer: wireComputer(c, names),
+		Hardware: c.Hardware,
 		Updates:  make([]ComputerUpdate, 0, len(statuses)),
 		Events:   len(events),
 	}

@@ -252,7 +252,7 @@ func TestSetComputerGroups(t *testing.T) {
 			}
 			// Both GETs show the groups as the PUT answered them.
 			detail := f.get("/api/v1/computers/" + tt.client)
-			for _, k := range []string{"updates", "events"} {
+			for _, k := range []string{"updates", "events", "hardware"} {
 				delete(detail, k)
 			}
 			wantJSON(t, "GET computer", detail, want)

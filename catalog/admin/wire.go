@@ -90,6 +90,10 @@ type Computer struct {
 	LastSync   *time.Time `json:"last_sync"`
 	LastReport *time.Time `json:"last_report"`
 	LastStatus *time.Time `json:"last_status"`
+	// ComputerInfo is everything the last RegisterComputer sent, under the
+	// WSDL's element names in snake case; null before the computer
+	// registered (or registered before the server kept it whole).
+	ComputerInfo *catalog.ComputerInfo `json:"computer_info"`
 }
 
 // ComputerList is the answer of GET /api/v1/computers, ordered by DNS name.
@@ -104,6 +108,10 @@ type ComputerDetail struct {
 	// Updates is ordered by UpdateID.
 	Updates []ComputerUpdate `json:"updates"`
 	Events  int              `json:"events"`
+	// Hardware is what the computer's last driver pass reported (computer
+	// hardware IDs, devices and their installed drivers); null before one.
+	// Only here: it runs to hundreds of devices.
+	Hardware *catalog.HardwareInventory `json:"hardware"`
 }
 
 // ComputerUpdate is one computer's state for one update.
@@ -242,6 +250,7 @@ func wireComputer(c catalog.Computer, names map[uuid.UUID]string) Computer {
 		LastSync:        optTime(c.LastSync),
 		LastReport:      optTime(c.LastReport),
 		LastStatus:      optTime(c.LastStatusTime),
+		ComputerInfo:    c.Info,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -35,27 +36,94 @@ func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName strin
 }
 
 // RegisterComputer stores the details RegisterComputer sent (DNS name, OS,
-// architecture, make, model, client version) and marks the computer
-// Registered, creating it if new with FirstSeen = c.FirstSeen or now. Its
-// requested groups, assigned groups and timestamps are left alone.
+// architecture, make, model, client version, and the whole computerInfo as
+// c.Info) and marks the computer Registered, creating it if new with
+// FirstSeen = c.FirstSeen or now. Its requested groups, assigned groups,
+// hardware inventory and timestamps are left alone.
 func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
 	op := fmt.Sprintf("register computer %q", c.ID)
 	if err := c.Validate(); err != nil {
 		return s.invalid(op, err)
 	}
+	info, err := jsonOrNull(c.Info)
+	if err != nil {
+		return s.invalid(op, err)
+	}
 	return s.write(ctx, op, func(t *tx) error {
 		_, err := t.exec(ctx, `INSERT INTO computer (id, dns_name, registered, os_major, os_minor,
-			os_build, os_description, os_locale, architecture, manufacturer, model, client_version, first_seen)
-			VALUES ($1, $2, TRUE, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			os_build, os_description, os_locale, architecture, manufacturer, model, client_version, first_seen,
+			computer_info)
+			VALUES ($1, $2, TRUE, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (id) DO UPDATE SET dns_name = excluded.dns_name, registered = TRUE,
 			os_major = excluded.os_major, os_minor = excluded.os_minor, os_build = excluded.os_build,
 			os_description = excluded.os_description, os_locale = excluded.os_locale,
 			architecture = excluded.architecture, manufacturer = excluded.manufacturer,
-			model = excluded.model, client_version = excluded.client_version`,
+			model = excluded.model, client_version = excluded.client_version,
+			computer_info = excluded.computer_info`,
 			c.ID, c.DNSName, c.OSMajor, c.OSMinor, c.OSBuild, c.OSDescription, c.OSLocale,
-			c.Architecture, c.Manufacturer, c.Model, c.ClientVersion, s.d.Time(s.orNow(c.FirstSeen)))
+			c.Architecture, c.Manufacturer, c.Model, c.ClientVersion, s.d.Time(s.orNow(c.FirstSeen)), info)
 		return err
 	})
+}
+
+// RecordHardware replaces the computer's hardware inventory with h, a zero
+// h.ReportedAt meaning now. An unknown computer is an error wrapping
+// catalog.ErrNotFound, an invalid inventory one wrapping catalog.ErrInvalid.
+func (s *Store) RecordHardware(ctx context.Context, clientID string, h catalog.HardwareInventory) error {
+	op := fmt.Sprintf("record hardware of %q", clientID)
+	if err := h.Validate(); err != nil {
+		return s.invalid(op, err)
+	}
+	if !catalog.ValidClientID(clientID) {
+		return s.unknownComputer(op, clientID)
+	}
+	h.ReportedAt = s.orNow(h.ReportedAt).UTC()
+	b, err := json.Marshal(h)
+	if err != nil {
+		return s.invalid(op, err)
+	}
+	return s.write(ctx, op, func(t *tx) error {
+		res, err := t.exec(ctx, "UPDATE computer SET hardware = $1 WHERE id = $2", string(b), clientID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmp.Or(err, fmt.Errorf("computer %q: %w", clientID, catalog.ErrNotFound))
+		}
+		return nil
+	})
+}
+
+// jsonOrNull is the JSON of v, or NULL (a nil any) when v is a nil pointer.
+func jsonOrNull[T any](v *T) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// jsonDest scans a nullable JSON text column into *dst: nil when NULL.
+type jsonDest[T any] struct{ dst **T }
+
+func (d jsonDest[T]) Scan(src any) error {
+	var s sql.NullString
+	if err := s.Scan(src); err != nil {
+		return err
+	}
+	if !s.Valid {
+		*d.dst = nil
+		return nil
+	}
+	v := new(T)
+	if err := json.Unmarshal([]byte(s.String), v); err != nil {
+		return fmt.Errorf("stored JSON: %w", err)
+	}
+	*d.dst = v
+	return nil
 }
 
 // unknownComputer is the error of an operation on a computer that does
@@ -170,13 +238,14 @@ func touchComputer(ctx context.Context, t *tx, clientID, column string, at time.
 
 const computerColumns = `id, dns_name, requested_groups, registered, os_major, os_minor, os_build,
 	os_description, os_locale, architecture, manufacturer, model, client_version, first_seen,
-	last_sync, last_report, last_status_time`
+	last_sync, last_report, last_status_time, computer_info, hardware`
 
 func scanComputer(row interface{ Scan(...any) error }) (catalog.Computer, error) {
 	var c catalog.Computer
 	err := row.Scan(&c.ID, &c.DNSName, stringsDest(&c.RequestedGroups), &c.Registered, num(&c.OSMajor), num(&c.OSMinor),
 		num(&c.OSBuild), &c.OSDescription, &c.OSLocale, &c.Architecture, &c.Manufacturer, &c.Model, &c.ClientVersion,
-		timeDest{&c.FirstSeen}, timeDest{&c.LastSync}, timeDest{&c.LastReport}, timeDest{&c.LastStatusTime})
+		timeDest{&c.FirstSeen}, timeDest{&c.LastSync}, timeDest{&c.LastReport}, timeDest{&c.LastStatusTime},
+		jsonDest[catalog.ComputerInfo]{&c.Info}, jsonDest[catalog.HardwareInventory]{&c.Hardware})
 	return c, err
 }
 

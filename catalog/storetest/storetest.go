@@ -66,6 +66,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeclineErrors", testDeclineErrors},
 		{"ComputerLifecycle", testComputerLifecycle},
 		{"ComputersOrder", testComputersOrder},
+		{"ComputerInventory", testComputerInventory},
 		{"ComputerGroups", testComputerGroups},
 		{"ComputerGroupsSurviveClientCalls", testComputerGroupsSurvive},
 		{"ComputerGroupAssignments", testComputerGroupAssignments},

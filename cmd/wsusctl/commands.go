@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"wsus/catalog"
 	"wsus/catalog/admin"
 )
 
@@ -403,7 +404,29 @@ func printComputer(w io.Writer, c *admin.ComputerDetail) error {
 	} {
 		t.row(kv[0], orDash(kv[1]))
 	}
+	if i := c.ComputerInfo; i != nil {
+		bios := strings.TrimSpace(i.BiosName + " " + i.BiosVersion)
+		if !i.BiosReleaseDate.IsZero() {
+			bios += " (" + i.BiosReleaseDate.UTC().Format(time.DateOnly) + ")"
+		}
+		for _, kv := range [][2]string{
+			{"Service pack:", fmt.Sprintf("%d.%d", i.OSServicePackMajorNumber, i.OSServicePackMinorNumber)},
+			{"OS locale:", i.OSLocale},
+			{"Product type:", fmt.Sprintf("%d (old %d), suite mask %d, system metrics %d",
+				i.NewProductType, i.OldProductType, i.SuiteMask, i.SystemMetrics)},
+			{"OEM:", i.OEM},
+			{"Device type:", i.DeviceType},
+			{"BIOS:", strings.TrimSpace(bios)},
+			{"Firmware:", i.FirmwareVersion},
+			{"Mobile operator:", i.MobileOperator},
+		} {
+			t.row(kv[0], orDash(kv[1]))
+		}
+	}
 	if err := t.flush(); err != nil {
+		return err
+	}
+	if err := printHardware(w, c.Hardware); err != nil {
 		return err
 	}
 	if len(c.Updates) == 0 {
@@ -414,6 +437,46 @@ func printComputer(w io.Writer, c *admin.ComputerDetail) error {
 	t = newTable(w, "UPDATE ID", "STATE", "CHANGED")
 	for _, u := range c.Updates {
 		t.row(u.UpdateID.String(), u.State, when(&u.ChangedAt))
+	}
+	return t.flush()
+}
+
+// printHardware writes what the computer's last driver pass reported: its
+// computer hardware IDs and one row per device kept.
+func printHardware(w io.Writer, h *catalog.HardwareInventory) error {
+	if h == nil {
+		_, err := fmt.Fprintln(w, "\nNo hardware reported (no driver pass yet).")
+		return err
+	}
+	chids := make([]string, len(h.ComputerHardwareIDs))
+	for i, id := range h.ComputerHardwareIDs {
+		chids[i] = id.String()
+	}
+	fmt.Fprintf(w, "\nHardware reported %s: %d device(s), feature score key %s\n", when(&h.ReportedAt), h.DeviceCount,
+		orDash(h.FeatureScoreMatchingKey))
+	fmt.Fprintf(w, "Computer hardware IDs: %s\n", orDash(strings.Join(chids, ", ")))
+	if len(h.Devices) < h.DeviceCount {
+		fmt.Fprintf(w, "The first %d devices are kept.\n", len(h.Devices))
+	}
+	if len(h.Devices) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	t := newTable(w, "HARDWARE ID", "CLASS", "PROVIDER", "MODEL", "VERSION", "DATE")
+	for _, d := range h.Devices {
+		id := "-"
+		if len(d.HardwareIDs) > 0 {
+			id = d.HardwareIDs[0]
+		}
+		inst := d.InstalledDriver
+		if inst == nil {
+			t.row(id, "-", "-", "-", "-", "-")
+			continue
+		}
+		v := uint64(inst.DriverVerVersion)
+		t.row(id, orDash(inst.Class), orDash(inst.Provider), orDash(inst.Model),
+			fmt.Sprintf("%d.%d.%d.%d", v>>48, v>>32&0xFFFF, v>>16&0xFFFF, v&0xFFFF),
+			inst.DriverVerDate.UTC().Format(time.DateOnly))
 	}
 	return t.flush()
 }

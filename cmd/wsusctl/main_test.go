@@ -78,8 +78,33 @@ func newServer(t *testing.T) *server {
 	if err := store.RegisterComputer(ctx, catalog.Computer{
 		ID: clientID, DNSName: "alpha.contoso.test", OSMajor: 10, OSBuild: 26200, OSDescription: "Windows 11 Pro",
 		Architecture: "AMD64", Manufacturer: "Contoso", Model: "VM", ClientVersion: "1183.2601.14012.0",
+		Info: &catalog.ComputerInfo{
+			DnsName: "alpha.contoso.test", OSMajorVersion: 10, OSBuildNumber: 26200, OSLocale: "en-US",
+			ComputerManufacturer: "Contoso", ComputerModel: "VM", BiosVersion: "VRTUAL - 1", BiosName: "Hyper-V UEFI",
+			BiosReleaseDate: time.Date(2023, 4, 5, 0, 0, 0, 0, time.UTC), ProcessorArchitecture: "AMD64",
+			SuiteMask: 256, OldProductType: 1, NewProductType: 48, ClientVersionMajorNumber: 1183,
+			ClientVersionMinorNumber: 2601, ClientVersionBuildNumber: 14012, OSDescription: "Windows 11 Pro",
+			OEM: "Contoso", DeviceType: "VM", FirmwareVersion: "4.1", MobileOperator: "Not Present",
+		},
 	}); err != nil {
 		t.Fatalf("register: %v", err)
+	}
+	// Two devices of the driver pass of capture scan/000009.
+	if err := store.RecordHardware(ctx, clientID, catalog.HardwareInventory{
+		ReportedAt:              t1,
+		ComputerHardwareIDs:     []uuid.UUID{uuid.MustParse("458ab48b-acb9-5863-b5a8-d2c32f0d3e6f")},
+		FeatureScoreMatchingKey: "AMD64.10.0",
+		DeviceCount:             72,
+		Devices: []catalog.InventoryDevice{
+			{HardwareIDs: []string{"microsoftmicrosoft_musd"}, InstalledDriver: &catalog.InventoryDriver{
+				MatchingID: "microsoftmicrosoft_musd", DriverVerDate: time.Date(2006, 6, 21, 0, 0, 0, 0, time.UTC),
+				DriverVerVersion: 2814751477604196, Class: "Printer", Manufacturer: "Microsoft", Provider: "Microsoft",
+				Model: "Microsoft enhanced Point and Print compatibility driver", DriverRank: -1,
+			}},
+			{HardwareIDs: []string{`PCI\VEN_1AF4&DEV_1000`}},
+		},
+	}); err != nil {
+		t.Fatalf("hardware: %v", err)
 	}
 	if err := store.RecordSync(ctx, clientID, t1); err != nil {
 		t.Fatalf("sync: %v", err)
@@ -158,6 +183,22 @@ func TestReadCommands(t *testing.T) {
 			"Last report:       -",
 			"Last status:       2026-03-01T10:05:00Z",
 			"Events:            0",
+			"Service pack:      0.0",
+			"OS locale:         en-US",
+			"Product type:      48 (old 1), suite mask 256, system metrics 0",
+			"OEM:               Contoso",
+			"Device type:       VM",
+			"BIOS:              Hyper-V UEFI VRTUAL - 1 (2023-04-05)",
+			"Firmware:          4.1",
+			"Mobile operator:   Not Present",
+			"",
+			"Hardware reported 2026-03-01T10:05:00Z: 72 device(s), feature score key AMD64.10.0",
+			"Computer hardware IDs: 458ab48b-acb9-5863-b5a8-d2c32f0d3e6f",
+			"The first 2 devices are kept.",
+			"",
+			"HARDWARE ID              CLASS    PROVIDER   MODEL                                                    VERSION          DATE",
+			"microsoftmicrosoft_musd  Printer  Microsoft  Microsoft enhanced Point and Print compatibility driver  10.0.26100.8036  2006-06-21",
+			`PCI\VEN_1AF4&DEV_1000    -        -          -                                                        -                -`,
 			"",
 			"UPDATE ID                             STATE   CHANGED",
 			"11111111-1111-4111-8111-111111111111  Failed  2026-03-01T10:05:00Z",

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 
@@ -153,49 +155,132 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 	return resp, nil
 }
 
-// registerComputer stores the ComputerInfo and marks the client registered.
+// MaxComputerInfoText is the longest string a computerInfo element may
+// hold, in bytes; a longer one gets InvalidParameters. [I] Real values are
+// short (the longest in capture scan/000004 is 30 bytes); WSUS's own limit
+// was not observed.
+const MaxComputerInfoText = 1024
+
+// registerComputer stores the ComputerInfo, whole, and marks the client
+// registered. Every element of the WSDL's ComputerInfo is read
+// (ClientWebService.wsdl; capture scan/000004 carries them all); a value
+// that is not of its WSDL type (int, short, unsignedByte, dateTime), or a
+// string longer than MaxComputerInfoText, gets InvalidParameters naming it.
+// Absent elements are zero, as in the existing fields.
 func (s *Services) registerComputer(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}
-	info := soap.Child(req.Body, "computerInfo")
-	if info == nil {
+	el := soap.Child(req.Body, "computerInfo")
+	if el == nil {
 		return nil, soap.BadParameter("computerInfo")
+	}
+	info, err := decodeComputerInfo(el)
+	if err != nil {
+		return nil, err
+	}
+	if info.DnsName == "" {
+		return nil, soap.BadParameter("computerInfo.DnsName")
 	}
 	c := catalog.Computer{
 		ID:            sess.ClientID,
-		DNSName:       soap.Text(info, "DnsName"),
+		DNSName:       info.DnsName,
 		Registered:    true,
-		OSDescription: soap.Text(info, "OSDescription"),
-		OSLocale:      soap.Text(info, "OSLocale"),
-		Architecture:  soap.Text(info, "ProcessorArchitecture"),
-		Manufacturer:  soap.Text(info, "ComputerManufacturer"),
-		Model:         soap.Text(info, "ComputerModel"),
-		FirstSeen:     s.now().UTC(),
-	}
-	ints := []struct {
-		name string
-		dst  *int
-	}{
-		{"OSMajorVersion", &c.OSMajor}, {"OSMinorVersion", &c.OSMinor}, {"OSBuildNumber", &c.OSBuild},
-	}
-	for _, f := range ints {
-		if *f.dst, err = soap.Int(info, f.name, "computerInfo."+f.name); err != nil {
-			return nil, err
-		}
-	}
-	var version []string
-	for _, name := range []string{"ClientVersionMajorNumber", "ClientVersionMinorNumber", "ClientVersionBuildNumber", "ClientVersionQfeNumber"} {
-		version = append(version, soap.Text(info, name))
-	}
-	c.ClientVersion = strings.Join(version, ".")
-	if c.DNSName == "" {
-		return nil, soap.BadParameter("computerInfo.DnsName")
+		OSMajor:       info.OSMajorVersion,
+		OSMinor:       info.OSMinorVersion,
+		OSBuild:       info.OSBuildNumber,
+		OSDescription: info.OSDescription,
+		OSLocale:      info.OSLocale,
+		Architecture:  info.ProcessorArchitecture,
+		Manufacturer:  info.ComputerManufacturer,
+		Model:         info.ComputerModel,
+		// Kept as the text sent, as before ComputerInfo was kept whole.
+		ClientVersion: strings.Join([]string{
+			soap.Text(el, "ClientVersionMajorNumber"), soap.Text(el, "ClientVersionMinorNumber"),
+			soap.Text(el, "ClientVersionBuildNumber"), soap.Text(el, "ClientVersionQfeNumber"),
+		}, "."),
+		FirstSeen: s.now().UTC(),
+		Info:      info,
 	}
 	if err := s.cfg.Store.RegisterComputer(ctx, c); err != nil {
 		return nil, fmt.Errorf("wusp: register computer: %w", err)
 	}
 	s.registered.Add(c.ID, struct{}{})
 	return req.NewResponse(), nil
+}
+
+// decodeComputerInfo reads every element of a ComputerInfo.
+func decodeComputerInfo(el *etree.Element) (*catalog.ComputerInfo, error) {
+	var info catalog.ComputerInfo
+	strs := []struct {
+		name string
+		dst  *string
+	}{
+		{"DnsName", &info.DnsName}, {"OSLocale", &info.OSLocale},
+		{"ComputerManufacturer", &info.ComputerManufacturer}, {"ComputerModel", &info.ComputerModel},
+		{"BiosVersion", &info.BiosVersion}, {"BiosName", &info.BiosName},
+		{"ProcessorArchitecture", &info.ProcessorArchitecture}, {"OSDescription", &info.OSDescription},
+		{"OEM", &info.OEM}, {"DeviceType", &info.DeviceType}, {"FirmwareVersion", &info.FirmwareVersion},
+		{"MobileOperator", &info.MobileOperator},
+	}
+	for _, f := range strs {
+		*f.dst = soap.Text(el, f.name)
+		if len(*f.dst) > MaxComputerInfoText || !validText(*f.dst) {
+			return nil, soap.BadParameter("computerInfo." + f.name)
+		}
+	}
+	// The WSDL's integer types: int, short, unsignedByte.
+	const (
+		xsInt   = 32
+		xsShort = 16
+		xsUByte = 0
+	)
+	ints := []struct {
+		name string
+		typ  int
+		dst  *int
+	}{
+		{"OSMajorVersion", xsInt, &info.OSMajorVersion}, {"OSMinorVersion", xsInt, &info.OSMinorVersion},
+		{"OSBuildNumber", xsInt, &info.OSBuildNumber},
+		{"OSServicePackMajorNumber", xsShort, &info.OSServicePackMajorNumber},
+		{"OSServicePackMinorNumber", xsShort, &info.OSServicePackMinorNumber},
+		{"SuiteMask", xsShort, &info.SuiteMask}, {"OldProductType", xsUByte, &info.OldProductType},
+		{"NewProductType", xsInt, &info.NewProductType}, {"SystemMetrics", xsInt, &info.SystemMetrics},
+		{"ClientVersionMajorNumber", xsShort, &info.ClientVersionMajorNumber},
+		{"ClientVersionMinorNumber", xsShort, &info.ClientVersionMinorNumber},
+		{"ClientVersionBuildNumber", xsShort, &info.ClientVersionBuildNumber},
+		{"ClientVersionQfeNumber", xsShort, &info.ClientVersionQfeNumber},
+	}
+	for _, f := range ints {
+		path := "computerInfo." + f.name
+		v, err := soap.Int(el, f.name, path)
+		if err != nil {
+			return nil, err
+		}
+		switch f.typ {
+		case xsShort:
+			if v < math.MinInt16 || v > math.MaxInt16 {
+				return nil, soap.BadParameter(path)
+			}
+		case xsUByte:
+			if v < 0 || v > math.MaxUint8 {
+				return nil, soap.BadParameter(path)
+			}
+		}
+		*f.dst = v
+	}
+	date, err := soap.Time(el, "BiosReleaseDate", "computerInfo.BiosReleaseDate")
+	if err != nil {
+		return nil, err
+	}
+	info.BiosReleaseDate = date.UTC()
+	return &info, nil
+}
+
+// validText reports whether s can be stored: UTF-8 without NUL (PostgreSQL
+// refuses either; an XML parser lets neither through, so this guards the
+// contract rather than the wire).
+func validText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -6,12 +6,66 @@ import (
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
 
+	"wsus/catalog"
 	"wsus/catalog/scan"
 	"wsus/soap"
 )
 
 // specPath names SystemSpec in InvalidParameters faults.
 const specPath = "parameters.SystemSpec"
+
+// Bounds of what a driver pass may report, beyond the request limits
+// (syncRequest): a longer string, or more IDs, gets InvalidParameters.
+// [I] Windows bounds a device instance ID to 200 characters
+// (MAX_DEVICE_ID_LEN) and the native client sends 6 computer hardware IDs
+// and at most a handful of IDs per device (capture scan/000009); WSUS's
+// own limits were not observed.
+const (
+	// MaxSpecText is the longest string of SystemSpec, ComputerSpec or
+	// FeatureScoreMatchingKey, in bytes.
+	MaxSpecText = 1024
+	// MaxDeviceIDs is the most HardwareIDs, and the most CompatibleIDs, of
+	// one Device.
+	MaxDeviceIDs = 256
+	// MaxComputerHardwareIDs is the most ComputerSpec/HardwareIDs.
+	MaxComputerHardwareIDs = 64
+)
+
+// hardwareInventory is what the driver pass r reports of the client's
+// hardware, as the store keeps it: the first catalog.MaxInventoryDevices
+// devices.
+func hardwareInventory(r scan.SyncRequest) catalog.HardwareInventory {
+	h := catalog.HardwareInventory{
+		ComputerHardwareIDs:     r.ComputerHardwareIDs,
+		FeatureScoreMatchingKey: r.FeatureScoreKey,
+		DeviceCount:             len(r.Devices),
+	}
+	devices := r.Devices[:min(len(r.Devices), catalog.MaxInventoryDevices)]
+	h.Devices = make([]catalog.InventoryDevice, 0, len(devices))
+	for _, d := range devices {
+		dev := catalog.InventoryDevice{HardwareIDs: d.HardwareIDs, CompatibleIDs: d.CompatibleIDs}
+		if inst := d.Installed; inst != nil {
+			dev.InstalledDriver = &catalog.InventoryDriver{
+				MatchingID: inst.MatchingID, DriverVerDate: inst.DriverVerDate,
+				DriverVerVersion: int64(inst.DriverVerVersion), Class: inst.Class,
+				Manufacturer: inst.Manufacturer, Provider: inst.Provider, Model: inst.Model,
+				MatchingComputerHWID: inst.MatchingComputerHWID, DriverRank: inst.DriverRank,
+			}
+		}
+		h.Devices = append(h.Devices, dev)
+	}
+	return h
+}
+
+// specText reports whether the strings fit MaxSpecText and can be stored.
+func specText(strs ...string) bool {
+	for _, s := range strs {
+		if len(s) > MaxSpecText || !validText(s) {
+			return false
+		}
+	}
+	return true
+}
 
 // decodeDriverParameters reads what only the driver pass uses: SystemSpec
 // (the devices), ComputerSpec/HardwareIDs and FeatureScoreMatchingKey
@@ -28,7 +82,11 @@ func decodeDriverParameters(req *soap.Request, p *etree.Element, r *scan.SyncReq
 		}
 		r.Devices = append(r.Devices, d)
 	}
-	for _, s := range soap.Strings(soap.Child(p, "ComputerSpec"), "HardwareIDs") {
+	chids := soap.Strings(soap.Child(p, "ComputerSpec"), "HardwareIDs")
+	if len(chids) > MaxComputerHardwareIDs {
+		return soap.BadParameter("parameters.ComputerSpec")
+	}
+	for _, s := range chids {
 		id, err := soap.GUID(s, "parameters.ComputerSpec")
 		if err != nil {
 			return err
@@ -36,6 +94,9 @@ func decodeDriverParameters(req *soap.Request, p *etree.Element, r *scan.SyncReq
 		r.ComputerHardwareIDs = append(r.ComputerHardwareIDs, id)
 	}
 	r.FeatureScoreKey = soap.Text(p, "FeatureScoreMatchingKey")
+	if !specText(r.FeatureScoreKey) {
+		return soap.BadParameter("parameters.FeatureScoreMatchingKey")
+	}
 	return nil
 }
 
@@ -80,6 +141,10 @@ func systemSpec(req *soap.Request, p *etree.Element) (*etree.Element, error) {
 // no matching for them).
 func decodeDevice(el *etree.Element) (scan.Device, error) {
 	d := scan.Device{HardwareIDs: soap.Strings(el, "HardwareIDs"), CompatibleIDs: soap.Strings(el, "CompatibleIDs")}
+	if len(d.HardwareIDs) > MaxDeviceIDs || len(d.CompatibleIDs) > MaxDeviceIDs ||
+		!specText(d.HardwareIDs...) || !specText(d.CompatibleIDs...) {
+		return d, soap.BadParameter(specPath)
+	}
 	inst := soap.Child(el, "installedDriver")
 	if inst == nil {
 		return d, nil
@@ -116,6 +181,9 @@ func decodeDevice(el *etree.Element) (scan.Device, error) {
 		Model:                soap.Text(inst, "Model"),
 		MatchingComputerHWID: hwid,
 		DriverRank:           int32(rank),
+	}
+	if i := d.Installed; !specText(i.MatchingID, i.Class, i.Manufacturer, i.Provider, i.Model) {
+		return d, soap.BadParameter(specPath)
 	}
 	return d, nil
 }

@@ -98,6 +98,11 @@ func (c *countingStore) RecordSync(ctx context.Context, clientID string, at time
 	return c.inner.RecordSync(ctx, clientID, at)
 }
 
+func (c *countingStore) RecordHardware(ctx context.Context, clientID string, h catalog.HardwareInventory) error {
+	c.count("RecordHardware")
+	return c.inner.RecordHardware(ctx, clientID, h)
+}
+
 func (c *countingStore) Computer(ctx context.Context, clientID string) (catalog.Computer, error) {
 	c.count("Computer")
 	return c.inner.Computer(ctx, clientID)

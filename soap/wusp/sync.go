@@ -40,7 +40,7 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 	if p == nil {
 		return nil, soap.BadParameter("parameters")
 	}
-	sreq, err := decodeSyncParameters(req, p)
+	sreq, hw, err := decodeSyncParameters(req, p)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +68,11 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 	if err := s.recordSync(ctx, sess.ClientID); err != nil {
 		return nil, err
 	}
+	if hw != nil {
+		if err := s.recordHardware(ctx, sess.ClientID, *hw); err != nil {
+			return nil, err
+		}
+	}
 
 	core, err := s.coreFragments(ctx, snap, updateIDs(res))
 	if err != nil {
@@ -88,44 +93,57 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 
 // decodeSyncParameters reads SyncUpdateParameters; unknown elements (the
 // native client sends AlsoPerformRegularSync and ProductsParameters) are
-// ignored.
-func decodeSyncParameters(req *soap.Request, p *etree.Element) (scan.SyncRequest, error) {
-	var r scan.SyncRequest
-	var err error
-	if r.InstalledNonLeaf, err = req.Ints(p, "InstalledNonLeafUpdateIDs", "parameters.InstalledNonLeafUpdateIDs"); err != nil {
-		return r, err
-	}
-	if len(r.InstalledNonLeaf) > MaxInstalledNonLeaf {
-		return r, soap.BadParameter("parameters.InstalledNonLeafUpdateIDs")
-	}
-	if r.OtherCached, err = req.Ints(p, "OtherCachedUpdateIDs", "parameters.OtherCachedUpdateIDs"); err != nil {
-		return r, err
-	}
-	if r.CachedDrivers, err = req.Ints(p, "CachedDriverIDs", "parameters.CachedDriverIDs"); err != nil {
-		return r, err
-	}
-	if r.Drivers, err = soap.Bool(p, "SkipSoftwareSync", "parameters.SkipSoftwareSync"); err != nil {
-		return r, err
-	}
-	if soap.Has(p, "SystemSpec") && !r.Drivers {
-		return r, soap.BadParameter("parameters.SystemSpec")
-	}
-	if r.Drivers {
-		if err := decodeDriverParameters(req, p, &r); err != nil {
-			return r, err
-		}
+// ignored. A driver pass also gives what it reports of the client's
+// hardware (nil for the software pass).
+func decodeSyncParameters(req *soap.Request, p *etree.Element) (scan.SyncRequest, *catalog.HardwareInventory, error) {
+	r, hw, err := decodeSyncLists(req, p)
+	if err != nil {
+		return r, nil, err
 	}
 	if r.NeedTwoGroupOutOfScope, err = soap.Bool(p, "NeedTwoGroupOutOfScopeUpdates", "parameters.NeedTwoGroupOutOfScopeUpdates"); err != nil {
-		return r, err
+		return r, nil, err
 	}
 	for _, ci := range soap.Children(soap.Child(p, "FilterCategoryIds"), "CategoryIdentifier") {
 		id, err := soap.GUID(soap.Text(ci, "Id"), "parameters.FilterCategoryIds")
 		if err != nil {
-			return r, err
+			return r, nil, err
 		}
 		r.Filter = append(r.Filter, id)
 	}
-	return r, nil
+	return r, hw, nil
+}
+
+// decodeSyncLists reads the cached-update arrays, SkipSoftwareSync and the
+// driver pass's parameters.
+func decodeSyncLists(req *soap.Request, p *etree.Element) (scan.SyncRequest, *catalog.HardwareInventory, error) {
+	var r scan.SyncRequest
+	var err error
+	if r.InstalledNonLeaf, err = req.Ints(p, "InstalledNonLeafUpdateIDs", "parameters.InstalledNonLeafUpdateIDs"); err != nil {
+		return r, nil, err
+	}
+	if len(r.InstalledNonLeaf) > MaxInstalledNonLeaf {
+		return r, nil, soap.BadParameter("parameters.InstalledNonLeafUpdateIDs")
+	}
+	if r.OtherCached, err = req.Ints(p, "OtherCachedUpdateIDs", "parameters.OtherCachedUpdateIDs"); err != nil {
+		return r, nil, err
+	}
+	if r.CachedDrivers, err = req.Ints(p, "CachedDriverIDs", "parameters.CachedDriverIDs"); err != nil {
+		return r, nil, err
+	}
+	if r.Drivers, err = soap.Bool(p, "SkipSoftwareSync", "parameters.SkipSoftwareSync"); err != nil {
+		return r, nil, err
+	}
+	if soap.Has(p, "SystemSpec") && !r.Drivers {
+		return r, nil, soap.BadParameter("parameters.SystemSpec")
+	}
+	if !r.Drivers {
+		return r, nil, nil
+	}
+	if err := decodeDriverParameters(req, p, &r); err != nil {
+		return r, nil, err
+	}
+	hw := hardwareInventory(r)
+	return r, &hw, nil
 }
 
 // updateIDs returns the revision IDs of the updates res delivers.

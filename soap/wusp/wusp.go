@@ -8,8 +8,10 @@ package wusp
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -40,6 +42,7 @@ type Store interface {
 	RecordAuthorization(ctx context.Context, clientID, dnsName string, groups []string, at time.Time) error
 	RegisterComputer(ctx context.Context, c catalog.Computer) error
 	RecordSync(ctx context.Context, clientID string, at time.Time) error
+	RecordHardware(ctx context.Context, clientID string, h catalog.HardwareInventory) error
 	Computer(ctx context.Context, clientID string) (catalog.Computer, error)
 	StoreReport(ctx context.Context, r catalog.Report) (int, error)
 	CountEvents(ctx context.Context, clientID string, since time.Time) (int, error)
@@ -120,6 +123,11 @@ type Services struct {
 	// requireRegistered).
 	registered *lru.Cache[string, struct{}]
 
+	// hardware remembers, per client, a digest of the hardware inventory
+	// this process last stored, so that a driver pass that reports the
+	// same hardware writes nothing (see recordHardware).
+	hardware *lru.Cache[string, uint64]
+
 	// admission bounds the requests the three services hold at once.
 	admission *soap.Admission
 
@@ -154,12 +162,16 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wusp: registration cache: %w", err)
 	}
+	hardware, err := lru.New[string, uint64](maxCachedClients)
+	if err != nil {
+		return nil, fmt.Errorf("wusp: hardware cache: %w", err)
+	}
 	admission := cfg.Admission
 	if admission == nil {
 		admission = soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)
 	}
 	return &Services{cfg: cfg, info: info, now: now, core: core, syncWrites: syncWrites, registered: registered,
-		admission: admission}, nil
+		hardware: hardware, admission: admission}, nil
 }
 
 // maxCachedClients bounds the per-client caches of one process (LastSync
@@ -209,6 +221,30 @@ func (s *Services) recordSync(ctx context.Context, clientID string) error {
 		return fmt.Errorf("wusp: record sync: %w", err)
 	}
 	s.syncWrites.Add(clientID, now)
+	return nil
+}
+
+// recordHardware stores what a driver pass reported of the client's
+// hardware unless this process already stored the same (a digest of its
+// JSON without ReportedAt): a steady-state driver pass writes nothing. A
+// replica that did not see the client yet writes it once.
+func (s *Services) recordHardware(ctx context.Context, clientID string, h catalog.HardwareInventory) error {
+	h.ReportedAt = time.Time{}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("wusp: record hardware: %w", err)
+	}
+	f := fnv.New64a()
+	f.Write(b)
+	sum := f.Sum64()
+	if last, ok := s.hardware.Get(clientID); ok && last == sum {
+		return nil
+	}
+	h.ReportedAt = s.now().UTC()
+	if err := s.cfg.Store.RecordHardware(ctx, clientID, h); err != nil {
+		return fmt.Errorf("wusp: record hardware: %w", err)
+	}
+	s.hardware.Add(clientID, sum)
 	return nil
 }
 
