@@ -253,14 +253,15 @@ func (s *Snapshot) best(ids []string, eligible map[int32]bool, m matcher) (match
 }
 
 // printerAllowed applies the printer rule of [MS-WUSP] 3.1.5.7: a driver
-// replaces an installed printer driver (Class "Printer") only if the
+// replaces an installed printer driver (Class "Printer", see
+// isPrinterClass) only if the
 // revision has an entry of the installed driver's Manufacturer and
 // Provider. The WindowsDriver schema (MS-WUSP section 6) also lets the
 // entry's CompatibleProvider list stand in for Provider; 3.1.5.7 does not
 // mention it. [I] Names compare ignoring case, and any entry of the
 // revision counts, as the spec words it (not only the matched one).
 func printerAllowed(inst *InstalledDriver, r *catalog.Summary) bool {
-	if !strings.EqualFold(inst.Class, "Printer") {
+	if !isPrinterClass(inst.Class) {
 		return true
 	}
 	for _, d := range r.Drivers {

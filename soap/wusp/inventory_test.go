@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/google/uuid"
 
 	"wsus/catalog"
@@ -220,4 +222,104 @@ func TestDriverPassStoresHardware(t *testing.T) {
 			}
 		})
 	}
+}
+
+// printerCatalogBody is a SyncPrinterCatalog with the given cookie and
+// cached printer driver revisions.
+func printerCatalogBody(cookieXML string, cached ...int32) string {
+	return wrap(soap.NSClient, "SyncPrinterCatalog", cookieXML+ints("printerUpdateIDs", cached))
+}
+
+// printerResult returns the children of SyncPrinterCatalogResult, by name,
+// and the XML from its start to NewCookie.
+func printerResult(t *testing.T, body string) (names []string, head string) {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(body); err != nil {
+		t.Fatalf("response is not XML: %v\n%s", err, body)
+	}
+	res := doc.FindElement("//SyncPrinterCatalogResult")
+	if res == nil {
+		t.Fatalf("no SyncPrinterCatalogResult:\n%s", body)
+	}
+	for _, c := range res.ChildElements() {
+		names = append(names, c.Tag)
+	}
+	return names, between(t, body, "<SyncPrinterCatalogResult>", "<NewCookie>")
+}
+
+// TestSyncPrinterCatalogDelivers: SyncPrinterCatalog delivers the approved
+// printer driver ([MS-WUSP] 3.1.5.12) with its deployment and Core
+// fragment, without HardwareIds, DriverSyncNotNeeded false and gated by
+// protocol; once the client's driver pass reported its installed Microsoft
+// printer on the driver's hardware ID, the driver (of another
+// manufacturer) is no longer offered; a cached printer driver is not sent
+// again and one no longer deployed is out of scope; an unregistered client
+// gets RegistrationRequired.
+func TestSyncPrinterCatalogDelivers(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	approvals := e.importDrivers(idVirtioNet, idDisplay, idPrinter)
+	clientID, ck := e.login("")
+	printerID := e.ids[idPrinter]
+
+	for _, protocol := range []string{"2.90", "1.6", "1.5"} {
+		t.Run("offered, protocol "+protocol, func(t *testing.T) {
+			status, body := e.postOp("SyncPrinterCatalog", printerCatalogBody(e.sealedCookie(clientID, protocol)))
+			if status != 200 {
+				t.Fatalf("HTTP %d:\n%s", status, body)
+			}
+			names, head := printerResult(t, body)
+			want := []string{"NewUpdates", "Truncated", "NewCookie", "DriverSyncNotNeeded"}
+			if !atLeast(protocol, "1.7") {
+				want = want[:3]
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("children %v, want %v", names, want)
+			}
+			info := strings.Replace(e.expectedInfo(idPrinter, approvals[idPrinter], protocol), "<HardwareIds></HardwareIds>", "", 1)
+			if wantHead := "<SyncPrinterCatalogResult><NewUpdates>" + info + "</NewUpdates><Truncated>false</Truncated><NewCookie>"; head != wantHead {
+				t.Errorf("answer\n got %s\nwant %s", head, wantHead)
+			}
+			if atLeast(protocol, "1.7") && !strings.Contains(body, "</NewCookie><DriverSyncNotNeeded>false</DriverSyncNotNeeded></SyncPrinterCatalogResult>") {
+				t.Errorf("no DriverSyncNotNeeded false after NewCookie:\n%s", body)
+			}
+		})
+	}
+
+	t.Run("cached, and cached but not deployed", func(t *testing.T) {
+		status, body := e.postOp("SyncPrinterCatalog", printerCatalogBody(ck, printerID, 424242))
+		if status != 200 {
+			t.Fatalf("HTTP %d:\n%s", status, body)
+		}
+		names, head := printerResult(t, body)
+		if !slices.Equal(names, []string{"OutOfScopeRevisionIDs", "Truncated", "NewCookie", "DriverSyncNotNeeded"}) {
+			t.Errorf("children %v", names)
+		}
+		if want := "<SyncPrinterCatalogResult><OutOfScopeRevisionIDs><int>424242</int></OutOfScopeRevisionIDs><Truncated>false</Truncated><NewCookie>"; head != want {
+			t.Errorf("answer\n got %s\nwant %s", head, want)
+		}
+	})
+
+	t.Run("installed printer of another manufacturer", func(t *testing.T) {
+		if status, body := e.postRaw(driverPassBody(t, ck, nil)); status != 200 {
+			t.Fatalf("driver pass: HTTP %d:\n%s", status, body)
+		}
+		status, body := e.postOp("SyncPrinterCatalog", printerCatalogBody(ck))
+		if status != 200 {
+			t.Fatalf("HTTP %d:\n%s", status, body)
+		}
+		names, head := printerResult(t, body)
+		if !slices.Equal(names, []string{"Truncated", "NewCookie", "DriverSyncNotNeeded"}) ||
+			head != "<SyncPrinterCatalogResult><Truncated>false</Truncated><NewCookie>" {
+			t.Errorf("children %v, answer %s", names, head)
+		}
+	})
+
+	t.Run("unregistered", func(t *testing.T) {
+		_, ck := e.authorize("")
+		status, body := e.postOp("SyncPrinterCatalog", printerCatalogBody(ck))
+		if status != 500 || !strings.Contains(body, "<ErrorCode>RegistrationRequired</ErrorCode>") {
+			t.Errorf("HTTP %d, want RegistrationRequired:\n%s", status, body)
+		}
+	})
 }

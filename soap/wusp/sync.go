@@ -2,6 +2,7 @@ package wusp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"slices"
@@ -85,7 +86,7 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 		sealed = "" // the session changed: seal it anew
 	}
 	resp := req.NewRawResponse()
-	if err := s.writeSyncInfo(resp, res, core, sess, sealed); err != nil {
+	if err := s.writeSyncInfo(resp, "SyncUpdatesResult", res, core, sess, sealed); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -202,20 +203,21 @@ func (s *Services) openSyncSession(req *soap.Request) (cookie.Session, string, e
 	return sess, text, nil
 }
 
-// writeSyncInfo writes SyncUpdatesResult, a SyncInfo, in WSDL order,
+// writeSyncInfo writes a SyncInfo named result (SyncUpdatesResult,
+// SyncPrinterCatalogResult) in WSDL order,
 // omitting empty arrays as real WSUS does, and the elements a client's
 // protocol version predates ([MS-WUSP] 2.2.2.2.4): DeployedOutOfScopeRevisionIds
 // and DriverSyncNotNeeded below 1.7, and in Deployment HardwareIds below
 // 1.6 and AutoSelect, AutoDownload, SupersedenceBehavior below 1.8. sealed, when set, is the
 // EncryptedData of sess as the request carried it.
-func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core map[int32]coreFragment, sess cookie.Session, sealed string) error {
+func (s *Services) writeSyncInfo(w *soap.RawResponse, result string, res scan.SyncResult, core map[int32]coreFragment, sess cookie.Session, sealed string) error {
 	size := 0
 	for _, f := range core {
 		size += len(f.text)
 	}
 	// Each UpdateInfo besides its fragment takes about 400 bytes.
 	w.Grow(size + 400*(len(res.NewUpdates)+len(res.ChangedUpdates)) + 1024)
-	w.Start("SyncUpdatesResult")
+	w.Start(result)
 	writeInfos := func(name string, infos []scan.UpdateInfo) {
 		if len(infos) == 0 {
 			return
@@ -241,7 +243,7 @@ func (s *Services) writeSyncInfo(w *soap.RawResponse, res scan.SyncResult, core 
 		w.IntArray("DeployedOutOfScopeRevisionIds", res.DeployedOutOfScope)
 		w.Elem("DriverSyncNotNeeded", soap.BoolText(res.DriverSyncNotNeeded))
 	}
-	w.End("SyncUpdatesResult")
+	w.End(result)
 	return nil
 }
 
@@ -347,32 +349,80 @@ func (s *Services) coreFragments(ctx context.Context, snap *scan.Snapshot, ids [
 	return out, nil
 }
 
-// syncPrinterCatalog answers the Add Printer Wizard's catalog sync. It
-// would deliver the deployed printer driver updates ([MS-WUSP] 3.1.5.12: a
-// catalog of drivers, not matched against devices like the driver pass);
-// that is not built, so the answer delivers nothing and keeps the client's
-// cookie current.
-func (s *Services) syncPrinterCatalog(_ context.Context, req *soap.Request) (*etree.Element, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+// syncPrinterCatalog answers the Add Printer Wizard's catalog sync
+// ([MS-WUSP] 3.1.5.12, see scan.Snapshot.SyncPrinters): the printer
+// drivers deployed to the client that it does not cache, as a SyncInfo
+// written as the driver pass writes it (Core fragments, pages cut by
+// PageSize and MaxPageBytes, the version-gated elements), under
+// SyncPrinterCatalogResult. The request names no devices; the installed
+// printers the spec's rule compares with are those of the client's last
+// driver pass, read from the store ([I], see SyncPrinters). Like
+// SyncUpdates it refuses an unregistered client (RegistrationRequired, a
+// SHOULD of 3.1.5.12) and more than MaxInstalledNonLeaf installed
+// non-leaf revisions ([I] as SyncUpdates).
+func (s *Services) syncPrinterCatalog(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
+	sess, sealed, err := s.openSyncSession(req)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := soap.Ints(req.Body, "installedNonLeafUpdateIDs", "installedNonLeafUpdateIDs"); err != nil {
+	sreq := scan.SyncRequest{PageSize: s.cfg.PageSize}
+	if sreq.InstalledNonLeaf, err = req.Ints(req.Body, "installedNonLeafUpdateIDs", "installedNonLeafUpdateIDs"); err != nil {
 		return nil, err
 	}
-	if _, err := soap.Ints(req.Body, "printerUpdateIDs", "printerUpdateIDs"); err != nil {
+	if len(sreq.InstalledNonLeaf) > MaxInstalledNonLeaf {
+		return nil, soap.BadParameter("installedNonLeafUpdateIDs")
+	}
+	if sreq.CachedDrivers, err = req.Ints(req.Body, "printerUpdateIDs", "printerUpdateIDs"); err != nil {
 		return nil, err
 	}
-	resp := req.NewResponse()
-	result := resp.CreateElement("SyncPrinterCatalogResult")
-	soap.Elem(result, "Truncated", "false")
-	if err := s.addCookie(&soap.Tree{El: result}, "NewCookie", sess); err != nil {
+	c, err := s.cfg.Store.Computer(ctx, sess.ClientID)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !c.Registered) {
+		return nil, soap.Errorf(soap.RegistrationRequired, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wusp: look up computer: %w", err)
+	}
+	s.registered.Add(sess.ClientID, struct{}{})
+	if h := c.Hardware; h != nil {
+		sreq.Devices = scanDevices(h.Devices)
+		sreq.ComputerHardwareIDs, sreq.FeatureScoreKey = h.ComputerHardwareIDs, h.FeatureScoreMatchingKey
+	}
+	snap, err := s.cfg.Engine.Snapshot(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if protocolAtLeast(sess.ProtocolVersion, 1, 7) { // as in SyncUpdates (writeSyncInfo)
-		soap.Elem(result, "DriverSyncNotNeeded", "true")
+	sreq.Groups = clientGroups(snap, sess)
+	sreq.Anchor, sreq.AnchorGroups = sess.SyncAnchor, sess.AnchorGroups
+	sreq.Changed = scan.ChangedPass{After: sess.ChangedAfter, Until: sess.ChangedUntil, Key: sess.ChangedKey}
+	res := snap.SyncPrinters(sreq)
+	core, err := s.coreFragments(ctx, snap, updateIDs(res))
+	if err != nil {
+		return nil, err
+	}
+	fitPage(&res, core, s.cfg.MaxPageBytes)
+	resp := req.NewRawResponse()
+	if err := s.writeSyncInfo(resp, "SyncPrinterCatalogResult", res, core, sess, sealed); err != nil {
+		return nil, err
 	}
 	return resp, nil
+}
+
+// scanDevices are the stored devices of a hardware inventory as the scan
+// engine matches them.
+func scanDevices(stored []catalog.InventoryDevice) []scan.Device {
+	out := make([]scan.Device, len(stored))
+	for i, d := range stored {
+		out[i] = scan.Device{HardwareIDs: d.HardwareIDs, CompatibleIDs: d.CompatibleIDs}
+		if inst := d.InstalledDriver; inst != nil {
+			out[i].Installed = &scan.InstalledDriver{
+				MatchingID: inst.MatchingID, DriverVerDate: inst.DriverVerDate,
+				DriverVerVersion: uint64(inst.DriverVerVersion), Class: inst.Class,
+				Manufacturer: inst.Manufacturer, Provider: inst.Provider, Model: inst.Model,
+				MatchingComputerHWID: inst.MatchingComputerHWID, DriverRank: inst.DriverRank,
+			}
+		}
+	}
+	return out
 }
 
 // refreshCache maps the update identities a client caches to current

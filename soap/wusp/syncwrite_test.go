@@ -210,7 +210,7 @@ func TestSyncInfoBytesMatchTheTreeBuilder(t *testing.T) {
 				res := tc.res
 				fitPage(&res, core, s.cfg.MaxPageBytes)
 				resp := req.NewRawResponse()
-				return resp, s.writeSyncInfo(resp, res, core, sess, "")
+				return resp, s.writeSyncInfo(resp, "SyncUpdatesResult", res, core, sess, "")
 			})
 			call := func(svc *soap.Service) []byte {
 				// The same random stream for both: the same sealed cookie.

@@ -268,7 +268,7 @@ func (s *Services) Client() http.Handler {
 	// The cookie's base64 is cut out before parsing too: it is most of
 	// what a steady-state request holds besides the lists.
 	svc.HandleBulkRaw("SyncUpdates", syncRequest, outageAware(s.syncUpdates), "SystemSpec", "EncryptedData")
-	svc.Handle("SyncPrinterCatalog", listRequest, outageAware(s.syncPrinterCatalog))
+	svc.HandleBulkRaw("SyncPrinterCatalog", listRequest, outageAware(s.syncPrinterCatalog), "EncryptedData")
 	svc.Handle("RefreshCache", listRequest, outageAware(s.refreshCache))
 	svc.Handle("GetExtendedUpdateInfo", listRequest, outageAware(s.getExtendedUpdateInfo))
 	svc.Handle("GetExtendedUpdateInfo2", listRequest, outageAware(s.getExtendedUpdateInfo2))
