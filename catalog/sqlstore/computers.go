@@ -38,12 +38,18 @@ func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName strin
 // RegisterComputer stores the details RegisterComputer sent (DNS name, OS,
 // architecture, make, model, client version, and the whole computerInfo as
 // c.Info) and marks the computer Registered, creating it if new with
-// FirstSeen = c.FirstSeen or now. Its requested groups, assigned groups,
+// FirstSeen = c.FirstSeen or now (c.Info's BiosReleaseDate kept in UTC).
+// Its requested groups, assigned groups,
 // hardware inventory and timestamps are left alone.
 func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
 	op := fmt.Sprintf("register computer %q", c.ID)
 	if err := c.Validate(); err != nil {
 		return s.invalid(op, err)
+	}
+	if c.Info != nil {
+		in := *c.Info
+		in.BiosReleaseDate = in.BiosReleaseDate.UTC()
+		c.Info = &in
 	}
 	info, err := jsonOrNull(c.Info)
 	if err != nil {
@@ -67,7 +73,7 @@ func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error 
 }
 
 // RecordHardware replaces the computer's hardware inventory with h, a zero
-// h.ReportedAt meaning now. An unknown computer is an error wrapping
+// h.ReportedAt meaning now; its times are kept in UTC. An unknown computer is an error wrapping
 // catalog.ErrNotFound, an invalid inventory one wrapping catalog.ErrInvalid.
 func (s *Store) RecordHardware(ctx context.Context, clientID string, h catalog.HardwareInventory) error {
 	op := fmt.Sprintf("record hardware of %q", clientID)
@@ -78,6 +84,14 @@ func (s *Store) RecordHardware(ctx context.Context, clientID string, h catalog.H
 		return s.unknownComputer(op, clientID)
 	}
 	h.ReportedAt = s.orNow(h.ReportedAt).UTC()
+	h.Devices = slices.Clone(h.Devices)
+	for i, d := range h.Devices {
+		if d.InstalledDriver != nil {
+			inst := *d.InstalledDriver
+			inst.DriverVerDate = inst.DriverVerDate.UTC()
+			h.Devices[i].InstalledDriver = &inst
+		}
+	}
 	b, err := json.Marshal(h)
 	if err != nil {
 		return s.invalid(op, err)

@@ -1113,6 +1113,20 @@ var diffOpKinds = []struct {
 			}}
 	}},
 	{5, genRegisterComputer},
+	{3, func(g *gen) diffOp {
+		client := g.knownClient()
+		h := catalog.HardwareInventory{ReportedAt: g.when(), FeatureScoreMatchingKey: g.text(),
+			ComputerHardwareIDs: []uuid.UUID{uuid.MustParse("458ab48b-acb9-5863-b5a8-d2c32f0d3e6f")}}
+		for range g.r.IntN(3) {
+			h.Devices = append(h.Devices, catalog.InventoryDevice{HardwareIDs: []string{g.text()}, InstalledDriver: &catalog.InventoryDriver{
+				MatchingID: g.text(), DriverVerDate: diffTime(g.r), DriverVerVersion: g.r.Int64(), Class: g.text(),
+				Provider: g.text(), Manufacturer: g.text(), DriverRank: -1}})
+		}
+		h.DeviceCount = len(h.Devices) + g.r.IntN(2)
+		return diffOp{fmt.Sprintf("RecordHardware(%q, %+v)", client, h), func(ctx context.Context, s catalog.Store) (any, error) {
+			return nil, s.RecordHardware(ctx, client, h)
+		}}
+	}},
 	{6, func(g *gen) diffOp {
 		client, groups := g.knownClient(), g.groupList()
 		return diffOp{fmt.Sprintf("SetComputerGroups(%q, %s)", client, diffNames(groups)), func(ctx context.Context, s catalog.Store) (any, error) {
@@ -1351,8 +1365,16 @@ func genRegisterComputer(g *gen) diffOp {
 	if g.chance(8) { // fields the store ignores
 		c.RequestedGroups, c.Groups, c.Registered, c.LastSync = g.texts(), g.groupList(), true, diffTime(g.r)
 	}
-	return diffOp{fmt.Sprintf("RegisterComputer({%q dns %q os %d.%d.%d %q %q %q make %q model %q first %s})", c.ID, c.DNSName,
-		c.OSMajor, c.OSMinor, c.OSBuild, c.OSDescription, c.OSLocale, c.Architecture, c.Manufacturer, c.Model, describeTime(c.FirstSeen)),
+	info := "nil"
+	if g.chance(2) {
+		c.Info = &catalog.ComputerInfo{DnsName: c.DNSName, OSMajorVersion: c.OSMajor, OSBuildNumber: c.OSBuild,
+			OSServicePackMajorNumber: g.r.IntN(3), BiosName: g.text(), BiosVersion: g.text(), BiosReleaseDate: diffTime(g.r),
+			SuiteMask: g.r.IntN(1 << 15), NewProductType: g.r.IntN(128), OEM: g.text(), DeviceType: g.text(),
+			FirmwareVersion: g.text(), MobileOperator: g.text()}
+		info = fmt.Sprintf("%+v", *c.Info)
+	}
+	return diffOp{fmt.Sprintf("RegisterComputer({%q dns %q os %d.%d.%d %q %q %q make %q model %q first %s info %s})", c.ID, c.DNSName,
+		c.OSMajor, c.OSMinor, c.OSBuild, c.OSDescription, c.OSLocale, c.Architecture, c.Manufacturer, c.Model, describeTime(c.FirstSeen), info),
 		func(ctx context.Context, s catalog.Store) (any, error) { return nil, s.RegisterComputer(ctx, c) }}
 }
 

@@ -157,7 +157,10 @@ func testReopen(t *testing.T, s catalog.Store, reopen func(catalog.Store) catalo
 	must(t, "SetDeclined false", s.SetDeclined(c, idOOBEZDP, false))
 	at := date("2026-10-04T15:20:47.397Z")
 	must(t, "RecordAuthorization", s.RecordAuthorization(c, client1, "pc1.contoso.local", []string{"Servers"}, at))
-	must(t, "RegisterComputer", s.RegisterComputer(c, registration()))
+	reg := registration()
+	reg.Info = captureInfo()
+	must(t, "RegisterComputer", s.RegisterComputer(c, reg))
+	must(t, "RecordHardware", s.RecordHardware(c, client1, captureHardware()))
 	must(t, "RecordSync", s.RecordSync(c, client1, at))
 	must(t, "RecordAuthorization", s.RecordAuthorization(c, client2, "pc2.contoso.local", nil, at))
 	must(t, "SetComputerGroups", s.SetComputerGroups(c, client1, []uuid.UUID{catalog.UnassignedComputersGroupID, groupServers.ID}))
@@ -170,8 +173,9 @@ func testReopen(t *testing.T, s catalog.Store, reopen func(catalog.Store) catalo
 	if st := before.States[idRollupFix]; !st.Declined || len(before.States) != 4 {
 		t.Errorf("update states before the reopen: %+v, want 4 with %s declined", before.States, idRollupFix)
 	}
-	if len(before.Computers) != 2 || len(before.Computers[0].Groups) != 2 {
-		t.Errorf("computers before the reopen: %+v, want pc1.contoso.local in 2 groups and pc2", before.Computers)
+	if len(before.Computers) != 2 || len(before.Computers[0].Groups) != 2 || before.Computers[0].Info == nil ||
+		before.Computers[0].Hardware == nil {
+		t.Errorf("computers before the reopen: %+v, want pc1.contoso.local in 2 groups with its inventory and pc2", before.Computers)
 	}
 	s = reopen(s)
 	check(t, "state after reopen", takeSnapshot(t, s), before)
