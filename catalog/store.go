@@ -172,7 +172,8 @@ type Store interface {
 	RecordHardware(ctx context.Context, clientID string, h HardwareInventory) error
 	// Computer returns one computer by client ID (ErrNotFound if absent).
 	Computer(ctx context.Context, clientID string) (Computer, error)
-	// Computers returns every computer, ordered by DNS name.
+	// Computers returns every computer, ordered by DNS name, with Hardware
+	// nil (it runs to hundreds of devices a computer; Computer has it).
 	Computers(ctx context.Context) ([]Computer, error)
 
 	// StoreEvents stores reporting events, skipping any whose InstanceID is

@@ -39,8 +39,8 @@ func (s *Store) RecordAuthorization(ctx context.Context, clientID, dnsName strin
 // architecture, make, model, client version, and the whole computerInfo as
 // c.Info) and marks the computer Registered, creating it if new with
 // FirstSeen = c.FirstSeen or now (c.Info's BiosReleaseDate kept in UTC).
-// Its requested groups, assigned groups,
-// hardware inventory and timestamps are left alone.
+// Its requested groups, assigned groups, hardware inventory and timestamps
+// are left alone.
 func (s *Store) RegisterComputer(ctx context.Context, c catalog.Computer) error {
 	op := fmt.Sprintf("register computer %q", c.ID)
 	if err := c.Validate(); err != nil {
@@ -250,16 +250,28 @@ func touchComputer(ctx context.Context, t *tx, clientID, column string, at time.
 	return nil
 }
 
-const computerColumns = `id, dns_name, requested_groups, registered, os_major, os_minor, os_build,
+// computerListColumns are the columns Computers reads; computerColumns
+// adds the hardware inventory, which only Computer reads (hundreds of
+// devices a computer).
+const (
+	computerListColumns = `id, dns_name, requested_groups, registered, os_major, os_minor, os_build,
 	os_description, os_locale, architecture, manufacturer, model, client_version, first_seen,
-	last_sync, last_report, last_status_time, computer_info, hardware`
+	last_sync, last_report, last_status_time, computer_info`
+	computerColumns = computerListColumns + ", hardware"
+)
 
-func scanComputer(row interface{ Scan(...any) error }) (catalog.Computer, error) {
+// scanComputer reads a row of computerColumns, or of computerListColumns
+// when withHardware is false.
+func scanComputer(row interface{ Scan(...any) error }, withHardware bool) (catalog.Computer, error) {
 	var c catalog.Computer
-	err := row.Scan(&c.ID, &c.DNSName, stringsDest(&c.RequestedGroups), &c.Registered, num(&c.OSMajor), num(&c.OSMinor),
+	dest := []any{&c.ID, &c.DNSName, stringsDest(&c.RequestedGroups), &c.Registered, num(&c.OSMajor), num(&c.OSMinor),
 		num(&c.OSBuild), &c.OSDescription, &c.OSLocale, &c.Architecture, &c.Manufacturer, &c.Model, &c.ClientVersion,
 		timeDest{&c.FirstSeen}, timeDest{&c.LastSync}, timeDest{&c.LastReport}, timeDest{&c.LastStatusTime},
-		jsonDest[catalog.ComputerInfo]{&c.Info}, jsonDest[catalog.HardwareInventory]{&c.Hardware})
+		jsonDest[catalog.ComputerInfo]{&c.Info}}
+	if withHardware {
+		dest = append(dest, jsonDest[catalog.HardwareInventory]{&c.Hardware})
+	}
+	err := row.Scan(dest...)
 	return c, err
 }
 
@@ -294,7 +306,7 @@ func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer
 		return catalog.Computer{}, s.errorf("computer %q: %w", clientID, catalog.ErrNotFound)
 	}
 	return readOne(ctx, s, fmt.Sprintf("computer %q", clientID), func(t *tx) (catalog.Computer, error) {
-		c, err := scanComputer(t.queryRow(ctx, "SELECT "+computerColumns+" FROM computer WHERE id = $1", clientID))
+		c, err := scanComputer(t.queryRow(ctx, "SELECT "+computerColumns+" FROM computer WHERE id = $1", clientID), true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return c, catalog.ErrNotFound
 		}
@@ -308,12 +320,12 @@ func (s *Store) Computer(ctx context.Context, clientID string) (catalog.Computer
 }
 
 // Computers returns every computer with its assigned groups, ordered by DNS
-// name (byte order), then ID.
+// name (byte order), then ID, without their hardware inventory.
 func (s *Store) Computers(ctx context.Context) ([]catalog.Computer, error) {
 	out, err := readOne(ctx, s, "computers", func(t *tx) ([]catalog.Computer, error) {
 		var out []catalog.Computer
-		err := t.query(ctx, "SELECT "+computerColumns+" FROM computer", nil, func(rows Row) error {
-			c, err := scanComputer(rows)
+		err := t.query(ctx, "SELECT "+computerListColumns+" FROM computer", nil, func(rows Row) error {
+			c, err := scanComputer(rows, false)
 			out = append(out, c)
 			return err
 		})

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -67,8 +68,8 @@ func testComputerInventory(t *testing.T, s catalog.Store) {
 	check(t, "Hardware after RecordHardware", got.Hardware, &hw)
 	check(t, "Info after RecordHardware", got.Info, captureInfo())
 	list := computers(t, s)
-	if len(list) != 1 || list[0].Hardware == nil || list[0].Info == nil {
-		t.Errorf("Computers: got %+v, want the computer with its inventory", list)
+	if len(list) != 1 || list[0].Hardware != nil || !reflect.DeepEqual(list[0].Info, captureInfo()) {
+		t.Errorf("Computers: got %+v, want the computer with its Info, without Hardware", list)
 	}
 
 	// A new registration replaces the info and keeps the hardware; a new

@@ -119,6 +119,8 @@ type snapshot struct {
 	Groups    []catalog.TargetGroup
 	Approvals map[[2]uuid.UUID]catalog.Approval
 	Computers []catalog.Computer
+	// Computer1 is client1 as Computer reads it (with its Hardware).
+	Computer1 catalog.Computer
 	States    map[uuid.UUID]catalog.UpdateState
 	Events    []catalog.Event
 	Statuses  map[uuid.UUID]catalog.UpdateStatus
@@ -131,6 +133,9 @@ func takeSnapshot(t *testing.T, s catalog.Store) snapshot {
 	sn := snapshot{Info: info, Seq: changeSeq(t, s), Summaries: summaries(t, s), Groups: targetGroups(t, s),
 		Approvals: approvals(t, s), Computers: computers(t, s), States: updateStates(t, s),
 		Events: events(t, s, client1), Statuses: statuses(t, s, client1)}
+	if c, err := s.Computer(ctx(t), client1); err == nil {
+		sn.Computer1 = normComputer(c)
+	}
 	for _, sm := range sn.Summaries {
 		r, err := s.Revision(ctx(t), sm.ID)
 		must(t, "Revision", err)
@@ -174,7 +179,7 @@ func testReopen(t *testing.T, s catalog.Store, reopen func(catalog.Store) catalo
 		t.Errorf("update states before the reopen: %+v, want 4 with %s declined", before.States, idRollupFix)
 	}
 	if len(before.Computers) != 2 || len(before.Computers[0].Groups) != 2 || before.Computers[0].Info == nil ||
-		before.Computers[0].Hardware == nil {
+		before.Computer1.Hardware == nil {
 		t.Errorf("computers before the reopen: %+v, want pc1.contoso.local in 2 groups with its inventory and pc2", before.Computers)
 	}
 	s = reopen(s)
