@@ -189,8 +189,11 @@ func (m *microsoftUpdateURLs) url(ctx context.Context, sha1 []byte) (string, err
 	if ok, err := m.enabled(ctx); !ok || err != nil {
 		return "", err
 	}
+	if len(sha1) != 20 {
+		return "", nil
+	}
 	sources, err := m.store.FileSources(ctx, [][]byte{sha1})
-	if err != nil || len(sha1) != 20 {
+	if err != nil {
 		return "", err
 	}
 	return sources[[20]byte(sha1)].MUURL, nil
