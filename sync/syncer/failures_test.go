@@ -223,3 +223,33 @@ func TestSyncFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamReplaced replaces the upstream behind one URL by another
+// installation with a smaller change sequence: the anchors B sends are
+// then ahead of it, it answers ServerChanged, and B synchronizes
+// everything again from the new one, with a new session.
+func TestUpstreamReplaced(t *testing.T) {
+	first, _ := startUpstream(t, 200, 21)
+	second, _ := startUpstream(t, 120, 22)
+	var target atomic.Pointer[url.URL]
+	u1, _ := url.Parse(first.url)
+	target.Store(u1)
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target.Load())
+	}})
+	t.Cleanup(proxy.Close)
+
+	_, b := open(t, false)
+	syncFrom(t, b, proxy.URL, false)
+	// The first catalog was imported in more steps than the second: B's
+	// anchors are past the second's change sequence.
+	u2, _ := url.Parse(second.url)
+	target.Store(u2)
+	run := syncFrom(t, b, proxy.URL, false)
+	got := identities(t, b.Catalog)
+	for _, id := range identities(t, second.stores.Catalog) {
+		if !slices.Contains(got, id) {
+			t.Fatalf("after the upstream was replaced B lacks %s (run %+v)", id, run)
+		}
+	}
+}
