@@ -173,6 +173,7 @@ func TestPostApproval(t *testing.T) {
 				"deadline":   tt.wantDL,
 				"changed_at": a.ChangedAt.UTC().Format(time.RFC3339Nano),
 				"by":         "admin-api",
+				"in_force":   true,
 			})
 		})
 	}
@@ -365,12 +366,12 @@ func TestListApprovals(t *testing.T) {
 		{
 			"id": drv.ID, "update_id": driverID.String(), "group_id": catalog.AllComputersGroupID.String(),
 			"group": "All Computers", "action": "Install", "deadline": "2026-04-01T00:00:00Z",
-			"changed_at": drv.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api",
+			"changed_at": drv.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api", "in_force": true,
 		},
 		{
 			"id": sw.ID, "update_id": softwareID.String(), "group_id": pilotID.String(),
 			"group": "Pilot", "action": "Uninstall", "deadline": nil,
-			"changed_at": sw.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api",
+			"changed_at": sw.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api", "in_force": true,
 		},
 	}})
 }

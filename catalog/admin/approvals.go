@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,57 +92,135 @@ func (h *handler) setApproval(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e.status, e.code, e.reason)
 		return
 	}
-	a, e := parseApproval(req)
+	ctx := r.Context()
+	view, ok := h.approvalView(w, r)
+	if !ok {
+		return
+	}
+	stored, group, e, err := h.approve(ctx, view, req)
+	if err != nil {
+		h.storeFailed(w, r, e.code, err)
+		return
+	}
 	if e != nil {
 		writeError(w, e.status, e.code, e.reason)
 		return
 	}
-	ctx := r.Context()
-
-	groups, err := h.store.TargetGroups(ctx)
-	if err != nil {
-		h.storeFailed(w, r, "TargetGroups", err)
-		return
-	}
-	group, ok := findGroup(groups, req.Group)
-	if !ok {
-		unknownGroup(w, req.Group)
-		return
-	}
-	a.GroupID = group.ID
-
-	summaries, err := h.store.Summaries(ctx)
-	if err != nil {
-		h.storeFailed(w, r, "Summaries", err)
-		return
-	}
-	i := slices.IndexFunc(summaries, func(s catalog.Summary) bool { return s.UpdateID == a.UpdateID })
-	if i < 0 {
-		writeError(w, http.StatusNotFound, "unknown_update", fmt.Sprintf("the catalog has no update %s", a.UpdateID))
-		return
-	}
-	// Categories and detectoids are evaluated by clients, never deployed.
-	// Removing an approval is always allowed.
-	if t := summaries[i].Type; a.Action != catalog.ActionNotApproved && t != catalog.TypeSoftware && t != catalog.TypeDriver {
-		writeError(w, http.StatusBadRequest, "not_approvable", fmt.Sprintf("update %s is a %s; only Software and Driver updates can be approved", a.UpdateID, t))
-		return
-	}
-
-	stored, err := h.store.SetApproval(ctx, a)
-	if errors.Is(err, catalog.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "unknown_update", fmt.Sprintf("the catalog has no update %s or no target group %s", a.UpdateID, a.GroupID))
-		return
-	}
-	if err != nil {
-		h.storeFailed(w, r, "SetApproval", err)
-		return
-	}
-	h.log.InfoContext(ctx, "admin: approval set", "update_id", a.UpdateID, "group", group.Name, "action", a.Action, "deadline", a.Deadline)
-	if a.Action == catalog.ActionNotApproved {
-		writeJSON(w, http.StatusOK, Unapproval{UpdateID: a.UpdateID, GroupID: group.ID, Group: group.Name, Action: catalog.ActionNotApproved})
+	if stored.Action == catalog.ActionNotApproved {
+		writeJSON(w, http.StatusOK, Unapproval{UpdateID: stored.UpdateID, GroupID: group.ID, Group: group.Name, Action: catalog.ActionNotApproved})
 		return
 	}
 	writeJSON(w, http.StatusCreated, wireApproval(stored, group.Name))
+}
+
+// approvalView is what deciding an approval reads: the groups, the
+// catalog's updates, the declined ones and the approvals in place.
+type approvalView struct {
+	groups    []catalog.TargetGroup
+	summaries []catalog.Summary
+	declined  map[uuid.UUID]bool
+	approvals []catalog.Approval
+}
+
+// approvalView reads the view; on a store failure it has answered 500 and
+// returns false.
+func (h *handler) approvalView(w http.ResponseWriter, r *http.Request) (*approvalView, bool) {
+	ctx := r.Context()
+	var v approvalView
+	var err error
+	if v.groups, err = h.store.TargetGroups(ctx); err != nil {
+		h.storeFailed(w, r, "TargetGroups", err)
+		return nil, false
+	}
+	if v.summaries, err = h.store.Summaries(ctx); err != nil {
+		h.storeFailed(w, r, "Summaries", err)
+		return nil, false
+	}
+	states, err := h.store.UpdateStates(ctx)
+	if err != nil {
+		h.storeFailed(w, r, "UpdateStates", err)
+		return nil, false
+	}
+	v.declined = make(map[uuid.UUID]bool)
+	for _, st := range states {
+		if st.Declined {
+			v.declined[st.UpdateID] = true
+		}
+	}
+	if v.approvals, err = h.store.Approvals(ctx); err != nil {
+		h.storeFailed(w, r, "Approvals", err)
+		return nil, false
+	}
+	return &v, true
+}
+
+// approve decides and stores one approval request against view, and keeps
+// view current. A refused request returns a requestError and changes
+// nothing; a store failure returns the error with the failed operation's
+// name as the requestError's code.
+//
+// The rules: a declined update is refused (409 update_declined) unless the
+// request says undecline, which un-declines it first; a request without a
+// deadline keeps the deadline of the approval it replaces, one with
+// "deadline": null (or "") removes it.
+func (h *handler) approve(ctx context.Context, view *approvalView, req ApprovalRequest) (catalog.Approval, catalog.TargetGroup, *requestError, error) {
+	a, e := parseApproval(req)
+	if e != nil {
+		return a, catalog.TargetGroup{}, e, nil
+	}
+	group, ok := findGroup(view.groups, req.Group)
+	if !ok {
+		return a, group, &requestError{status: http.StatusNotFound, code: "unknown_group",
+			reason: fmt.Sprintf("no target group is named or has the ID %q", req.Group)}, nil
+	}
+	a.GroupID = group.ID
+	i := slices.IndexFunc(view.summaries, func(s catalog.Summary) bool { return s.UpdateID == a.UpdateID })
+	if i < 0 {
+		return a, group, &requestError{status: http.StatusNotFound, code: "unknown_update",
+			reason: fmt.Sprintf("the catalog has no update %s", a.UpdateID)}, nil
+	}
+	// Categories and detectoids are evaluated by clients, never deployed.
+	// Removing an approval is always allowed.
+	if t := view.summaries[i].Type; a.Action != catalog.ActionNotApproved && t != catalog.TypeSoftware && t != catalog.TypeDriver {
+		return a, group, badRequest("not_approvable", "update %s is a %s; only Software and Driver updates can be approved", a.UpdateID, t), nil
+	}
+	j := slices.IndexFunc(view.approvals, func(x catalog.Approval) bool { return x.UpdateID == a.UpdateID && x.GroupID == a.GroupID })
+	if a.Action != catalog.ActionNotApproved {
+		if view.declined[a.UpdateID] {
+			if !req.Undecline {
+				return a, group, &requestError{status: http.StatusConflict, code: "update_declined",
+					reason: fmt.Sprintf("update %s is declined and is offered to nobody; un-decline it first, or send \"undecline\": true to un-decline and approve it", a.UpdateID)}, nil
+			}
+			if err := h.store.SetDeclined(ctx, a.UpdateID, false); err != nil {
+				if errors.Is(err, catalog.ErrNotFound) {
+					return a, group, &requestError{status: http.StatusNotFound, code: "unknown_update",
+						reason: fmt.Sprintf("the catalog has no update %s", a.UpdateID)}, nil
+				}
+				return a, group, &requestError{code: "SetDeclined"}, err
+			}
+			delete(view.declined, a.UpdateID)
+			h.log.InfoContext(ctx, "admin: decline set", "update_id", a.UpdateID, "declined", false)
+		}
+		if !req.Deadline.Set && j >= 0 {
+			a.Deadline = view.approvals[j].Deadline
+		}
+	}
+	stored, err := h.store.SetApproval(ctx, a)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return a, group, &requestError{status: http.StatusNotFound, code: "unknown_update",
+			reason: fmt.Sprintf("the catalog has no update %s or no target group %s", a.UpdateID, a.GroupID)}, nil
+	}
+	if err != nil {
+		return a, group, &requestError{code: "SetApproval"}, err
+	}
+	if j >= 0 {
+		view.approvals = slices.Delete(view.approvals, j, j+1)
+	}
+	if stored.Action != catalog.ActionNotApproved {
+		view.approvals = append(view.approvals, stored)
+	}
+	h.log.InfoContext(ctx, "admin: approval set", "update_id", a.UpdateID, "group", group.Name, "action", a.Action, "deadline", stored.Deadline)
+	return stored, group, nil, nil
 }
 
 // parseApproval validates every field of req but the group.
@@ -168,19 +247,19 @@ func parseApproval(req ApprovalRequest) (catalog.Approval, *requestError) {
 	default:
 		return a, badRequest("invalid_action", "action %q is not one of Install, OptionalInstall, Uninstall, NotApproved", req.Action)
 	}
-	if req.Deadline != "" {
+	if req.Deadline.Value != "" {
 		if a.Action == catalog.ActionNotApproved {
 			return a, badRequest("invalid_deadline", "a deadline makes no sense with action NotApproved")
 		}
 		// A past deadline is allowed: in WSUS it means "install now".
-		d, err := time.Parse(time.RFC3339, req.Deadline)
+		d, err := time.Parse(time.RFC3339, req.Deadline.Value)
 		if err != nil {
-			return a, badRequest("invalid_deadline", "deadline %q is not an RFC 3339 time such as 2026-05-01T18:00:00Z", req.Deadline)
+			return a, badRequest("invalid_deadline", "deadline %q is not an RFC 3339 time such as 2026-05-01T18:00:00Z", req.Deadline.Value)
 		}
 		// The stores keep the years 1-9999, and the zero time means "no
 		// deadline".
 		if d.IsZero() || catalog.CheckTime("deadline", d) != nil {
-			return a, badRequest("invalid_deadline", "deadline %q is outside the years 1 to 9999", req.Deadline)
+			return a, badRequest("invalid_deadline", "deadline %q is outside the years 1 to 9999", req.Deadline.Value)
 		}
 		a.Deadline = d.UTC()
 	}
@@ -239,9 +318,20 @@ func (h *handler) listApprovals(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	states, err := h.store.UpdateStates(r.Context())
+	if err != nil {
+		h.storeFailed(w, r, "UpdateStates", err)
+		return
+	}
+	declined := make(map[uuid.UUID]bool)
+	for _, st := range states {
+		declined[st.UpdateID] = st.Declined
+	}
 	out := ApprovalList{Approvals: make([]Approval, 0, len(approvals))}
 	for _, a := range approvals {
-		out.Approvals = append(out.Approvals, wireApproval(a, names[a.GroupID]))
+		wa := wireApproval(a, names[a.GroupID])
+		wa.InForce = !declined[a.UpdateID]
+		out.Approvals = append(out.Approvals, wa)
 	}
 	slices.SortFunc(out.Approvals, func(a, b Approval) int { return cmp.Compare(a.ID, b.ID) })
 	writeJSON(w, http.StatusOK, out)

@@ -14,7 +14,6 @@ import (
 
 	"wsus/catalog"
 	"wsus/catalog/admin"
-	"wsus/catalog/sqlite"
 	"wsus/internal/syncbuf"
 )
 
@@ -148,7 +147,7 @@ func TestAuthenticationFloodLogsTwoLines(t *testing.T) {
 // unavailableStore is the real store whose Computers fails as a store that
 // cannot reach its database does.
 type unavailableStore struct {
-	*sqlite.Store
+	catalog.Store
 	err error
 }
 

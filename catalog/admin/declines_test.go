@@ -79,7 +79,8 @@ func TestDecline(t *testing.T) {
 }
 
 // A declined update keeps its approvals: GET /updates lists them beside
-// "declined":true, and un-declining brings them back in force unchanged.
+// "declined":true, GET /approvals as not in force, and un-declining brings
+// them back in force unchanged.
 func TestDeclineKeepsApprovals(t *testing.T) {
 	f := newFixture(t)
 	if r := f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+driverID.String()+`","group":"Pilot","action":"OptionalInstall"}`, nil); r.status != http.StatusCreated {
@@ -102,7 +103,9 @@ func TestDeclineKeepsApprovals(t *testing.T) {
 			t.Fatalf("%s: %d %s", step.verb, r.status, r.body)
 		}
 		wantJSON(t, "updates after "+step.verb, f.get("/api/v1/updates?type=Driver"), driver(step.declined))
-		wantJSON(t, "approvals after "+step.verb, f.get("/api/v1/approvals"), before)
+		want := jsonValue(t, before).(map[string]any)
+		want["approvals"].([]any)[0].(map[string]any)["in_force"] = !step.declined
+		wantJSON(t, "approvals after "+step.verb, f.get("/api/v1/approvals"), want)
 	}
 }
 

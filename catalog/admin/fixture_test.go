@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -20,8 +21,12 @@ import (
 
 	"wsus/catalog"
 	"wsus/catalog/admin"
+	"wsus/catalog/postgres"
 	"wsus/catalog/sqlite"
+	"wsus/internal/testpg"
 )
+
+func TestMain(m *testing.M) { os.Exit(testpg.Main(m)) }
 
 const testToken = "s3cret-admin-token"
 
@@ -53,7 +58,7 @@ var (
 type fixture struct {
 	t     *testing.T
 	path  string
-	store *sqlite.Store
+	store catalog.Store
 	srv   *httptest.Server
 	log   *syncBuffer
 	// revision IDs the store assigned, by name.
@@ -85,9 +90,29 @@ func newFixture(t *testing.T) *fixture {
 
 func newFixtureWithToken(t *testing.T, token string) *fixture {
 	t.Helper()
+	return newFixtureOn(t, "sqlite", token)
+}
+
+// engines are the stores newFixtureOn opens.
+var engines = []string{"sqlite", "postgres"}
+
+// newFixtureOn is newFixtureWithToken on the engine named ("sqlite", the
+// embedded store on a file; "postgres", a database of internal/testpg,
+// skipped when PostgreSQL is not installed).
+func newFixtureOn(t *testing.T, engine, token string) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "catalog.db"), log: &syncBuffer{}, rev: map[string]int32{}}
-	store, err := sqlite.Open(ctx, f.path)
+	var store catalog.Store
+	var err error
+	switch engine {
+	case "sqlite":
+		store, err = sqlite.Open(ctx, f.path)
+	case "postgres":
+		store, err = postgres.Open(ctx, testpg.URL(t))
+	default:
+		t.Fatalf("unknown engine %q", engine)
+	}
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

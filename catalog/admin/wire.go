@@ -33,8 +33,42 @@ type ApprovalRequest struct {
 	// installing it automatically.
 	Action string `json:"action,omitempty"`
 	// Deadline is an optional RFC 3339 install deadline; a past deadline
-	// means "install now", as in WSUS.
-	Deadline string `json:"deadline,omitempty"`
+	// means "install now", as in WSUS. Absent, a re-approval keeps the
+	// deadline the approval has; null (or "") removes it; a time sets it.
+	Deadline Deadline `json:"deadline,omitzero"`
+	// Undecline approves a declined update by un-declining it first;
+	// without it, approving a declined update is refused with 409
+	// update_declined (a declined update is offered to nobody).
+	Undecline bool `json:"undecline,omitempty"`
+}
+
+// Deadline is the deadline field of a request, which tells "absent" (the
+// zero value: keep what is stored) from null or "" (Set with an empty
+// Value: remove it) and a time (Set with the RFC 3339 text).
+type Deadline struct {
+	Set   bool
+	Value string
+}
+
+// SetDeadline returns a Deadline that sets the RFC 3339 time v, or removes
+// the deadline when v is empty.
+func SetDeadline(v string) Deadline { return Deadline{Set: true, Value: v} }
+
+// UnmarshalJSON is called only for a key present in the body.
+func (d *Deadline) UnmarshalJSON(b []byte) error {
+	d.Set, d.Value = true, ""
+	if string(b) == "null" {
+		return nil
+	}
+	return json.Unmarshal(b, &d.Value)
+}
+
+// MarshalJSON writes null for a removal; omitzero leaves an absent one out.
+func (d Deadline) MarshalJSON() ([]byte, error) {
+	if d.Value == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(d.Value)
 }
 
 // Approval is an approval in force, as POST (201) and GET /api/v1/approvals
@@ -52,6 +86,9 @@ type Approval struct {
 	Deadline  *time.Time `json:"deadline"`
 	ChangedAt time.Time  `json:"changed_at"`
 	By        string     `json:"by"`
+	// InForce is false while the update is declined: the approval is kept
+	// (un-declining brings it back) but nothing is offered under it.
+	InForce bool `json:"in_force"`
 }
 
 // Unapproval is the 200 answer of a NotApproved POST: the approval of
@@ -225,6 +262,7 @@ func wireApproval(a catalog.Approval, groupName string) Approval {
 		Deadline:  optTime(a.Deadline),
 		ChangedAt: a.ChangedAt.UTC(),
 		By:        a.By,
+		InForce:   true,
 	}
 }
 

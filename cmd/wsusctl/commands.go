@@ -106,16 +106,30 @@ func getAndPrint[T any](opts *options, endpoint string, query url.Values, print 
 	}
 }
 
-// approveCmd is "approve UPDATE-ID [--group G] [--action A] [--deadline D]".
+// approveCmd is "approve UPDATE-ID [--group G] [--action A] [--deadline D |
+// --no-deadline] [--undecline]". Without --deadline or --no-deadline a
+// re-approval keeps the deadline it has.
 func approveCmd(opts *options, args []string) (action, error) {
 	fs := newFlags("approve", opts)
 	var req admin.ApprovalRequest
+	var deadline string
+	var noDeadline bool
 	fs.StringVar(&req.Group, "group", "", "target group name or ID")
 	fs.StringVar(&req.Action, "action", "", "Install, OptionalInstall, Uninstall or NotApproved")
-	fs.StringVar(&req.Deadline, "deadline", "", "RFC 3339 deadline")
+	fs.StringVar(&deadline, "deadline", "", "RFC 3339 deadline")
+	fs.BoolVar(&noDeadline, "no-deadline", false, "remove the deadline the approval has")
+	fs.BoolVar(&req.Undecline, "undecline", false, "un-decline a declined update to approve it")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case deadline != "" && noDeadline:
+		return nil, errors.New("approve: --deadline and --no-deadline exclude each other")
+	case deadline != "":
+		req.Deadline = admin.SetDeadline(deadline)
+	case noDeadline:
+		req.Deadline = admin.SetDeadline("")
 	}
 	if err := exactArgs("approve", pos, "UPDATE-ID"); err != nil {
 		return nil, err
@@ -368,9 +382,13 @@ func orDash(s string) string {
 }
 
 func printApprovals(w io.Writer, v *admin.ApprovalList) error {
-	t := newTable(w, "ID", "UPDATE ID", "GROUP", "ACTION", "DEADLINE", "CHANGED")
+	t := newTable(w, "ID", "UPDATE ID", "GROUP", "ACTION", "DEADLINE", "CHANGED", "IN FORCE")
 	for _, a := range v.Approvals {
-		t.row(fmt.Sprint(a.ID), a.UpdateID.String(), orDash(a.Group), string(a.Action), when(a.Deadline), when(&a.ChangedAt))
+		inForce := "yes"
+		if !a.InForce {
+			inForce = "no (declined)"
+		}
+		t.row(fmt.Sprint(a.ID), a.UpdateID.String(), orDash(a.Group), string(a.Action), when(a.Deadline), when(&a.ChangedAt), inForce)
 	}
 	return t.flush()
 }

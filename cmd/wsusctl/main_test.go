@@ -224,7 +224,7 @@ func TestReadCommands(t *testing.T) {
 			"REVISION  UPDATE ID  REV  TYPE  KB  DECLINED  APPROVALS  TITLE",
 		)},
 		{[]string{"approvals"}, lines(
-			"ID  UPDATE ID  GROUP  ACTION  DEADLINE  CHANGED",
+			"ID  UPDATE ID  GROUP  ACTION  DEADLINE  CHANGED  IN FORCE",
 		)},
 	}
 	for _, tt := range tests {
@@ -350,8 +350,8 @@ func TestApprovalsAfterApprove(t *testing.T) {
 		want string
 	}{
 		{[]string{"approvals"}, lines(
-			"ID  UPDATE ID                             GROUP          ACTION   DEADLINE              CHANGED",
-			"1   11111111-1111-4111-8111-111111111111  All Computers  Install  2026-04-01T00:00:00Z  "+changed,
+			"ID  UPDATE ID                             GROUP          ACTION   DEADLINE              CHANGED               IN FORCE",
+			"1   11111111-1111-4111-8111-111111111111  All Computers  Install  2026-04-01T00:00:00Z  "+changed+"  yes",
 		)},
 		{[]string{"updates", "--approved"}, lines(
 			"REVISION  UPDATE ID                             REV  TYPE      KB       DECLINED  APPROVALS              TITLE",
@@ -388,6 +388,7 @@ func TestApproveJSON(t *testing.T) {
 	want := map[string]any{
 		"id": 1.0, "update_id": driverID.String(), "group_id": pilotID.String(), "group": "Pilot",
 		"action": "Install", "deadline": nil, "changed_at": approvals[0].ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api",
+		"in_force": true,
 	}
 	if len(got) != len(want) {
 		t.Errorf("answer %v, want %v", got, want)
@@ -530,4 +531,49 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
 		}
 	}
+}
+
+// approve refuses a declined update unless --undecline; without --deadline
+// a re-approval keeps the deadline, --no-deadline removes it; approvals
+// shows the approvals of a declined update as not in force.
+func TestApproveDeclinedAndDeadlines(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	run := func(wantCode int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := s.wsusctl(t, args...)
+		if code != wantCode {
+			t.Fatalf("wsusctl %q: exit %d, want %d; stdout %q, stderr %q", args, code, wantCode, stdout, stderr)
+		}
+		return stdout + stderr
+	}
+	deadline := func() time.Time {
+		t.Helper()
+		list, err := s.store.Approvals(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("approvals = %+v, %v", list, err)
+		}
+		return list[0].Deadline
+	}
+	d := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	run(0, "approve", driverID.String(), "--group", "Pilot", "--deadline", "2026-04-01T00:00:00Z")
+	run(0, "approve", driverID.String(), "--group", "Pilot", "--action", "OptionalInstall")
+	if got := deadline(); !got.Equal(d) {
+		t.Errorf("deadline after a re-approval without --deadline = %v, want %v", got, d)
+	}
+	run(0, "decline", driverID.String())
+	if out := run(0, "approvals"); !strings.Contains(out, "no (declined)") {
+		t.Errorf("approvals of a declined update:\n%s", out)
+	}
+	if out := run(1, "approve", driverID.String(), "--group", "Pilot"); !strings.Contains(out, "update_declined") {
+		t.Errorf("approving a declined update: %q, want update_declined", out)
+	}
+	run(0, "approve", driverID.String(), "--group", "Pilot", "--undecline", "--no-deadline")
+	if got := deadline(); !got.IsZero() {
+		t.Errorf("deadline after --no-deadline = %v, want none", got)
+	}
+	if out := run(0, "approvals"); strings.Contains(out, "declined") {
+		t.Errorf("approvals after --undecline:\n%s", out)
+	}
+	run(2, "approve", driverID.String(), "--deadline", "2026-04-01T00:00:00Z", "--no-deadline")
 }
