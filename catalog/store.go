@@ -203,6 +203,9 @@ type Store interface {
 	// (settings, state, runs, file sources; see sync.go).
 	SyncStore
 
+	// AccessStore keeps API tokens and the audit log (see access.go).
+	AccessStore
+
 	// Close releases the store.
 	Close() error
 }

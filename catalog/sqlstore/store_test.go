@@ -345,8 +345,8 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		version int
 		want    string
 	}{
-		{999, "migrate: schema version 999 is newer than this program's 102"},
-		{42, "migrate: schema version 42 is unknown to this program (its newest is 102)"},
+		{999, "migrate: schema version 999 is newer than this program's 103"},
+		{42, "migrate: schema version 42 is unknown to this program (its newest is 103)"},
 	}
 	for _, e := range engines() {
 		for _, c := range cases {

@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWriters", testConcurrentWriters},
 	}
 	tests = append(tests, syncTests...)
+	tests = append(tests, accessTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
