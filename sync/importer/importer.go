@@ -31,6 +31,7 @@ type Store interface {
 	TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
 	Approvals(ctx context.Context) ([]catalog.Approval, error)
 	SetApproval(ctx context.Context, a catalog.Approval) (catalog.Approval, error)
+	UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
 }
 
 // BlobPutter stores verified payloads.
@@ -42,7 +43,10 @@ type BlobPutter interface {
 // Options tune an import.
 type Options struct {
 	// ApproveGroup, when set, approves every imported software update that
-	// no imported bundle names for Install in the target group of that name.
+	// no imported bundle names for Install in the target group of that name,
+	// but only an update nobody has decided about yet: one never approved,
+	// unapproved, declined or un-declined (see approve). An import run at
+	// every start (make run) so never undoes what an admin did.
 	ApproveGroup string
 	Logger       *slog.Logger
 }
@@ -235,7 +239,18 @@ func importPayload(ctx context.Context, store Store, blobs BlobPutter, p string)
 }
 
 // approve approves the given updates for Install in the named group,
-// leaving alone those already approved for Install there.
+// leaving alone every update somebody has decided about.
+//
+// "Somebody decided" is read off the store, which keeps no other trace of
+// who did what: an update with an approval in the group (an admin's, maybe
+// changed to OptionalInstall or given a deadline, or this importer's own
+// from an earlier run) is left as it is; so is an update with an
+// UpdateState, which the store creates on the first approval, removal,
+// decline or un-decline of the update in any group and never deletes. That
+// covers an admin who removed the importer's approval (no approval row is
+// left, only the state) and a declined update. It also leaves alone an
+// update an admin approved for another group only: the importer approves
+// only what nobody has touched, never more.
 func approve(ctx context.Context, store Store, updates []uuid.UUID, groupName string) (int, error) {
 	groups, err := store.TargetGroups(ctx)
 	if err != nil {
@@ -254,9 +269,22 @@ func approve(ctx context.Context, store Store, updates []uuid.UUID, groupName st
 	if err != nil {
 		return 0, fmt.Errorf("import: approvals: %w", err)
 	}
+	states, err := store.UpdateStates(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("import: update states: %w", err)
+	}
+	decided := make(map[uuid.UUID]bool, len(states)+len(existing))
+	for _, st := range states {
+		decided[st.UpdateID] = true
+	}
+	for _, a := range existing {
+		if a.GroupID == group.ID {
+			decided[a.UpdateID] = true
+		}
+	}
 	n := 0
 	for _, id := range updates {
-		if approvedFor(existing, id, group.ID) {
+		if decided[id] {
 			continue
 		}
 		if _, err := store.SetApproval(ctx, catalog.Approval{UpdateID: id, GroupID: group.ID, Action: catalog.ActionInstall, By: "wsusd import"}); err != nil {
@@ -265,13 +293,4 @@ func approve(ctx context.Context, store Store, updates []uuid.UUID, groupName st
 		n++
 	}
 	return n, nil
-}
-
-func approvedFor(existing []catalog.Approval, update, group uuid.UUID) bool {
-	for _, a := range existing {
-		if a.UpdateID == update && a.GroupID == group && a.Action == catalog.ActionInstall {
-			return true
-		}
-	}
-	return false
 }
