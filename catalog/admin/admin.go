@@ -20,7 +20,6 @@ package admin
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +54,8 @@ type Store interface {
 	SetSyncSettings(ctx context.Context, s catalog.SyncSettings) error
 	SyncState(ctx context.Context) (catalog.SyncState, error)
 	SyncRuns(ctx context.Context, limit int) ([]catalog.SyncRun, error)
+	// AccessStore keeps API tokens and the audit log (access.go).
+	catalog.AccessStore
 }
 
 var _ Store = catalog.Store(nil)
@@ -81,6 +82,7 @@ type handler struct {
 	digest  [sha256.Size]byte // of the admin token
 	limiter *authLimiter
 	sync    SyncStarter // nil when this process runs no synchronizations
+	tokens  *tokenCache
 }
 
 // Options configure the admin API handler; only Token is required.
@@ -129,6 +131,8 @@ func NewWith(store Store, opts Options) http.Handler {
 		})
 	}
 	h := &handler{store: store, log: logger, mux: http.NewServeMux(), digest: sha256.Sum256([]byte(token)), limiter: newAuthLimiter(opts), sync: opts.Sync}
+	h.tokens = &tokenCache{entries: map[[32]byte]cachedToken{}, now: time.Now}
+	h.routeAccess()
 	h.route("/api/v1/approvals", map[string]http.HandlerFunc{
 		http.MethodGet:  h.listApprovals,
 		http.MethodPost: h.setApproval,
@@ -167,7 +171,7 @@ func NewWith(store Store, opts Options) http.Handler {
 func (h *handler) route(path string, methods map[string]http.HandlerFunc) {
 	allowed := make([]string, 0, len(methods)+1)
 	for method, fn := range methods {
-		h.mux.HandleFunc(method+" "+path, fn)
+		h.mux.HandleFunc(method+" "+path, h.guard(method, path, fn))
 		allowed = append(allowed, method)
 		if method == http.MethodGet {
 			allowed = append(allowed, http.MethodHead)
@@ -200,17 +204,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"missing bearer token: send Authorization: Bearer <admin token>")
 		return
 	}
-	// Comparing digests keeps the comparison constant-time whatever the
-	// length of the presented token.
-	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	if subtle.ConstantTimeCompare(got[:], h.digest[:]) != 1 {
+	p, known, err := h.authenticate(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		h.storeFailed(w, r, "AccessTokenByHash", err)
+		return
+	}
+	if !known {
 		h.authFailed(r, src, "invalid bearer token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wsus-admin", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "invalid bearer token")
 		return
 	}
 	h.limiter.success(src)
-	h.mux.ServeHTTP(w, r)
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 }
 
 // authFailed counts a failed authentication from src and logs the first
