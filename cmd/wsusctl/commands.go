@@ -53,6 +53,10 @@ func lookup(name string) (command, bool) {
 		return categoriesCmd("classifications"), true
 	case "sync":
 		return syncCmd, true
+	case "tokens":
+		return tokensCmd, true
+	case "audit":
+		return auditCmd, true
 	}
 	return nil, false
 }

@@ -55,6 +55,12 @@ commands:
                 [--content approved|on-demand|never] [--replica[=false]] [--syncs-per-day N] [--first-sync HH:MM]
                      change the given settings (P, C: GUID, title or all; L: short name or all;
                      --product none clears the list); without flags, show them
+  tokens create NAME --role admin|approver|viewer
+                     create an API token; its secret is printed this once
+  tokens list        list the API tokens (never their secrets)
+  tokens revoke ID   revoke an API token (refused everywhere within seconds)
+  audit [--actor A] [--action X] [--target T] [--since RFC3339] [--until RFC3339] [--limit N]
+                     the audit log of changes made through the API, newest first (default 100, at most 1000)
 
 flags:
   --server URL  server base URL (env WSUS_SERVER, default http://127.0.0.1:8530)
