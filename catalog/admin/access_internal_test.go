@@ -1,0 +1,72 @@
+package admin
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"wsus/catalog"
+	"wsus/catalog/sqlite"
+)
+
+// TestAccessTablesNameRealRoutes: every key of minRoles and auditSpecs is a
+// route the handler serves, so that a renamed route cannot leave its role
+// or its audit action behind silently.
+func TestAccessTablesNameRealRoutes(t *testing.T) {
+	store, err := sqlite.Open(t.Context(), t.TempDir()+"/catalog.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := NewWith(store, Options{Token: "t"}).(*handler)
+	var keys []string
+	for k := range minRoles {
+		keys = append(keys, k)
+	}
+	for k := range auditSpecs {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		method, path, _ := strings.Cut(k, " ")
+		r := httptest.NewRequest(method, strings.ReplaceAll(path, "{id}", "0f6a2b4c-0000-4000-8000-00000000000a"), nil)
+		if _, pattern := h.mux.Handler(r); pattern != k {
+			t.Errorf("%s is served by pattern %q, not by itself", k, pattern)
+		}
+	}
+}
+
+func TestRequiredRole(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		want         catalog.Role
+	}{
+		{http.MethodGet, "/api/v1/groups", catalog.RoleViewer},
+		{http.MethodHead, "/api/v1/groups", catalog.RoleViewer},
+		{http.MethodPost, "/api/v1/approvals", catalog.RoleApprover},
+		{http.MethodPost, "/api/v1/updates/{id}/decline", catalog.RoleApprover},
+		{http.MethodPost, "/api/v1/groups", catalog.RoleAdmin},
+		{http.MethodPost, "/api/v1/some-new-route", catalog.RoleAdmin},
+		{http.MethodGet, "/api/v1/tokens", catalog.RoleAdmin},
+		{http.MethodGet, "/api/v1/audit", catalog.RoleAdmin},
+	} {
+		if got := requiredRole(c.method, c.path); got != c.want {
+			t.Errorf("%s %s needs %s, want %s", c.method, c.path, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		role, need catalog.Role
+		want       bool
+	}{
+		{catalog.RoleAdmin, catalog.RoleApprover, true},
+		{catalog.RoleApprover, catalog.RoleApprover, true},
+		{catalog.RoleViewer, catalog.RoleApprover, false},
+		{catalog.RoleApprover, catalog.RoleAdmin, false},
+		{"", catalog.RoleViewer, false},
+		{"root", catalog.RoleViewer, false},
+	} {
+		if got := c.role.Allows(c.need); got != c.want {
+			t.Errorf("%q.Allows(%q) = %v, want %v", c.role, c.need, got, c.want)
+		}
+	}
+}
