@@ -199,6 +199,9 @@ type Store interface {
 	// Statuses returns the per-update states of one computer.
 	Statuses(ctx context.Context, clientID string) ([]UpdateStatus, error)
 
+	// GroupAdmin renames and deletes target groups, deletes computers.
+	GroupAdmin
+
 	// SyncStore is what synchronization with an upstream server keeps
 	// (settings, state, runs, file sources; see sync.go).
 	SyncStore
