@@ -228,7 +228,27 @@ func approvalsBefore(ctx context.Context, h *handler, _ *http.Request, body []by
 			out = append(out, approval{a.GroupID, string(a.Action), optTime(a.Deadline)})
 		}
 	}
-	return map[string]any{"approvals": out}, nil
+	// An approval may un-decline the update ("undecline": true), so the
+	// decline is part of what it replaces.
+	declined, err := isDeclined(ctx, h, id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"approvals": out, "declined": declined}, nil
+}
+
+// isDeclined reports whether the update is declined.
+func isDeclined(ctx context.Context, h *handler, id uuid.UUID) (bool, error) {
+	states, err := h.store.UpdateStates(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, st := range states {
+		if st.UpdateID == id {
+			return st.Declined, nil
+		}
+	}
+	return false, nil
 }
 
 func declinedBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) (any, error) {
@@ -236,15 +256,9 @@ func declinedBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) 
 	if err != nil {
 		return nil, nil
 	}
-	states, err := h.store.UpdateStates(ctx)
+	declined, err := isDeclined(ctx, h, id)
 	if err != nil {
 		return nil, err
-	}
-	declined := false
-	for _, st := range states {
-		if st.UpdateID == id {
-			declined = st.Declined
-		}
 	}
 	return map[string]any{"update_id": id, "declined": declined}, nil
 }

@@ -353,7 +353,7 @@ func TestAuditRecordsEveryChange(t *testing.T) {
 		}
 
 		ap := entryOf(t, es, "approval.set")
-		if ap.Actor != "alice" || ap.Target != updateID.String() || string(ap.Before) != `{"approvals":[]}` || !strings.Contains(string(ap.After), `"Install"`) {
+		if ap.Actor != "alice" || ap.Target != updateID.String() || string(ap.Before) != `{"approvals":[],"declined":false}` || !strings.Contains(string(ap.After), `"Install"`) {
 			t.Errorf("approval entry %+v", ap)
 		}
 		de := entryOf(t, es, "update.decline")
@@ -370,6 +370,15 @@ func TestAuditRecordsEveryChange(t *testing.T) {
 		}
 		if g := entryOf(t, es, "group.create"); g.Target != "Ring 2" || string(g.Before) != "null" {
 			t.Errorf("group.create entry %+v", g)
+		}
+
+		// An approval that un-declines says so in its before.
+		s.want("decline again", s.do(alice, http.MethodPost, "/api/v1/updates/"+updateID.String()+"/decline", ""), http.StatusOK, "")
+		s.want("approve and undecline", s.do(alice, http.MethodPost, "/api/v1/approvals",
+			`{"update_id":"`+updateID.String()+`","group":"All Computers","undecline":true}`), http.StatusCreated, "")
+		if ap := s.audit("?limit=1")[0]; ap.Action != "approval.set" || !strings.Contains(string(ap.Before), `"declined":true`) ||
+			!strings.Contains(string(ap.Before), pilotID.String()) {
+			t.Errorf("the un-declining approval's entry %+v (before %s)", ap, ap.Before)
 		}
 	})
 }
