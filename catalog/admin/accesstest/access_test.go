@@ -335,6 +335,10 @@ func TestAuditRecordsEveryChange(t *testing.T) {
 		// Refused changes leave nothing.
 		s.want("approve an unknown update", s.do(alice, http.MethodPost, "/api/v1/approvals", `{"update_id":"`+uuid.New().String()+`"}`), http.StatusNotFound, "")
 		s.want("malformed approval", s.do(alice, http.MethodPost, "/api/v1/approvals", `{"update_id":`), http.StatusBadRequest, "bad_json")
+		s.want("oversized approval", s.do(alice, http.MethodPost, "/api/v1/approvals",
+			`{"update_id":"`+updateID.String()+`","group":"`+strings.Repeat("g", 2<<20)+`"}`), http.StatusRequestEntityTooLarge, "body_too_large")
+		s.want("assign an unknown computer", s.do(bootstrapToken, http.MethodPut, "/api/v1/computers/nobody/groups", `{"groups":["Pilot"]}`), http.StatusNotFound, "")
+		s.want("an unknown group", s.do(bootstrapToken, http.MethodPut, "/api/v1/computers/"+clientA+"/groups", `{"groups":["Nope"]}`), http.StatusNotFound, "unknown_group")
 
 		es := s.audit("")
 		var actions []string
