@@ -6,7 +6,9 @@
 // the history of runs and starting one (sync.go).
 //
 // The handler answers the full paths under /api/v1/, speaks JSON only and
-// requires "Authorization: Bearer <token>" on every request. Every error is a
+// requires "Authorization: Bearer <token>" on every request: the bootstrap
+// admin token or an API token whose role bounds what it may do; every
+// change is recorded in the audit log (access.go). Every error is a
 // JSON [Error] with a short code and a human reason; a 500 means the store
 // failed, never that the request was bad, and a 503 with Retry-After that
 // the store is unavailable (catalog.ErrUnavailable): the same request may
@@ -64,7 +66,7 @@ var _ Store = catalog.Store(nil)
 const Prefix = "/api/v1/"
 
 // ApprovedBy is the catalog.Approval.By recorded for approvals set through
-// this API (there is one admin token, so there is no finer identity).
+// this API; the audit log names the token that set it (access.go).
 const ApprovedBy = "admin-api"
 
 // maxBodyBytes bounds request bodies.
