@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -69,4 +70,31 @@ func TestRequiredRole(t *testing.T) {
 			t.Errorf("%q.Allows(%q) = %v, want %v", c.role, c.need, got, c.want)
 		}
 	}
+}
+
+// FuzzAuditFilter: any query either is refused as invalid_filter with a
+// reason, or gives a filter within the bounds the store is promised.
+func FuzzAuditFilter(f *testing.F) {
+	for _, s := range []string{"", "actor=alice", "limit=1000", "limit=0", "since=2026-01-01T00:00:00Z&until=x", "a=b", "limit=1&limit=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		filter, e := parseAuditFilter(q)
+		if e != nil {
+			if e.status != http.StatusBadRequest || e.code != "invalid_filter" || e.reason == "" {
+				t.Fatalf("%q: refused with %+v", raw, e)
+			}
+			return
+		}
+		if filter.Limit < 0 || filter.Limit > catalog.MaxAuditLimit {
+			t.Fatalf("%q: limit %d", raw, filter.Limit)
+		}
+		if filter.Actor != q.Get("actor") || filter.Action != q.Get("action") || filter.Target != q.Get("target") {
+			t.Fatalf("%q: filter %+v", raw, filter)
+		}
+	})
 }
