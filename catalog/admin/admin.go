@@ -52,6 +52,8 @@ type Store interface {
 	Computers(ctx context.Context) ([]catalog.Computer, error)
 	Events(ctx context.Context, clientID string) ([]catalog.Event, error)
 	Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error)
+	// GroupAdmin renames and deletes groups, deletes computers (groupadmin.go).
+	catalog.GroupAdmin
 	SyncSettings(ctx context.Context) (catalog.SyncSettings, error)
 	SetSyncSettings(ctx context.Context, s catalog.SyncSettings) error
 	SyncState(ctx context.Context) (catalog.SyncState, error)
@@ -140,7 +142,7 @@ func NewWith(store Store, opts Options) http.Handler {
 		http.MethodPost: h.setApproval,
 	})
 	h.route("/api/v1/computers", map[string]http.HandlerFunc{http.MethodGet: h.listComputers})
-	h.route("/api/v1/computers/{id}", map[string]http.HandlerFunc{http.MethodGet: h.getComputer})
+	h.route("/api/v1/computers/{id}", map[string]http.HandlerFunc{http.MethodGet: h.getComputer, http.MethodDelete: h.deleteComputer})
 	h.route("/api/v1/computers/{id}/groups", map[string]http.HandlerFunc{http.MethodPut: h.setComputerGroups})
 	h.route("/api/v1/updates", map[string]http.HandlerFunc{http.MethodGet: h.listUpdates})
 	h.route("/api/v1/updates/{id}/decline", map[string]http.HandlerFunc{http.MethodPost: h.declineUpdate})
@@ -149,6 +151,7 @@ func NewWith(store Store, opts Options) http.Handler {
 		http.MethodGet:  h.listGroups,
 		http.MethodPost: h.createGroup,
 	})
+	h.routeGroupAdmin()
 	h.route("/api/v1/sync", map[string]http.HandlerFunc{http.MethodGet: h.getSync})
 	h.route("/api/v1/sync/settings", map[string]http.HandlerFunc{
 		http.MethodGet: h.getSyncSettings,

@@ -284,7 +284,7 @@ func TestRequestErrors(t *testing.T) {
 	}{
 		{http.MethodDelete, "/api/v1/approvals", 405, "method_not_allowed", "DELETE is not allowed on /api/v1/approvals", "GET, HEAD, POST"},
 		{http.MethodPut, "/api/v1/computers", 405, "method_not_allowed", "PUT", "GET, HEAD"},
-		{http.MethodPost, "/api/v1/computers/" + clientA, 405, "method_not_allowed", "POST", "GET, HEAD"},
+		{http.MethodPost, "/api/v1/computers/" + clientA, 405, "method_not_allowed", "POST", "DELETE, GET, HEAD"},
 		{http.MethodPost, "/api/v1/updates", 405, "method_not_allowed", "POST", "GET, HEAD"},
 		{http.MethodPatch, "/api/v1/groups", 405, "method_not_allowed", "PATCH", "GET, HEAD, POST"},
 		{http.MethodGet, "/api/v1/updates/" + softwareID.String() + "/decline", 405, "method_not_allowed", "GET", "POST"},

@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,17 +31,12 @@ func (h *handler) listComputers(w http.ResponseWriter, r *http.Request) {
 
 // getComputer serves GET /api/v1/computers/{id}.
 func (h *handler) getComputer(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
 	ctx := r.Context()
-	c, err := h.store.Computer(ctx, id)
-	if errors.Is(err, catalog.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "unknown_computer", fmt.Sprintf("no computer has the client ID %q", id))
+	c, ok := h.computerOf(w, r)
+	if !ok {
 		return
 	}
-	if err != nil {
-		h.storeFailed(w, r, "Computer", err)
-		return
-	}
+	id := c.ID
 	statuses, err := h.store.Statuses(ctx, id)
 	if err != nil {
 		h.storeFailed(w, r, "Statuses", err)

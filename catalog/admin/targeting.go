@@ -119,13 +119,12 @@ func (h *handler) setComputerGroups(w http.ResponseWriter, r *http.Request) {
 	unknownComputer := func() {
 		writeError(w, http.StatusNotFound, "unknown_computer", fmt.Sprintf("no computer has the client ID %q", id))
 	}
-	if _, err := h.store.Computer(ctx, id); errors.Is(err, catalog.ErrNotFound) {
-		unknownComputer()
-		return
-	} else if err != nil {
-		h.storeFailed(w, r, "Computer", err)
+	// The path names the computer by client ID or DNS name.
+	c, ok := h.computerOf(w, r)
+	if !ok {
 		return
 	}
+	id = c.ID
 
 	groups, err := h.store.TargetGroups(ctx)
 	if err != nil {
@@ -152,7 +151,7 @@ func (h *handler) setComputerGroups(w http.ResponseWriter, r *http.Request) {
 
 	err = h.store.SetComputerGroups(ctx, id, ids)
 	if errors.Is(err, catalog.ErrNotFound) {
-		// Groups are never removed, so the computer is what went missing.
+		// The computer or a group went since the checks above.
 		unknownComputer()
 		return
 	}
@@ -160,7 +159,7 @@ func (h *handler) setComputerGroups(w http.ResponseWriter, r *http.Request) {
 		h.storeFailed(w, r, "SetComputerGroups", err)
 		return
 	}
-	c, err := h.store.Computer(ctx, id)
+	c, err = h.store.Computer(ctx, id)
 	if err != nil {
 		h.storeFailed(w, r, "Computer", err)
 		return
