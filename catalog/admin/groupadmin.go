@@ -22,6 +22,7 @@ func (h *handler) routeGroupAdmin() {
 		http.MethodDelete: h.deleteGroup,
 	})
 	h.route("/api/v1/cleanup/computers", map[string]http.HandlerFunc{http.MethodPost: h.cleanupComputers})
+	h.route("/api/v1/bulk", map[string]http.HandlerFunc{http.MethodPost: h.bulk})
 }
 
 // builtinGroup answers 409 builtin_group when g is built in.
