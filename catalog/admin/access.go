@@ -188,6 +188,10 @@ var auditSpecs = map[string]auditSpec{
 	"POST /api/v1/groups":                 {action: "group.create", target: bodyField("name")},
 	"PUT /api/v1/sync/settings":           {action: "sync.settings", target: fixed("sync"), before: syncSettingsBefore},
 	"POST /api/v1/sync/runs":              {action: "sync.start", target: fixed("sync")},
+	"PATCH /api/v1/groups/{id}":           {action: "group.rename", before: groupBefore},
+	"DELETE /api/v1/groups/{id}":          {action: "group.delete", before: groupBefore},
+	"DELETE /api/v1/computers/{id}":       {action: "computer.delete", before: computerBefore},
+	"POST /api/v1/cleanup/computers":      {action: "computers.cleanup", target: fixed("computers")},
 	"POST /api/v1/tokens":                 {action: "token.create", self: true},
 	"DELETE /api/v1/tokens/{id}":          {action: "token.revoke", self: true},
 }
@@ -264,14 +268,31 @@ func declinedBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) 
 }
 
 func computerGroupsBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) (any, error) {
-	c, err := h.store.Computer(ctx, r.PathValue("id"))
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil
+	c, e, err := h.resolveComputer(ctx, r.PathValue("id"))
+	if e != nil || err != nil {
+		return nil, err // a refused reference: the handler answers it
 	}
+	return map[string]any{"groups": nonNil(c.Groups)}, nil
+}
+
+func computerBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) (any, error) {
+	c, e, err := h.resolveComputer(ctx, r.PathValue("id"))
+	if e != nil || err != nil {
+		return nil, err
+	}
+	return map[string]any{"id": c.ID, "dns_name": c.DNSName, "groups": nonNil(c.Groups)}, nil
+}
+
+func groupBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) (any, error) {
+	groups, err := h.store.TargetGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"groups": nonNil(c.Groups)}, nil
+	g, ok := findGroup(groups, r.PathValue("id"))
+	if !ok {
+		return nil, nil
+	}
+	return map[string]any{"id": g.ID, "name": g.Name, "parent_id": g.ParentID}, nil
 }
 
 func syncSettingsBefore(ctx context.Context, h *handler, _ *http.Request, _ []byte) (any, error) {

@@ -376,6 +376,17 @@ func TestAuditRecordsEveryChange(t *testing.T) {
 			t.Errorf("group.create entry %+v", g)
 		}
 
+		// Renaming and deleting a group, deleting a computer.
+		s.want("rename", s.do(bootstrapToken, http.MethodPatch, "/api/v1/groups/Ring%202", `{"name":"Ring Two"}`), http.StatusOK, "")
+		s.want("delete group", s.do(bootstrapToken, http.MethodDelete, "/api/v1/groups/Ring%20Two", ""), http.StatusOK, "")
+		s.want("delete computer", s.do(bootstrapToken, http.MethodDelete, "/api/v1/computers/alpha.contoso.test", ""), http.StatusOK, "")
+		es = s.audit("?limit=3")
+		if len(es) != 3 || es[2].Action != "group.rename" || !strings.Contains(string(es[2].Before), `"name":"Ring 2"`) ||
+			es[1].Action != "group.delete" || !strings.Contains(string(es[1].Before), `"name":"Ring Two"`) ||
+			es[0].Action != "computer.delete" || !strings.Contains(string(es[0].Before), clientA) || es[0].Target != "alpha.contoso.test" {
+			t.Errorf("rename, delete group, delete computer entries: %+v", es)
+		}
+
 		// An approval that un-declines says so in its before.
 		s.want("decline again", s.do(alice, http.MethodPost, "/api/v1/updates/"+updateID.String()+"/decline", ""), http.StatusOK, "")
 		s.want("approve and undecline", s.do(alice, http.MethodPost, "/api/v1/approvals",
