@@ -45,6 +45,16 @@ func lookup(name string) (command, bool) {
 		return declineCmd("undecline"), true
 	case "create-group":
 		return createGroupCmd, true
+	case "delete-group":
+		return deleteGroupCmd, true
+	case "rename-group":
+		return renameGroupCmd, true
+	case "delete-computer":
+		return deleteComputerCmd, true
+	case "cleanup-computers":
+		return cleanupComputersCmd, true
+	case "unapprove":
+		return unapproveCmd, true
 	case "assign":
 		return assignCmd, true
 	case "products":
@@ -110,9 +120,11 @@ func getAndPrint[T any](opts *options, endpoint string, query url.Values, print 
 	}
 }
 
-// approveCmd is "approve UPDATE-ID [--group G] [--action A] [--deadline D |
-// --no-deadline] [--undecline]". Without --deadline or --no-deadline a
-// re-approval keeps the deadline it has.
+// approveCmd is "approve UPDATE-ID... [--group G] [--action A] [--deadline D |
+// --no-deadline] [--undecline]", or with filter flags (--kb, --title,
+// --type) instead of IDs. Without --deadline or --no-deadline a re-approval
+// keeps the deadline it has. More than one ID or a filter is a bulk
+// request.
 func approveCmd(opts *options, args []string) (action, error) {
 	fs := newFlags("approve", opts)
 	var req admin.ApprovalRequest
@@ -123,6 +135,8 @@ func approveCmd(opts *options, args []string) (action, error) {
 	fs.StringVar(&deadline, "deadline", "", "RFC 3339 deadline")
 	fs.BoolVar(&noDeadline, "no-deadline", false, "remove the deadline the approval has")
 	fs.BoolVar(&req.Undecline, "undecline", false, "un-decline a declined update to approve it")
+	var f admin.BulkFilter
+	filterFlags(fs, &f)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -135,8 +149,11 @@ func approveCmd(opts *options, args []string) (action, error) {
 	case noDeadline:
 		req.Deadline = admin.SetDeadline("")
 	}
-	if err := exactArgs("approve", pos, "UPDATE-ID"); err != nil {
+	bulk := admin.BulkRequest{Operation: "approve", Group: req.Group, Action: req.Action, Deadline: req.Deadline, Undecline: req.Undecline}
+	if many, err := bulkRequest("approve", &bulk, f, pos); err != nil {
 		return nil, err
+	} else if many {
+		return bulkAction(opts, bulk), nil
 	}
 	req.UpdateID = pos[0]
 	return func(ctx context.Context, c *client, stdout io.Writer) error {
@@ -229,12 +246,18 @@ func (b *optBool) addTo(query url.Values, key string) {
 // declineCmd is "decline UPDATE-ID" or "undecline UPDATE-ID" (verb).
 func declineCmd(verb string) command {
 	return func(opts *options, args []string) (action, error) {
-		pos, err := parseArgs(newFlags(verb, opts), args)
+		fs := newFlags(verb, opts)
+		var f admin.BulkFilter
+		filterFlags(fs, &f)
+		pos, err := parseArgs(fs, args)
 		if err != nil {
 			return nil, err
 		}
-		if err := exactArgs(verb, pos, "UPDATE-ID"); err != nil {
+		bulk := admin.BulkRequest{Operation: verb}
+		if many, err := bulkRequest(verb, &bulk, f, pos); err != nil {
 			return nil, err
+		} else if many {
+			return bulkAction(opts, bulk), nil
 		}
 		endpoint := "updates/" + url.PathEscape(pos[0]) + "/" + verb
 		return func(ctx context.Context, c *client, stdout io.Writer) error {

@@ -27,14 +27,25 @@ import (
 const usage = `usage: wsusctl [--server URL] [--token T] [--json] <command> [arguments]
 
 commands:
-  approve UPDATE-ID [--group G] [--action Install|OptionalInstall|Uninstall|NotApproved] [--deadline RFC3339]
-                     approve an update for a target group (default "All Computers", Install)
-  approvals          list the approvals in force
-  decline UPDATE-ID  decline an update: no client is offered it; its approvals are kept
-  undecline UPDATE-ID
+  approve UPDATE-ID... [--group G] [--action Install|OptionalInstall|Uninstall|NotApproved]
+          [--deadline RFC3339 | --no-deadline] [--undecline]
+                     approve updates for a target group (default "All Computers", Install); without
+                     --deadline a re-approval keeps its deadline; a declined update needs --undecline
+  approve|unapprove|decline|undecline [--kb KB] [--title TEXT] [--type Software|Driver] ...
+                     the same for every update the filter selects (one line per update; exit 1 if any failed)
+  unapprove UPDATE-ID... [--group G]
+                     remove the approvals of updates for a target group
+  approvals          list the approvals, IN FORCE "no (declined)" for those of declined updates
+  decline UPDATE-ID...
+                     decline updates: no client is offered them; their approvals are kept
+  undecline UPDATE-ID...
                      lift a decline
   computers          list the computers
-  computer ID        show one computer and its update states
+  computer COMPUTER  show one computer (client ID, DNS name or host name) and its update states
+  delete-computer COMPUTER
+                     delete a computer (client ID, DNS name or host name) and what it reported
+  cleanup-computers --not-contacted-days N [--dry-run]
+                     delete the computers not contacted for N days (--dry-run: only list them)
   assign COMPUTER-ID GROUP...
                      put a computer in these target groups (names or IDs), replacing its groups
   assign COMPUTER-ID --clear
@@ -44,6 +55,9 @@ commands:
   groups             list the target groups
   create-group NAME [--parent P]
                      create a target group (parent name or ID, default "All Computers")
+  rename-group GROUP NEW-NAME
+                     rename a target group (not a built-in one)
+  delete-group GROUP delete a target group with its approvals (not a built-in one, nor one with child groups)
   products           list the products (under their product families) the upstream offers; [x] = synchronized
   classifications    list the update classifications the upstream offers; [x] = synchronized
   sync status        the synchronization settings, the running run's progress and the last run

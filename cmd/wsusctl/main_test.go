@@ -416,7 +416,7 @@ func TestServerErrors(t *testing.T) {
 		{"bad deadline", []string{"--server", s.srv.URL, "--token", token, "approve", softwareID.String(), "--deadline", "soon"},
 			"wsusctl: deadline \"soon\" is not an RFC 3339 time such as 2026-05-01T18:00:00Z (invalid_deadline, HTTP 400)\n"},
 		{"unknown computer", []string{"--server", s.srv.URL, "--token", token, "computer", "nobody"},
-			"wsusctl: no computer has the client ID \"nobody\" (unknown_computer, HTTP 404)\n"},
+			"wsusctl: no computer has the client ID or DNS name \"nobody\" (unknown_computer, HTTP 404)\n"},
 		{"bad type", []string{"--server", s.srv.URL, "--token", token, "updates", "--type", "Firmware"},
 			"wsusctl: type \"Firmware\" is not one of Software, Driver, Category, Detectoid (bad_query, HTTP 400)\n"},
 		{"decline an unknown update", []string{"--server", s.srv.URL, "--token", token, "decline", unknownID.String()},
@@ -432,7 +432,7 @@ func TestServerErrors(t *testing.T) {
 		{"create a group named by a GUID", []string{"--server", s.srv.URL, "--token", token, "create-group", unknownID.String()},
 			"wsusctl: name \"99999999-9999-4999-8999-999999999999\" is a GUID; group names must not look like IDs (invalid_name, HTTP 400)\n"},
 		{"assign an unknown computer", []string{"--server", s.srv.URL, "--token", token, "assign", "nobody", "Pilot"},
-			"wsusctl: no computer has the client ID \"nobody\" (unknown_computer, HTTP 404)\n"},
+			"wsusctl: no computer has the client ID or DNS name \"nobody\" (unknown_computer, HTTP 404)\n"},
 		{"assign an unknown group", []string{"--server", s.srv.URL, "--token", token, "assign", clientID, "Pilot", "Canary"},
 			"wsusctl: no target group is named or has the ID \"Canary\" (unknown_group, HTTP 404)\n"},
 		{"assign All Computers", []string{"--server", s.srv.URL, "--token", token, "assign", clientID, "All Computers"},
@@ -498,11 +498,12 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"--token", "t", "approvel"}, `wsusctl: unknown command "approvel"`},
 		{"unknown global flag", []string{"--tokn", "t", "groups"}, "wsusctl: flag provided but not defined: -tokn"},
 		{"unknown command flag", []string{"--token", "t", "updates", "--kind", "Driver"}, "wsusctl: updates: flag provided but not defined: -kind"},
-		{"approve without ID", []string{"--token", "t", "approve", "--group", "Pilot"}, "wsusctl: approve wants UPDATE-ID, got 0 argument(s)"},
-		{"approve two IDs", []string{"--token", "t", "approve", softwareID.String(), driverID.String()}, "wsusctl: approve wants UPDATE-ID, got 2 argument(s)"},
+		{"approve without ID", []string{"--token", "t", "approve", "--group", "Pilot"}, "wsusctl: approve wants UPDATE-ID... or filter flags (--kb, --title, --type)"},
+		{"approve IDs and a filter", []string{"--token", "t", "approve", softwareID.String(), "--kb", "5050001"}, "wsusctl: approve takes UPDATE-ID... or filter flags (--kb, --title, --type), not both"},
 		{"computer without ID", []string{"--token", "t", "computer"}, "wsusctl: computer wants ID, got 0 argument(s)"},
-		{"decline without ID", []string{"--token", "t", "decline"}, "wsusctl: decline wants UPDATE-ID, got 0 argument(s)"},
-		{"undecline two IDs", []string{"--token", "t", "undecline", softwareID.String(), driverID.String()}, "wsusctl: undecline wants UPDATE-ID, got 2 argument(s)"},
+		{"decline without ID", []string{"--token", "t", "decline"}, "wsusctl: decline wants UPDATE-ID... or filter flags (--kb, --title, --type)"},
+		{"cleanup without days", []string{"--token", "t", "cleanup-computers"}, "wsusctl: cleanup-computers needs --not-contacted-days N (N at least 1)"},
+		{"rename-group without a new name", []string{"--token", "t", "rename-group", "Pilot"}, "wsusctl: rename-group wants GROUP NEW-NAME, got 1 argument(s)"},
 		{"create-group without name", []string{"--token", "t", "create-group", "--parent", "Pilot"}, "wsusctl: create-group wants NAME, got 0 argument(s)"},
 		{"create-group two names", []string{"--token", "t", "create-group", "Ring", "1"}, "wsusctl: create-group wants NAME, got 2 argument(s)"},
 		{"assign without arguments", []string{"--token", "t", "assign"}, "wsusctl: assign wants COMPUTER-ID GROUP... or COMPUTER-ID --clear, got 0 argument(s)"},
@@ -576,4 +577,53 @@ func TestApproveDeclinedAndDeadlines(t *testing.T) {
 		t.Errorf("approvals after --undecline:\n%s", out)
 	}
 	run(2, "approve", driverID.String(), "--deadline", "2026-04-01T00:00:00Z", "--no-deadline")
+}
+
+// The issue 11 commands against a real server: bulk approve by list and by
+// filter, unapprove, rename-group, delete-group, computers by DNS name,
+// delete-computer and cleanup-computers.
+func TestGroupAndComputerAdmin(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	run := func(wantCode int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := s.wsusctl(t, args...)
+		if code != wantCode {
+			t.Fatalf("wsusctl %q: exit %d, want %d; stdout %q, stderr %q", args, code, wantCode, stdout, stderr)
+		}
+		return stdout + stderr
+	}
+	if out := run(0, "approve", softwareID.String(), driverID.String(), "--group", "Pilot"); !strings.Contains(out, "approve: 2 succeeded, 0 failed.") {
+		t.Errorf("bulk approve:\n%s", out)
+	}
+	if out := run(1, "decline", softwareID.String(), categoryID.String()); !strings.Contains(out, "not_declinable") || !strings.Contains(out, "1 of 2 updates failed") {
+		t.Errorf("bulk decline with a failure:\n%s", out)
+	}
+	run(0, "undecline", "--kb", "5050001")
+	run(0, "unapprove", "--group", "Pilot", "--type", "Driver")
+	if list, _ := s.store.Approvals(ctx); len(list) != 1 || list[0].UpdateID != softwareID {
+		t.Errorf("approvals after unapprove by filter = %+v, want the software's", list)
+	}
+	run(0, "rename-group", "Pilot", "Ring 0")
+	if out := run(1, "delete-group", "All Computers"); !strings.Contains(out, "builtin_group") {
+		t.Errorf("delete-group All Computers:\n%s", out)
+	}
+	if out := run(0, "delete-group", "Ring 0"); !strings.Contains(out, "Deleted target group Ring 0") {
+		t.Errorf("delete-group:\n%s", out)
+	}
+	if list, _ := s.store.Approvals(ctx); len(list) != 0 {
+		t.Errorf("approvals after delete-group = %+v", list)
+	}
+	if out := run(0, "computer", "alpha.contoso.test"); !strings.Contains(out, clientID) {
+		t.Errorf("computer by DNS name:\n%s", out)
+	}
+	if out := run(0, "cleanup-computers", "--not-contacted-days", "1", "--dry-run"); !strings.Contains(out, "Would delete (dry run) 1 computer(s).") || !strings.Contains(out, "alpha.contoso.test") {
+		t.Errorf("cleanup dry run:\n%s", out)
+	}
+	if out := run(0, "delete-computer", "alpha"); !strings.Contains(out, "Deleted 1 computer(s).") {
+		t.Errorf("delete-computer by host name:\n%s", out)
+	}
+	if list, _ := s.store.Computers(ctx); len(list) != 0 {
+		t.Errorf("computers after delete-computer = %+v", list)
+	}
 }
