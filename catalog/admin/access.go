@@ -148,6 +148,7 @@ var minRoles = map[string]catalog.Role{
 	"POST /api/v1/approvals":              catalog.RoleApprover,
 	"POST /api/v1/updates/{id}/decline":   catalog.RoleApprover,
 	"POST /api/v1/updates/{id}/undecline": catalog.RoleApprover,
+	"POST /api/v1/bulk":                   catalog.RoleApprover,
 	"GET /api/v1/tokens":                  catalog.RoleAdmin,
 	"GET /api/v1/audit":                   catalog.RoleAdmin,
 }
@@ -167,6 +168,9 @@ func requiredRole(method, path string) catalog.Role {
 // what it was before.
 type auditSpec struct {
 	action string
+	// subAction, when set, names the operation within action from the
+	// request ("bulk.approve").
+	subAction func(r *http.Request, body []byte) string
 	// target names what changed, from the request (body is its JSON, or
 	// nil); nil means the path's {id}, else the path.
 	target func(r *http.Request, body []byte) string
@@ -192,6 +196,7 @@ var auditSpecs = map[string]auditSpec{
 	"DELETE /api/v1/groups/{id}":          {action: "group.delete", before: groupBefore},
 	"DELETE /api/v1/computers/{id}":       {action: "computer.delete", before: computerBefore},
 	"POST /api/v1/cleanup/computers":      {action: "computers.cleanup", target: fixed("computers")},
+	"POST /api/v1/bulk":                   {action: "bulk", subAction: bodyField("operation"), target: fixed("updates")},
 	"POST /api/v1/tokens":                 {action: "token.create", self: true},
 	"DELETE /api/v1/tokens/{id}":          {action: "token.revoke", self: true},
 }
@@ -374,7 +379,11 @@ func (h *handler) audited(w http.ResponseWriter, r *http.Request, spec auditSpec
 	if b := bytes.TrimSpace(rec.body.Bytes()); json.Valid(b) {
 		after = b
 	}
-	h.record(r, catalog.AuditEntry{Action: spec.action, Target: target, Before: before, After: after})
+	action := spec.action
+	if spec.subAction != nil {
+		action += "." + spec.subAction(r, body)
+	}
+	h.record(r, catalog.AuditEntry{Action: action, Target: target, Before: before, After: after})
 }
 
 // record stores an audit entry of r's principal and peer, even when r was

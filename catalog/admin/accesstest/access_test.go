@@ -196,6 +196,13 @@ func TestRoles(t *testing.T) {
 		s.want("approver changes sync settings", s.do(approver, http.MethodPut, "/api/v1/sync/settings", `{}`), http.StatusForbidden, "forbidden")
 		s.want("approver assigns a computer", s.do(approver, http.MethodPut, "/api/v1/computers/"+clientA+"/groups", `{"groups":["Pilot"]}`), http.StatusForbidden, "forbidden")
 
+		s.want("viewer bulk-approves", s.do(viewer, http.MethodPost, "/api/v1/bulk",
+			`{"operation":"undecline","update_ids":["`+updateID.String()+`"]}`), http.StatusForbidden, "forbidden")
+		s.want("approver bulk-undeclines", s.do(approver, http.MethodPost, "/api/v1/bulk",
+			`{"operation":"undecline","update_ids":["`+updateID.String()+`"]}`), http.StatusOK, "")
+		if es := s.audit("?action=bulk.undecline"); len(es) != 1 || es[0].Actor != "alice" || es[0].Target != "updates" || !strings.Contains(string(es[0].After), updateID.String()) {
+			t.Errorf("bulk entries %+v", es)
+		}
 		admin2 := s.create("bob", catalog.RoleAdmin).Secret
 		s.want("an admin token creates a token", s.do(admin2, http.MethodPost, "/api/v1/tokens", `{"name":"carol","role":"viewer"}`), http.StatusCreated, "")
 		toks, _ := s.store.AccessTokens(context.Background())
