@@ -2,13 +2,17 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"wsus/catalog"
+	"wsus/catalog/admin"
 )
 
 // approvalOf returns the stored approval of (update, group), or false.
@@ -138,5 +142,37 @@ func TestReapprovalKeepsDeadline(t *testing.T) {
 				t.Errorf("NotApproved with deadline null: %d %s", r.status, r.body)
 			}
 		})
+	}
+}
+
+// failingApprovals is the real store whose SetApproval fails.
+type failingApprovals struct{ catalog.Store }
+
+func (failingApprovals) SetApproval(context.Context, catalog.Approval) (catalog.Approval, error) {
+	return catalog.Approval{}, errors.New("disk full")
+}
+
+// An "undecline": true approval whose approval fails declines the update
+// again: the failed request leaves it as it was.
+func TestUndeclineRolledBackWhenApprovalFails(t *testing.T) {
+	f := newFixture(t)
+	if err := f.store.SetDeclined(context.Background(), softwareID, true); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(admin.NewWith(failingApprovals{f.store}, admin.Options{Token: testToken, FailureLimit: 1 << 20}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/approvals", strings.NewReader(`{"update_id":"`+softwareID.String()+`","undecline":true}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", resp.StatusCode)
+	}
+	if got := declined(t, f.store); len(got) != 1 || got[0] != softwareID {
+		t.Errorf("declined after the failed approval = %v, want the update declined again", got)
 	}
 }

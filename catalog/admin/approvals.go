@@ -185,6 +185,7 @@ func (h *handler) approve(ctx context.Context, view *approvalView, req ApprovalR
 		return a, group, badRequest("not_approvable", "update %s is a %s; only Software and Driver updates can be approved", a.UpdateID, t), nil
 	}
 	j := slices.IndexFunc(view.approvals, func(x catalog.Approval) bool { return x.UpdateID == a.UpdateID && x.GroupID == a.GroupID })
+	undeclined := false
 	if a.Action != catalog.ActionNotApproved {
 		if view.declined[a.UpdateID] {
 			if !req.Undecline {
@@ -199,6 +200,7 @@ func (h *handler) approve(ctx context.Context, view *approvalView, req ApprovalR
 				return a, group, &requestError{code: "SetDeclined"}, err
 			}
 			delete(view.declined, a.UpdateID)
+			undeclined = true
 			h.log.InfoContext(ctx, "admin: decline set", "update_id", a.UpdateID, "declined", false)
 		}
 		if !req.Deadline.Set && j >= 0 {
@@ -206,6 +208,16 @@ func (h *handler) approve(ctx context.Context, view *approvalView, req ApprovalR
 		}
 	}
 	stored, err := h.store.SetApproval(ctx, a)
+	if err != nil && undeclined {
+		// The two writes are not one transaction: a refused approval
+		// declines the update again, so that a failed request leaves it as
+		// it found it (short of a second failure, which is logged).
+		if derr := h.store.SetDeclined(context.WithoutCancel(ctx), a.UpdateID, true); derr != nil {
+			h.log.ErrorContext(ctx, "admin: approval failed after un-declining; the update stays un-declined", "update_id", a.UpdateID, "err", derr)
+		} else {
+			view.declined[a.UpdateID] = true
+		}
+	}
 	if errors.Is(err, catalog.ErrNotFound) {
 		return a, group, &requestError{status: http.StatusNotFound, code: "unknown_update",
 			reason: fmt.Sprintf("the catalog has no update %s or no target group %s", a.UpdateID, a.GroupID)}, nil
