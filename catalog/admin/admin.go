@@ -68,7 +68,9 @@ var _ Store = catalog.Store(nil)
 const Prefix = "/api/v1/"
 
 // ApprovedBy is the catalog.Approval.By recorded for approvals set through
-// this API; the audit log names the token that set it (access.go).
+// this API when the request names no token (the handler is used without
+// authentication, as in tests); otherwise By is the token's name, as the
+// audit log's actor (access.go).
 const ApprovedBy = "admin-api"
 
 // maxBodyBytes bounds request bodies.

@@ -161,7 +161,7 @@ func TestPostApproval(t *testing.T) {
 			got := decodeObject(t, r)
 			// The approval is in the store as soon as the answer is.
 			a := storedApproval(t, f.store)
-			if a.UpdateID != tt.wantUpdate || a.GroupID != tt.wantGroup || a.Action != tt.wantAction || a.By != admin.ApprovedBy {
+			if a.UpdateID != tt.wantUpdate || a.GroupID != tt.wantGroup || a.Action != tt.wantAction || a.By != "bootstrap" {
 				t.Errorf("stored approval = %+v", a)
 			}
 			wantJSON(t, "answer", got, obj{
@@ -172,7 +172,7 @@ func TestPostApproval(t *testing.T) {
 				"action":     string(tt.wantAction),
 				"deadline":   tt.wantDL,
 				"changed_at": a.ChangedAt.UTC().Format(time.RFC3339Nano),
-				"by":         "admin-api",
+				"by":         "bootstrap",
 				"in_force":   true,
 			})
 		})
@@ -366,12 +366,12 @@ func TestListApprovals(t *testing.T) {
 		{
 			"id": drv.ID, "update_id": driverID.String(), "group_id": catalog.AllComputersGroupID.String(),
 			"group": "All Computers", "action": "Install", "deadline": "2026-04-01T00:00:00Z",
-			"changed_at": drv.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api", "in_force": true,
+			"changed_at": drv.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "bootstrap", "in_force": true,
 		},
 		{
 			"id": sw.ID, "update_id": softwareID.String(), "group_id": pilotID.String(),
 			"group": "Pilot", "action": "Uninstall", "deadline": nil,
-			"changed_at": sw.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api", "in_force": true,
+			"changed_at": sw.ChangedAt.UTC().Format(time.RFC3339Nano), "by": "bootstrap", "in_force": true,
 		},
 	}})
 }
@@ -546,7 +546,7 @@ func TestApprovalSurvivesReopen(t *testing.T) {
 	a := storedApproval(t, store)
 	want := catalog.Approval{
 		ID: int32(answered["id"].(float64)), UpdateID: softwareID, GroupID: pilotID, Action: catalog.ActionInstall,
-		Deadline: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), By: admin.ApprovedBy,
+		Deadline: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), By: "bootstrap",
 	}
 	if a.ID != want.ID || a.UpdateID != want.UpdateID || a.GroupID != want.GroupID || a.Action != want.Action ||
 		!a.Deadline.Equal(want.Deadline) || a.By != want.By || a.ChangedAt.UTC().Format(time.RFC3339Nano) != answered["changed_at"] {

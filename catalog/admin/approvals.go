@@ -168,6 +168,10 @@ func (h *handler) approve(ctx context.Context, view *approvalView, req ApprovalR
 	if e != nil {
 		return a, catalog.TargetGroup{}, e, nil
 	}
+	// WSUS shows who approved: the name of the token that did.
+	if who := principalOf(ctx).name; who != "" {
+		a.By = who
+	}
 	group, ok := findGroup(view.groups, req.Group)
 	if !ok {
 		return a, group, &requestError{status: http.StatusNotFound, code: "unknown_group",

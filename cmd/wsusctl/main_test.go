@@ -387,7 +387,7 @@ func TestApproveJSON(t *testing.T) {
 	}
 	want := map[string]any{
 		"id": 1.0, "update_id": driverID.String(), "group_id": pilotID.String(), "group": "Pilot",
-		"action": "Install", "deadline": nil, "changed_at": approvals[0].ChangedAt.UTC().Format(time.RFC3339Nano), "by": "admin-api",
+		"action": "Install", "deadline": nil, "changed_at": approvals[0].ChangedAt.UTC().Format(time.RFC3339Nano), "by": "bootstrap",
 		"in_force": true,
 	}
 	if len(got) != len(want) {
