@@ -48,25 +48,16 @@ func (h *handler) renameGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	groups, err := h.store.TargetGroups(ctx)
-	if err != nil {
-		h.storeFailed(w, r, "TargetGroups", err)
+	groups, g, ok := h.pathGroup(w, r, "renamed")
+	if !ok {
 		return
 	}
 	ref := r.PathValue("id")
-	g, ok := findGroup(groups, ref)
-	if !ok || strings.TrimSpace(ref) == "" {
-		unknownGroup(w, ref)
-		return
-	}
-	if builtinGroup(w, g, "renamed") {
-		return
-	}
 	if other, ok := groupNamed(groups, name); ok && other.ID != g.ID {
 		writeError(w, http.StatusConflict, "group_exists", fmt.Sprintf("a target group is already named %q (%s)", other.Name, other.ID))
 		return
 	}
-	err = h.store.RenameTargetGroup(ctx, g.ID, name)
+	err := h.store.RenameTargetGroup(ctx, g.ID, name)
 	switch {
 	case errors.Is(err, catalog.ErrConflict):
 		writeError(w, http.StatusConflict, "group_exists", fmt.Sprintf("a target group is already named %q", name))
@@ -79,12 +70,8 @@ func (h *handler) renameGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(ctx, "admin: target group renamed", "id", g.ID, "from", g.Name, "to", name)
-	out := Group{ID: g.ID, Name: name}
-	if g.ParentID != uuid.Nil {
-		parent := g.ParentID
-		out.ParentID = &parent
-	}
-	writeJSON(w, http.StatusOK, out)
+	g.Name = name
+	writeJSON(w, http.StatusOK, wireGroup(g))
 }
 
 // deleteGroup serves DELETE /api/v1/groups/{id}; {id} is the group's ID or
@@ -92,21 +79,12 @@ func (h *handler) renameGroup(w http.ResponseWriter, r *http.Request) {
 // with it; a group with child groups is refused (409 group_has_children).
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	groups, err := h.store.TargetGroups(ctx)
-	if err != nil {
-		h.storeFailed(w, r, "TargetGroups", err)
+	_, g, ok := h.pathGroup(w, r, "deleted")
+	if !ok {
 		return
 	}
 	ref := r.PathValue("id")
-	g, ok := findGroup(groups, ref)
-	if !ok || strings.TrimSpace(ref) == "" {
-		unknownGroup(w, ref)
-		return
-	}
-	if builtinGroup(w, g, "deleted") {
-		return
-	}
-	err = h.store.DeleteTargetGroup(ctx, g.ID)
+	err := h.store.DeleteTargetGroup(ctx, g.ID)
 	switch {
 	case errors.Is(err, catalog.ErrConflict):
 		writeError(w, http.StatusConflict, "group_has_children", fmt.Sprintf("target group %q has child groups; delete them first", g.Name))
@@ -322,4 +300,25 @@ type DeletedComputer struct {
 	// LastContact is the latest of its first contact, last sync and last
 	// report.
 	LastContact *time.Time `json:"last_contact"`
+}
+
+// pathGroup reads the target groups and finds the one the path's {id}
+// names (an ID or a name), answering 404 unknown_group, or 409 for a
+// built-in group (verb says what was refused), when it cannot be changed.
+func (h *handler) pathGroup(w http.ResponseWriter, r *http.Request, verb string) ([]catalog.TargetGroup, catalog.TargetGroup, bool) {
+	groups, err := h.store.TargetGroups(r.Context())
+	if err != nil {
+		h.storeFailed(w, r, "TargetGroups", err)
+		return nil, catalog.TargetGroup{}, false
+	}
+	ref := r.PathValue("id")
+	g, ok := findGroup(groups, ref)
+	if !ok || strings.TrimSpace(ref) == "" {
+		unknownGroup(w, ref)
+		return nil, catalog.TargetGroup{}, false
+	}
+	if builtinGroup(w, g, verb) {
+		return nil, catalog.TargetGroup{}, false
+	}
+	return groups, g, true
 }

@@ -183,6 +183,16 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// wireGroup is a target group as the API answers it.
+func wireGroup(g catalog.TargetGroup) Group {
+	wg := Group{ID: g.ID, Name: g.Name}
+	if g.ParentID != uuid.Nil {
+		parent := g.ParentID
+		wg.ParentID = &parent
+	}
+	return wg
+}
+
 // listGroups serves GET /api/v1/groups.
 func (h *handler) listGroups(w http.ResponseWriter, r *http.Request) {
 	groups, err := h.store.TargetGroups(r.Context())
@@ -192,12 +202,7 @@ func (h *handler) listGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	out := GroupList{Groups: make([]Group, 0, len(groups))}
 	for _, g := range groups {
-		wg := Group{ID: g.ID, Name: g.Name}
-		if g.ParentID != uuid.Nil {
-			parent := g.ParentID
-			wg.ParentID = &parent
-		}
-		out.Groups = append(out.Groups, wg)
+		out.Groups = append(out.Groups, wireGroup(g))
 	}
 	slices.SortFunc(out.Groups, func(a, b Group) int {
 		return cmpFold(a.Name, b.Name)
