@@ -113,7 +113,7 @@ func TestHTTPSListener(t *testing.T) {
 		}
 	}
 	// TLS below 1.2 is refused.
-	conn, err := tls.Dial("tcp", strings.TrimPrefix(s.secure, "https://"), &tls.Config{RootCAs: s.roots, MaxVersion: tls.VersionTLS11})
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(s.secure, "https://"), &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
 	if err == nil {
 		conn.Close()
 		t.Error("a TLS 1.1 handshake succeeded")
