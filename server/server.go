@@ -13,6 +13,10 @@
 // writes each get a deadline (storage/content), the SOAP services bound
 // their bodies themselves (soap), and every other path (admin API, health,
 // 404) gets a read deadline of 30 s and a write deadline of 60 s.
+//
+// Every answer of every listener carries X-Request-Id: the client's own
+// when sane, else a fresh one; every line logged with the request's context
+// carries it as request_id (internal/requestid). SOAP bodies do not change.
 package server
 
 import (
@@ -34,6 +38,7 @@ import (
 	"wsus/catalog/postgres"
 	"wsus/catalog/scan"
 	"wsus/catalog/sqlite"
+	"wsus/internal/requestid"
 	"wsus/internal/secretfile"
 	"wsus/soap"
 	"wsus/soap/cookie"
@@ -299,6 +304,9 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	// Every line logged with a request's context names its request ID
+	// (router.ServeHTTP puts it there).
+	logger = slog.New(requestid.NewLogHandler(logger.Handler()))
 	key, err := cookieKey(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -437,7 +445,10 @@ const (
 	shortWriteTimeout = 60 * time.Second
 )
 
+// ServeHTTP routes r. Every answer of every path carries X-Request-Id, the
+// ID r's context carries for the log (internal/requestid).
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = requestid.Bind(w, r)
 	p := strings.ToLower(r.URL.Path)
 	if h, ok := rt.soap[p]; ok {
 		// The SOAP services bound their bodies themselves.
