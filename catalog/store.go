@@ -202,6 +202,9 @@ type Store interface {
 	// GroupAdmin renames and deletes target groups, deletes computers.
 	GroupAdmin
 
+	// ConditionalWrites are the writes behind If-Match (conditional.go).
+	ConditionalWrites
+
 	// SyncStore is what synchronization with an upstream server keeps
 	// (settings, state, runs, file sources; see sync.go).
 	SyncStore

@@ -150,6 +150,7 @@ var minRoles = map[string]catalog.Role{
 	"POST /api/v1/updates/{id}/undecline": catalog.RoleApprover,
 	"POST /api/v1/bulk":                   catalog.RoleApprover,
 	"GET /api/v1/tokens":                  catalog.RoleAdmin,
+	"GET /api/v1/tokens/{id}":             catalog.RoleAdmin,
 	"GET /api/v1/audit":                   catalog.RoleAdmin,
 }
 
@@ -492,7 +493,10 @@ func (h *handler) routeAccess() {
 		http.MethodGet:  h.listTokens,
 		http.MethodPost: h.createToken,
 	})
-	h.route("/api/v1/tokens/{id}", map[string]http.HandlerFunc{http.MethodDelete: h.revokeToken})
+	h.route("/api/v1/tokens/{id}", map[string]http.HandlerFunc{
+		http.MethodGet:    h.getToken,
+		http.MethodDelete: h.revokeToken,
+	})
 	h.route("/api/v1/audit", map[string]http.HandlerFunc{http.MethodGet: h.listAudit})
 }
 
@@ -560,25 +564,50 @@ func (h *handler) listTokens(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// revokeToken serves DELETE /api/v1/tokens/{id}: 200 the token revoked.
-func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+// pathToken finds the token the path's {id} names among those not
+// revoked, answering 400 or 404 itself when there is none.
+func (h *handler) pathToken(w http.ResponseWriter, r *http.Request) (catalog.AccessToken, bool) {
 	ref := r.PathValue("id")
 	id, err := uuid.Parse(ref)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_token_id", fmt.Sprintf("token ID %q is not a GUID", ref))
-		return
+		return catalog.AccessToken{}, false
 	}
 	toks, err := h.store.AccessTokens(r.Context())
 	if err != nil {
 		h.storeFailed(w, r, "AccessTokens", err)
-		return
+		return catalog.AccessToken{}, false
 	}
 	i := slices.IndexFunc(toks, func(t catalog.AccessToken) bool { return t.ID == id })
 	if i < 0 {
 		writeError(w, http.StatusNotFound, "unknown_token", fmt.Sprintf("no token %s", id))
+		return catalog.AccessToken{}, false
+	}
+	return toks[i], true
+}
+
+// getToken serves GET /api/v1/tokens/{id}: the token (never its secret)
+// with its ETag (etag.go).
+func (h *handler) getToken(w http.ResponseWriter, r *http.Request) {
+	if tok, ok := h.pathToken(w, r); ok {
+		writeTagged(w, http.StatusOK, wireToken(tok))
+	}
+}
+
+// revokeToken serves DELETE /api/v1/tokens/{id}: 200 the token revoked.
+// With If-Match the token is revoked only if it is as tagged; a token's
+// representation never changes until it is revoked, so the comparison
+// needs no conditional write (etag.go).
+func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+	cur, ok := h.pathToken(w, r)
+	if !ok {
 		return
 	}
-	before, _ := json.Marshal(map[string]any{"id": id, "name": toks[i].Name, "role": toks[i].Role})
+	if _, ok := checkIfMatch(w, r, wireToken(cur)); !ok {
+		return
+	}
+	id := cur.ID
+	before, _ := json.Marshal(map[string]any{"id": id, "name": cur.Name, "role": cur.Role})
 	tok, err := h.store.RevokeAccessToken(r.Context(), id,
 		h.entry(r, catalog.AuditEntry{Action: "token.revoke", Target: id.String(), Before: before}))
 	if errors.Is(err, catalog.ErrNotFound) {

@@ -36,6 +36,7 @@ import (
 	"github.com/google/uuid"
 
 	"wsus/catalog"
+	"wsus/internal/requestid"
 )
 
 // Store is the part of catalog.Store the admin API uses.
@@ -54,6 +55,8 @@ type Store interface {
 	Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error)
 	// GroupAdmin renames and deletes groups, deletes computers (groupadmin.go).
 	catalog.GroupAdmin
+	// ConditionalWrites are the writes behind If-Match (etag.go).
+	catalog.ConditionalWrites
 	SyncSettings(ctx context.Context) (catalog.SyncSettings, error)
 	SetSyncSettings(ctx context.Context, s catalog.SyncSettings) error
 	SyncState(ctx context.Context) (catalog.SyncState, error)
@@ -130,11 +133,12 @@ func NewWith(store Store, opts Options) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = slog.New(requestid.NewLogHandler(logger.Handler()))
 	if token == "" {
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		return requestid.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			writeError(w, http.StatusServiceUnavailable, "admin_disabled",
 				"admin API disabled: no admin token configured")
-		})
+		}))
 	}
 	h := &handler{store: store, log: logger, mux: http.NewServeMux(), digest: sha256.Sum256([]byte(token)), limiter: newAuthLimiter(opts), sync: opts.Sync}
 	h.tokens = &tokenCache{entries: map[[32]byte]cachedToken{}, now: time.Now}
@@ -195,6 +199,9 @@ func (h *handler) route(path string, methods map[string]http.HandlerFunc) {
 
 // ServeHTTP authenticates the request and routes it.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The server's router has bound the request ID already; bound here
+	// too, so that the handler used alone answers and logs it as well.
+	r = requestid.Bind(w, r)
 	src := sourceOf(r.RemoteAddr)
 	if left, blocked := h.limiter.blocked(src); blocked {
 		secs := int((left + time.Second - 1) / time.Second)
@@ -250,7 +257,8 @@ func remoteHost(r *http.Request) string {
 }
 
 // storeFailed answers a store error: 409 for a conflict and 400 for input
-// the store refused (both with the store's reason), 503 with Retry-After
+// the store refused (both with the store's reason), 412 for a conditional
+// write that found its resource changed, 503 with Retry-After
 // when the store is unavailable, 500 otherwise (logged).
 func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, op string, err error) {
 	switch {
@@ -259,6 +267,12 @@ func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, op string,
 		return
 	case errors.Is(err, catalog.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+		return
+	case errors.Is(err, catalog.ErrPreconditionFailed):
+		// A conditional write (If-Match, etag.go) found the resource
+		// changed since the handler compared it.
+		preconditionFailed(w, "the resource changed while this request was being served: "+err.Error()+
+			"; read it again (GET) and retry with its ETag")
 		return
 	}
 	if errors.Is(err, catalog.ErrUnavailable) {

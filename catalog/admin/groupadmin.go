@@ -18,6 +18,7 @@ import (
 // delete computers (issue 11).
 func (h *handler) routeGroupAdmin() {
 	h.route("/api/v1/groups/{id}", map[string]http.HandlerFunc{
+		http.MethodGet:    h.getGroup,
 		http.MethodPatch:  h.renameGroup,
 		http.MethodDelete: h.deleteGroup,
 	})
@@ -34,8 +35,26 @@ func builtinGroup(w http.ResponseWriter, g catalog.TargetGroup, verb string) boo
 	return true
 }
 
+// getGroup serves GET /api/v1/groups/{id}: the group its ID or name
+// names, with its ETag (etag.go).
+func (h *handler) getGroup(w http.ResponseWriter, r *http.Request) {
+	groups, err := h.store.TargetGroups(r.Context())
+	if err != nil {
+		h.storeFailed(w, r, "TargetGroups", err)
+		return
+	}
+	ref := r.PathValue("id")
+	g, ok := findGroup(groups, ref)
+	if !ok || strings.TrimSpace(ref) == "" {
+		unknownGroup(w, ref)
+		return
+	}
+	writeTagged(w, http.StatusOK, wireGroup(g))
+}
+
 // renameGroup serves PATCH /api/v1/groups/{id} {"name": NEW}; {id} is the
-// group's ID or name.
+// group's ID or name. With If-Match the group is renamed only if it is
+// still as tagged (etag.go).
 func (h *handler) renameGroup(w http.ResponseWriter, r *http.Request) {
 	var req GroupRenameRequest
 	if e := decodeBody(w, r, &req); e != nil {
@@ -52,12 +71,21 @@ func (h *handler) renameGroup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	conditional, ok := checkIfMatch(w, r, wireGroup(g))
+	if !ok {
+		return
+	}
 	ref := r.PathValue("id")
 	if other, ok := groupNamed(groups, name); ok && other.ID != g.ID {
 		writeError(w, http.StatusConflict, "group_exists", fmt.Sprintf("a target group is already named %q (%s)", other.Name, other.ID))
 		return
 	}
-	err := h.store.RenameTargetGroup(ctx, g.ID, name)
+	var err error
+	if conditional {
+		err = h.store.RenameTargetGroupIf(ctx, g, name)
+	} else {
+		err = h.store.RenameTargetGroup(ctx, g.ID, name)
+	}
 	switch {
 	case errors.Is(err, catalog.ErrConflict):
 		writeError(w, http.StatusConflict, "group_exists", fmt.Sprintf("a target group is already named %q", name))
@@ -71,20 +99,30 @@ func (h *handler) renameGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.InfoContext(ctx, "admin: target group renamed", "id", g.ID, "from", g.Name, "to", name)
 	g.Name = name
-	writeJSON(w, http.StatusOK, wireGroup(g))
+	writeTagged(w, http.StatusOK, wireGroup(g))
 }
 
 // deleteGroup serves DELETE /api/v1/groups/{id}; {id} is the group's ID or
 // name. The group's approvals and its computers' assignments to it go
 // with it; a group with child groups is refused (409 group_has_children).
+// With If-Match the group is deleted only if it is still as tagged.
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	_, g, ok := h.pathGroup(w, r, "deleted")
 	if !ok {
 		return
 	}
+	conditional, ok := checkIfMatch(w, r, wireGroup(g))
+	if !ok {
+		return
+	}
 	ref := r.PathValue("id")
-	err := h.store.DeleteTargetGroup(ctx, g.ID)
+	var err error
+	if conditional {
+		err = h.store.DeleteTargetGroupIf(ctx, g)
+	} else {
+		err = h.store.DeleteTargetGroup(ctx, g.ID)
+	}
 	switch {
 	case errors.Is(err, catalog.ErrConflict):
 		writeError(w, http.StatusConflict, "group_has_children", fmt.Sprintf("target group %q has child groups; delete them first", g.Name))

@@ -95,12 +95,15 @@ func (h *handler) getSyncSettings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, wireSyncSettings(settings, cats))
+	writeTagged(w, http.StatusOK, wireSyncSettings(settings, cats))
 }
 
 // putSyncSettings serves PUT /api/v1/sync/settings: it resolves the
 // request against the stored categories and the upstream's languages,
-// replaces the settings and answers them as stored.
+// replaces the settings and answers them as stored. With If-Match they
+// are replaced only if they are still as tagged (etag.go); a tag read
+// before a synchronization renamed a product or classification they name
+// is stale too.
 func (h *handler) putSyncSettings(w http.ResponseWriter, r *http.Request) {
 	var req SyncSettingsRequest
 	if e := decodeBody(w, r, &req); e != nil {
@@ -122,7 +125,22 @@ func (h *handler) putSyncSettings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e.status, e.code, e.reason)
 		return
 	}
-	if err := h.store.SetSyncSettings(ctx, settings); err != nil {
+	var current catalog.SyncSettings
+	if parseIfMatch(r).conditional {
+		if current, ok = h.syncSettings(w, r); !ok {
+			return
+		}
+	}
+	conditional, ok := checkIfMatch(w, r, wireSyncSettings(current, cats))
+	if !ok {
+		return
+	}
+	if conditional {
+		err = h.store.SetSyncSettingsIf(ctx, current, settings)
+	} else {
+		err = h.store.SetSyncSettings(ctx, settings)
+	}
+	if err != nil {
 		h.storeFailed(w, r, "SetSyncSettings", err)
 		return
 	}
@@ -134,7 +152,7 @@ func (h *handler) putSyncSettings(w http.ResponseWriter, r *http.Request) {
 		"all_products", stored.AllProducts, "products", len(stored.Products),
 		"all_classifications", stored.AllClassifications, "classifications", len(stored.Classifications),
 		"languages", stored.Languages, "content", stored.ContentOrDefault(), "syncs_per_day", stored.SyncsPerDay)
-	writeJSON(w, http.StatusOK, wireSyncSettings(stored, cats))
+	writeTagged(w, http.StatusOK, wireSyncSettings(stored, cats))
 }
 
 // startSyncRun serves POST /api/v1/sync/runs. The body may be left out or

@@ -26,6 +26,12 @@ func builtinGroup(ctx context.Context, t *tx, id uuid.UUID) (bool, error) {
 // RenameTargetGroup renames a group created by an admin; see
 // catalog.GroupAdmin.
 func (s *Store) RenameTargetGroup(ctx context.Context, id uuid.UUID, name string) error {
+	return s.renameTargetGroup(ctx, id, name, nil)
+}
+
+// renameTargetGroup is RenameTargetGroup; check, when set, runs first in
+// the transaction (conditional.go).
+func (s *Store) renameTargetGroup(ctx context.Context, id uuid.UUID, name string, check func(t *tx) error) error {
 	op := fmt.Sprintf("rename target group %s to %q", id, name)
 	if strings.TrimSpace(name) == "" {
 		return s.invalid(op, errors.New("empty name"))
@@ -35,6 +41,11 @@ func (s *Store) RenameTargetGroup(ctx context.Context, id uuid.UUID, name string
 	}
 	key := catalog.GroupNameKey(name)
 	return s.write(ctx, op, func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
 		builtin, err := builtinGroup(ctx, t, id)
 		if err != nil {
 			return err
@@ -65,8 +76,19 @@ func (s *Store) RenameTargetGroup(ctx context.Context, id uuid.UUID, name string
 // DeleteTargetGroup deletes a group created by an admin, with its
 // approvals and assignments; see catalog.GroupAdmin.
 func (s *Store) DeleteTargetGroup(ctx context.Context, id uuid.UUID) error {
+	return s.deleteTargetGroup(ctx, id, nil)
+}
+
+// deleteTargetGroup is DeleteTargetGroup; check, when set, runs first in
+// the transaction (conditional.go).
+func (s *Store) deleteTargetGroup(ctx context.Context, id uuid.UUID, check func(t *tx) error) error {
 	op := fmt.Sprintf("delete target group %s", id)
 	return s.write(ctx, op, func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
 		builtin, err := builtinGroup(ctx, t, id)
 		if err != nil {
 			return err
