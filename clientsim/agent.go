@@ -23,6 +23,24 @@ type ScanOptions struct {
 	Download bool
 	// Report sends ReportEventBatch (147, 156 and one 162 per download).
 	Report bool
+	// Install, after the downloads, installs every update deployed for
+	// Install whose files verified and that is not installed yet, with the
+	// outcome Config.Install decides: a 181 per install goes with the 147 and
+	// 156 of the scan, then a second ReportEventBatch reports each result
+	// (182 failed, 183 installed, 184 installed pending a restart), as the
+	// native agent reports them (see buildInstallReport). The agent
+	// remembers the results: the 156 of its later scans lists the updates
+	// in V= (installed), W= (pending a restart) or g= (failed) instead of U=,
+	// and a failed install is tried again. Installed updates are leaves and
+	// stay in OtherCachedUpdateIDs: InstalledNonLeafUpdateIDs carries only
+	// installed non-leaf revisions (MS-WUSP.md §5.1 step 4), which the
+	// simulated rule already counts as installed. Install implies Download
+	// and Report.
+	Install bool
+	// InstallOptional also installs updates deployed for OptionalInstall
+	// (as a user who picks them in Settings would); it matters only with
+	// Install.
+	InstallOptional bool
 }
 
 // ScanResult is the outcome of one Agent.Scan.

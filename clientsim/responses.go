@@ -235,13 +235,14 @@ type fileMeta struct {
 type extendedInfo struct {
 	Files      map[int][]fileMeta // by revision id, from Extended fragments
 	Titles     map[int]string     // by revision id, from LocalizedProperties (en preferred)
+	KBs        map[int]string     // by revision id, ExtendedProperties/KBArticleID
 	Locations  map[string]string  // base64 SHA-1 -> Url
 	OutOfScope []int
 }
 
 // parseExtendedInfo reads a GetExtendedUpdateInfoResponse.
 func parseExtendedInfo(resp *etree.Element) (extendedInfo, error) {
-	x := extendedInfo{Files: map[int][]fileMeta{}, Titles: map[int]string{}, Locations: map[string]string{}}
+	x := extendedInfo{Files: map[int][]fileMeta{}, Titles: map[int]string{}, KBs: map[int]string{}, Locations: map[string]string{}}
 	res := child(resp, "GetExtendedUpdateInfoResult")
 	if res == nil {
 		return x, errors.New("no GetExtendedUpdateInfoResult in GetExtendedUpdateInfoResponse")
@@ -260,6 +261,9 @@ func parseExtendedInfo(resp *etree.Element) (extendedInfo, error) {
 		}
 		switch els[0].Tag {
 		case "ExtendedProperties":
+			if kb := strings.TrimSpace(childText(els[0], "KBArticleID")); kb != "" {
+				x.KBs[id] = kb
+			}
 			for _, e := range els {
 				if e.Tag != "Files" {
 					continue

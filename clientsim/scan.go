@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -54,6 +55,10 @@ type Config struct {
 	// (MS-WUSP.md section 1.4) and clientsim decodes the Xpress answers.
 	// Zero sends it.
 	Identity bool
+	// Install decides the outcome of each install when a scan installs
+	// (ScanOptions.Install); the zero InstallPlan installs every update
+	// successfully.
+	Install InstallPlan
 	// Logger receives step-by-step debug logs; nil discards them.
 	Logger *slog.Logger
 	// Rand shuffles the piece order; nil means a randomly seeded source.
@@ -67,15 +72,19 @@ type Summary struct {
 	SoftwareRounds, DriverRounds int
 	// UpdatesOffered counts UpdateInfos deployed with Action Install or OptionalInstall.
 	UpdatesOffered int
-	// OfferedUpdateIDs are their UpdateIDs (as reported in the 156 U= list).
+	// OfferedUpdateIDs are their UpdateIDs, upper-case; the 156 U= list
+	// names those not installed (or failed) in an earlier scan.
 	OfferedUpdateIDs []string
 	// FilesDownloaded counts distinct files (by SHA-1) fetched and verified.
 	FilesDownloaded int
 	// BytesDownloaded counts content bytes received; BytesVerified the bytes
 	// whose SHA-1 and SHA-256 matched the metadata.
 	BytesDownloaded, BytesVerified int64
-	// EventsReported counts the events in the ReportEventBatch call.
+	// EventsReported counts the events of the ReportEventBatch calls.
 	EventsReported int
+	// Installed, InstallsFailed and RebootRequired count the installs of
+	// this scan by outcome (ScanOptions.Install).
+	Installed, InstallsFailed, RebootRequired int
 }
 
 // Scan runs the native Windows Update Agent sequence against cfg.ServerURL
@@ -116,6 +125,13 @@ type session struct {
 	cache     syncCache
 	skeletons map[skeletonKey]*syncSkeleton
 	fetched   map[int]bool // revisions whose files were downloaded and verified
+	// verified are the fetched revisions GetExtendedUpdateInfo had in
+	// scope: their files (if any) verified, so they can be installed.
+	verified map[int]bool
+	// titles and kbs are the titles and KBArticleIDs GetExtendedUpdateInfo
+	// gave, by revision id.
+	titles, kbs map[int]string
+	installs    installLedger
 
 	sum Summary    // of the current scan
 	res ScanResult // counters of the current scan beyond Summary
@@ -151,6 +167,9 @@ func newSession(cfg Config) (*session, error) {
 		}
 		cfg.HTTPClient = &http.Client{Transport: t}
 	}
+	if err := cfg.Install.Validate(); err != nil {
+		return nil, fmt.Errorf("clientsim: %w", err)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -166,6 +185,9 @@ func newSession(cfg Config) (*session, error) {
 		cache:     syncCache{maxInstalled: cfg.MaxInstalledNonLeaf},
 		skeletons: map[skeletonKey]*syncSkeleton{},
 		fetched:   map[int]bool{},
+		verified:  map[int]bool{},
+		titles:    map[int]string{},
+		kbs:       map[int]string{},
 		sum:       Summary{ClientID: cfg.ClientID, DNSName: cfg.DNSName},
 	}, nil
 }
@@ -182,8 +204,12 @@ func (s *session) endpoint(p string) (string, error) {
 // scan runs one detection cycle. The first scan of a session starts with
 // GetConfig, authorization and RegisterComputer (MS-WUSP.md §3.1); later ones
 // go straight to SyncUpdates with the cookie and cache kept (§3.2). opts
-// selects GetExtendedUpdateInfo with downloads, and ReportEventBatch.
+// selects GetExtendedUpdateInfo with downloads, ReportEventBatch, and the
+// installs with their second ReportEventBatch.
 func (s *session) scan(ctx context.Context, opts ScanOptions) (ScanResult, error) {
+	if opts.Install {
+		opts.Download, opts.Report = true, true
+	}
 	s.sum = Summary{ClientID: s.cfg.ClientID, DNSName: s.cfg.DNSName}
 	s.res = ScanResult{}
 	s.reauthed = false
@@ -251,14 +277,87 @@ func (s *session) scan(ctx context.Context, opts ScanOptions) (ScanResult, error
 		}
 		for _, u := range toFetch {
 			s.fetched[u.ID] = true
+			if !slices.Contains(info.OutOfScope, u.ID) {
+				s.verified[u.ID] = true
+			}
 		}
+		maps.Copy(s.titles, info.Titles)
+		maps.Copy(s.kbs, info.KBs)
+	}
+	var installing []installTarget
+	if opts.Install {
+		installing = s.installTargets(opts.InstallOptional)
 	}
 	if opts.Report {
-		if err := s.retry(ctx, func(ctx context.Context) error { return s.report(ctx, downloaded) }); err != nil {
+		if err := s.retry(ctx, func(ctx context.Context) error { return s.report(ctx, downloaded, installing) }); err != nil {
 			return result(), fmt.Errorf("clientsim: ReportEventBatch: %w", err)
 		}
 	}
+	if len(installing) > 0 {
+		if err := s.install(ctx, installing); err != nil {
+			return result(), fmt.Errorf("clientsim: ReportEventBatch (install results): %w", err)
+		}
+	}
 	return result(), nil
+}
+
+// installTargets returns the updates this scan installs: every cached
+// update deployed for Install (and OptionalInstall when optional) whose
+// files verified in this or an earlier scan, not installed yet (a failed
+// one is tried again, as the agent does at its next cycle), one revision per
+// UpdateID. Only leaves carry files, so only leaves are installed.
+func (s *session) installTargets(optional bool) []installTarget {
+	var out []installTarget
+	seen := map[string]bool{}
+	for _, u := range s.cache.delivered() {
+		if u.Action != "Install" && (u.Action != "OptionalInstall" || !optional) {
+			continue
+		}
+		id := strings.ToUpper(u.Identity.UpdateID)
+		if !u.IsLeaf || !s.verified[u.ID] || seen[id] || s.installs.done(id) {
+			continue
+		}
+		seen[id] = true
+		t := installTarget{UpdateID: id, RevisionNumber: u.Identity.RevisionNumber, Title: s.titles[u.ID], KB: s.kbs[u.ID]}
+		if last, ok := s.installs.last[id]; ok && last.Result == InstallFailed {
+			t.LastError = last.HResult
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// install runs the simulated installs: the outcome of each comes from
+// Config.Install, the machine remembers it (for the 156 of later scans)
+// whether or not the report reaches the server, and one ReportEventBatch
+// reports the 182/183/184 results.
+func (s *session) install(ctx context.Context, targets []installTarget) error {
+	results := make([]installResult, len(targets))
+	for i, t := range targets {
+		o := s.cfg.Install.decide(t, func() bool { return s.installs.draw(t.UpdateID, s.cfg.Install.FailFraction, s.cfg.Rand) })
+		s.installs.record(t.UpdateID, o)
+		results[i] = installResult{installTarget: t, installOutcome: o}
+		switch o.Result {
+		case InstallSucceeded:
+			s.sum.Installed++
+		case InstallFailed:
+			s.sum.InstallsFailed++
+		case InstallRebootRequired:
+			s.sum.RebootRequired++
+		}
+		s.log.Debug("install", "update", t.UpdateID, "revision", t.RevisionNumber, "kb", t.KB, "result", o.Result, "hresult", o.HResult)
+	}
+	return s.retry(ctx, func(ctx context.Context) error {
+		body, n, err := buildInstallReport(installReport{Cookie: s.cookie, ClientID: s.cfg.ClientID, Time: time.Now(), Results: results})
+		if err != nil {
+			return err
+		}
+		if err := s.sendReport(ctx, body); err != nil {
+			return err
+		}
+		s.sum.EventsReported += n
+		return nil
+	})
 }
 
 // retry runs fn; when the server answers CookieExpired or InvalidCookie it
@@ -433,7 +532,7 @@ func (s *session) syncDrivers(ctx context.Context) error {
 // extendedInfo fetches the Extended and LocalizedProperties fragments of the
 // given revisions in chunks of MaxExtendedUpdatesPerRequest.
 func (s *session) extendedInfo(ctx context.Context, updates []updateInfo) (extendedInfo, error) {
-	all := extendedInfo{Files: map[int][]fileMeta{}, Titles: map[int]string{}, Locations: map[string]string{}}
+	all := extendedInfo{Files: map[int][]fileMeta{}, Titles: map[int]string{}, KBs: map[int]string{}, Locations: map[string]string{}}
 	ids := make([]int, len(updates))
 	for i, u := range updates {
 		ids[i] = u.ID
@@ -462,9 +561,8 @@ func (s *session) extendedInfo(ctx context.Context, updates []updateInfo) (exten
 		for id, f := range x.Files {
 			all.Files[id] = append(all.Files[id], f...)
 		}
-		for id, t := range x.Titles {
-			all.Titles[id] = t
-		}
+		maps.Copy(all.Titles, x.Titles)
+		maps.Copy(all.KBs, x.KBs)
 		for d, u := range x.Locations {
 			all.Locations[d] = u
 		}
@@ -538,18 +636,33 @@ func (s *session) download(ctx context.Context, updates []updateInfo, info exten
 	return reported, nil
 }
 
-// report sends the 147/156/162 events of this scan.
-func (s *session) report(ctx context.Context, downloaded []reportedUpdate) error {
+// report sends the 147/156/162/181 events of this scan.
+func (s *session) report(ctx context.Context, downloaded []reportedUpdate, installing []installTarget) error {
+	installed, pending, failed := s.installs.lists()
 	body, n, err := buildReportEventBatch(eventBatch{
-		Cookie:     s.cookie,
-		ClientID:   s.cfg.ClientID,
-		Time:       time.Now(),
-		Offered:    s.sum.OfferedUpdateIDs,
-		Downloaded: downloaded,
+		Cookie:        s.cookie,
+		ClientID:      s.cfg.ClientID,
+		Time:          time.Now(),
+		Offered:       s.sum.OfferedUpdateIDs,
+		Downloaded:    downloaded,
+		Installed:     installed,
+		RebootPending: pending,
+		Failed:        failed,
+		Installing:    installing,
 	})
 	if err != nil {
 		return err
 	}
+	if err := s.sendReport(ctx, body); err != nil {
+		return err
+	}
+	s.sum.EventsReported += n
+	return nil
+}
+
+// sendReport sends one ReportEventBatch body and checks that the server
+// answered true.
+func (s *session) sendReport(ctx context.Context, body []byte) error {
 	ep, err := s.endpoint(reportingPath)
 	if err != nil {
 		return err
@@ -565,6 +678,5 @@ func (s *session) report(ctx context.Context, downloaded []reportedUpdate) error
 	if !ok {
 		return errors.New("ReportEventBatchResult is false")
 	}
-	s.sum.EventsReported = n
 	return nil
 }

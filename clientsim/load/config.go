@@ -20,6 +20,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"wsus/clientsim"
 )
 
 // Mode selects what the simulated clients do.
@@ -78,6 +80,13 @@ type Config struct {
 	Downloads bool
 	// Report makes every scan end with ReportEventBatch. Off by default.
 	Report bool
+	// Install makes every scan install the updates approved for Install
+	// whose files verified and report the results, as
+	// clientsim.ScanOptions.Install does, with the outcomes InstallPlan
+	// decides (zero: every install succeeds). It implies Downloads and
+	// Report. Off by default.
+	Install     bool
+	InstallPlan clientsim.InstallPlan
 	// TargetGroup, when set, is the client-side targeting group of every client.
 	TargetGroup string
 	// RequestTimeout bounds each HTTP request (default 60 s).
@@ -110,6 +119,12 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	}
 	if !cfg.AllowRemote && !isLoopback(u.Hostname()) {
 		return cfg, nil, fmt.Errorf("load: refusing to load %s: %q is not a loopback address (allow it explicitly to target another host)", cfg.ServerURL, u.Hostname())
+	}
+	if cfg.Install {
+		cfg.Downloads, cfg.Report = true, true
+	}
+	if err := cfg.InstallPlan.Validate(); err != nil {
+		return cfg, nil, fmt.Errorf("load: %w", err)
 	}
 	switch cfg.Mode {
 	case "":

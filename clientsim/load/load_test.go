@@ -8,10 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"wsus/catalog"
 	"wsus/clientsim"
@@ -175,6 +178,44 @@ func TestRunWithDownloadsAndReports(t *testing.T) {
 	}
 	if d.Scans != 4 || d.FilesDownloaded != 0 || d.BytesDownloaded != 0 || d.EventsReported != 4*2 {
 		t.Errorf("delta scans: %d scans, %d files, %d bytes, %d events", d.Scans, d.FilesDownloaded, d.BytesDownloaded, d.EventsReported)
+	}
+}
+
+// With Install every new client installs the demo update (147, 156, 162,
+// 181, then 183) and the server shows each computer with it installed;
+// delta scans install nothing again.
+func TestRunWithInstalls(t *testing.T) {
+	base, store := startDemo(t)
+	rep, err := Run(context.Background(), Config{ServerURL: base, Clients: 2, Mode: ModeBoth, Iterations: 1, Install: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() != 0 || !rep.Downloads || !rep.ReportEvents {
+		t.Fatalf("errors %+v, downloads %v, report %v", rep.Errors, rep.Downloads, rep.ReportEvents)
+	}
+	if f, d := rep.FirstScan, rep.Delta; f.Scans != 2 || f.EventsReported != 2*5 || d.Scans != 2 || d.EventsReported != 2*2 {
+		t.Errorf("first scans: %d scans, %d events; delta: %d scans, %d events", f.Scans, f.EventsReported, d.Scans, d.EventsReported)
+	}
+	computers, err := store.Computers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := uuid.MustParse("7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7")
+	for _, c := range computers {
+		statuses, err := store.Statuses(context.Background(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(statuses, func(s catalog.UpdateStatus) bool { return s.UpdateID == demo && s.State == catalog.StateInstalled }) {
+			t.Errorf("computer %s statuses %+v, want the demo update installed", c.ID, statuses)
+		}
+	}
+	if len(computers) != 2 {
+		t.Errorf("%d computers", len(computers))
+	}
+
+	if _, err := Run(context.Background(), Config{ServerURL: base, Install: true, InstallPlan: clientsim.InstallPlan{FailFraction: 2}}); err == nil {
+		t.Error("fail fraction 2 accepted")
 	}
 }
 

@@ -227,6 +227,7 @@ func (w *worker) firstScan(ctx context.Context) bool {
 		MaxInstalledNonLeaf: maxInstalledNonLeaf,
 		HTTPClient:          w.r.http,
 		Identity:            w.r.cfg.Identity,
+		Install:             w.r.cfg.InstallPlan,
 		Logger:              slog.New(slog.DiscardHandler),
 	})
 	if err != nil { // not after withDefaults validated the URL; counted all the same
@@ -250,7 +251,7 @@ func (w *worker) deltaScan(ctx context.Context) {
 func (w *worker) scan(ctx context.Context, phase string, acc *phaseAcc, a *clientsim.Agent) bool {
 	installed, other, _ := a.CacheSize()
 	start := time.Now()
-	res, err := a.Scan(ctx, clientsim.ScanOptions{Download: w.r.cfg.Downloads, Report: w.r.cfg.Report})
+	res, err := a.Scan(ctx, clientsim.ScanOptions{Download: w.r.cfg.Downloads, Report: w.r.cfg.Report, Install: w.r.cfg.Install})
 	end := time.Now()
 	if err != nil && ctx.Err() != nil {
 		return false // cut short by the caller: neither a sample nor an error

@@ -30,6 +30,8 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "server process id: report its VmRSS and VmHWM before and after")
 	fs.BoolVar(&cfg.Downloads, "downloads", false, "also run GetExtendedUpdateInfo and download and verify content")
 	fs.BoolVar(&cfg.Report, "report", false, "end every scan with ReportEventBatch")
+	fs.BoolVar(&cfg.Install, "install", false, "every scan installs the approved updates and reports the results (implies --downloads and --report)")
+	fs.Float64Var(&cfg.InstallPlan.FailFraction, "fail-fraction", 0, "with --install, the fraction (0 to 1) of installs that fail with 0x80070643")
 	fs.StringVar(&cfg.TargetGroup, "target-group", "", "target group name(s) of every client (client-side targeting)")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", load.DefaultRequestTimeout, "bound on each HTTP request")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a server that is not on a loopback address")

@@ -2,7 +2,9 @@
 // server without Windows.
 //
 //	clientsim scan   [--server URL] [--client-id GUID] [--dns-name NAME] [--target-group NAME]
-//	                 [--parallel N] [--download-dir DIR] [--verbose]
+//	                 [--parallel N] [--download-dir DIR] [--scans N] [--verbose]
+//	                 [--install [--install-optional] [--fail KB|GUID[=HRESULT]]...
+//	                  [--reboot-pending KB|GUID]... [--fail-fraction F [--fail-hresult HRESULT]]]
 //	clientsim replay DIR [--server URL] [--all] [--verbose]
 //
 // scan runs the native scan sequence (see package wsus/clientsim) and prints
@@ -23,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 
 	"wsus/clientsim"
 	"wsus/clientsim/replay"
@@ -97,6 +100,50 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// failFlag collects --fail KB|GUID[=HRESULT] into an install plan.
+type failFlag map[string]clientsim.HResult
+
+func (f failFlag) String() string { return "" }
+
+func (f failFlag) Set(v string) error {
+	name, hr, ok := strings.Cut(v, "=")
+	var code clientsim.HResult
+	if ok {
+		var err error
+		if code, err = clientsim.ParseHResult(hr); err != nil {
+			return err
+		}
+	}
+	f[name] = code
+	return nil
+}
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// hresultFlag is an HRESULT flag value.
+type hresultFlag clientsim.HResult
+
+func (h *hresultFlag) String() string {
+	if *h == 0 {
+		return ""
+	}
+	return clientsim.HResult(*h).String()
+}
+
+func (h *hresultFlag) Set(v string) error {
+	code, err := clientsim.ParseHResult(v)
+	*h = hresultFlag(code)
+	return err
+}
+
 func scan(ctx context.Context, args []string, server string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("clientsim scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -109,13 +156,33 @@ func scan(ctx context.Context, args []string, server string, stdout, stderr io.W
 	fs.StringVar(&cfg.DownloadDir, "download-dir", "", "keep downloaded files here (default: a temporary directory, removed)")
 	fs.BoolVar(&cfg.Identity, "identity", false, "leave Accept-Encoding: xpress out of the SOAP requests (answers come uncompressed)")
 	caFile := fs.String("ca-file", "", "PEM file of certificate authorities trusted for an https --server, besides the system's (wsusd tls init writes ca.crt)")
+	scans := fs.Int("scans", 1, "scans to run as one agent: the later ones as a real agent's later scans (cookie and cache kept, earlier installs reported in the status)")
+	var opts clientsim.ScanOptions
+	fs.BoolVar(&opts.Install, "install", false, "install the updates approved for Install whose files verified and report the results (183 installed, 182 failed, 184 restart required)")
+	fs.BoolVar(&opts.InstallOptional, "install-optional", false, "with --install, also install the updates approved for OptionalInstall")
+	fail := failFlag{}
+	cfg.Install.Fail = fail
+	fs.Var(fail, "fail", "with --install, the install of this update (KB number or UpdateID) fails, with HRESULT (hex 0x80070643 or signed decimal; default 0x80070643); repeatable")
+	var reboot listFlag
+	fs.Var(&reboot, "reboot-pending", "with --install, the install of this update (KB number or UpdateID) succeeds but needs a restart; repeatable")
+	fs.Float64Var(&cfg.Install.FailFraction, "fail-fraction", 0, "with --install, the fraction (0 to 1) of the other installs that fail")
+	fs.Var((*hresultFlag)(&cfg.Install.FailHResult), "fail-hresult", "HRESULT of the --fail-fraction failures (default 0x80070643)")
 	verbose := fs.Bool("verbose", false, "log every step to stderr")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: clientsim scan [flags]\n\nRuns GetConfig, authorization, RegisterComputer, SyncUpdates, GetExtendedUpdateInfo,\ndownloads and verifies every offered file and reports events, like Windows Update Agent.\n\n")
+		fmt.Fprint(fs.Output(), "usage: clientsim scan [flags]\n\nRuns GetConfig, authorization, RegisterComputer, SyncUpdates, GetExtendedUpdateInfo,\ndownloads and verifies every offered file and reports events, like Windows Update Agent;\nwith --install it then installs the approved updates and reports the results.\n\n")
 		fs.PrintDefaults()
 	}
 	if status, done := parseNoArgs(fs, args, stderr); done {
 		return status
+	}
+	cfg.Install.RebootPending = reboot
+	if *scans < 1 {
+		fmt.Fprintf(stderr, "clientsim scan: --scans %d: want at least 1\n", *scans)
+		return 2
+	}
+	if !opts.Install && (len(fail) > 0 || len(reboot) > 0 || cfg.Install.FailFraction != 0 || cfg.Install.FailHResult != 0 || opts.InstallOptional) {
+		fmt.Fprintln(stderr, "clientsim scan: --fail, --reboot-pending, --fail-fraction, --fail-hresult and --install-optional need --install")
+		return 2
 	}
 	cfg.Logger = logger(*verbose, stderr)
 	if *caFile != "" {
@@ -127,18 +194,33 @@ func scan(ctx context.Context, args []string, server string, stdout, stderr io.W
 		cfg.RootCAs = roots
 	}
 
-	sum, err := clientsim.Scan(ctx, cfg)
+	agent, err := clientsim.NewAgent(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "clientsim scan of %s as client %s (%s)\n", cfg.ServerURL, sum.ClientID, sum.DNSName)
-	fmt.Fprintf(stdout, "sync rounds:      %d software, %d driver\n", sum.SoftwareRounds, sum.DriverRounds)
-	fmt.Fprintf(stdout, "updates offered:  %d\n", sum.UpdatesOffered)
-	fmt.Fprintf(stdout, "files downloaded: %d\n", sum.FilesDownloaded)
-	fmt.Fprintf(stdout, "bytes downloaded: %d\n", sum.BytesDownloaded)
-	fmt.Fprintf(stdout, "bytes verified:   %d\n", sum.BytesVerified)
-	fmt.Fprintf(stdout, "events reported:  %d\n", sum.EventsReported)
+	opts.Download, opts.Report = true, true
+	for i := range *scans {
+		res, err := agent.Scan(ctx, opts)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		sum := res.Summary
+		if *scans > 1 {
+			fmt.Fprintf(stdout, "scan %d of %d\n", i+1, *scans)
+		}
+		fmt.Fprintf(stdout, "clientsim scan of %s as client %s (%s)\n", cfg.ServerURL, sum.ClientID, sum.DNSName)
+		fmt.Fprintf(stdout, "sync rounds:      %d software, %d driver\n", sum.SoftwareRounds, sum.DriverRounds)
+		fmt.Fprintf(stdout, "updates offered:  %d\n", sum.UpdatesOffered)
+		fmt.Fprintf(stdout, "files downloaded: %d\n", sum.FilesDownloaded)
+		fmt.Fprintf(stdout, "bytes downloaded: %d\n", sum.BytesDownloaded)
+		fmt.Fprintf(stdout, "bytes verified:   %d\n", sum.BytesVerified)
+		if opts.Install {
+			fmt.Fprintf(stdout, "installs:         %d installed, %d failed, %d restart required\n", sum.Installed, sum.InstallsFailed, sum.RebootRequired)
+		}
+		fmt.Fprintf(stdout, "events reported:  %d\n", sum.EventsReported)
+	}
 	return 0
 }
 
