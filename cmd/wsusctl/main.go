@@ -11,7 +11,9 @@
 // $WSUS_ADMIN_TOKEN (prefer the variable: a --token shows in the process
 // list). Output is a table, or with --json the server's JSON answer as is.
 // An error answer of the server prints "wsusctl: <reason> (<code>, HTTP
-// <status>)" and exits 1; a usage error exits 2.
+// <status>)" and exits 1; a usage error exits 2. `wsusctl --help`,
+// `wsusctl help [command]` and `wsusctl <command> --help` (or -h) print
+// the usage (of that command) and exit 0.
 package main
 
 import (
@@ -125,12 +127,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
 	if name == "help" {
-		fmt.Fprint(stdout, usage)
-		return 0
+		if len(rest) == 0 {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		name, rest = rest[0], append(rest[1:], "--help")
 	}
 	cmd, ok := lookup(name)
 	if !ok {
 		return usageError(stderr, fmt.Sprintf("unknown command %q", name))
+	}
+	// Help of the command (help.go), before it parses anything.
+	if wantsHelp(rest) {
+		if !commandHelp(stdout, name, rest) {
+			fmt.Fprint(stdout, usage)
+		}
+		return 0
 	}
 	// Validate the command line before demanding a token, so that a usage
 	// mistake is reported as such.
