@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -321,4 +322,82 @@ type ComplianceStore interface {
 	// ComplianceSummary rolls up the server, with NotReported as in
 	// GroupCompliance.
 	ComplianceSummary(ctx context.Context, notReportedSince time.Time) (ComplianceSummary, error)
+}
+
+// Resolve returns the page's limit, DefaultPageSize when Limit is zero, and
+// its offset; a limit outside 0..MaxPageSize or a negative offset is an
+// error wrapping ErrInvalid.
+func (p Page) Resolve() (limit, offset int, err error) {
+	switch {
+	case p.Limit < 0 || p.Limit > MaxPageSize:
+		return 0, 0, MarkInvalid(fmt.Errorf("page limit %d is outside 1..%d", p.Limit, MaxPageSize))
+	case p.Offset < 0:
+		return 0, 0, MarkInvalid(fmt.Errorf("page offset %d is negative", p.Offset))
+	case p.Limit == 0:
+		return DefaultPageSize, p.Offset, nil
+	}
+	return p.Limit, p.Offset, nil
+}
+
+// Valid reports whether s names an order of an update list (or is empty,
+// the default).
+func (s UpdateSort) Valid() bool {
+	switch s {
+	case "", SortByTitle, SortByKB, SortByReleased, SortBySeverity, SortByClassification, SortByNeeded, SortByFailed, SortByInstalled:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s names an order of a computer list (or is empty,
+// the default: by name).
+func (s ComputerSort) Valid() bool {
+	switch s {
+	case "", SortByName, SortByLastStatus, SortByLastSync, SortByNeededMost, SortByFailedMost:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether c is one of Compliances.
+func (c Compliance) Valid() bool {
+	switch c {
+	case ComplianceInstalled, ComplianceNeeded, ComplianceFailed, ComplianceNotApplicable, ComplianceNoStatus:
+		return true
+	}
+	return false
+}
+
+// States returns the install states c counts, StateUnknown for
+// ComplianceNoStatus.
+func (c Compliance) States() []InstallState {
+	switch c {
+	case ComplianceInstalled:
+		return []InstallState{StateInstalled}
+	case ComplianceNeeded:
+		return []InstallState{StateNotInstalled, StateDownloaded, StateInstalledPendingReboot}
+	case ComplianceFailed:
+		return []InstallState{StateFailed}
+	case ComplianceNotApplicable:
+		return []InstallState{StateNotApplicable}
+	case ComplianceNoStatus:
+		return []InstallState{StateUnknown}
+	}
+	return nil
+}
+
+// Add adds n pairs of state s to the counts, in the class s counts in.
+func (c *ComplianceCounts) Add(s InstallState, n int) {
+	switch s.Compliance() {
+	case ComplianceInstalled:
+		c.Installed += n
+	case ComplianceNeeded:
+		c.Needed += n
+	case ComplianceFailed:
+		c.Failed += n
+	case ComplianceNotApplicable:
+		c.NotApplicable += n
+	default:
+		c.NoStatus += n
+	}
 }

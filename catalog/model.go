@@ -435,9 +435,14 @@ func (s InstallState) String() string {
 
 // UpdateStatus is one computer's state for one update.
 type UpdateStatus struct {
-	ClientID  string
-	UpdateID  uuid.UUID
-	State     InstallState
+	ClientID string
+	UpdateID uuid.UUID
+	State    InstallState
+	// ErrorCode is the Win32HResult of the install failure (event 182)
+	// that set StateFailed; stores keep 0 for other states. Setting
+	// StateFailed with ErrorCode 0 (a status report lists the update as
+	// failed) keeps the code the computer's failed state has already.
+	ErrorCode int32
 	ChangedAt time.Time
 }
 

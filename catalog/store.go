@@ -202,6 +202,10 @@ type Store interface {
 	// GroupAdmin renames and deletes target groups, deletes computers.
 	GroupAdmin
 
+	// ComplianceStore answers the admin views: updates, statuses,
+	// computers and their counts (see compliance.go).
+	ComplianceStore
+
 	// ConditionalWrites are the writes behind If-Match (conditional.go).
 	ConditionalWrites
 

@@ -140,13 +140,15 @@ func (s *Store) deleteTargetGroup(ctx context.Context, id uuid.UUID, check func(
 }
 
 // DeleteComputers deletes computers with everything kept about them; see
-// catalog.GroupAdmin.
+// catalog.GroupAdmin. Their states leave the update counts
+// (update_compliance) in the same transaction.
 func (s *Store) DeleteComputers(ctx context.Context, clientIDs []string) ([]string, error) {
 	op := fmt.Sprintf("delete %d computers", len(clientIDs))
 	var deleted []string
 	err := s.write(ctx, op, func(t *tx) error {
 		deleted = nil
 		assigned := false
+		d := newDeltas() // the deleted computers' states leave the update counts
 		seen := make(map[string]bool, len(clientIDs))
 		for _, id := range clientIDs {
 			if seen[id] {
@@ -169,6 +171,13 @@ func (s *Store) DeleteComputers(ctx context.Context, clientIDs []string) ([]stri
 			} else if n > 0 {
 				assigned = true
 			}
+			old, err := storedStatuses(ctx, t, id, nil, true)
+			if err != nil {
+				return err
+			}
+			for u, st := range old {
+				d.add(u, st.state, -1)
+			}
 			for _, q := range []string{
 				"DELETE FROM event WHERE client_id = $1",
 				"DELETE FROM update_status WHERE client_id = $1",
@@ -179,6 +188,9 @@ func (s *Store) DeleteComputers(ctx context.Context, clientIDs []string) ([]stri
 				}
 			}
 			deleted = append(deleted, id)
+		}
+		if err := applyDeltas(ctx, t, d, nil); err != nil {
+			return err
 		}
 		if assigned {
 			return bumpChangeSequence(ctx, t)

@@ -37,7 +37,9 @@ func migrations(d Dialect) ([]migration.Migration, error) {
 
 // migrate applies the migrations the database has not recorded yet, each in
 // its own write transaction together with its schema_migrations row, then
-// brings the stored group name keys up to date. Other processes opening the
+// brings the stored group name keys up to date and reads the metadata
+// columns of revisions imported before 0104_compliance
+// (backfillProperties). Other processes opening the
 // same database wait (Dialect.LockMigrations), then find nothing to do. It
 // refuses a database whose schema is newer than this program.
 func migrate(ctx context.Context, s *Store) error {
@@ -67,6 +69,9 @@ func migrate(ctx context.Context, s *Store) error {
 		}
 	}
 	if err := rekeyGroupNames(ctx, s, conn); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := backfillProperties(ctx, s, conn); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil

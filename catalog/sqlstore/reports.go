@@ -163,41 +163,107 @@ func (s *Store) SetStatuses(ctx context.Context, clientID string, statuses []cat
 	})
 }
 
-// applyStatuses writes checked statuses (see SetStatuses) in t.
+// applyStatuses writes checked statuses (see SetStatuses) in t and keeps
+// the compliance counts (update_compliance, the computer's *_count
+// columns) in step: it reads the computer's stored states first, writes
+// only what changes, and applies the difference to the counts
+// (applyDeltas).
 func applyStatuses(ctx context.Context, t *tx, clientID string, statuses []catalog.UpdateStatus, replace bool, at time.Time) error {
-	// The last entry per update wins; one statement upserts each once.
-	last := map[uuid.UUID]int{}
+	// The last entry per update wins.
+	last := make(map[uuid.UUID]int, len(statuses))
 	for i, st := range statuses {
 		last[st.UpdateID] = i
 	}
-	var rows [][]any
 	listed := make([]uuid.UUID, 0, len(last))
 	for i, st := range statuses {
-		if last[st.UpdateID] != i {
-			continue
+		if last[st.UpdateID] == i {
+			listed = append(listed, st.UpdateID)
+		}
+	}
+	old, err := storedStatuses(ctx, t, clientID, listed, replace)
+	if err != nil {
+		return err
+	}
+	d := newDeltas()
+	var rows [][]any
+	for _, u := range listed {
+		st := statuses[last[u]]
+		code := int32(0)
+		prev, had := old[u]
+		if st.State == catalog.StateFailed {
+			code = st.ErrorCode
+			if code == 0 && had && prev.state == catalog.StateFailed {
+				code = prev.code // a status report listing it failed keeps the failure's code
+			}
+		}
+		if had && prev.state == st.State && prev.code == code {
+			continue // unchanged: keeps its row, and so its ChangedAt
 		}
 		changed := at
 		if !st.ChangedAt.IsZero() {
 			changed = t.s.truncate(st.ChangedAt)
 		}
-		rows = append(rows, []any{clientID, st.UpdateID, int(st.State), t.s.d.Time(changed)})
-		listed = append(listed, st.UpdateID)
+		rows = append(rows, []any{clientID, u, int(st.State), code, t.s.d.Time(changed)})
+		if had {
+			d.add(u, prev.state, -1)
+		}
+		d.add(u, st.State, 1)
 	}
-	// A state listed unchanged keeps its row, and so its ChangedAt.
-	err := insertRows(ctx, t, "update_status", []string{"client_id", "update_id", "state", "changed_at"}, rows,
-		` ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state, changed_at = excluded.changed_at
-		WHERE update_status.state <> excluded.state`, nil)
+	// A state whose code alone changed keeps its ChangedAt.
+	err = insertRows(ctx, t, "update_status", []string{"client_id", "update_id", "state", "error_code", "changed_at"}, rows,
+		` ON CONFLICT (client_id, update_id) DO UPDATE SET state = excluded.state, error_code = excluded.error_code,
+		changed_at = CASE WHEN update_status.state <> excluded.state THEN excluded.changed_at ELSE update_status.changed_at END`, nil)
 	if err != nil {
 		return err
 	}
-	if !replace {
+	if replace {
+		var removed []uuid.UUID
+		for u, prev := range old {
+			if _, ok := last[u]; !ok {
+				removed = append(removed, u)
+				d.add(u, prev.state, -1)
+			}
+		}
+		if len(removed) > 0 {
+			if _, err := t.exec(ctx, "DELETE FROM update_status WHERE client_id = $1 AND update_id "+t.s.d.InList("$2", "uuid"),
+				clientID, jsonList(removed)); err != nil {
+				return fmt.Errorf("remove unlisted statuses: %w", err)
+			}
+		}
+	}
+	return applyDeltas(ctx, t, d, map[string]catalog.ComplianceCounts{clientID: d.computer})
+}
+
+// storedStatus is a computer's stored state of one update.
+type storedStatus struct {
+	state catalog.InstallState
+	code  int32
+}
+
+// storedStatuses reads the computer's stored states: all of them when all
+// is set, else those of the listed updates.
+func storedStatuses(ctx context.Context, t *tx, clientID string, listed []uuid.UUID, all bool) (map[uuid.UUID]storedStatus, error) {
+	q, args := "SELECT update_id, state, error_code FROM update_status WHERE client_id = $1", []any{clientID}
+	if !all {
+		if len(listed) == 0 {
+			return nil, nil
+		}
+		q, args = q+" AND update_id "+t.s.d.InList("$2", "uuid"), append(args, jsonList(listed))
+	}
+	out := map[uuid.UUID]storedStatus{}
+	err := t.query(ctx, q, args, func(rows Row) error {
+		var u uuid.UUID
+		var st storedStatus
+		if err := rows.Scan(uuidDest{&u}, num(&st.state), num(&st.code)); err != nil {
+			return err
+		}
+		out[u] = st
 		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stored statuses: %w", err)
 	}
-	if _, err := t.exec(ctx, "DELETE FROM update_status WHERE client_id = $1 AND NOT (update_id "+t.s.d.InList("$2", "uuid")+")",
-		clientID, jsonList(listed)); err != nil {
-		return fmt.Errorf("remove unlisted statuses: %w", err)
-	}
-	return nil
+	return out, nil
 }
 
 // Statuses returns the per-update states of one computer, ordered by
@@ -208,10 +274,10 @@ func (s *Store) Statuses(ctx context.Context, clientID string) ([]catalog.Update
 	}
 	return readOne(ctx, s, fmt.Sprintf("statuses of %q", clientID), func(t *tx) ([]catalog.UpdateStatus, error) {
 		var out []catalog.UpdateStatus
-		err := t.query(ctx, `SELECT update_id, state, changed_at FROM update_status WHERE client_id = $1
+		err := t.query(ctx, `SELECT update_id, state, error_code, changed_at FROM update_status WHERE client_id = $1
 			ORDER BY update_id`, []any{clientID}, func(rows Row) error {
 			st := catalog.UpdateStatus{ClientID: clientID}
-			if err := rows.Scan(uuidDest{&st.UpdateID}, num(&st.State), timeDest{&st.ChangedAt}); err != nil {
+			if err := rows.Scan(uuidDest{&st.UpdateID}, num(&st.State), num(&st.ErrorCode), timeDest{&st.ChangedAt}); err != nil {
 				return err
 			}
 			out = append(out, st)

@@ -36,8 +36,11 @@ var childTables = []string{"prerequisite", "bundle_member", "supersedence", "rev
 // earlier one. Every revision's ID is written back once the transaction
 // committed. IsLeaf is recomputed for the whole catalog, and the change
 // sequence bumped, when anything changed; the new and rewritten revisions
-// then carry the bumped value as their Summary.Changed. Imports of all processes take
-// turns (Dialect.LockImport): IsLeaf needs the whole catalog.
+// then carry the bumped value as their Summary.Changed. The admin views'
+// columns are written too: those read from the metadata (readRevisionProps)
+// and the newest and bundled flags (recomputeListed). Imports of all
+// processes take turns (Dialect.LockImport): IsLeaf needs the whole
+// catalog.
 func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (catalog.ImportResult, error) {
 	digests := make([][]byte, len(revs))
 	for i, r := range revs {
@@ -95,6 +98,9 @@ func (s *Store) ImportRevisions(ctx context.Context, revs []*catalog.Revision) (
 			return err
 		}
 		if err := recomputeLeaves(ctx, t); err != nil {
+			return err
+		}
+		if err := recomputeListed(ctx, t); err != nil {
 			return err
 		}
 		seq, err := nextChangeSequence(ctx, t)
@@ -179,7 +185,8 @@ func assignIDs(ctx context.Context, t *tx, written []*importEntry) error {
 // revisionColumns are the revision columns every import writes, in the
 // order of revisionValues.
 var revisionColumns = []string{"update_type", "category_type", "title", "description", "kb_article_id",
-	"publication_state", "creation_date", "has_files", "content_sha256", "drivers"}
+	"publication_state", "creation_date", "has_files", "content_sha256", "drivers",
+	"msrc_severity", "cves", "languages", "search_text", "properties_read"}
 
 // updateRevision rewrites the revisionColumns of one revision:
 // "UPDATE revision SET update_type = $1, ... WHERE id = $11".
@@ -196,8 +203,10 @@ func (s *Store) revisionValues(r *catalog.Revision, digest []byte) ([]any, error
 	if err != nil {
 		return nil, err
 	}
+	p := readRevisionProps(r.Title, r.KBArticleID, r.SourceXML)
 	return []any{string(r.Type), r.CategoryType, r.Title, r.Description, r.KBArticleID,
-		r.PublicationState, s.d.Time(r.CreationDate), len(r.Files) > 0, digest, drivers}, nil
+		r.PublicationState, s.d.Time(r.CreationDate), len(r.Files) > 0, digest, drivers,
+		p.severity, p.cves, p.languages, p.searchText, true}, nil
 }
 
 // childRows are the rows of the tables a revision owns (childTables), in

@@ -125,7 +125,8 @@ func decodeEvent(el *etree.Element, path string) (catalog.Event, error) {
 // 156 replaces the computer's states (U needed, V installed, W pending
 // reboot, g failed, h downloaded; every other update deployed to it for
 // install or detection becomes NotApplicable), and 182/183/184 change one
-// update between status reports. Changes apply in TimeAtTarget order.
+// update between status reports, a 182 carrying its Win32HResult as the
+// failed state's ErrorCode. Changes apply in TimeAtTarget order.
 func (s *Services) statusChanges(ctx context.Context, sess cookie.Session, events []catalog.Event) ([]catalog.StatusChange, error) {
 	ordered := slices.Clone(events)
 	slices.SortStableFunc(ordered, func(a, b catalog.Event) int { return a.TimeAtTarget.Compare(b.TimeAtTarget) })
@@ -148,6 +149,12 @@ func (s *Services) statusChanges(ctx context.Context, sess cookie.Session, event
 				eventInstallNeedReboot: catalog.StateInstalledPendingReboot,
 			}[ev.EventID]
 			st := catalog.UpdateStatus{ClientID: sess.ClientID, UpdateID: ev.UpdateID, State: state, ChangedAt: ev.TimeAtTarget}
+			if ev.EventID == eventInstallFailed {
+				// The failure's HRESULT, as the WSUS console shows it
+				// next to a failed update; a later 156 listing the
+				// update as failed keeps it (catalog.UpdateStatus).
+				st.ErrorCode = ev.Win32HResult
+			}
 			changes = append(changes, catalog.StatusChange{Event: ev.InstanceID, Statuses: []catalog.UpdateStatus{st}})
 		}
 	}

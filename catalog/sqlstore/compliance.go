@@ -1,0 +1,966 @@
+package sqlstore
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+)
+
+// This file answers the admin views (catalog.ComplianceStore) from the
+// columns and counts rollups.go keeps: an update is listed as its newest
+// revision (revision.is_newest) unless a bundle names it
+// (revision.is_bundled); its counts are update_compliance's; a computer's
+// are its *_count columns. Lists are paged in SQL; every list and its total
+// are read in one read transaction.
+
+var _ catalog.ComplianceStore = (*Store)(nil)
+
+// sqlArgs collects the parameters of a query built piece by piece.
+type sqlArgs struct{ list []any }
+
+// add appends v and returns its placeholder.
+func (a *sqlArgs) add(v any) string {
+	a.list = append(a.list, v)
+	return "$" + strconv.Itoa(len(a.list))
+}
+
+// byteOrder returns expr compared in byte order: PostgreSQL compares text
+// by the database's collation unless told; SQLite's default is byte order.
+func (s *Store) byteOrder(expr string) string {
+	if s.d.Name() == "postgres" {
+		return expr + ` COLLATE "C"`
+	}
+	return expr
+}
+
+// uuidParam returns the placeholder p typed as a UUID where the engine
+// cannot tell its type from where it stands (a SELECT list).
+func (s *Store) uuidParam(p string) string {
+	if s.d.Name() == "postgres" {
+		return "CAST(" + p + " AS uuid)"
+	}
+	return p
+}
+
+// likePattern returns the LIKE pattern (with ESCAPE '\') of "contains
+// text", lower-cased: the columns it is matched against are lower-cased.
+func likePattern(text string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(text)) + "%"
+}
+
+// The SQL of what an update is, over revision r, update_state us and
+// update_compliance uc (updateFrom).
+const (
+	updateFrom = ` FROM revision r
+		LEFT JOIN update_compliance uc ON uc.update_id = r.update_id
+		LEFT JOIN update_state us ON us.update_id = r.update_id`
+	listedSQL     = "r.is_newest = TRUE AND r.is_bundled = FALSE"
+	notDeclined   = "(us.declined IS NULL OR us.declined = FALSE)"
+	declinedSQL   = "(us.declined IS NOT NULL AND us.declined = TRUE)"
+	hasApproval   = "EXISTS (SELECT 1 FROM approval a WHERE a.update_id = r.update_id)"
+	approvedSQL   = "(" + notDeclined + " AND " + hasApproval + ")"
+	supersededSQL = `EXISTS (SELECT 1 FROM supersedence sd JOIN revision r2 ON r2.id = sd.revision_id AND r2.is_newest = TRUE
+		WHERE sd.update_id = r.update_id)`
+	neededSQL = "COALESCE(uc.needed, 0)"
+	failedSQL = "COALESCE(uc.failed, 0)"
+)
+
+// boolSQL is the condition of want on the condition cond.
+func boolSQL(cond string, want bool) string {
+	if want {
+		return cond
+	}
+	return "NOT " + cond
+}
+
+// updateWhere returns the WHERE clause of q (without its page and order).
+func (s *Store) updateWhere(q catalog.UpdateQuery, a *sqlArgs) (string, error) {
+	types := q.Types
+	if len(types) == 0 {
+		types = []catalog.UpdateType{catalog.TypeSoftware, catalog.TypeDriver}
+	}
+	for _, typ := range types {
+		switch typ {
+		case catalog.TypeSoftware, catalog.TypeDriver, catalog.TypeCategory, catalog.TypeDetectoid:
+		default:
+			return "", fmt.Errorf("unknown update type %q", typ)
+		}
+	}
+	for _, v := range append([]string{q.Text, q.KB}, q.Severities...) {
+		if err := catalog.CheckText("query text", v); err != nil {
+			return "", err
+		}
+	}
+	w := []string{listedSQL, "r.update_type " + s.d.InList(a.add(jsonList(types)), "text")}
+	if q.Text != "" {
+		w = append(w, `r.search_text LIKE `+a.add(likePattern(q.Text))+` ESCAPE '\'`)
+	}
+	if len(q.Products) > 0 {
+		w = append(w, "EXISTS (SELECT 1 FROM prerequisite p WHERE p.revision_id = r.id AND p.update_id "+
+			s.d.InList(a.add(jsonList(q.Products)), "uuid")+")")
+	}
+	if len(q.Classifications) > 0 {
+		w = append(w, "EXISTS (SELECT 1 FROM prerequisite p WHERE p.revision_id = r.id AND p.update_id "+
+			s.d.InList(a.add(jsonList(q.Classifications)), "uuid")+")")
+	}
+	if len(q.Severities) > 0 {
+		w = append(w, "r.msrc_severity "+s.d.InList(a.add(jsonList(q.Severities)), "text"))
+	}
+	if q.KB != "" {
+		kb := q.KB
+		if len(kb) > 2 && strings.EqualFold(kb[:2], "KB") {
+			kb = kb[2:]
+		}
+		w = append(w, "r.kb_article_id = "+a.add(kb))
+	}
+	if q.Approved != nil {
+		w = append(w, boolSQL(approvedSQL, *q.Approved))
+	}
+	if q.Declined != nil {
+		w = append(w, boolSQL(declinedSQL, *q.Declined))
+	}
+	if q.Superseded != nil {
+		w = append(w, boolSQL(supersededSQL, *q.Superseded))
+	}
+	if q.ApprovedFor != uuid.Nil {
+		w = append(w, notDeclined+" AND EXISTS (SELECT 1 FROM approval a WHERE a.update_id = r.update_id AND a.group_id = "+
+			a.add(q.ApprovedFor)+")")
+	}
+	if !q.ReleasedAfter.IsZero() {
+		if err := catalog.CheckTime("ReleasedAfter", q.ReleasedAfter); err != nil {
+			return "", err
+		}
+		w = append(w, "r.creation_date >= "+a.add(s.d.Time(s.truncate(q.ReleasedAfter))))
+	}
+	if !q.ReleasedBefore.IsZero() {
+		if err := catalog.CheckTime("ReleasedBefore", q.ReleasedBefore); err != nil {
+			return "", err
+		}
+		w = append(w, "r.creation_date < "+a.add(s.d.Time(s.truncate(q.ReleasedBefore))))
+	}
+	if q.MinNeeded > 0 {
+		w = append(w, neededSQL+" >= "+a.add(q.MinNeeded))
+	}
+	if q.MinFailed > 0 {
+		w = append(w, failedSQL+" >= "+a.add(q.MinFailed))
+	}
+	return " WHERE " + strings.Join(w, " AND "), nil
+}
+
+// updateOrder returns the ORDER BY clause of q: its sort, then UpdateID.
+func (s *Store) updateOrder(q catalog.UpdateQuery) string {
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+	var keys []string
+	switch q.Sort {
+	case catalog.SortByTitle:
+		keys = []string{s.byteOrder("r.title")}
+	case catalog.SortByKB:
+		// Numbers of different lengths sort by length first, as numbers.
+		keys = []string{"length(r.kb_article_id)", s.byteOrder("r.kb_article_id")}
+	case catalog.SortBySeverity:
+		keys = []string{"CASE r.msrc_severity WHEN 'Critical' THEN 0 WHEN 'Important' THEN 1 WHEN 'Moderate' THEN 2 WHEN 'Low' THEN 3 ELSE 4 END"}
+	case catalog.SortByClassification:
+		keys = []string{s.byteOrder(`COALESCE((SELECT c.title FROM prerequisite p
+			JOIN revision c ON c.update_id = p.update_id AND c.is_newest = TRUE AND c.category_type = 'UpdateClassification'
+			WHERE p.revision_id = r.id ORDER BY p.clause_no, p.position LIMIT 1), '')`)}
+	case catalog.SortByNeeded:
+		keys = []string{neededSQL}
+	case catalog.SortByFailed:
+		keys = []string{failedSQL}
+	case catalog.SortByInstalled:
+		keys = []string{"COALESCE(uc.installed, 0)"}
+	default: // released; no date sorts as the oldest
+		keys = []string{"CASE WHEN r.creation_date IS NULL THEN 0 ELSE 1 END", "r.creation_date"}
+	}
+	for i := range keys {
+		keys[i] += dir
+	}
+	return " ORDER BY " + strings.Join(keys, ", ") + ", r.update_id ASC"
+}
+
+// ListUpdates returns one page of the updates q selects, one row per
+// update (its newest revision), bundle members left out, and how many q
+// selects in all; see catalog.ComplianceStore.
+func (s *Store) ListUpdates(ctx context.Context, q catalog.UpdateQuery) ([]catalog.UpdateView, int, error) {
+	const op = "list updates"
+	limit, offset, err := q.Page.Resolve()
+	if err != nil {
+		return nil, 0, s.invalid(op, err)
+	}
+	if !q.Sort.Valid() {
+		return nil, 0, s.invalid(op, fmt.Errorf("unknown sort %q", q.Sort))
+	}
+	var a sqlArgs
+	where, err := s.updateWhere(q, &a)
+	if err != nil {
+		return nil, 0, s.invalid(op, err)
+	}
+	order := s.updateOrder(q)
+	var total int
+	views, err := readOne(ctx, s, op, func(t *tx) ([]catalog.UpdateView, error) {
+		if err := t.queryRow(ctx, "SELECT count(*)"+updateFrom+where, a.list...).Scan(num(&total)); err != nil {
+			return nil, fmt.Errorf("count: %w", err)
+		}
+		if total <= offset {
+			return nil, nil
+		}
+		var ids []int32
+		page := slices.Clone(a.list)
+		pa := sqlArgs{page}
+		err := t.query(ctx, "SELECT r.id"+updateFrom+where+order+" LIMIT "+pa.add(limit)+" OFFSET "+pa.add(offset), pa.list,
+			func(row Row) error {
+				var id int32
+				err := row.Scan(num(&id))
+				ids = append(ids, id)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+		return updateViews(ctx, t, ids)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return views, total, nil
+}
+
+// UpdateView returns one update as its newest revision; a bundle member is
+// found too. An update without a revision is an error wrapping
+// catalog.ErrNotFound.
+func (s *Store) UpdateView(ctx context.Context, updateID uuid.UUID) (catalog.UpdateView, error) {
+	return readOne(ctx, s, "update view "+updateID.String(), func(t *tx) (catalog.UpdateView, error) {
+		var id int32
+		err := t.queryRow(ctx, "SELECT id FROM revision WHERE update_id = $1 AND is_newest = TRUE", updateID).Scan(num(&id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return catalog.UpdateView{}, catalog.ErrNotFound
+		}
+		if err != nil {
+			return catalog.UpdateView{}, err
+		}
+		views, err := updateViews(ctx, t, []int32{id})
+		if err != nil {
+			return catalog.UpdateView{}, err
+		}
+		if len(views) != 1 {
+			return catalog.UpdateView{}, catalog.ErrNotFound
+		}
+		return views[0], nil
+	})
+}
+
+// updateViews reads the views of the given newest revisions, in their
+// order.
+func updateViews(ctx context.Context, t *tx, ids []int32) ([]catalog.UpdateView, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	d := t.s.d
+	idList := jsonList(ids)
+	byRev := make(map[int32]*catalog.UpdateView, len(ids))
+	byUpdate := make(map[uuid.UUID]*catalog.UpdateView, len(ids))
+	var updateIDs []uuid.UUID
+	var computers int
+	if err := t.queryRow(ctx, "SELECT count(*) FROM computer").Scan(num(&computers)); err != nil {
+		return nil, fmt.Errorf("count computers: %w", err)
+	}
+	err := t.query(ctx, `SELECT r.id, r.update_id, r.revision_number, r.update_type, r.title, r.description,
+		r.kb_article_id, r.msrc_severity, r.cves, r.languages, r.creation_date, r.publication_state,
+		COALESCE(us.declined, FALSE), COALESCE(uc.installed, 0), COALESCE(uc.needed, 0), COALESCE(uc.failed, 0),
+		COALESCE(uc.not_applicable, 0)`+updateFrom+" WHERE r.id "+d.InList("$1", "integer"), []any{idList},
+		func(row Row) error {
+			v := &catalog.UpdateView{}
+			var typ string
+			c := &v.Computers
+			if err := row.Scan(num(&v.RevisionID), uuidDest{&v.UpdateID}, num(&v.RevisionNumber), &typ, &v.Title, &v.Description,
+				&v.KBArticleID, &v.MsrcSeverity, stringsDest(&v.CVEs), stringsDest(&v.Languages), timeDest{&v.Released},
+				&v.PublicationState, &v.Declined, num(&c.Installed), num(&c.Needed), num(&c.Failed), num(&c.NotApplicable)); err != nil {
+				return err
+			}
+			v.Type = catalog.UpdateType(typ)
+			c.NoStatus = max(0, computers-c.Installed-c.Needed-c.Failed-c.NotApplicable)
+			byRev[v.RevisionID] = v
+			byUpdate[v.UpdateID] = v
+			updateIDs = append(updateIDs, v.UpdateID)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("updates: %w", err)
+	}
+	// Products and classifications: the categories of those types the
+	// prerequisites name, in document order, once each.
+	err = t.query(ctx, `SELECT p.revision_id, p.update_id, c.category_type FROM prerequisite p
+		JOIN revision c ON c.update_id = p.update_id AND c.is_newest = TRUE
+		WHERE p.revision_id `+d.InList("$1", "integer")+` AND c.category_type IN ('Product', 'UpdateClassification')
+		ORDER BY p.revision_id, p.clause_no, p.position`, []any{idList}, func(row Row) error {
+		var id int32
+		var u uuid.UUID
+		var kind string
+		if err := row.Scan(num(&id), uuidDest{&u}, &kind); err != nil {
+			return err
+		}
+		v := byRev[id]
+		if v == nil {
+			return nil
+		}
+		list := &v.Products
+		if kind == "UpdateClassification" {
+			list = &v.Classifications
+		}
+		if !slices.Contains(*list, u) {
+			*list = append(*list, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("categories: %w", err)
+	}
+	edges := make(map[int32]*catalog.Summary, len(ids))
+	err = readEdges(ctx, t, "revision_id "+d.InList("$1", "integer"), []any{idList}, func(id int32) (*catalog.Summary, error) {
+		sm := edges[id]
+		if sm == nil {
+			sm = &catalog.Summary{}
+			edges[id] = sm
+		}
+		return sm, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for id, sm := range edges {
+		if v := byRev[id]; v != nil {
+			v.Supersedes, v.BundledUpdates = sm.SupersededUpdates, sm.BundledUpdates
+		}
+	}
+	updateList := jsonList(updateIDs)
+	err = t.query(ctx, `SELECT DISTINCT sd.update_id, r2.update_id FROM supersedence sd
+		JOIN revision r2 ON r2.id = sd.revision_id AND r2.is_newest = TRUE
+		WHERE sd.update_id `+d.InList("$1", "uuid"), []any{updateList}, func(row Row) error {
+		var u, by uuid.UUID
+		if err := row.Scan(uuidDest{&u}, uuidDest{&by}); err != nil {
+			return err
+		}
+		if v := byUpdate[u]; v != nil {
+			v.SupersededBy = append(v.SupersededBy, by)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("superseding updates: %w", err)
+	}
+	err = t.query(ctx, `SELECT id, update_id, group_id, action, deadline, changed_at, changed_by FROM approval
+		WHERE update_id `+d.InList("$1", "uuid")+` ORDER BY id`, []any{updateList}, func(row Row) error {
+		var ap catalog.Approval
+		var action string
+		if err := row.Scan(num(&ap.ID), uuidDest{&ap.UpdateID}, uuidDest{&ap.GroupID}, &action, timeDest{&ap.Deadline},
+			timeDest{&ap.ChangedAt}, &ap.By); err != nil {
+			return err
+		}
+		ap.Action = catalog.ApprovalAction(action)
+		if v := byUpdate[ap.UpdateID]; v != nil {
+			v.Approvals = append(v.Approvals, ap)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("approvals: %w", err)
+	}
+	out := make([]catalog.UpdateView, 0, len(ids))
+	for _, id := range ids {
+		v := byRev[id]
+		if v == nil {
+			continue
+		}
+		slices.SortFunc(v.SupersededBy, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+// placer places computers in target groups as the scan engine does
+// (scan.Snapshot.ResolveGroups): every computer is in All Computers; a
+// computer is in the groups an admin assigned it to and those it asked for
+// by name (the exact spelling first, then catalog.GroupNameKey), and in
+// their ancestors; one in no group of its own is in Unassigned Computers.
+type placer struct {
+	groups        map[uuid.UUID]catalog.TargetGroup
+	byName, byKey map[string][]uuid.UUID
+}
+
+// loadPlacer reads the target groups.
+func loadPlacer(ctx context.Context, t *tx) (*placer, error) {
+	p := &placer{groups: map[uuid.UUID]catalog.TargetGroup{}, byName: map[string][]uuid.UUID{}, byKey: map[string][]uuid.UUID{}}
+	err := t.query(ctx, "SELECT id, name, parent_id FROM target_group", nil, func(row Row) error {
+		var g catalog.TargetGroup
+		var parent uuid.NullUUID
+		if err := row.Scan(uuidDest{&g.ID}, &g.Name, &parent); err != nil {
+			return err
+		}
+		g.ParentID = parent.UUID
+		p.groups[g.ID] = g
+		key := catalog.GroupNameKey(g.Name)
+		p.byKey[key] = append(p.byKey[key], g.ID)
+		p.byName[g.Name] = append(p.byName[g.Name], g.ID)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("target groups: %w", err)
+	}
+	return p, nil
+}
+
+// resolve returns the groups a computer is in, and whether it is in a
+// group of its own (else it is in Unassigned Computers).
+func (p *placer) resolve(requested []string, assigned []uuid.UUID) (map[uuid.UUID]bool, bool) {
+	set := map[uuid.UUID]bool{catalog.AllComputersGroupID: true}
+	member := false
+	join := func(id uuid.UUID) {
+		if _, ok := p.groups[id]; !ok || id == catalog.AllComputersGroupID {
+			return
+		}
+		member = true
+		for ; id != uuid.Nil && !set[id]; id = p.groups[id].ParentID {
+			set[id] = true
+		}
+	}
+	for _, id := range assigned {
+		join(id)
+	}
+	for _, n := range requested {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		ids, ok := p.byName[n]
+		if !ok {
+			ids = p.byKey[catalog.GroupNameKey(n)]
+		}
+		for _, id := range ids {
+			join(id)
+		}
+	}
+	if !member {
+		set[catalog.UnassignedComputersGroupID] = true
+	}
+	return set, member
+}
+
+// below returns group and the groups below it.
+func (p *placer) below(group uuid.UUID) []uuid.UUID {
+	var out []uuid.UUID
+	for id := range p.groups {
+		for a, n := id, 0; a != uuid.Nil && n <= len(p.groups); a, n = p.groups[a].ParentID, n+1 {
+			if a == group {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return out
+}
+
+// placementSQL returns the condition on computer c of being in group
+// (catalog.StatusQuery.Group), "" for every computer (zero, All
+// Computers). An unknown group is an error wrapping catalog.ErrNotFound.
+// Requested group names are resolved in Go, once per distinct stored list
+// (computers share a few), and matched by the stored text.
+func placementSQL(ctx context.Context, t *tx, group uuid.UUID, a *sqlArgs) (string, error) {
+	if group == uuid.Nil || group == catalog.AllComputersGroupID {
+		return "", nil
+	}
+	p, err := loadPlacer(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := p.groups[group]; !ok {
+		return "", fmt.Errorf("group %s: %w", group, catalog.ErrNotFound)
+	}
+	var inGroup, member []string // stored requested_groups texts
+	err = t.query(ctx, "SELECT DISTINCT requested_groups FROM computer WHERE requested_groups IS NOT NULL", nil, func(row Row) error {
+		var text string
+		var names []string
+		if err := row.Scan(&text); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(text), &names); err != nil {
+			return fmt.Errorf("stored requested groups: %w", err)
+		}
+		set, isMember := p.resolve(names, nil)
+		if isMember {
+			member = append(member, text)
+			if set[group] {
+				inGroup = append(inGroup, text)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("requested groups: %w", err)
+	}
+	d := t.s.d
+	conds := []string{"EXISTS (SELECT 1 FROM computer_group cg WHERE cg.client_id = c.id AND cg.group_id " +
+		d.InList(a.add(jsonList(p.below(group))), "uuid") + ")"}
+	if len(inGroup) > 0 {
+		conds = append(conds, "c.requested_groups "+d.InList(a.add(jsonList(inGroup)), "text"))
+	}
+	if group == catalog.UnassignedComputersGroupID {
+		c := "(NOT EXISTS (SELECT 1 FROM computer_group cg WHERE cg.client_id = c.id AND cg.group_id <> " +
+			a.add(catalog.AllComputersGroupID) + ")"
+		if len(member) > 0 {
+			c += " AND (c.requested_groups IS NULL OR NOT (c.requested_groups " + d.InList(a.add(jsonList(member)), "text") + "))"
+		}
+		conds = append(conds, c+")")
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", nil
+}
+
+// statusStates returns the stored states the classes select, and whether
+// they select ComplianceNoStatus; empty selects every class but NoStatus.
+func statusStates(classes []catalog.Compliance) ([]int, bool, error) {
+	if len(classes) == 0 {
+		classes = []catalog.Compliance{catalog.ComplianceInstalled, catalog.ComplianceNeeded, catalog.ComplianceFailed,
+			catalog.ComplianceNotApplicable}
+	}
+	var states []int
+	noStatus := false
+	for _, c := range classes {
+		if !c.Valid() {
+			return nil, false, fmt.Errorf("unknown compliance class %q", c)
+		}
+		if c == catalog.ComplianceNoStatus {
+			noStatus = true
+			continue
+		}
+		for _, st := range c.States() {
+			if !slices.Contains(states, int(st)) {
+				states = append(states, int(st))
+			}
+		}
+	}
+	return states, noStatus, nil
+}
+
+// ListStatuses returns one page of computer-update states; see
+// catalog.ComplianceStore. ComplianceNoStatus selects, for q.UpdateID, the
+// computers without a state for it (State StateUnknown, ChangedAt that of a
+// stored unknown state or zero); without an UpdateID it selects nothing.
+// An unknown group is an error wrapping catalog.ErrNotFound.
+func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]catalog.StatusRow, int, error) {
+	const op = "list statuses"
+	limit, offset, err := q.Page.Resolve()
+	if err != nil {
+		return nil, 0, s.invalid(op, err)
+	}
+	states, noStatus, err := statusStates(q.Compliances)
+	if err != nil {
+		return nil, 0, s.invalid(op, err)
+	}
+	if err := catalog.CheckText("client ID", q.ClientID); err != nil {
+		return nil, 0, s.invalid(op, err)
+	}
+	noStatus = noStatus && q.UpdateID != uuid.Nil
+	var total int
+	rows, err := readOne(ctx, s, op, func(t *tx) ([]catalog.StatusRow, error) {
+		var a sqlArgs
+		place, err := placementSQL(ctx, t, q.Group, &a)
+		if err != nil {
+			return nil, err
+		}
+		const cols = `c.id AS client_id, c.dns_name AS dns_name, x.update_id AS update_id, COALESCE(r.title, '') AS title,
+			COALESCE(r.kb_article_id, '') AS kb, x.state AS state, x.error_code AS error_code, x.changed_at AS changed_at,
+			c.last_status_time AS last_status`
+		var branches []string
+		if len(states) > 0 {
+			w := []string{"x.state " + s.d.InList(a.add(jsonList(states)), "integer")}
+			if q.UpdateID != uuid.Nil {
+				w = append(w, "x.update_id = "+a.add(q.UpdateID))
+			}
+			if q.ClientID != "" {
+				w = append(w, "x.client_id = "+a.add(q.ClientID))
+			}
+			if place != "" {
+				w = append(w, place)
+			}
+			branches = append(branches, "SELECT "+cols+` FROM update_status x JOIN computer c ON c.id = x.client_id
+				LEFT JOIN revision r ON r.update_id = x.update_id AND r.is_newest = TRUE WHERE `+strings.Join(w, " AND "))
+		}
+		if noStatus {
+			u := s.uuidParam(a.add(q.UpdateID))
+			w := []string{"(x.state IS NULL OR x.state = 0)"}
+			if q.ClientID != "" {
+				w = append(w, "c.id = "+a.add(q.ClientID))
+			}
+			if place != "" {
+				w = append(w, place)
+			}
+			branches = append(branches, `SELECT c.id AS client_id, c.dns_name AS dns_name, `+u+` AS update_id,
+				COALESCE(r.title, '') AS title, COALESCE(r.kb_article_id, '') AS kb, 0 AS state, 0 AS error_code,
+				x.changed_at AS changed_at, c.last_status_time AS last_status
+				FROM computer c LEFT JOIN update_status x ON x.client_id = c.id AND x.update_id = `+u+`
+				LEFT JOIN revision r ON r.update_id = `+u+` AND r.is_newest = TRUE WHERE `+strings.Join(w, " AND "))
+		}
+		if len(branches) == 0 {
+			return nil, nil
+		}
+		from := " FROM (" + strings.Join(branches, " UNION ALL ") + ") AS l"
+		if err := t.queryRow(ctx, "SELECT count(*)"+from, a.list...).Scan(num(&total)); err != nil {
+			return nil, fmt.Errorf("count: %w", err)
+		}
+		if total <= offset {
+			return nil, nil
+		}
+		order := " ORDER BY " + s.byteOrder("l.dns_name") + ", " + s.byteOrder("l.client_id") + ", " + s.byteOrder("l.title") +
+			", l.update_id"
+		var out []catalog.StatusRow
+		err = t.query(ctx, `SELECT l.client_id, l.dns_name, l.update_id, l.title, l.kb, l.state, l.error_code, l.changed_at,
+			l.last_status`+from+order+" LIMIT "+a.add(limit)+" OFFSET "+a.add(offset), a.list, func(row Row) error {
+			var r catalog.StatusRow
+			if err := row.Scan(&r.ClientID, &r.DNSName, uuidDest{&r.UpdateID}, &r.Title, &r.KBArticleID, num(&r.State),
+				num(&r.ErrorCode), timeDest{&r.ChangedAt}, timeDest{&r.LastStatus}); err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+		return out, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, total, nil
+}
+
+// computerCounts is the SELECT list of a computer's counts.
+const computerCounts = "installed_count, needed_count, failed_count, not_applicable_count"
+
+// ListComputers returns one page of computers with their counts; see
+// catalog.ComplianceStore. The text search lower-cases in the database
+// (ASCII only on SQLite). An unknown group is an error wrapping
+// catalog.ErrNotFound.
+func (s *Store) ListComputers(ctx context.Context, q catalog.ComputerQuery) ([]catalog.ComputerView, int, error) {
+	const op = "list computers"
+	limit, offset, err := q.Page.Resolve()
+	if err != nil {
+		return nil, 0, s.invalid(op, err)
+	}
+	if !q.Sort.Valid() {
+		return nil, 0, s.invalid(op, fmt.Errorf("unknown sort %q", q.Sort))
+	}
+	if err := errors.Join(catalog.CheckText("query text", q.Text), catalog.CheckTime("NotReportedSince", q.NotReportedSince)); err != nil {
+		return nil, 0, s.invalid(op, err)
+	}
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+	var keys []string
+	switch q.Sort {
+	case catalog.SortByLastStatus:
+		keys = []string{"CASE WHEN c.last_status_time IS NULL THEN 0 ELSE 1 END", "c.last_status_time"}
+	case catalog.SortByLastSync:
+		keys = []string{"CASE WHEN c.last_sync IS NULL THEN 0 ELSE 1 END", "c.last_sync"}
+	case catalog.SortByNeededMost:
+		keys = []string{"c.needed_count"}
+	case catalog.SortByFailedMost:
+		keys = []string{"c.failed_count"}
+	default:
+		keys = []string{s.byteOrder("c.dns_name")}
+	}
+	for i := range keys {
+		keys[i] += dir
+	}
+	order := " ORDER BY " + strings.Join(keys, ", ") + ", " + s.byteOrder("c.id") + " ASC"
+	var total int
+	views, err := readOne(ctx, s, op, func(t *tx) ([]catalog.ComputerView, error) {
+		var a sqlArgs
+		var w []string
+		place, err := placementSQL(ctx, t, q.Group, &a)
+		if err != nil {
+			return nil, err
+		}
+		if place != "" {
+			w = append(w, place)
+		}
+		if q.Text != "" {
+			p := a.add(likePattern(q.Text))
+			w = append(w, "(lower(c.dns_name) LIKE "+p+` ESCAPE '\' OR lower(c.id) LIKE `+p+` ESCAPE '\')`)
+		}
+		if q.Needing {
+			w = append(w, "c.needed_count + c.failed_count > 0")
+		}
+		if q.Failing {
+			w = append(w, "c.failed_count > 0")
+		}
+		if !q.NotReportedSince.IsZero() {
+			w = append(w, "(c.last_status_time IS NULL OR c.last_status_time < "+a.add(s.d.Time(s.truncate(q.NotReportedSince)))+")")
+		}
+		where := ""
+		if len(w) > 0 {
+			where = " WHERE " + strings.Join(w, " AND ")
+		}
+		if err := t.queryRow(ctx, "SELECT count(*) FROM computer c"+where, a.list...).Scan(num(&total)); err != nil {
+			return nil, fmt.Errorf("count: %w", err)
+		}
+		if total <= offset {
+			return nil, nil
+		}
+		var out []catalog.ComputerView
+		var ids []string
+		err = t.query(ctx, "SELECT "+computerListColumns+", "+computerCounts+" FROM computer c"+where+order+
+			" LIMIT "+a.add(limit)+" OFFSET "+a.add(offset), a.list, func(row Row) error {
+			var v catalog.ComputerView
+			c := &v.Computer
+			u := &v.Updates
+			if err := row.Scan(&c.ID, &c.DNSName, stringsDest(&c.RequestedGroups), &c.Registered, num(&c.OSMajor), num(&c.OSMinor),
+				num(&c.OSBuild), &c.OSDescription, &c.OSLocale, &c.Architecture, &c.Manufacturer, &c.Model, &c.ClientVersion,
+				timeDest{&c.FirstSeen}, timeDest{&c.LastSync}, timeDest{&c.LastReport}, timeDest{&c.LastStatusTime},
+				jsonDest[catalog.ComputerInfo]{&c.Info}, num(&u.Installed), num(&u.Needed), num(&u.Failed), num(&u.NotApplicable)); err != nil {
+				return err
+			}
+			out = append(out, v)
+			ids = append(ids, c.ID)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		groups := map[string][]uuid.UUID{}
+		err = t.query(ctx, "SELECT client_id, group_id FROM computer_group WHERE client_id "+s.d.InList("$1", "text")+
+			" ORDER BY group_id", []any{jsonList(ids)}, func(row Row) error {
+			var id string
+			var g uuid.UUID
+			if err := row.Scan(&id, uuidDest{&g}); err != nil {
+				return err
+			}
+			groups[id] = append(groups[id], g)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("computer groups: %w", err)
+		}
+		for i := range out {
+			out[i].Groups = groups[out[i].ID]
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return views, total, nil
+}
+
+// GroupCounts counts the computers of group in each class for each listed
+// update; see catalog.ComplianceStore. An unknown group is an error
+// wrapping catalog.ErrNotFound.
+func (s *Store) GroupCounts(ctx context.Context, group uuid.UUID, updateIDs []uuid.UUID) (map[uuid.UUID]catalog.ComplianceCounts, error) {
+	op := "group counts of " + group.String()
+	return readOne(ctx, s, op, func(t *tx) (map[uuid.UUID]catalog.ComplianceCounts, error) {
+		var a sqlArgs
+		place, err := placementSQL(ctx, t, group, &a)
+		if err != nil {
+			return nil, err
+		}
+		where := ""
+		if place != "" {
+			where = " WHERE " + place
+		}
+		var computers int
+		if err := t.queryRow(ctx, "SELECT count(*) FROM computer c"+where, a.list...).Scan(num(&computers)); err != nil {
+			return nil, fmt.Errorf("count computers: %w", err)
+		}
+		out := make(map[uuid.UUID]catalog.ComplianceCounts, len(updateIDs))
+		for _, u := range updateIDs {
+			out[u] = catalog.ComplianceCounts{NoStatus: computers}
+		}
+		if len(updateIDs) == 0 {
+			return out, nil
+		}
+		var q string
+		if place == "" {
+			// Every computer: the kept counts.
+			q = "SELECT update_id, installed, needed, failed, not_applicable FROM update_compliance WHERE update_id " +
+				s.d.InList(a.add(jsonList(updateIDs)), "uuid")
+		} else {
+			q = `SELECT x.update_id, sum(CASE WHEN x.state = 4 THEN 1 ELSE 0 END),
+				sum(CASE WHEN x.state IN (2, 3, 6) THEN 1 ELSE 0 END), sum(CASE WHEN x.state = 5 THEN 1 ELSE 0 END),
+				sum(CASE WHEN x.state = 1 THEN 1 ELSE 0 END)
+				FROM update_status x JOIN computer c ON c.id = x.client_id
+				WHERE x.update_id ` + s.d.InList(a.add(jsonList(updateIDs)), "uuid") + " AND " + place + " GROUP BY x.update_id"
+		}
+		err = t.query(ctx, q, a.list, func(row Row) error {
+			var u uuid.UUID
+			var c catalog.ComplianceCounts
+			if err := row.Scan(uuidDest{&u}, num(&c.Installed), num(&c.Needed), num(&c.Failed), num(&c.NotApplicable)); err != nil {
+				return err
+			}
+			c.NoStatus = max(0, computers-c.Installed-c.Needed-c.Failed-c.NotApplicable)
+			out[u] = c
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("counts: %w", err)
+		}
+		return out, nil
+	})
+}
+
+// computerRollup adds one computer to a group's or the server's rollup.
+func computerRollup(c catalog.ComplianceCounts, lastStatus, since time.Time, computers, needing, failing, upToDate, notReported *int, pairs *catalog.ComplianceCounts) {
+	*computers++
+	switch {
+	case c.Needed+c.Failed > 0:
+		*needing++
+	case !lastStatus.IsZero():
+		*upToDate++
+	}
+	if c.Failed > 0 {
+		*failing++
+	}
+	if lastStatus.IsZero() || lastStatus.Before(since) {
+		*notReported++
+	}
+	pairs.Installed += c.Installed
+	pairs.Needed += c.Needed
+	pairs.Failed += c.Failed
+	pairs.NotApplicable += c.NotApplicable
+}
+
+// GroupCompliance rolls up every target group: All Computers first, then
+// Unassigned Computers, then the others by name (byte order) and ID. It
+// reads every computer once and places each as the scan does; see
+// catalog.ComplianceStore.
+func (s *Store) GroupCompliance(ctx context.Context, notReportedSince time.Time) ([]catalog.GroupCompliance, error) {
+	const op = "group compliance"
+	if err := catalog.CheckTime("notReportedSince", notReportedSince); err != nil {
+		return nil, s.invalid(op, err)
+	}
+	since := s.truncate(notReportedSince)
+	return readOne(ctx, s, op, func(t *tx) ([]catalog.GroupCompliance, error) {
+		p, err := loadPlacer(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		assigned, err := computerGroups(ctx, t, "")
+		if err != nil {
+			return nil, err
+		}
+		byGroup := make(map[uuid.UUID]*catalog.GroupCompliance, len(p.groups))
+		for id, g := range p.groups {
+			byGroup[id] = &catalog.GroupCompliance{GroupID: id, Name: g.Name}
+		}
+		placed := map[string][]uuid.UUID{} // by requested groups text and assignment
+		err = t.query(ctx, "SELECT id, requested_groups, last_status_time, "+computerCounts+" FROM computer", nil, func(row Row) error {
+			var id string
+			var requested sql.NullString
+			var last time.Time
+			var c catalog.ComplianceCounts
+			if err := row.Scan(&id, &requested, timeDest{&last}, num(&c.Installed), num(&c.Needed), num(&c.Failed),
+				num(&c.NotApplicable)); err != nil {
+				return err
+			}
+			key := requested.String + "\x00" + fmt.Sprint(assigned[id])
+			groups, ok := placed[key]
+			if !ok {
+				var names []string
+				if requested.Valid {
+					if err := json.Unmarshal([]byte(requested.String), &names); err != nil {
+						return fmt.Errorf("requested groups of %q: %w", id, err)
+					}
+				}
+				set, _ := p.resolve(names, assigned[id])
+				for g := range set {
+					groups = append(groups, g)
+				}
+				placed[key] = groups
+			}
+			for _, g := range groups {
+				r := byGroup[g]
+				if r == nil {
+					continue
+				}
+				computerRollup(c, last, since, &r.Computers, &r.NeedingUpdates, &r.WithFailures, &r.UpToDate, &r.NotReported, &r.Updates)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("computers: %w", err)
+		}
+		out := make([]catalog.GroupCompliance, 0, len(byGroup))
+		for _, r := range byGroup {
+			out = append(out, *r)
+		}
+		rank := func(id uuid.UUID) int {
+			switch id {
+			case catalog.AllComputersGroupID:
+				return 0
+			case catalog.UnassignedComputersGroupID:
+				return 1
+			}
+			return 2
+		}
+		slices.SortFunc(out, func(a, b catalog.GroupCompliance) int {
+			return cmp.Or(cmp.Compare(rank(a.GroupID), rank(b.GroupID)), strings.Compare(a.Name, b.Name),
+				bytes.Compare(a.GroupID[:], b.GroupID[:]))
+		})
+		return out, nil
+	})
+}
+
+// ComplianceSummary rolls up the server; see catalog.ComplianceStore.
+func (s *Store) ComplianceSummary(ctx context.Context, notReportedSince time.Time) (catalog.ComplianceSummary, error) {
+	const op = "compliance summary"
+	if err := catalog.CheckTime("notReportedSince", notReportedSince); err != nil {
+		return catalog.ComplianceSummary{}, s.invalid(op, err)
+	}
+	since := s.d.Time(s.truncate(notReportedSince))
+	if since == nil {
+		since = s.d.Time(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) // before every stored time
+	}
+	return readOne(ctx, s, op, func(t *tx) (catalog.ComplianceSummary, error) {
+		var sum catalog.ComplianceSummary
+		p := &sum.Pairs
+		err := t.queryRow(ctx, `SELECT count(*),
+			COALESCE(sum(CASE WHEN needed_count + failed_count > 0 THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN failed_count > 0 THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN needed_count + failed_count = 0 AND last_status_time IS NOT NULL THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN last_status_time IS NULL OR last_status_time < $1 THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(installed_count), 0), COALESCE(sum(needed_count), 0), COALESCE(sum(failed_count), 0),
+			COALESCE(sum(not_applicable_count), 0)
+			FROM computer`, since).Scan(num(&sum.Computers), num(&sum.NeedingUpdates), num(&sum.WithFailures), num(&sum.UpToDate),
+			num(&sum.NotReported), num(&p.Installed), num(&p.Needed), num(&p.Failed), num(&p.NotApplicable))
+		if err != nil {
+			return sum, fmt.Errorf("computers: %w", err)
+		}
+		var a sqlArgs
+		where, err := s.updateWhere(catalog.UpdateQuery{}, &a)
+		if err != nil {
+			return sum, err
+		}
+		err = t.queryRow(ctx, `SELECT count(*),
+			COALESCE(sum(CASE WHEN `+neededSQL+` + `+failedSQL+` > 0 AND `+notDeclined+` AND NOT `+hasApproval+` THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN `+approvedSQL+` THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN `+declinedSQL+` THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN `+supersededSQL+` THEN 1 ELSE 0 END), 0)`+updateFrom+where, a.list...).
+			Scan(num(&sum.Updates), num(&sum.NeedingApproval), num(&sum.Approved), num(&sum.Declined), num(&sum.Superseded))
+		if err != nil {
+			return sum, fmt.Errorf("updates: %w", err)
+		}
+		return sum, nil
+	})
+}
