@@ -216,6 +216,10 @@ type Store interface {
 	// AccessStore keeps API tokens and the audit log (see access.go).
 	AccessStore
 
+	// RuleStore keeps approval rules, rings and automatic declines (see
+	// rules.go).
+	RuleStore
+
 	// Close releases the store.
 	Close() error
 }

@@ -94,6 +94,10 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	waitSync := s.sync.serve(syncCtx)
 	defer waitSync()
 	defer stopSync()
+	rulesCtx, stopRules := context.WithCancel(ctx)
+	waitRules := s.rules.serve(rulesCtx)
+	defer waitRules()
+	defer stopRules()
 	var serveErr error
 	select {
 	case err := <-errc:

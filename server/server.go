@@ -121,6 +121,11 @@ type Config struct {
 	// SyncLease is how long a synchronization whose process died blocks
 	// the next; zero means syncer.DefaultLease.
 	SyncLease time.Duration
+	// RulesInterval is how often the approval rules, rings and automatic
+	// declines run while serving (they also run after each successful
+	// synchronization and on demand); zero means DefaultRulesInterval,
+	// negative never periodically.
+	RulesInterval time.Duration
 	// UpstreamCAFile is a PEM file of certificates trusted for the upstream
 	// server beside the system roots.
 	UpstreamCAFile string
@@ -288,6 +293,8 @@ type Server struct {
 	engine *scan.Engine
 	// sync runs synchronizations from the upstream while serving.
 	sync *syncJobs
+	// rules runs the approval rules while serving.
+	rules *rulesJobs
 	// certs serves the HTTPS listener's certificate; nil without one.
 	certs *certReloader
 	// client serves the client listener; admin the admin listener, nil
@@ -347,7 +354,10 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	if srv.sync, err = newSyncJobs(ctx, cfg, stores, logger); err != nil {
+	if srv.rules, err = newRulesJobs(cfg, stores, logger); err != nil {
+		return nil, err
+	}
+	if srv.sync, err = newSyncJobs(ctx, cfg, stores, logger, srv.rules.afterSync); err != nil {
 		return nil, err
 	}
 	srv.engine = scan.NewEngine(stores.Catalog, cfg.SnapshotMaxAge)
@@ -384,7 +394,7 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		return nil, err
 	}
 	copts.Modified = fileModified(stores.Catalog)
-	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync})
+	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync, Rules: srv.rules.runner})
 	health := newHealth(stores, logger)
 	client := &router{
 		soap: map[string]http.Handler{

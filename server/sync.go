@@ -90,7 +90,7 @@ func (j *syncJobs) serve(ctx context.Context) (wait func()) {
 
 // newSyncJobs builds the synchronization job of a serving process and
 // saves the schedule cfg names, if any, into the shared settings.
-func newSyncJobs(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*syncJobs, error) {
+func newSyncJobs(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger, afterRun func(context.Context, catalog.SyncRun)) (*syncJobs, error) {
 	if cfg.SyncSchedule != "" {
 		perDay, first, err := syncer.ParseSchedule(cfg.SyncSchedule)
 		if err != nil {
@@ -112,6 +112,7 @@ func newSyncJobs(ctx context.Context, cfg Config, stores Stores, logger *slog.Lo
 		Upstream: upstreamConfig(cfg, logger),
 		Content:  syncer.Downloads{Store: stores.Blobs, Config: download.Config{Logger: logger}},
 		Lease:    cfg.SyncLease,
+		AfterRun: afterRun,
 		Logger:   logger,
 	})
 	if err != nil {

@@ -63,6 +63,8 @@ type Store interface {
 	SyncRuns(ctx context.Context, limit int) ([]catalog.SyncRun, error)
 	// AccessStore keeps API tokens and the audit log (access.go).
 	catalog.AccessStore
+	// RuleStore keeps approval rules, rings and auto-decline (rules.go).
+	catalog.RuleStore
 }
 
 var _ Store = catalog.Store(nil)
@@ -117,6 +119,9 @@ type Options struct {
 	// answers that request 503: this process runs none. Everything else
 	// about synchronization is read from and written to the store.
 	Sync SyncStarter
+	// Rules runs and plans the approval rules (POST /api/v1/rules/run, a
+	// ring's status); nil answers those 503: this process runs no rules.
+	Rules RulesRunner
 }
 
 // New returns the admin API handler over store with the default limits.
@@ -158,6 +163,7 @@ func NewWith(store Store, opts Options) http.Handler {
 		http.MethodPost: h.createGroup,
 	})
 	h.routeGroupAdmin()
+	h.routeRules(opts.Rules)
 	h.route("/api/v1/sync", map[string]http.HandlerFunc{http.MethodGet: h.getSync})
 	h.route("/api/v1/sync/settings", map[string]http.HandlerFunc{
 		http.MethodGet: h.getSyncSettings,

@@ -246,6 +246,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	env["sync-schedule"] = "WSUS_SYNC_SCHEDULE"
 	env["sync-lease"] = "WSUS_SYNC_LEASE"
 	env["upstream-ca-file"] = "WSUS_UPSTREAM_CA_FILE"
+	fs.DurationVar(&c.cfg.RulesInterval, "rules-interval", server.DefaultRulesInterval, "how often the approval rules, rings and automatic declines run (also after each synchronization and on demand); 0 turns the periodic runs off")
+	env["rules-interval"] = "WSUS_RULES_INTERVAL"
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: wsusd serve [flags]")
 		printFlags(fs, env)
@@ -258,6 +260,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if err := checkServeFlags(c.cfg, env); err != nil {
 		return err
+	}
+	if c.cfg.RulesInterval == 0 {
+		c.cfg.RulesInterval = -1 // 0 on the command line: no periodic runs
 	}
 	logger, stores, err := c.open(ctx, stderr)
 	if err != nil {
@@ -328,6 +333,9 @@ func checkServeFlags(cfg server.Config, env map[string]string) error {
 	}
 	if cfg.SyncLease <= 0 {
 		return flagError(fmt.Sprintf("%s must be positive", name("sync-lease")))
+	}
+	if cfg.RulesInterval < 0 {
+		return flagError(fmt.Sprintf("%s must not be negative", name("rules-interval")))
 	}
 	if _, _, err := syncer.ParseSchedule(cfg.SyncSchedule); err != nil {
 		return flagError(fmt.Sprintf("%s: %v", name("sync-schedule"), err))

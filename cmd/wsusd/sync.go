@@ -139,6 +139,7 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Lease:    lease,
 		Logger:   logger,
 		Progress: progress.show,
+		AfterRun: rulesAfterSync(stores.Catalog, logger, stdout),
 	})
 	if err != nil {
 		return err

@@ -143,6 +143,10 @@ type Config struct {
 	// Progress, when set, is called with the run's state whenever its
 	// progress changes (often; keep it cheap).
 	Progress func(catalog.SyncRun)
+	// AfterRun, when set, is called once a run succeeded, with the run as
+	// recorded, before Run returns (approval rules run there, as WSUS runs
+	// its rules after each synchronization). It must not block for long.
+	AfterRun func(ctx context.Context, run catalog.SyncRun)
 	Logger   *slog.Logger
 }
 
@@ -268,7 +272,11 @@ func (r *runner) execute(ctx context.Context, sel *Selection) (catalog.SyncRun, 
 	if cause := context.Cause(runCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = fmt.Errorf("%w (%v)", err, cause)
 	}
-	return r.finish(ctx, err)
+	run, err := r.finish(ctx, err)
+	if err == nil && run.State == catalog.SyncSucceeded && r.s.cfg.AfterRun != nil {
+		r.s.cfg.AfterRun(ctx, run)
+	}
+	return run, err
 }
 
 // runner is the state of one run.

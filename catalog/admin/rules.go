@@ -1,0 +1,623 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wsus/catalog"
+	"wsus/catalog/rules"
+)
+
+// This file is automatic approval rules, rings and automatic declines (see
+// package catalog/rules for their semantics):
+//
+//	GET, POST          /api/v1/rules             list, create
+//	GET, PUT, DELETE   /api/v1/rules/{id}        one rule (ID or name)
+//	POST               /api/v1/rules/run         run now; {"dry_run": true} plans only
+//	GET, POST          /api/v1/rings             list, create
+//	GET, PUT, DELETE   /api/v1/rings/{id}        one ring (ID or name)
+//	POST               /api/v1/rings/{id}/resume resume a paused ring
+//	GET                /api/v1/rings/{id}/status why the ring waits, per update
+//	GET, PUT           /api/v1/autodecline       the automatic decline settings
+//
+// Products and classifications are named as in the synchronization
+// settings (a GUID, a title; "all" or an empty list: any); groups by ID or
+// name. A request that does not resolve is refused with 400 and stores
+// nothing.
+
+// RulesRunner runs the rules (POST /api/v1/rules/run) and plans them (the
+// ring status); a *rules.Runner is one.
+type RulesRunner interface {
+	Run(ctx context.Context, now time.Time) (rules.Report, error)
+	Plan(ctx context.Context, now time.Time) (rules.Report, error)
+}
+
+var _ RulesRunner = (*rules.Runner)(nil)
+
+// RuleRequest is the body of POST /api/v1/rules and PUT /api/v1/rules/{id}.
+type RuleRequest struct {
+	Name string `json:"name"`
+	// Enabled defaults to true.
+	Enabled         *bool    `json:"enabled"`
+	Products        []string `json:"products"`
+	Classifications []string `json:"classifications"`
+	Groups          []string `json:"groups"`
+	// Action is "Install" (the default) or "OptionalInstall".
+	Action       string `json:"action"`
+	DeadlineDays *int   `json:"deadline_days"`
+}
+
+// Rule is an approval rule as the API answers it, with its rings.
+type Rule struct {
+	ID              uuid.UUID     `json:"id"`
+	Name            string        `json:"name"`
+	Enabled         bool          `json:"enabled"`
+	Products        []CategoryRef `json:"products"`
+	Classifications []CategoryRef `json:"classifications"`
+	Groups          []GroupRef    `json:"groups"`
+	Action          string        `json:"action"`
+	DeadlineDays    *int          `json:"deadline_days"`
+	ChangedAt       time.Time     `json:"changed_at"`
+	Rings           []Ring        `json:"rings"`
+}
+
+// RuleList is the answer of GET /api/v1/rules.
+type RuleList struct {
+	Rules []Rule `json:"rules"`
+}
+
+// RingRequest is the body of POST /api/v1/rings and PUT /api/v1/rings/{id}.
+type RingRequest struct {
+	Name string `json:"name"`
+	// Rule is the rule's ID or name.
+	Rule     string `json:"rule"`
+	Position int    `json:"position"`
+	// Group is the group's ID or name.
+	Group     string            `json:"group"`
+	DelayDays int               `json:"delay_days"`
+	DelayFrom string            `json:"delay_from"`
+	Gate      *catalog.RingGate `json:"gate"`
+}
+
+// Ring is a ring as the API answers it.
+type Ring struct {
+	ID        uuid.UUID         `json:"id"`
+	Name      string            `json:"name"`
+	RuleID    uuid.UUID         `json:"rule_id"`
+	Rule      string            `json:"rule"`
+	Position  int               `json:"position"`
+	GroupID   uuid.UUID         `json:"group_id"`
+	Group     string            `json:"group"`
+	DelayDays int               `json:"delay_days"`
+	DelayFrom string            `json:"delay_from"`
+	Gate      *catalog.RingGate `json:"gate"`
+	// Paused is why the ring paused itself; "" when it runs.
+	Paused       string      `json:"paused"`
+	PausedAt     *time.Time  `json:"paused_at"`
+	PausedUpdate *uuid.UUID  `json:"paused_update"`
+	Accepted     []uuid.UUID `json:"accepted_failures"`
+	ChangedAt    time.Time   `json:"changed_at"`
+}
+
+// RingList is the answer of GET /api/v1/rings.
+type RingList struct {
+	Rings []Ring `json:"rings"`
+}
+
+// RingStatus is the answer of GET /api/v1/rings/{id}/status: what the ring
+// would approve now and why it waits for the rest.
+type RingStatus struct {
+	Ring     Ring            `json:"ring"`
+	Approves []rules.Done    `json:"approves_now"`
+	Waiting  []rules.Waiting `json:"waiting"`
+}
+
+// RunRequest is the optional body of POST /api/v1/rules/run.
+type RunRequest struct {
+	DryRun bool `json:"dry_run"`
+}
+
+func (h *handler) routeRules(runner RulesRunner) {
+	rr := &rulesRoutes{h: h, runner: runner}
+	h.route("/api/v1/rules", map[string]http.HandlerFunc{http.MethodGet: rr.listRules, http.MethodPost: rr.createRule})
+	h.route("/api/v1/rules/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.getRule, http.MethodPut: rr.putRule, http.MethodDelete: rr.deleteRule})
+	// Not h.route: a method-less /api/v1/rules/run would conflict with
+	// the methods of /api/v1/rules/{id}; other methods on it reach those
+	// (a rule named "run").
+	h.mux.HandleFunc("POST /api/v1/rules/run", h.guard(http.MethodPost, "/api/v1/rules/run", rr.run))
+	h.route("/api/v1/rings", map[string]http.HandlerFunc{http.MethodGet: rr.listRings, http.MethodPost: rr.createRing})
+	h.route("/api/v1/rings/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.getRing, http.MethodPut: rr.putRing, http.MethodDelete: rr.deleteRing})
+	h.route("/api/v1/rings/{id}/resume", map[string]http.HandlerFunc{http.MethodPost: rr.resumeRing})
+	h.route("/api/v1/rings/{id}/status", map[string]http.HandlerFunc{http.MethodGet: rr.ringStatus})
+	h.route("/api/v1/autodecline", map[string]http.HandlerFunc{http.MethodGet: rr.getAutoDecline, http.MethodPut: rr.putAutoDecline})
+}
+
+// rulesRoutes serve the rules API.
+type rulesRoutes struct {
+	h      *handler
+	runner RulesRunner // nil: this process runs no rules
+}
+
+// rulesState is what the answers name things with.
+type rulesState struct {
+	rules  []catalog.ApprovalRule
+	rings  []catalog.Ring
+	groups []catalog.TargetGroup
+	cats   catalog.Categories
+}
+
+func (rr *rulesRoutes) load(w http.ResponseWriter, r *http.Request) (rulesState, bool) {
+	ctx := r.Context()
+	var st rulesState
+	var err error
+	if st.rules, err = rr.h.store.ApprovalRules(ctx); err != nil {
+		rr.h.storeFailed(w, r, "ApprovalRules", err)
+		return st, false
+	}
+	if st.rings, err = rr.h.store.Rings(ctx); err != nil {
+		rr.h.storeFailed(w, r, "Rings", err)
+		return st, false
+	}
+	if st.groups, err = rr.h.store.TargetGroups(ctx); err != nil {
+		rr.h.storeFailed(w, r, "TargetGroups", err)
+		return st, false
+	}
+	var ok bool
+	st.cats, ok = rr.h.categories(w, r)
+	return st, ok
+}
+
+// findRule finds a rule by ID or name (case-insensitively).
+func findRule(list []catalog.ApprovalRule, ref string) (catalog.ApprovalRule, bool) {
+	ref = strings.TrimSpace(ref)
+	id, err := uuid.Parse(ref)
+	for _, x := range list {
+		if (err == nil && x.ID == id) || strings.EqualFold(x.Name, ref) {
+			return x, true
+		}
+	}
+	return catalog.ApprovalRule{}, false
+}
+
+// findRing finds a ring by ID or name (case-insensitively).
+func findRing(list []catalog.Ring, ref string) (catalog.Ring, bool) {
+	ref = strings.TrimSpace(ref)
+	id, err := uuid.Parse(ref)
+	for _, x := range list {
+		if (err == nil && x.ID == id) || strings.EqualFold(x.Name, ref) {
+			return x, true
+		}
+	}
+	return catalog.Ring{}, false
+}
+
+func groupRef(groups []catalog.TargetGroup, id uuid.UUID) GroupRef {
+	for _, g := range groups {
+		if g.ID == id {
+			return GroupRef{ID: id, Name: g.Name}
+		}
+	}
+	return GroupRef{ID: id}
+}
+
+func (st rulesState) wireRing(x catalog.Ring) Ring {
+	out := Ring{ID: x.ID, Name: x.Name, RuleID: x.RuleID, Position: x.Position, GroupID: x.Group, Group: groupRef(st.groups, x.Group).Name,
+		DelayDays: x.DelayDays, DelayFrom: string(x.EffectiveDelayFrom()), Gate: x.Gate, Paused: x.State.Paused,
+		PausedAt: optTime(x.State.PausedAt), Accepted: nonNil(x.State.Accepted), ChangedAt: x.ChangedAt.UTC()}
+	if rule, ok := findRule(st.rules, x.RuleID.String()); ok {
+		out.Rule = rule.Name
+	}
+	if x.State.PausedUpdate != uuid.Nil {
+		id := x.State.PausedUpdate
+		out.PausedUpdate = &id
+	}
+	return out
+}
+
+func (st rulesState) wireRule(x catalog.ApprovalRule) Rule {
+	out := Rule{ID: x.ID, Name: x.Name, Enabled: x.Enabled, Products: categoryRefs(st.cats, x.Products),
+		Classifications: categoryRefs(st.cats, x.Classifications), Groups: []GroupRef{}, Action: string(x.EffectiveAction()),
+		DeadlineDays: x.DeadlineDays, ChangedAt: x.ChangedAt.UTC(), Rings: []Ring{}}
+	for _, g := range x.Groups {
+		out.Groups = append(out.Groups, groupRef(st.groups, g))
+	}
+	for _, ring := range st.rings {
+		if ring.RuleID == x.ID {
+			out.Rings = append(out.Rings, st.wireRing(ring))
+		}
+	}
+	return out
+}
+
+// resolveRule decides the rule a request asks for: a pure function of the
+// request and the stored state.
+func resolveRule(id uuid.UUID, req RuleRequest, st rulesState) (catalog.ApprovalRule, *requestError) {
+	x := catalog.ApprovalRule{ID: id, Name: strings.TrimSpace(req.Name), Enabled: req.Enabled == nil || *req.Enabled,
+		Action: catalog.ApprovalAction(req.Action), DeadlineDays: req.DeadlineDays}
+	if x.Name == "" {
+		return x, badRequest("invalid_name", "a rule needs a name")
+	}
+	if other, ok := findRule(st.rules, x.Name); ok && other.ID != id {
+		return x, &requestError{status: http.StatusConflict, code: "conflict", reason: fmt.Sprintf("rule %s is named %q already", other.ID, other.Name)}
+	}
+	switch strings.ToLower(req.Action) {
+	case "", "install":
+		x.Action = catalog.ActionInstall
+	case "optionalinstall":
+		x.Action = catalog.ActionOptionalInstall
+	default:
+		return x, badRequest("invalid_action", "action %q is not Install or OptionalInstall", req.Action)
+	}
+	var all bool
+	var err error
+	if all, x.Products, err = st.cats.Resolve(req.Products, catalog.SelectProducts); err != nil {
+		return x, selectionRefused(err)
+	} else if all {
+		x.Products = nil
+	}
+	if all, x.Classifications, err = st.cats.Resolve(req.Classifications, catalog.SelectClassifications); err != nil {
+		return x, selectionRefused(err)
+	} else if all {
+		x.Classifications = nil
+	}
+	for _, ref := range req.Groups {
+		g, ok := findGroup(st.groups, ref)
+		if !ok || strings.TrimSpace(ref) == "" {
+			return x, badRequest("unknown_group", "no target group %q", ref)
+		}
+		if !slices.Contains(x.Groups, g.ID) {
+			x.Groups = append(x.Groups, g.ID)
+		}
+	}
+	if err := x.Validate(); err != nil {
+		return x, badRequest("invalid_rule", "%v", err)
+	}
+	return x, nil
+}
+
+// resolveRing decides the ring a request asks for.
+func resolveRing(id uuid.UUID, req RingRequest, st rulesState) (catalog.Ring, *requestError) {
+	x := catalog.Ring{ID: id, Name: strings.TrimSpace(req.Name), Position: req.Position, DelayDays: req.DelayDays,
+		DelayFrom: catalog.RingDelayFrom(strings.ToLower(strings.TrimSpace(req.DelayFrom))), Gate: req.Gate}
+	if x.Name == "" {
+		return x, badRequest("invalid_name", "a ring needs a name")
+	}
+	if other, ok := findRing(st.rings, x.Name); ok && other.ID != id {
+		return x, &requestError{status: http.StatusConflict, code: "conflict", reason: fmt.Sprintf("ring %s is named %q already", other.ID, other.Name)}
+	}
+	rule, ok := findRule(st.rules, req.Rule)
+	if !ok {
+		return x, badRequest("unknown_rule", "no approval rule %q", req.Rule)
+	}
+	x.RuleID = rule.ID
+	g, ok := findGroup(st.groups, req.Group)
+	if !ok || strings.TrimSpace(req.Group) == "" {
+		return x, badRequest("unknown_group", "no target group %q", req.Group)
+	}
+	x.Group = g.ID
+	for _, other := range st.rings {
+		if other.ID != id && other.RuleID == x.RuleID && other.Position == x.Position {
+			return x, &requestError{status: http.StatusConflict, code: "conflict",
+				reason: fmt.Sprintf("position %d of rule %s is ring %s's", x.Position, rule.Name, other.Name)}
+		}
+	}
+	if err := x.Validate(); err != nil {
+		return x, badRequest("invalid_ring", "%v", err)
+	}
+	return x, nil
+}
+
+func (rr *rulesRoutes) listRules(w http.ResponseWriter, r *http.Request) {
+	st, ok := rr.load(w, r)
+	if !ok {
+		return
+	}
+	out := RuleList{Rules: []Rule{}}
+	for _, x := range st.rules {
+		out.Rules = append(out.Rules, st.wireRule(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (rr *rulesRoutes) pathRule(w http.ResponseWriter, r *http.Request) (rulesState, catalog.ApprovalRule, bool) {
+	st, ok := rr.load(w, r)
+	if !ok {
+		return st, catalog.ApprovalRule{}, false
+	}
+	x, ok := findRule(st.rules, r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no approval rule %q", r.PathValue("id")))
+	}
+	return st, x, ok
+}
+
+func (rr *rulesRoutes) getRule(w http.ResponseWriter, r *http.Request) {
+	if st, x, ok := rr.pathRule(w, r); ok {
+		writeJSON(w, http.StatusOK, st.wireRule(x))
+	}
+}
+
+func (rr *rulesRoutes) createRule(w http.ResponseWriter, r *http.Request) {
+	rr.storeRule(w, r, uuid.New(), http.StatusCreated)
+}
+
+func (rr *rulesRoutes) putRule(w http.ResponseWriter, r *http.Request) {
+	_, x, ok := rr.pathRule(w, r)
+	if ok {
+		rr.storeRule(w, r, x.ID, http.StatusOK)
+	}
+}
+
+func (rr *rulesRoutes) storeRule(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
+	var req RuleRequest
+	if e := decodeBody(w, r, &req); e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	st, ok := rr.load(w, r)
+	if !ok {
+		return
+	}
+	x, e := resolveRule(id, req, st)
+	if e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	stored, err := rr.h.store.PutApprovalRule(r.Context(), x)
+	if err != nil {
+		rr.h.storeFailed(w, r, "PutApprovalRule", err)
+		return
+	}
+	writeJSON(w, status, st.wireRule(stored))
+}
+
+func (rr *rulesRoutes) deleteRule(w http.ResponseWriter, r *http.Request) {
+	st, x, ok := rr.pathRule(w, r)
+	if !ok {
+		return
+	}
+	if err := rr.h.store.DeleteApprovalRule(r.Context(), x.ID); err != nil {
+		rr.h.storeFailed(w, r, "DeleteApprovalRule", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st.wireRule(x))
+}
+
+func (rr *rulesRoutes) listRings(w http.ResponseWriter, r *http.Request) {
+	st, ok := rr.load(w, r)
+	if !ok {
+		return
+	}
+	out := RingList{Rings: []Ring{}}
+	for _, x := range st.rings {
+		out.Rings = append(out.Rings, st.wireRing(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (rr *rulesRoutes) pathRing(w http.ResponseWriter, r *http.Request) (rulesState, catalog.Ring, bool) {
+	st, ok := rr.load(w, r)
+	if !ok {
+		return st, catalog.Ring{}, false
+	}
+	x, ok := findRing(st.rings, r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no ring %q", r.PathValue("id")))
+	}
+	return st, x, ok
+}
+
+func (rr *rulesRoutes) getRing(w http.ResponseWriter, r *http.Request) {
+	if st, x, ok := rr.pathRing(w, r); ok {
+		writeJSON(w, http.StatusOK, st.wireRing(x))
+	}
+}
+
+func (rr *rulesRoutes) createRing(w http.ResponseWriter, r *http.Request) {
+	rr.storeRing(w, r, uuid.New(), http.StatusCreated)
+}
+
+func (rr *rulesRoutes) putRing(w http.ResponseWriter, r *http.Request) {
+	if _, x, ok := rr.pathRing(w, r); ok {
+		rr.storeRing(w, r, x.ID, http.StatusOK)
+	}
+}
+
+func (rr *rulesRoutes) storeRing(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
+	var req RingRequest
+	if e := decodeBody(w, r, &req); e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	st, ok := rr.load(w, r)
+	if !ok {
+		return
+	}
+	x, e := resolveRing(id, req, st)
+	if e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	stored, err := rr.h.store.PutRing(r.Context(), x)
+	if err != nil {
+		rr.h.storeFailed(w, r, "PutRing", err)
+		return
+	}
+	writeJSON(w, status, st.wireRing(stored))
+}
+
+func (rr *rulesRoutes) deleteRing(w http.ResponseWriter, r *http.Request) {
+	st, x, ok := rr.pathRing(w, r)
+	if !ok {
+		return
+	}
+	if err := rr.h.store.DeleteRing(r.Context(), x.ID); err != nil {
+		rr.h.storeFailed(w, r, "DeleteRing", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st.wireRing(x))
+}
+
+func (rr *rulesRoutes) resumeRing(w http.ResponseWriter, r *http.Request) {
+	st, x, ok := rr.pathRing(w, r)
+	if !ok {
+		return
+	}
+	if x.State.Paused == "" {
+		writeError(w, http.StatusConflict, "not_paused", fmt.Sprintf("ring %s is not paused", x.Name))
+		return
+	}
+	if _, err := rr.h.store.ResumeRing(r.Context(), x.ID); err != nil {
+		rr.h.storeFailed(w, r, "ResumeRing", err)
+		return
+	}
+	rings, err := rr.h.store.Rings(r.Context())
+	if err != nil {
+		rr.h.storeFailed(w, r, "Rings", err)
+		return
+	}
+	if now, ok := findRing(rings, x.ID.String()); ok {
+		x = now
+	}
+	writeJSON(w, http.StatusOK, st.wireRing(x))
+}
+
+func (rr *rulesRoutes) noRunner(w http.ResponseWriter) bool {
+	if rr.runner != nil {
+		return false
+	}
+	writeError(w, http.StatusServiceUnavailable, "rules_disabled", "this process runs no rules")
+	return true
+}
+
+func (rr *rulesRoutes) ringStatus(w http.ResponseWriter, r *http.Request) {
+	st, x, ok := rr.pathRing(w, r)
+	if !ok || rr.noRunner(w) {
+		return
+	}
+	plan, err := rr.runner.Plan(r.Context(), time.Now())
+	if err != nil {
+		rr.h.storeFailed(w, r, "Plan", err)
+		return
+	}
+	out := RingStatus{Ring: st.wireRing(x), Approves: []rules.Done{}, Waiting: rules.RingStatus(plan, x)}
+	for _, d := range plan.Approved {
+		if d.Actor == "ring:"+x.Name {
+			out.Approves = append(out.Approves, d)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (rr *rulesRoutes) run(w http.ResponseWriter, r *http.Request) {
+	var req RunRequest
+	if e := decodeOptionalBody(w, r, &req); e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	if rr.noRunner(w) {
+		return
+	}
+	run := rr.runner.Run
+	if req.DryRun {
+		run = rr.runner.Plan
+	}
+	rep, err := run(r.Context(), time.Now())
+	if err != nil {
+		rr.h.storeFailed(w, r, "rules run", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// AutoDecline is the automatic decline settings as the API answers and
+// takes them (PUT replaces them whole; changed_at is ignored).
+type AutoDecline struct {
+	Superseded          bool      `json:"superseded"`
+	SupersededGraceDays int       `json:"superseded_grace_days"`
+	Architectures       []string  `json:"architectures"`
+	Languages           []string  `json:"languages"`
+	Editions            []string  `json:"editions"`
+	ChangedAt           time.Time `json:"changed_at,omitzero"`
+}
+
+func wireAutoDecline(s catalog.AutoDecline) AutoDecline {
+	return AutoDecline{Superseded: s.Superseded, SupersededGraceDays: s.SupersededGraceDays, Architectures: nonNil(s.Architectures),
+		Languages: nonNil(s.Languages), Editions: nonNil(s.Editions), ChangedAt: s.ChangedAt.UTC()}
+}
+
+func (rr *rulesRoutes) getAutoDecline(w http.ResponseWriter, r *http.Request) {
+	s, err := rr.h.store.AutoDecline(r.Context())
+	if err != nil {
+		rr.h.storeFailed(w, r, "AutoDecline", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireAutoDecline(s))
+}
+
+func (rr *rulesRoutes) putAutoDecline(w http.ResponseWriter, r *http.Request) {
+	var req AutoDecline
+	if e := decodeBody(w, r, &req); e != nil {
+		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	s := catalog.AutoDecline{Superseded: req.Superseded, SupersededGraceDays: req.SupersededGraceDays,
+		Architectures: req.Architectures, Languages: req.Languages, Editions: req.Editions}
+	for i, a := range s.Architectures {
+		if n := catalog.NormalizeArchitecture(a); n != "" {
+			s.Architectures[i] = n
+		}
+	}
+	for i, l := range s.Languages {
+		s.Languages[i] = strings.ToLower(strings.TrimSpace(l))
+	}
+	if err := s.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_autodecline", err.Error())
+		return
+	}
+	stored, err := rr.h.store.SetAutoDecline(r.Context(), s)
+	if err != nil {
+		rr.h.storeFailed(w, r, "SetAutoDecline", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireAutoDecline(stored))
+}
+
+// ruleBefore, ringBefore and autoDeclineBefore read what a change replaces,
+// for the audit log.
+func ruleBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) (any, error) {
+	list, err := h.store.ApprovalRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if x, ok := findRule(list, r.PathValue("id")); ok {
+		return x, nil
+	}
+	return nil, nil
+}
+
+func ringBefore(ctx context.Context, h *handler, r *http.Request, _ []byte) (any, error) {
+	list, err := h.store.Rings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if x, ok := findRing(list, r.PathValue("id")); ok {
+		return x, nil
+	}
+	return nil, nil
+}
+
+func autoDeclineBefore(ctx context.Context, h *handler, _ *http.Request, _ []byte) (any, error) {
+	s, err := h.store.AutoDecline(ctx)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil
+	}
+	return s, err
+}
