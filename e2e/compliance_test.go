@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,17 +46,13 @@ func moduleRoot(t *testing.T) string {
 	return filepath.Dir(mod)
 }
 
-// goTool returns the go command that runs this test.
+// goTool returns the go command that runs this test: go test puts its
+// GOROOT/bin first in PATH.
 func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
 	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // buildBinaries builds wsusd, wsusctl and clientsim into a temporary
