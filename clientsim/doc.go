@@ -17,6 +17,15 @@
 // applicability rule is: every non-leaf revision is installed, every leaf is
 // merely cached.
 //
+// With ScanOptions.Install an Agent also installs the updates approved for
+// it and reports what the native agent reports after installing: a 181 with
+// the scan's events, then 183 (installed), 182 (failed, with its HRESULT)
+// or 184 (installed, restart required) per update, as Config.Install
+// decides; its later status reports (156) list the results in V=, W= and g=.
+// The events are copies of the captured native ones (templates/README.md);
+// where no native event was captured, the comments of buildInstallReport
+// say what is inferred.
+//
 // An Agent keeps its cookie and cache between scans like a real agent after
 // its first scan (§3.2): later scans are one software SyncUpdates carrying
 // every cached id, and the driver pass. The load subpackage runs many agents
