@@ -33,9 +33,9 @@ func startDemoServer(t *testing.T) (string, catalog.Store) {
 	return testserver.Serve(t, cfg, stores), stores.Catalog
 }
 
-// demoState returns the state the server holds for the demo update on
-// the computer.
-func demoState(t *testing.T, store catalog.Store, clientID string) catalog.InstallState {
+// demoStatus returns the status the server holds for the demo update on
+// the computer (State Unknown when none).
+func demoStatus(t *testing.T, store catalog.Store, clientID string) catalog.UpdateStatus {
 	t.Helper()
 	statuses, err := store.Statuses(context.Background(), clientID)
 	if err != nil {
@@ -43,10 +43,17 @@ func demoState(t *testing.T, store catalog.Store, clientID string) catalog.Insta
 	}
 	for _, st := range statuses {
 		if st.UpdateID == uuid.MustParse(demoUpdateID) {
-			return st.State
+			return st
 		}
 	}
-	return catalog.StateUnknown
+	return catalog.UpdateStatus{}
+}
+
+// demoState returns the state the server holds for the demo update on
+// the computer.
+func demoState(t *testing.T, store catalog.Store, clientID string) catalog.InstallState {
+	t.Helper()
+	return demoStatus(t, store, clientID).State
 }
 
 // demoEvents returns the stored events of the computer with the given ID
@@ -118,8 +125,14 @@ func TestInstallAgainstServer(t *testing.T) {
 			if res.EventsReported != 4 {
 				t.Errorf("%d events reported, want 4", res.EventsReported)
 			}
-			if got := demoState(t, store, a.ClientID()); got != tt.want {
-				t.Errorf("after the install: %v, want %v", got, tt.want)
+			// The failed state carries the 182's HRESULT (the events
+			// table's win32_hresult and the status's error code).
+			wantCode := int32(0)
+			if tt.want == catalog.StateFailed {
+				wantCode = tt.hresult
+			}
+			if got := demoStatus(t, store, a.ClientID()); got.State != tt.want || got.ErrorCode != wantCode {
+				t.Errorf("after the install: %v (error code %d), want %v (%d)", got.State, got.ErrorCode, tt.want, wantCode)
 			}
 			events := demoEvents(t, store, a.ClientID(), tt.eventID)
 			if len(events) != 1 || events[0].Win32HResult != tt.hresult || events[0].RevisionNumber != 100 {
@@ -140,8 +153,8 @@ func TestInstallAgainstServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := demoState(t, store, a.ClientID()); got != tt.want {
-				t.Errorf("after the next scan: %v, want %v", got, tt.want)
+			if got := demoStatus(t, store, a.ClientID()); got.State != tt.want || got.ErrorCode != wantCode {
+				t.Errorf("after the next scan: %v (error code %d), want %v (%d)", got.State, got.ErrorCode, tt.want, wantCode)
 			}
 			installs := res.Installed + res.InstallsFailed + res.RebootRequired
 			if tt.reinstall != (installs == 1) || installs > 1 {

@@ -70,14 +70,18 @@ func TestScanInstall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got catalog.InstallState
+			var got catalog.UpdateStatus
 			for _, st := range statuses {
 				if st.UpdateID == demoUpdate {
-					got = st.State
+					got = st
 				}
 			}
-			if got != tt.want {
-				t.Errorf("state %v, want %v (%+v)", got, tt.want, statuses)
+			wantCode := int32(0)
+			if tt.want == catalog.StateFailed {
+				wantCode = tt.hresult
+			}
+			if got.State != tt.want || got.ErrorCode != wantCode {
+				t.Errorf("state %v (error code %d), want %v (%d); %+v", got.State, got.ErrorCode, tt.want, wantCode, statuses)
 			}
 			events, err := store.Events(context.Background(), client)
 			if err != nil {
