@@ -189,3 +189,37 @@ func TestInstallAgainstServer(t *testing.T) {
 		})
 	}
 }
+
+// An update approved for OptionalInstall is installed only with
+// InstallOptional, as a user who picks it in Settings would.
+func TestInstallOptionalAgainstServer(t *testing.T) {
+	base, store := startDemoServer(t)
+	ctx := context.Background()
+	if _, err := store.SetApproval(ctx, catalog.Approval{
+		UpdateID: uuid.MustParse(demoUpdateID), GroupID: catalog.AllComputersGroupID, Action: catalog.ActionOptionalInstall,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAgent(Config{ServerURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.s.cfg.HTTPClient.CloseIdleConnections()
+	res, err := a.Scan(ctx, ScanOptions{Install: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UpdatesOffered != 1 || res.Installed != 0 || res.FilesDownloaded != 1 {
+		t.Errorf("without InstallOptional: %+v", res.Summary)
+	}
+	if len(demoEvents(t, store, a.ClientID(), 181)) != 0 {
+		t.Error("an OptionalInstall update was installed without InstallOptional")
+	}
+	res, err = a.Scan(ctx, ScanOptions{Install: true, InstallOptional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Installed != 1 || len(demoEvents(t, store, a.ClientID(), 183)) != 1 {
+		t.Errorf("with InstallOptional: %+v", res.Summary)
+	}
+}
