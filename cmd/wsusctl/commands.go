@@ -67,6 +67,12 @@ func lookup(name string) (command, bool) {
 		return tokensCmd, true
 	case "audit":
 		return auditCmd, true
+	case "rules":
+		return rulesCmd, true
+	case "rings":
+		return ringsCmd, true
+	case "autodecline":
+		return autodeclineCmd, true
 	}
 	return nil, false
 }

@@ -77,6 +77,24 @@ commands:
   tokens revoke ID   revoke an API token (refused everywhere within seconds)
   audit [--actor A] [--action X] [--target T] [--since RFC3339] [--until RFC3339] [--limit N]
                      the audit log of changes made through the API, newest first (default 100, at most 1000)
+  rules list         list the automatic approval rules with their rings
+  rules create NAME [--product P]... [--classification C]... [--group G]... [--action Install|OptionalInstall]
+               [--deadline-days N] [--disabled]
+                     approve the updates of these products and classifications (any when none) for the groups
+  rules delete RULE  delete a rule (name or ID) with its rings
+  rules run [--dry-run]
+                     run the rules, rings and automatic declines now and say what was done and why the rest waits
+  rings list         list the rings: rule, position, group, delay, gate, running or why paused
+  rings create NAME --rule R --group G --position N [--delay-days N] [--after-previous]
+               [--min-installed-percent P] [--min-installs M] [--max-failed-percent F]
+                     approve the rule's updates for G N days after release (or after the previous ring
+                     approved them), once the previous ring passed the gate
+  rings delete RING  delete a ring
+  rings resume RING  resume a ring that paused itself, accepting the failures that paused it
+  rings status RING  what the ring approves at the next run and why it waits for the rest
+  autodecline show   the automatic decline settings
+  autodecline set [--superseded[=false]] [--grace-days N] [--architecture A]... [--language L]... [--edition E]...
+                     change the given settings (none clears a list)
 
 flags:
   --server URL  server base URL (env WSUS_SERVER, default http://127.0.0.1:8530)
