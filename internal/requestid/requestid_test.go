@@ -128,3 +128,21 @@ func TestLogHandler(t *testing.T) {
 		t.Error("wrapping twice gave nil")
 	}
 }
+
+// FuzzBind: whatever the client sends, the ID answered and put in the
+// context is the same, valid and bounded; a valid one is kept.
+func FuzzBind(f *testing.F) {
+	for _, s := range []string{"", "abc", "a b", strings.Repeat("x", requestid.MaxLen+1), "\x00", "ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		h, seen := serve(t, []string{in})
+		got := h.Get(requestid.Header)
+		if got != seen || !requestid.Valid(got) || len(got) > requestid.MaxLen {
+			t.Fatalf("in %q: answered %q, context %q", in, got, seen)
+		}
+		if requestid.Valid(in) && got != in {
+			t.Errorf("valid %q replaced by %q", in, got)
+		}
+	})
+}
