@@ -679,9 +679,21 @@ func parseAuditFilter(q url.Values) (catalog.AuditFilter, *requestError) {
 
 // listAudit serves GET /api/v1/audit.
 func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
-	f, e := parseAuditFilter(r.URL.Query())
+	q := r.URL.Query()
+	asCSV, e := auditFormat(r, q)
+	if e == nil {
+		q.Del("format")
+	}
+	f, fe := parseAuditFilter(q)
+	if e == nil {
+		e = fe
+	}
 	if e != nil {
 		writeError(w, e.status, e.code, e.reason)
+		return
+	}
+	if asCSV {
+		h.auditCSV(w, r, f, q.Get("limit") != "")
 		return
 	}
 	entries, err := h.store.Audit(r.Context(), f)

@@ -53,6 +53,11 @@ type Store interface {
 	Computers(ctx context.Context) ([]catalog.Computer, error)
 	Events(ctx context.Context, clientID string) ([]catalog.Event, error)
 	Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error)
+	// ChangeSequence tells when the views' catalog index is stale (views.go).
+	ChangeSequence(ctx context.Context) (int64, error)
+	// ComplianceStore answers the update and compliance views (views.go,
+	// compliance.go).
+	catalog.ComplianceStore
 	// GroupAdmin renames and deletes groups, deletes computers (groupadmin.go).
 	catalog.GroupAdmin
 	// ConditionalWrites are the writes behind If-Match (etag.go).
@@ -94,6 +99,7 @@ type handler struct {
 	limiter *authLimiter
 	sync    SyncStarter // nil when this process runs no synchronizations
 	tokens  *tokenCache
+	views   *views // the update and compliance views (views.go)
 }
 
 // Options configure the admin API handler; only Token is required.
@@ -164,6 +170,7 @@ func NewWith(store Store, opts Options) http.Handler {
 	})
 	h.routeGroupAdmin()
 	h.routeRules(opts.Rules)
+	h.routeViews()
 	h.route("/api/v1/sync", map[string]http.HandlerFunc{http.MethodGet: h.getSync})
 	h.route("/api/v1/sync/settings", map[string]http.HandlerFunc{
 		http.MethodGet: h.getSyncSettings,

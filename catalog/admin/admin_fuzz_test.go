@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -113,6 +114,9 @@ func FuzzAdminAPI(f *testing.F) {
 	add(3, "not-a-guid", `[]`)
 	add(5, "type=Software&approved=true&declined=false", ``)
 	add(5, "type=Nope&approved=maybe", ``)
+	add(5, "q=KB5050001&sort=needed&order=asc&limit=10&offset=1&superseded=false", ``)
+	add(5, "product=Windows&classification=all&severity=none,Critical&released_after=2026-01-01", ``)
+	add(5, "format=csv&min_needed=1", ``)
 	add(6, fuzzComputer, ``)
 	f.Add(uint8(0), "", "text/plain", []byte(`{}`))
 	f.Add(uint8(1), "", "application/json; charset=utf-8", []byte(`{"name":"Ring 2"}`))
@@ -162,7 +166,15 @@ func checkAdminAnswer(t *testing.T, request string, body []byte, w *httptest.Res
 		}
 		return
 	}
-	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+	ct := w.Header().Get("Content-Type")
+	if ct == "text/csv; charset=utf-8" && w.Code == http.StatusOK {
+		// An export (?format=csv): a header row and rows of its width.
+		if records, err := csv.NewReader(w.Body).ReadAll(); err != nil || len(records) == 0 {
+			t.Fatalf("%s: CSV answer does not parse (%v): %s", request, err, w.Body)
+		}
+		return
+	}
+	if ct != "application/json" {
 		t.Fatalf("%s: Content-Type %q", request, ct)
 	}
 	if w.Code < 400 {

@@ -425,7 +425,17 @@ var (
 
 func TestComputers(t *testing.T) {
 	f := newFixture(t)
-	wantJSON(t, "computers", f.get("/api/v1/computers"), obj{"computers": []obj{computerA, computerB}})
+	withCounts := func(c obj, updates obj) obj {
+		out := obj{"updates": updates}
+		for k, v := range c {
+			out[k] = v
+		}
+		return out
+	}
+	wantJSON(t, "computers", f.get("/api/v1/computers"), obj{"computers": []obj{
+		withCounts(computerA, obj{"installed": 1, "needed": 0, "failed": 0, "not_applicable": 1, "no_status": 0}),
+		withCounts(computerB, obj{"installed": 0, "needed": 0, "failed": 0, "not_applicable": 0, "no_status": 0}),
+	}, "total": 2, "limit": 100, "offset": 0})
 }
 
 func TestComputer(t *testing.T) {
@@ -442,8 +452,10 @@ func TestComputer(t *testing.T) {
 		want obj
 	}{
 		{clientA, withDetail(computerA, []obj{
-			{"update_id": softwareID.String(), "state": "Installed", "changed_at": "2026-03-01T10:10:00Z"},
-			{"update_id": driverID.String(), "state": "NotApplicable", "changed_at": "2026-03-01T10:10:00Z"},
+			{"update_id": softwareID.String(), "title": "2026-03 Cumulative Update", "kb_article_id": "5050001",
+				"state": "Installed", "error_code": "", "changed_at": "2026-03-01T10:10:00Z"},
+			{"update_id": driverID.String(), "title": "Contoso Net driver", "kb_article_id": "",
+				"state": "NotApplicable", "error_code": "", "changed_at": "2026-03-01T10:10:00Z"},
 		}, 2, hardwareA)},
 		{clientB, withDetail(computerB, []obj{}, 0, nil)},
 	}
@@ -454,6 +466,9 @@ func TestComputer(t *testing.T) {
 	}
 }
 
+// GET /api/v1/updates lists one row per update (its newest revision), by
+// default Software and Driver updates only, with the approvals and the
+// decline an admin set.
 func TestUpdates(t *testing.T) {
 	f := newFixture(t)
 	for _, body := range []string{
@@ -471,39 +486,49 @@ func TestUpdates(t *testing.T) {
 		{"group": "All Computers", "group_id": catalog.AllComputersGroupID.String(), "action": "Install", "deadline": "2026-04-01T00:00:00Z"},
 		{"group": "Pilot", "group_id": pilotID.String(), "action": "Uninstall", "deadline": nil},
 	}
-	update := func(rev string, id uuid.UUID, number int, typ, categoryType, title, kb string, leaf, declined bool, approvals []obj) obj {
+	update := func(rev string, id uuid.UUID, number int, typ, title, kb string, products []obj, declined bool, approvals []obj, computers obj) obj {
 		return obj{
 			"revision_id": f.rev[rev], "update_id": id.String(), "revision_number": number,
-			"type": typ, "category_type": categoryType, "title": title, "kb_article_id": kb,
-			"is_leaf": leaf, "publication_state": "Published", "declined": declined, "approvals": approvals,
+			"type": typ, "category_type": "", "title": title, "kb_article_id": kb,
+			"is_leaf": true, "publication_state": "Published", "declined": declined, "approvals": approvals,
+			"products": products, "classifications": []obj{}, "msrc_severity": "", "cves": []string{},
+			"released": "2026-03-01T10:00:00Z", "superseded": false, "superseded_by": []obj{}, "supersedes": []obj{},
+			"bundled_updates": []obj{}, "computers": computers,
 		}
 	}
-	category := update("category", categoryID, 100, "Category", "Product", "Windows 11", "", false, false, []obj{})
-	detectoid := update("detectoid", detectoidID, 200, "Detectoid", "", "Windows 11 x64 detectoid", "", false, false, []obj{})
-	sw1 := update("sw1", softwareID, 300, "Software", "", "2026-03 Cumulative Update (old)", "5050001", true, false, swApprovals)
-	sw2 := update("sw2", softwareID, 301, "Software", "", "2026-03 Cumulative Update", "5050001", true, false, swApprovals)
-	driver := update("driver", driverID, 400, "Driver", "", "Contoso Net driver", "", true, true, []obj{})
+	sw := update("sw2", softwareID, 301, "Software", "2026-03 Cumulative Update", "5050001",
+		[]obj{{"id": categoryID.String(), "title": "Windows 11"}}, false, swApprovals,
+		obj{"installed": 1, "needed": 0, "failed": 0, "not_applicable": 0, "no_status": 1})
+	driver := update("driver", driverID, 400, "Driver", "Contoso Net driver", "", []obj{}, true, []obj{},
+		obj{"installed": 0, "needed": 0, "failed": 0, "not_applicable": 1, "no_status": 1})
 
 	tests := []struct {
 		query string
 		want  []obj
 	}{
-		{"", []obj{category, detectoid, sw1, sw2, driver}},
-		{"?type=Software", []obj{sw1, sw2}},
+		{"?sort=title", []obj{sw, driver}},
+		{"?type=Software", []obj{sw}},
 		{"?type=driver", []obj{driver}},
-		{"?approved=true", []obj{sw1, sw2}},
-		{"?approved=false", []obj{category, detectoid, driver}},
+		{"?approved=true", []obj{sw}},
+		{"?approved=false", []obj{driver}},
 		{"?type=Driver&approved=true", []obj{}},
-		{"?type=Category&approved=0", []obj{category}},
 		{"?declined=true", []obj{driver}},
-		{"?declined=false", []obj{category, detectoid, sw1, sw2}},
+		{"?declined=false", []obj{sw}},
 		{"?declined=1&approved=false", []obj{driver}},
 		{"?type=Software&declined=true", []obj{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			wantJSON(t, "updates", f.get("/api/v1/updates"+tt.query), obj{"updates": tt.want})
+			wantJSON(t, "updates", f.get("/api/v1/updates"+tt.query), obj{"updates": tt.want, "total": len(tt.want), "limit": 100, "offset": 0})
 		})
+	}
+	// Categories and detectoids are listed when asked for.
+	var titles []string
+	for _, u := range f.get("/api/v1/updates?type=Category,Detectoid&sort=title")["updates"].([]any) {
+		titles = append(titles, u.(map[string]any)["title"].(string))
+	}
+	if got := strings.Join(titles, ", "); got != "Windows 11, Windows 11 x64 detectoid" {
+		t.Errorf("categories and detectoids: %s", got)
 	}
 }
 

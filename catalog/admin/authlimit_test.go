@@ -172,7 +172,8 @@ func TestStoreUnavailableIs503(t *testing.T) {
 	} {
 		srv := httptest.NewServer(admin.NewWith(unavailableStore{f.store, c.err}, admin.Options{Token: testToken, Logger: slog.New(slog.NewTextHandler(logs, nil))}))
 		f.srv = srv
-		r := f.do(http.MethodGet, "/api/v1/computers", "", nil)
+		// A computer named by host name is looked up among all of them.
+		r := f.do(http.MethodGet, "/api/v1/computers/alpha", "", nil)
 		srv.Close()
 		wantError(t, r, c.status, c.code, c.reason)
 		if got, want := r.header.Get("Retry-After"), map[bool]string{true: "5"}[c.status == http.StatusServiceUnavailable]; got != want {

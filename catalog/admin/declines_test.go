@@ -93,7 +93,11 @@ func TestDeclineKeepsApprovals(t *testing.T) {
 			"revision_id": f.rev["driver"], "update_id": driverID.String(), "revision_number": 400,
 			"type": "Driver", "category_type": "", "title": "Contoso Net driver", "kb_article_id": "",
 			"is_leaf": true, "publication_state": "Published", "declined": declined, "approvals": approvals,
-		}}}
+			"products": []obj{}, "classifications": []obj{}, "msrc_severity": "", "cves": []string{},
+			"released": "2026-03-01T10:00:00Z", "superseded": false, "superseded_by": []obj{}, "supersedes": []obj{},
+			"bundled_updates": []obj{},
+			"computers":       obj{"installed": 0, "needed": 0, "failed": 0, "not_applicable": 1, "no_status": 1},
+		}}, "total": 1, "limit": 100, "offset": 0}
 	}
 	for _, step := range []struct {
 		verb     string

@@ -258,6 +258,7 @@ func TestSetComputerGroups(t *testing.T) {
 			wantJSON(t, "GET computer", detail, want)
 			for _, c := range f.get("/api/v1/computers")["computers"].([]any) {
 				if c.(map[string]any)["id"] == tt.client {
+					delete(c.(map[string]any), "updates") // the counts, as the list has them
 					wantJSON(t, "GET computers", c, want)
 				}
 			}

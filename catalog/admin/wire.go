@@ -133,9 +133,14 @@ type Computer struct {
 	ComputerInfo *catalog.ComputerInfo `json:"computer_info"`
 }
 
-// ComputerList is the answer of GET /api/v1/computers, ordered by DNS name.
+// ComputerList is the answer of GET /api/v1/computers: one page of the
+// computers the query selects (by default ordered by DNS name), with their
+// counts, and how many it selects in all.
 type ComputerList struct {
-	Computers []Computer `json:"computers"`
+	Computers []ComputerRow `json:"computers"`
+	Total     int           `json:"total"`
+	Limit     int           `json:"limit"`
+	Offset    int           `json:"offset"`
 }
 
 // ComputerDetail is the answer of GET /api/v1/computers/{id}: the computer's
@@ -154,28 +159,59 @@ type ComputerDetail struct {
 // ComputerUpdate is one computer's state for one update.
 type ComputerUpdate struct {
 	UpdateID uuid.UUID `json:"update_id"`
+	// Title and KBArticleID are the update's newest revision's, empty when
+	// the catalog has none.
+	Title       string `json:"title"`
+	KBArticleID string `json:"kb_article_id"`
 	// State is the WSUS state name: Installed, NotInstalled, Failed, ...
-	State     string    `json:"state"`
+	State string `json:"state"`
+	// ErrorCode is the HRESULT of the last failed install ("0x80240022"),
+	// empty unless State is Failed.
+	ErrorCode string    `json:"error_code"`
 	ChangedAt time.Time `json:"changed_at"`
 }
 
-// Update is one revision of the catalog with the approvals of its update.
+// Update is one update as GET /api/v1/updates lists it (one row per
+// update, as WSUS lists them: its newest revision; bundle members appear
+// under their bundle, not as rows of their own).
 type Update struct {
-	RevisionID       int32              `json:"revision_id"`
-	UpdateID         uuid.UUID          `json:"update_id"`
-	RevisionNumber   int32              `json:"revision_number"`
-	Type             catalog.UpdateType `json:"type"`
-	CategoryType     string             `json:"category_type"`
-	Title            string             `json:"title"`
-	KBArticleID      string             `json:"kb_article_id"`
-	IsLeaf           bool               `json:"is_leaf"`
-	PublicationState string             `json:"publication_state"`
+	// RevisionID and RevisionNumber are the newest revision's.
+	RevisionID     int32              `json:"revision_id"`
+	UpdateID       uuid.UUID          `json:"update_id"`
+	RevisionNumber int32              `json:"revision_number"`
+	Type           catalog.UpdateType `json:"type"`
+	// CategoryType is a category's kind (Product, ProductFamily,
+	// UpdateClassification, ...), empty for other updates.
+	CategoryType string `json:"category_type"`
+	Title        string `json:"title"`
+	KBArticleID  string `json:"kb_article_id"`
+	// IsLeaf is true when no other update needs the newest revision.
+	IsLeaf           bool   `json:"is_leaf"`
+	PublicationState string `json:"publication_state"`
+	// Products and Classifications are the categories the update belongs
+	// to, titles from the catalog (empty for a category not stored).
+	Products        []CategoryRef `json:"products"`
+	Classifications []CategoryRef `json:"classifications"`
+	// MsrcSeverity is Critical, Important, Moderate, Low or "" (none).
+	MsrcSeverity string   `json:"msrc_severity"`
+	CVEs         []string `json:"cves"`
+	// Released is the newest revision's creation date (WSUS's release
+	// date), null if unknown.
+	Released *time.Time `json:"released"`
 	// Declined is true while the update is declined: clients are not
 	// offered it, and its approvals, still listed, are not in force.
 	Declined bool `json:"declined"`
-	// Approvals are those of the update (all its revisions), ordered by
-	// group name.
+	// Superseded is true when an update of the catalog supersedes it
+	// (SupersededBy lists them); Supersedes lists the updates it replaces.
+	Superseded   bool        `json:"superseded"`
+	SupersededBy []UpdateRef `json:"superseded_by"`
+	Supersedes   []UpdateRef `json:"supersedes"`
+	// BundledUpdates are the bundle members of the newest revision.
+	BundledUpdates []UpdateRef `json:"bundled_updates"`
+	// Approvals are those of the update, ordered by group name.
 	Approvals []UpdateApproval `json:"approvals"`
+	// Computers counts every known computer by its state for the update.
+	Computers Counts `json:"computers"`
 }
 
 // UpdateApproval is one approval as listed under an [Update].
@@ -186,9 +222,13 @@ type UpdateApproval struct {
 	Deadline *time.Time             `json:"deadline"`
 }
 
-// UpdateList is the answer of GET /api/v1/updates, ordered by revision ID.
+// UpdateList is the answer of GET /api/v1/updates: one page of the
+// updates the query selects, in its order, and how many it selects in all.
 type UpdateList struct {
 	Updates []Update `json:"updates"`
+	Total   int      `json:"total"`
+	Limit   int      `json:"limit"`
+	Offset  int      `json:"offset"`
 }
 
 // Group is one target group, as GET /api/v1/groups lists it and POST

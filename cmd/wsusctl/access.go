@@ -109,7 +109,7 @@ func tokensRevokeCmd(opts *options, args []string) (action, error) {
 }
 
 // auditCmd is "audit [--actor A] [--action X] [--target T] [--since RFC3339]
-// [--until RFC3339] [--limit N]".
+// [--until RFC3339] [--limit N] [--csv]".
 func auditCmd(opts *options, args []string) (action, error) {
 	fs := newFlags("audit", opts)
 	q := url.Values{}
@@ -118,6 +118,7 @@ func auditCmd(opts *options, args []string) (action, error) {
 		fs.Func(name, "", func(v string) error { q.Set(name, v); return nil })
 	}
 	fs.IntVar(&limit, "limit", 0, "")
+	asCSV := fs.Bool("csv", false, "print the server's CSV export")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -137,6 +138,9 @@ func auditCmd(opts *options, args []string) (action, error) {
 			return nil, fmt.Errorf("audit: --limit must be 1 to %d", catalog.MaxAuditLimit)
 		}
 		q.Set("limit", strconv.Itoa(limit))
+	}
+	if *asCSV {
+		return csvAction("audit", q), nil
 	}
 	return getAndPrint(opts, "audit", q, printAudit), nil
 }

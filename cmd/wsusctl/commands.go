@@ -32,11 +32,19 @@ func lookup(name string) (command, bool) {
 	case "approvals":
 		return listCmd("approvals", printApprovals), true
 	case "computers":
-		return listCmd("computers", printComputers), true
+		return computersListCmd, true
 	case "computer":
 		return computerCmd, true
+	case "computer-updates":
+		return computerUpdatesCmd, true
 	case "updates":
-		return updatesCmd, true
+		return updatesListCmd, true
+	case "update":
+		return updateCmd, true
+	case "update-computers":
+		return updateComputersCmd, true
+	case "compliance":
+		return complianceCmd, true
 	case "groups":
 		return listCmd("groups", printGroups), true
 	case "decline":
@@ -194,29 +202,6 @@ func computerCmd(opts *options, args []string) (action, error) {
 		return nil, err
 	}
 	return getAndPrint(opts, "computers/"+url.PathEscape(pos[0]), nil, printComputer), nil
-}
-
-// updatesCmd is "updates [--type T] [--approved[=false]] [--declined[=false]]".
-func updatesCmd(opts *options, args []string) (action, error) {
-	fs := newFlags("updates", opts)
-	typ := fs.String("type", "", "Software, Driver, Category or Detectoid")
-	var approved, declined optBool
-	fs.Var(&approved, "approved", "only approved (or with =false, unapproved) updates")
-	fs.Var(&declined, "declined", "only declined (or with =false, not declined) updates")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if err := exactArgs("updates", pos); err != nil {
-		return nil, err
-	}
-	query := url.Values{}
-	if *typ != "" {
-		query.Set("type", *typ)
-	}
-	approved.addTo(query, "approved")
-	declined.addTo(query, "declined")
-	return getAndPrint(opts, "updates", query, printUpdates), nil
 }
 
 // optBool is a boolean flag that knows whether it was given: --x is true,
@@ -426,15 +411,6 @@ func printApprovals(w io.Writer, v *admin.ApprovalList) error {
 	return t.flush()
 }
 
-func printComputers(w io.Writer, v *admin.ComputerList) error {
-	t := newTable(w, "ID", "DNS NAME", "OS VERSION", "REGISTERED", "GROUPS", "LAST SYNC", "LAST REPORT")
-	for _, c := range v.Computers {
-		t.row(c.ID, orDash(c.DNSName), orDash(c.OSVersion), fmt.Sprint(c.Registered),
-			orDash(groupNames(c.Groups, ",")), when(c.LastSync), when(c.LastReport))
-	}
-	return t.flush()
-}
-
 func printComputer(w io.Writer, c *admin.ComputerDetail) error {
 	t := newTable(w, "ID:", c.ID)
 	for _, kv := range [][2]string{
@@ -480,16 +456,7 @@ func printComputer(w io.Writer, c *admin.ComputerDetail) error {
 	if err := printHardware(w, c.Hardware); err != nil {
 		return err
 	}
-	if len(c.Updates) == 0 {
-		_, err := fmt.Fprintln(w, "\nNo update states reported.")
-		return err
-	}
-	fmt.Fprintln(w)
-	t = newTable(w, "UPDATE ID", "STATE", "CHANGED")
-	for _, u := range c.Updates {
-		t.row(u.UpdateID.String(), u.State, when(&u.ChangedAt))
-	}
-	return t.flush()
+	return printComputerUpdates(w, c.Updates)
 }
 
 // printHardware writes what the computer's last driver pass reported: its
@@ -528,19 +495,6 @@ func printHardware(w io.Writer, h *catalog.HardwareInventory) error {
 		t.row(id, orDash(inst.Class), orDash(inst.Provider), orDash(inst.Model),
 			fmt.Sprintf("%d.%d.%d.%d", v>>48, v>>32&0xFFFF, v>>16&0xFFFF, v&0xFFFF),
 			inst.DriverVerDate.UTC().Format(time.DateOnly))
-	}
-	return t.flush()
-}
-
-func printUpdates(w io.Writer, v *admin.UpdateList) error {
-	t := newTable(w, "REVISION", "UPDATE ID", "REV", "TYPE", "KB", "DECLINED", "APPROVALS", "TITLE")
-	for _, u := range v.Updates {
-		var approvals []string
-		for _, a := range u.Approvals {
-			approvals = append(approvals, a.Group+":"+string(a.Action))
-		}
-		t.row(fmt.Sprint(u.RevisionID), u.UpdateID.String(), fmt.Sprint(u.RevisionNumber), string(u.Type),
-			orDash(u.KBArticleID), fmt.Sprint(u.Declined), orDash(strings.Join(approvals, ",")), u.Title)
 	}
 	return t.flush()
 }

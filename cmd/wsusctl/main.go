@@ -42,8 +42,12 @@ commands:
                      decline updates: no client is offered them; their approvals are kept
   undecline UPDATE-ID...
                      lift a decline
-  computers          list the computers
+  computers [--q TEXT] [--group G] [--needing] [--failing] [--not-reported-days N]
+            [--sort name|last_status|last_sync|needed|failed] [--desc|--asc] [--limit N] [--offset N] [--csv]
+                     list the computers with their needed, installed and failed update counts
   computer COMPUTER  show one computer (client ID, DNS name or host name) and its update states
+  computer-updates COMPUTER [--state installed|needed|failed|not_applicable]... [--limit N] [--offset N] [--csv]
+                     one computer's update states with titles, KB and error codes
   delete-computer COMPUTER
                      delete a computer (client ID, DNS name or host name) and what it reported
   cleanup-computers --not-contacted-days N [--dry-run]
@@ -52,8 +56,22 @@ commands:
                      put a computer in these target groups (names or IDs), replacing its groups
   assign COMPUTER-ID --clear
                      take a computer out of every target group
-  updates [--type T] [--approved[=false]] [--declined[=false]]
-                     list the catalog's revisions (T: Software, Driver, Category, Detectoid)
+  updates [--q|--search TEXT] [--kb KB] [--type T]... [--product P]... [--classification C]...
+          [--severity Critical|Important|Moderate|Low|none]... [--approved[=false]] [--declined[=false]]
+          [--superseded[=false]] [--group G] [--released-after D] [--released-before D] [--min-needed N]
+          [--min-failed N] [--sort released|title|kb|severity|classification|needed|failed|installed]
+          [--desc|--asc] [--limit N] [--offset N] [--csv]
+                     list the updates (one row per update; default Software and Driver, newest first)
+                     with their classification, severity, computer counts and approvals
+  update KB|UPDATE-ID
+                     show one update: products, severity, CVEs, computer counts, bundle members, approvals
+  update-computers KB|UPDATE-ID [--state installed|needed|failed|not_applicable|no_status]... [--group G]
+                   [--limit N] [--offset N] [--csv]
+                     which computers are in which state for an update, with error codes of failures
+  compliance [--not-reported-days N]
+                     the server's compliance summary (computers needing updates, failing, not reporting)
+  compliance groups [--not-reported-days N] [--csv]
+                     the compliance of each target group
   groups             list the target groups
   create-group NAME [--parent P]
                      create a target group (parent name or ID, default "All Computers")
@@ -75,7 +93,7 @@ commands:
                      create an API token; its secret is printed this once
   tokens list        list the API tokens (never their secrets)
   tokens revoke ID   revoke an API token (refused everywhere within seconds)
-  audit [--actor A] [--action X] [--target T] [--since RFC3339] [--until RFC3339] [--limit N]
+  audit [--actor A] [--action X] [--target T] [--since RFC3339] [--until RFC3339] [--limit N] [--csv]
                      the audit log of changes made through the API, newest first (default 100, at most 1000)
   rules list         list the automatic approval rules with their rings
   rules create NAME [--product P]... [--classification C]... [--group G]... [--action Install|OptionalInstall]

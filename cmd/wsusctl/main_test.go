@@ -164,8 +164,8 @@ func TestReadCommands(t *testing.T) {
 			"b73ca6ed-5727-47f3-84de-015e03f6a88a  Unassigned Computers  a0a08746-4dbe-4a37-9adf-9e7652c0b421",
 		)},
 		{[]string{"computers"}, lines(
-			"ID                                    DNS NAME            OS VERSION  REGISTERED  GROUPS  LAST SYNC             LAST REPORT",
-			"0f6a2b4c-0000-4000-8000-00000000000a  alpha.contoso.test  10.0.26200  true        -       2026-03-01T10:05:00Z  -",
+			"ID                                    DNS NAME            OS VERSION  GROUPS  NEEDED  INSTALLED  FAILED  LAST SYNC             LAST STATUS",
+			"0f6a2b4c-0000-4000-8000-00000000000a  alpha.contoso.test  10.0.26200  -       0       0          1       2026-03-01T10:05:00Z  2026-03-01T10:05:00Z",
 		)},
 		{[]string{"computer", clientID}, lines(
 			"ID:                0f6a2b4c-0000-4000-8000-00000000000a",
@@ -200,28 +200,27 @@ func TestReadCommands(t *testing.T) {
 			"microsoftmicrosoft_musd  Printer  Microsoft  Microsoft enhanced Point and Print compatibility driver  10.0.26100.8036  2006-06-21",
 			`PCI\VEN_1AF4&DEV_1000    -        -          -                                                        -                -`,
 			"",
-			"UPDATE ID                             STATE   CHANGED",
-			"11111111-1111-4111-8111-111111111111  Failed  2026-03-01T10:05:00Z",
+			"KB         STATE   ERROR  CHANGED               UPDATE ID                             TITLE",
+			"KB5050001  Failed  -      2026-03-01T10:05:00Z  11111111-1111-4111-8111-111111111111  2026-03 Cumulative Update",
 		)},
-		{[]string{"updates"}, lines(
-			"REVISION  UPDATE ID                             REV  TYPE      KB       DECLINED  APPROVALS  TITLE",
-			"1         33333333-3333-4333-8333-333333333333  100  Category  -        false     -          Windows 11",
-			"2         11111111-1111-4111-8111-111111111111  301  Software  5050001  false     -          2026-03 Cumulative Update",
-			"3         22222222-2222-4222-8222-222222222222  400  Driver    -        false     -          Contoso Net driver",
+		{[]string{"updates", "--sort", "title"}, lines(
+			"UPDATE ID                             KB         CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR  DECLINED  TITLE",
+			"11111111-1111-4111-8111-111111111111  KB5050001  -               -         0       0          1       -             no        2026-03 Cumulative Update",
+			"22222222-2222-4222-8222-222222222222  -          -               -         0       0          0       -             no        Contoso Net driver",
 		)},
 		{[]string{"updates", "--type", "Driver"}, lines(
-			"REVISION  UPDATE ID                             REV  TYPE    KB  DECLINED  APPROVALS  TITLE",
-			"3         22222222-2222-4222-8222-222222222222  400  Driver  -   false     -          Contoso Net driver",
+			"UPDATE ID                             KB  CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR  DECLINED  TITLE",
+			"22222222-2222-4222-8222-222222222222  -   -               -         0       0          0       -             no        Contoso Net driver",
 		)},
 		{[]string{"updates", "--approved"}, lines(
-			"REVISION  UPDATE ID  REV  TYPE  KB  DECLINED  APPROVALS  TITLE",
+			"UPDATE ID  KB  CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR  DECLINED  TITLE",
 		)},
 		{[]string{"updates", "--approved=false", "--type", "Category"}, lines(
-			"REVISION  UPDATE ID                             REV  TYPE      KB  DECLINED  APPROVALS  TITLE",
-			"1         33333333-3333-4333-8333-333333333333  100  Category  -   false     -          Windows 11",
+			"UPDATE ID                             KB  CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR  DECLINED  TITLE",
+			"33333333-3333-4333-8333-333333333333  -   -               -         0       0          0       -             no        Windows 11",
 		)},
 		{[]string{"updates", "--declined"}, lines(
-			"REVISION  UPDATE ID  REV  TYPE  KB  DECLINED  APPROVALS  TITLE",
+			"UPDATE ID  KB  CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR  DECLINED  TITLE",
 		)},
 		{[]string{"approvals"}, lines(
 			"ID  UPDATE ID  GROUP  ACTION  DEADLINE  CHANGED  IN FORCE",
@@ -354,8 +353,8 @@ func TestApprovalsAfterApprove(t *testing.T) {
 			"1   11111111-1111-4111-8111-111111111111  All Computers  Install  2026-04-01T00:00:00Z  "+changed+"  yes",
 		)},
 		{[]string{"updates", "--approved"}, lines(
-			"REVISION  UPDATE ID                             REV  TYPE      KB       DECLINED  APPROVALS              TITLE",
-			"2         11111111-1111-4111-8111-111111111111  301  Software  5050001  false     All Computers:Install  2026-03 Cumulative Update",
+			"UPDATE ID                             KB         CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR   DECLINED  TITLE",
+			"11111111-1111-4111-8111-111111111111  KB5050001  -               -         0       0          1       All Computers  no        2026-03 Cumulative Update",
 		)},
 	}
 	for _, tt := range tests {
