@@ -289,7 +289,10 @@ func Decide(in Input) Decision {
 // approve builds the approval rule's action makes (and notes it in x, so
 // that a later ring of the same run sees it).
 func (x *index) approve(rule catalog.ApprovalRule, actor, src string, update, group uuid.UUID, reason string) Approve {
-	a := catalog.Approval{UpdateID: update, GroupID: group, Action: rule.EffectiveAction(), ChangedAt: x.in.Now, By: actor}
+	// ChangedAt stays zero: the store sets it by its shared clock, which
+	// clients' sync anchors compare with (a time of the runner's own could
+	// hide the change from them).
+	a := catalog.Approval{UpdateID: update, GroupID: group, Action: rule.EffectiveAction(), By: actor}
 	if rule.DeadlineDays != nil {
 		a.Deadline = x.in.Now.Add(time.Duration(*rule.DeadlineDays) * Day)
 	}
@@ -303,7 +306,9 @@ func (x *index) approve(rule catalog.ApprovalRule, actor, src string, update, gr
 	if x.approved[update] == nil {
 		x.approved[update] = map[uuid.UUID]catalog.Approval{}
 	}
-	x.approved[update][group] = a
+	seen := a
+	seen.ChangedAt = x.in.Now
+	x.approved[update][group] = seen
 	return Approve{Actor: actor, Source: src, Approval: a, Reason: reason}
 }
 
