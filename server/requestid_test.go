@@ -72,4 +72,9 @@ func TestRequestIDOnEveryListener(t *testing.T) {
 	if !found {
 		t.Errorf("no failed authentication logged:\n%s", logs.String())
 	}
+	// The SOAP fault answered to the request that named its ID is logged
+	// with it.
+	if !strings.Contains(logs.String(), `"msg":"soap fault"`) || !strings.Contains(logs.String(), `"request_id":"trace-SOAP"`) {
+		t.Errorf("no SOAP fault logged with request_id trace-SOAP:\n%s", logs.String())
+	}
 }

@@ -174,7 +174,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var body []byte
 		if body, err = s.run(r.Context(), req); err == nil {
 			s.write(w, r, http.StatusOK, body)
-			s.logger.Debug("soap request", "service", s.name, "op", req.Operation, "took", time.Since(start))
+			s.logger.DebugContext(r.Context(), "soap request", "service", s.name, "op", req.Operation, "took", time.Since(start))
 			return
 		}
 	}
@@ -182,15 +182,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// "err" is the root cause, the same for every request an outage fails
 	// (so the log handler can count repeats instead of printing each);
 	// "detail" is the whole chain, naming the client and the operation.
+	// Logged with the request's context, the lines name its request ID
+	// when the server bound one (internal/requestid).
 	switch {
 	case internal:
-		s.logger.Error("soap operation failed", "service", s.name, "method", method, "err", rootCause(err), "detail", err)
+		s.logger.ErrorContext(r.Context(), "soap operation failed", "service", s.name, "method", method, "err", rootCause(err), "detail", err)
 	case f.Code == ServerBusy && f.Cause != nil:
-		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message, "err", rootCause(f.Cause), "detail", f.Cause)
+		s.logger.WarnContext(r.Context(), "soap server busy", "service", s.name, "method", method, "reason", f.Message, "err", rootCause(f.Cause), "detail", f.Cause)
 	case f.Code == ServerBusy:
-		s.logger.Warn("soap server busy", "service", s.name, "method", method, "reason", f.Message)
+		s.logger.WarnContext(r.Context(), "soap server busy", "service", s.name, "method", method, "reason", f.Message)
 	default:
-		s.logger.Info("soap fault", "service", s.name, "method", method, "code", f.Code, "message", f.Message)
+		s.logger.InfoContext(r.Context(), "soap fault", "service", s.name, "method", method, "code", f.Code, "message", f.Message)
 	}
 	actor := ""
 	if s.faultActor {
@@ -198,7 +200,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := serialize(s.fault(f, method, actor))
 	if err != nil {
-		s.logger.Error("soap: serialize fault", "service", s.name, "err", err)
+		s.logger.ErrorContext(r.Context(), "soap: serialize fault", "service", s.name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
