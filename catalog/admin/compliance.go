@@ -146,44 +146,37 @@ func (h *handler) listComputerUpdates(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// maxDetailFailures bounds the failures whose error codes a computer's
-// detail looks up (MaxPageSize at a time).
-const maxDetailFailures = 10 * catalog.MaxPageSize
+// maxDetailRows bounds the states whose titles, KB articles and error
+// codes a computer's detail reads (catalog.MaxPageSize at a time); a state
+// beyond it is shown without them.
+const maxDetailRows = 20 * catalog.MaxPageSize
 
 // computerUpdates returns the detail's per-update states of one computer,
-// ordered by UpdateID, named by the catalog index, with the error codes of
-// its failures.
+// ordered by UpdateID, with the titles and KB articles the state list
+// answers and the error codes of failures.
 func (h *handler) computerUpdates(w http.ResponseWriter, r *http.Request, clientID string, statuses []catalog.UpdateStatus) ([]ComputerUpdate, bool) {
-	ctx := r.Context()
-	idx, ok := h.catalogIndex(w, r)
-	if !ok {
-		return nil, false
-	}
-	codes := map[uuid.UUID]int32{}
-	if slices.ContainsFunc(statuses, func(s catalog.UpdateStatus) bool { return s.State == catalog.StateFailed }) {
-		q := catalog.StatusQuery{ClientID: clientID, Compliances: []catalog.Compliance{catalog.ComplianceFailed},
-			Page: catalog.Page{Limit: catalog.MaxPageSize}}
-		for q.Page.Offset < maxDetailFailures {
-			rows, total, err := h.store.ListStatuses(ctx, q)
-			if err != nil {
-				h.storeFailed(w, r, "ListStatuses", err)
-				return nil, false
-			}
-			for _, s := range rows {
-				codes[s.UpdateID] = s.ErrorCode
-			}
-			q.Page.Offset += len(rows)
-			if len(rows) == 0 || q.Page.Offset >= total {
-				break
-			}
+	named := make(map[uuid.UUID]catalog.StatusRow, len(statuses))
+	q := catalog.StatusQuery{ClientID: clientID, Page: catalog.Page{Limit: catalog.MaxPageSize}}
+	for len(statuses) > 0 && q.Page.Offset < maxDetailRows {
+		rows, total, err := h.store.ListStatuses(r.Context(), q)
+		if err != nil {
+			h.storeFailed(w, r, "ListStatuses", err)
+			return nil, false
+		}
+		for _, s := range rows {
+			named[s.UpdateID] = s
+		}
+		q.Page.Offset += len(rows)
+		if len(rows) == 0 || q.Page.Offset >= total {
+			break
 		}
 	}
 	out := make([]ComputerUpdate, 0, len(statuses))
 	for _, s := range statuses {
-		info := idx.updates[s.UpdateID]
-		u := ComputerUpdate{UpdateID: s.UpdateID, Title: info.title, KBArticleID: info.kb, State: s.State.String(), ChangedAt: s.ChangedAt.UTC()}
+		row := named[s.UpdateID]
+		u := ComputerUpdate{UpdateID: s.UpdateID, Title: row.Title, KBArticleID: row.KBArticleID, State: s.State.String(), ChangedAt: s.ChangedAt.UTC()}
 		if s.State == catalog.StateFailed {
-			u.ErrorCode = hresult(codes[s.UpdateID])
+			u.ErrorCode = hresult(s.ErrorCode)
 		}
 		out = append(out, u)
 	}

@@ -24,10 +24,15 @@ import (
 // (catalog.ComplianceStore); this file reads the parameters, names what the
 // store answers by ID (categories, bundle members, groups) and encodes.
 //
-// Category and update titles come from an index of the catalog's summaries
-// that is rebuilt only when the store's ChangeSequence moves (an import, an
-// approval, a group change), so a list costs one small query more than the
-// store's own.
+// Category and update titles come from an index of the catalog's summaries,
+// cached by the store's ChangeSequence. The sequence moves with every
+// approval and group change too, which change no title; so an index whose
+// sequence moved is used on for up to indexMaxAge as long as it knows every
+// update a page names (an import adds updates or revisions it does not
+// know, and then it is rebuilt at once), and exports and name resolution
+// that fails rebuild it first. A list costs one small query more than the
+// store's own, and at most one read of the summaries per indexMaxAge
+// however often admins approve.
 
 // updateParams are the query parameters of GET /api/v1/updates.
 var updateParams = known([]string{"q", "type", "product", "classification", "severity", "kb", "approved", "declined",
@@ -46,6 +51,7 @@ var severities = []string{"Critical", "Important", "Moderate", "Low"}
 type updateInfo struct {
 	title, kb, categoryType string
 	typ                     catalog.UpdateType
+	revision                int32
 	isLeaf                  bool
 }
 
@@ -54,6 +60,36 @@ type updateInfo struct {
 type catalogIndex struct {
 	cats    catalog.Categories
 	updates map[uuid.UUID]updateInfo
+	// seq is the change sequence it was built at, built when.
+	seq   int64
+	built time.Time
+	// stale: the change sequence moved since (set on the copy answered).
+	stale bool
+}
+
+// indexMaxAge is how long an index whose change sequence moved is used on
+// while it knows what a page names.
+const indexMaxAge = time.Minute
+
+// covers reports whether the index knows the newest revision of every
+// update of views, and the updates that supersede them or that they bundle.
+func (x *catalogIndex) covers(views []catalog.UpdateView) bool {
+	for _, v := range views {
+		if info, ok := x.updates[v.UpdateID]; !ok || info.revision != v.RevisionNumber {
+			return false
+		}
+		for _, id := range v.SupersededBy {
+			if _, ok := x.updates[id]; !ok {
+				return false
+			}
+		}
+		for _, b := range v.BundledUpdates {
+			if _, ok := x.updates[b.UpdateID]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // indexCatalog builds the index of sums (every revision of the catalog).
@@ -66,7 +102,8 @@ func indexCatalog(sums []catalog.Summary) *catalogIndex {
 	}
 	idx := &catalogIndex{cats: catalog.IndexCategories(sums), updates: make(map[uuid.UUID]updateInfo, len(newest))}
 	for id, s := range newest {
-		idx.updates[id] = updateInfo{title: s.Title, kb: s.KBArticleID, categoryType: s.CategoryType, typ: s.Type, isLeaf: s.IsLeaf}
+		idx.updates[id] = updateInfo{title: s.Title, kb: s.KBArticleID, categoryType: s.CategoryType, typ: s.Type,
+			revision: s.RevisionNumber, isLeaf: s.IsLeaf}
 	}
 	return idx
 }
@@ -101,8 +138,7 @@ type views struct {
 	now func() time.Time
 
 	mu  sync.Mutex
-	seq int64
-	idx *catalogIndex
+	idx *catalogIndex // nil before the first
 }
 
 // routeViews registers the update catalog views and the compliance
@@ -117,40 +153,54 @@ func (h *handler) routeViews() {
 	h.route("/api/v1/compliance/groups", map[string]http.HandlerFunc{http.MethodGet: h.groupCompliance})
 }
 
-// index returns the catalog index, rebuilt when the change sequence
-// moved.
-func (v *views) index(ctx context.Context, store Store) (*catalogIndex, error) {
+// index returns the catalog index: the cached one while the change
+// sequence has not moved, or unless fresh while it is younger than
+// indexMaxAge (answered with stale set); else one rebuilt.
+func (v *views) index(ctx context.Context, store Store, fresh bool) (*catalogIndex, error) {
 	seq, err := store.ChangeSequence(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("admin: index: %w", err)
 	}
 	v.mu.Lock()
-	idx, cached := v.idx, v.seq
+	idx := v.idx
 	v.mu.Unlock()
-	if idx != nil && cached == seq {
-		return idx, nil
+	if idx != nil && (idx.seq == seq || !fresh && time.Since(idx.built) < indexMaxAge) {
+		answered := *idx
+		answered.stale = idx.seq != seq
+		return &answered, nil
 	}
 	sums, err := store.Summaries(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("admin: index: %w", err)
 	}
 	idx = indexCatalog(sums)
+	idx.seq, idx.built = seq, time.Now()
 	v.mu.Lock()
-	if v.idx == nil || seq >= v.seq {
-		v.idx, v.seq = idx, seq
+	if v.idx == nil || seq >= v.idx.seq {
+		v.idx = idx
 	}
 	v.mu.Unlock()
 	return idx, nil
 }
 
-// catalogIndex returns the index, answering a store failure itself.
-func (h *handler) catalogIndex(w http.ResponseWriter, r *http.Request) (*catalogIndex, bool) {
-	idx, err := h.views.index(r.Context(), h.store)
+// catalogIndex returns the index (see views.index), answering a store
+// failure itself.
+func (h *handler) catalogIndex(w http.ResponseWriter, r *http.Request, fresh bool) (*catalogIndex, bool) {
+	idx, err := h.views.index(r.Context(), h.store, fresh)
 	if err != nil {
 		h.storeFailed(w, r, "Summaries", err)
 		return nil, false
 	}
 	return idx, true
+}
+
+// indexCovering returns idx, or a fresh index when idx is stale and does
+// not know what views name.
+func (h *handler) indexCovering(w http.ResponseWriter, r *http.Request, idx *catalogIndex, views ...catalog.UpdateView) (*catalogIndex, bool) {
+	if !idx.stale || idx.covers(views) {
+		return idx, true
+	}
+	return h.catalogIndex(w, r, true)
 }
 
 // targetGroups reads the groups, answering a store failure itself.
@@ -315,7 +365,13 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 		writeError(w, p.err.status, p.err.code, p.err.reason)
 		return
 	}
-	idx, ok := h.catalogIndex(w, r)
+	asCSV := p.csv(r)
+	if p.err != nil {
+		writeError(w, p.err.status, p.err.code, p.err.reason)
+		return
+	}
+	// An export names every row: it reads a fresh index at once.
+	idx, ok := h.catalogIndex(w, r, asCSV)
 	if !ok {
 		return
 	}
@@ -324,9 +380,13 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q, e := parseUpdateQuery(p, idx.cats, groups)
-	asCSV := p.csv(r)
-	if e == nil {
-		e = p.err
+	if e != nil && e.code != "bad_query" && idx.stale {
+		// A product or classification imported since the index was built.
+		if idx, ok = h.catalogIndex(w, r, true); !ok {
+			return
+		}
+		p.err = nil
+		q, e = parseUpdateQuery(p, idx.cats, groups)
 	}
 	if e != nil {
 		writeError(w, e.status, e.code, e.reason)
@@ -340,6 +400,9 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 	list, total, err := cs.ListUpdates(r.Context(), q)
 	if err != nil {
 		h.storeFailed(w, r, "ListUpdates", err)
+		return
+	}
+	if idx, ok = h.indexCovering(w, r, idx, list...); !ok {
 		return
 	}
 	out := UpdateList{Updates: make([]Update, 0, len(list)), Total: total, Limit: q.Page.Limit, Offset: q.Page.Offset}
@@ -382,8 +445,11 @@ func (h *handler) getUpdate(w http.ResponseWriter, r *http.Request) {
 		h.storeFailed(w, r, "UpdateView", err)
 		return
 	}
-	idx, ok := h.catalogIndex(w, r)
+	idx, ok := h.catalogIndex(w, r, false)
 	if !ok {
+		return
+	}
+	if idx, ok = h.indexCovering(w, r, idx, v); !ok {
 		return
 	}
 	groups, ok := h.targetGroups(w, r)
@@ -437,9 +503,14 @@ func (h *handler) listUpdateComputers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	idx, ok := h.catalogIndex(w, r)
+	idx, ok := h.catalogIndex(w, r, false)
 	if !ok {
 		return
+	}
+	if _, known := idx.updates[id]; !known && idx.stale {
+		if idx, ok = h.catalogIndex(w, r, true); !ok {
+			return
+		}
 	}
 	groups, ok := h.targetGroups(w, r)
 	if !ok {

@@ -609,3 +609,37 @@ func TestViewerReadsViews(t *testing.T) {
 		wantError(t, f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+bundleID.String()+`"}`, viewer), 403, "forbidden", "approver")
 	})
 }
+
+// An import after the catalog index was built shows at once: new updates,
+// categories and supersedence are named, though approvals moved the change
+// sequence in between.
+func TestUpdateViewsAfterImport(t *testing.T) {
+	eachEngine(t, func(t *testing.T, f *fixture) {
+		f.get("/api/v1/updates") // the index is built
+		if r := f.do(http.MethodPost, "/api/v1/approvals", `{"update_id":"`+driverID.String()+`"}`, nil); r.status != http.StatusCreated {
+			t.Fatalf("approve: %d %s", r.status, r.body)
+		}
+		f.get("/api/v1/updates?approved=true") // stale but enough
+		criticalID := uuid.MustParse("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
+		nextID := uuid.MustParse("bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb")
+		critical := revision(criticalID, 1, catalog.TypeCategory, "Critical Updates")
+		critical.CategoryType = "UpdateClassification"
+		next := revision(nextID, 1, catalog.TypeSoftware, "2026-05 Security Update")
+		next.CreationDate = tNow
+		next.Prerequisites = []catalog.PrerequisiteClause{{IsCategory: true, UpdateIDs: []uuid.UUID{criticalID}}}
+		next.SupersededUpdates = []uuid.UUID{bundleID}
+		if _, err := f.store.ImportRevisions(context.Background(), []*catalog.Revision{critical, next}); err != nil {
+			t.Fatal(err)
+		}
+		got := f.get("/api/v1/updates?classification=critical+updates")["updates"].([]any)
+		if len(got) != 1 {
+			t.Fatalf("updates of Critical Updates: %v", got)
+		}
+		wantJSON(t, "the new update's classifications", got[0].(map[string]any)["classifications"], []obj{cat(criticalID, "Critical Updates")})
+		wantJSON(t, "the bundle's supersedence", f.get("/api/v1/updates/" + bundleID.String())["superseded_by"],
+			[]obj{uref(nextID, "2026-05 Security Update")})
+		if r := f.get("/api/v1/updates/" + nextID.String() + "/computers?state=no_status"); r["total"] != 2.0 {
+			t.Errorf("the new update's computers: %v", r)
+		}
+	})
+}
