@@ -190,16 +190,16 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// more says which rows of how many a page showed, when there are more.
+// more says which rows of how many a page showed, unless it showed all.
 func more(w io.Writer, shown, offset, total int) error {
-	if offset+shown >= total && offset == 0 {
-		return nil
+	var err error
+	switch {
+	case offset == 0 && shown >= total:
+	case shown == 0:
+		_, err = fmt.Fprintf(w, "(no rows from offset %d: %d in all)\n", offset, total)
+	default:
+		_, err = fmt.Fprintf(w, "(rows %d-%d of %d; see --offset and --limit)\n", offset+1, offset+shown, total)
 	}
-	first := offset + 1
-	if shown == 0 {
-		first = offset
-	}
-	_, err := fmt.Fprintf(w, "(rows %d-%d of %d; see --offset and --limit)\n", first, offset+shown, total)
 	return err
 }
 

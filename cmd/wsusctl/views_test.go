@@ -59,6 +59,10 @@ func TestViewCommands(t *testing.T) {
 			"UPDATE ID                             KB         CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR  DECLINED  TITLE",
 			"11111111-1111-4111-8111-111111111111  KB5050001  -               -         0       0          1       Pilot         no        2026-03 Cumulative Update",
 		)},
+		{[]string{"updates", "--offset", "9"}, lines(
+			"UPDATE ID  KB  CLASSIFICATION  SEVERITY  NEEDED  INSTALLED  FAILED  APPROVED FOR  DECLINED  TITLE",
+			"(no rows from offset 9: 2 in all)",
+		)},
 		{[]string{"update", "KB5050001"}, lines(
 			"Title:           2026-03 Cumulative Update",
 			"Update ID:       11111111-1111-4111-8111-111111111111 (revision 301)",
