@@ -292,7 +292,9 @@ func TestRuleDeclineNeverDeclinesWhatSomeoneHas(t *testing.T) {
 	x64 := catalog.Computer{ID: "a", Architecture: "AMD64", OSLocale: "en-US", OSDescription: "Windows 10 Enterprise"}
 	arm := catalog.Computer{ID: "b", Architecture: "ARM64", OSLocale: "ja-JP", OSDescription: "Windows 11 Pro"}
 	unknown := catalog.Computer{ID: "c"}
-	armUpdate := update(upd1, func(u *catalog.UpdateView) { u.Title = "2026-03 Cumulative Update for Windows 11 for ARM64-based Systems" })
+	armUpdate := update(upd1, func(u *catalog.UpdateView) {
+		u.Title = "2026-03 Cumulative Update for Windows 11 for ARM64-based Systems"
+	})
 	cases := []struct {
 		name      string
 		u         catalog.UpdateView

@@ -10,6 +10,8 @@ package acceptance
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -355,6 +357,38 @@ func TestSupersededAutoDecline(t *testing.T) {
 		}
 		if rep := e.run(1); len(rep.Declined) != 0 {
 			t.Fatalf("declined again after an admin un-declined it: %+v", rep.Declined)
+		}
+	})
+}
+
+// TestServerRunsRulesOnDemand: the server wires its runner into the admin
+// API: POST /api/v1/rules/run runs the rules there and answers what it did.
+func TestServerRunsRulesOnDemand(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		if _, err := e.store.PutApprovalRule(ctx, catalog.ApprovalRule{ID: uuid.New(), Name: "Everything", Enabled: true,
+			Groups: []uuid.UUID{pilotID}}); err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, e.base+"/api/v1/rules/run", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer test-token") // testserver's admin token
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var rep rules.Report
+		if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /api/v1/rules/run: %d, %v", resp.StatusCode, err)
+		}
+		if a, ok := e.approved(demoUpdate, pilotID); !ok || a.By != "rule:Everything" || len(rep.Approved) == 0 {
+			t.Fatalf("after the run: approval %+v, report %+v", a, rep)
+		}
+		if entries := e.audit("bootstrap", "rules.run"); len(entries) != 1 {
+			t.Errorf("audit of the run: %+v", entries)
 		}
 	})
 }
