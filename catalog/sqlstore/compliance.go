@@ -61,29 +61,46 @@ func likePattern(text string) string {
 	return "%" + r.Replace(strings.ToLower(text)) + "%"
 }
 
+// updateFrom returns the FROM clause of a query over updates whose other
+// clauses are rest: revision r, joined to update_compliance uc and
+// update_state us only when rest names them (a join per listed revision
+// is most of the cost of a count).
+func updateFrom(rest string) string {
+	from := " FROM revision r"
+	if strings.Contains(rest, "uc.") {
+		from += " LEFT JOIN update_compliance uc ON uc.update_id = r.update_id"
+	}
+	if strings.Contains(rest, "us.") {
+		from += " LEFT JOIN update_state us ON us.update_id = r.update_id"
+	}
+	return from
+}
+
 // The SQL of what an update is, over revision r, update_state us and
 // update_compliance uc (updateFrom).
 const (
-	updateFrom = ` FROM revision r
-		LEFT JOIN update_compliance uc ON uc.update_id = r.update_id
-		LEFT JOIN update_state us ON us.update_id = r.update_id`
-	listedSQL     = "r.is_newest = TRUE AND r.is_bundled = FALSE"
-	notDeclined   = "(us.declined IS NULL OR us.declined = FALSE)"
-	declinedSQL   = "(us.declined IS NOT NULL AND us.declined = TRUE)"
-	hasApproval   = "EXISTS (SELECT 1 FROM approval a WHERE a.update_id = r.update_id)"
-	approvedSQL   = "(" + notDeclined + " AND " + hasApproval + ")"
-	supersededSQL = `EXISTS (SELECT 1 FROM supersedence sd JOIN revision r2 ON r2.id = sd.revision_id AND r2.is_newest = TRUE
-		WHERE sd.update_id = r.update_id)`
-	neededSQL = "COALESCE(uc.needed, 0)"
-	failedSQL = "COALESCE(uc.failed, 0)"
+	listedSQL = "r.is_newest = TRUE AND r.is_bundled = FALSE"
+	// The sets below are uncorrelated subqueries: each engine reads them
+	// once per query (SQLite into an ephemeral index, PostgreSQL into a
+	// hashed subplan), not once per revision.
+	declinedSet   = "(SELECT update_id FROM update_state WHERE declined = TRUE)"
+	declinedSQL   = "r.update_id IN " + declinedSet
+	notDeclined   = "r.update_id NOT IN " + declinedSet
+	hasApproval   = "r.update_id IN (SELECT update_id FROM approval)"
+	approvedSQL   = "(" + hasApproval + " AND " + notDeclined + ")"
+	supersededSQL = `r.update_id IN (SELECT sd.update_id FROM supersedence sd
+		JOIN revision r2 ON r2.id = sd.revision_id AND r2.is_newest = TRUE)`
+	needingSQL = "r.update_id IN (SELECT update_id FROM update_compliance WHERE needed + failed > 0)"
+	neededSQL  = "COALESCE(uc.needed, 0)"
+	failedSQL  = "COALESCE(uc.failed, 0)"
 )
 
 // boolSQL is the condition of want on the condition cond.
 func boolSQL(cond string, want bool) string {
 	if want {
-		return cond
+		return "(" + cond + ")"
 	}
-	return "NOT " + cond
+	return "NOT (" + cond + ")"
 }
 
 // updateWhere returns the WHERE clause of q (without its page and order).
@@ -106,14 +123,18 @@ func (s *Store) updateWhere(q catalog.UpdateQuery, a *sqlArgs) (string, error) {
 	}
 	w := []string{listedSQL, "r.update_type " + s.d.InList(a.add(jsonList(types)), "text")}
 	if q.Text != "" {
-		w = append(w, `r.search_text LIKE `+a.add(likePattern(q.Text))+` ESCAPE '\'`)
+		// A set read by one pass over the table: the listed revisions'
+		// index (revision_listed) would fetch each row apart.
+		w = append(w, `r.id IN (SELECT t.id FROM revision t WHERE t.search_text LIKE `+a.add(likePattern(q.Text))+` ESCAPE '\')`)
 	}
+	// Uncorrelated: the engines build the set of revisions once, from the
+	// index on prerequisite.update_id.
 	if len(q.Products) > 0 {
-		w = append(w, "EXISTS (SELECT 1 FROM prerequisite p WHERE p.revision_id = r.id AND p.update_id "+
+		w = append(w, "r.id IN (SELECT p.revision_id FROM prerequisite p WHERE p.update_id "+
 			s.d.InList(a.add(jsonList(q.Products)), "uuid")+")")
 	}
 	if len(q.Classifications) > 0 {
-		w = append(w, "EXISTS (SELECT 1 FROM prerequisite p WHERE p.revision_id = r.id AND p.update_id "+
+		w = append(w, "r.id IN (SELECT p.revision_id FROM prerequisite p WHERE p.update_id "+
 			s.d.InList(a.add(jsonList(q.Classifications)), "uuid")+")")
 	}
 	if len(q.Severities) > 0 {
@@ -136,8 +157,7 @@ func (s *Store) updateWhere(q catalog.UpdateQuery, a *sqlArgs) (string, error) {
 		w = append(w, boolSQL(supersededSQL, *q.Superseded))
 	}
 	if q.ApprovedFor != uuid.Nil {
-		w = append(w, notDeclined+" AND EXISTS (SELECT 1 FROM approval a WHERE a.update_id = r.update_id AND a.group_id = "+
-			a.add(q.ApprovedFor)+")")
+		w = append(w, notDeclined+" AND r.update_id IN (SELECT update_id FROM approval WHERE group_id = "+a.add(q.ApprovedFor)+")")
 	}
 	if !q.ReleasedAfter.IsZero() {
 		if err := catalog.CheckTime("ReleasedAfter", q.ReleasedAfter); err != nil {
@@ -214,24 +234,28 @@ func (s *Store) ListUpdates(ctx context.Context, q catalog.UpdateQuery) ([]catal
 	order := s.updateOrder(q)
 	var total int
 	views, err := readOne(ctx, s, op, func(t *tx) ([]catalog.UpdateView, error) {
-		if err := t.queryRow(ctx, "SELECT count(*)"+updateFrom+where, a.list...).Scan(num(&total)); err != nil {
-			return nil, fmt.Errorf("count: %w", err)
-		}
-		if total <= offset {
-			return nil, nil
-		}
+		// The page and the total in one pass (a window count); a page past
+		// the end has no row to carry the total, which a count then reads.
 		var ids []int32
+		total = -1
 		page := slices.Clone(a.list)
 		pa := sqlArgs{page}
-		err := t.query(ctx, "SELECT r.id"+updateFrom+where+order+" LIMIT "+pa.add(limit)+" OFFSET "+pa.add(offset), pa.list,
+		err := t.query(ctx, "SELECT r.id, count(*) OVER ()"+updateFrom(where+order)+where+order+
+			" LIMIT "+pa.add(limit)+" OFFSET "+pa.add(offset), pa.list,
 			func(row Row) error {
 				var id int32
-				err := row.Scan(num(&id))
+				err := row.Scan(num(&id), num(&total))
 				ids = append(ids, id)
 				return err
 			})
 		if err != nil {
 			return nil, err
+		}
+		if total < 0 {
+			if err := t.queryRow(ctx, "SELECT count(*)"+updateFrom(where)+where, a.list...).Scan(num(&total)); err != nil {
+				return nil, fmt.Errorf("count: %w", err)
+			}
+			return nil, nil
 		}
 		return updateViews(ctx, t, ids)
 	})
@@ -283,7 +307,7 @@ func updateViews(ctx context.Context, t *tx, ids []int32) ([]catalog.UpdateView,
 	err := t.query(ctx, `SELECT r.id, r.update_id, r.revision_number, r.update_type, r.title, r.description,
 		r.kb_article_id, r.msrc_severity, r.cves, r.languages, r.creation_date, r.publication_state,
 		COALESCE(us.declined, FALSE), COALESCE(uc.installed, 0), COALESCE(uc.needed, 0), COALESCE(uc.failed, 0),
-		COALESCE(uc.not_applicable, 0)`+updateFrom+" WHERE r.id "+d.InList("$1", "integer"), []any{idList},
+		COALESCE(uc.not_applicable, 0)`+updateFrom("uc. us.")+" WHERE r.id "+d.InList("$1", "integer"), []any{idList},
 		func(row Row) error {
 			v := &catalog.UpdateView{}
 			var typ string
@@ -475,12 +499,14 @@ func (p *placer) below(group uuid.UUID) []uuid.UUID {
 	return out
 }
 
-// placementSQL returns the condition on computer c of being in group
-// (catalog.StatusQuery.Group), "" for every computer (zero, All
+// placementSQL returns the condition on the client ID column col of being
+// in group (catalog.StatusQuery.Group), "" for every computer (zero, All
 // Computers). An unknown group is an error wrapping catalog.ErrNotFound.
 // Requested group names are resolved in Go, once per distinct stored list
-// (computers share a few), and matched by the stored text.
-func placementSQL(ctx context.Context, t *tx, group uuid.UUID, a *sqlArgs) (string, error) {
+// (computers share a few), and matched by the stored text. The condition
+// holds only uncorrelated subqueries: the engines read each set of client
+// IDs once, not once per row, and col need not be joined to computer.
+func placementSQL(ctx context.Context, t *tx, group uuid.UUID, col string, a *sqlArgs) (string, error) {
 	if group == uuid.Nil || group == catalog.AllComputersGroupID {
 		return "", nil
 	}
@@ -514,16 +540,17 @@ func placementSQL(ctx context.Context, t *tx, group uuid.UUID, a *sqlArgs) (stri
 		return "", fmt.Errorf("requested groups: %w", err)
 	}
 	d := t.s.d
-	conds := []string{"EXISTS (SELECT 1 FROM computer_group cg WHERE cg.client_id = c.id AND cg.group_id " +
+	conds := []string{col + " IN (SELECT cg.client_id FROM computer_group cg WHERE cg.group_id " +
 		d.InList(a.add(jsonList(p.below(group))), "uuid") + ")"}
 	if len(inGroup) > 0 {
-		conds = append(conds, "c.requested_groups "+d.InList(a.add(jsonList(inGroup)), "text"))
+		conds = append(conds, col+" IN (SELECT rc.id FROM computer rc WHERE rc.requested_groups "+
+			d.InList(a.add(jsonList(inGroup)), "text")+")")
 	}
 	if group == catalog.UnassignedComputersGroupID {
-		c := "(NOT EXISTS (SELECT 1 FROM computer_group cg WHERE cg.client_id = c.id AND cg.group_id <> " +
-			a.add(catalog.AllComputersGroupID) + ")"
+		c := "(" + col + " NOT IN (SELECT cg.client_id FROM computer_group cg WHERE cg.group_id <> " + a.add(catalog.AllComputersGroupID) + ")"
 		if len(member) > 0 {
-			c += " AND (c.requested_groups IS NULL OR NOT (c.requested_groups " + d.InList(a.add(jsonList(member)), "text") + "))"
+			c += " AND " + col + " NOT IN (SELECT rc.id FROM computer rc WHERE rc.requested_groups " +
+				d.InList(a.add(jsonList(member)), "text") + ")"
 		}
 		conds = append(conds, c+")")
 	}
@@ -578,13 +605,15 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 	var total int
 	rows, err := readOne(ctx, s, op, func(t *tx) ([]catalog.StatusRow, error) {
 		var a sqlArgs
-		place, err := placementSQL(ctx, t, q.Group, &a)
-		if err != nil {
-			return nil, err
-		}
 		const cols = `c.id AS client_id, c.dns_name AS dns_name, x.update_id AS update_id, COALESCE(r.title, '') AS title,
 			COALESCE(r.kb_article_id, '') AS kb, x.state AS state, x.error_code AS error_code, x.changed_at AS changed_at,
 			c.last_status_time AS last_status`
+		scan := func(row Row) (catalog.StatusRow, error) {
+			var r catalog.StatusRow
+			err := row.Scan(&r.ClientID, &r.DNSName, uuidDest{&r.UpdateID}, &r.Title, &r.KBArticleID, num(&r.State),
+				num(&r.ErrorCode), timeDest{&r.ChangedAt}, timeDest{&r.LastStatus})
+			return r, err
+		}
 		var branches []string
 		if len(states) > 0 {
 			w := []string{"x.state " + s.d.InList(a.add(jsonList(states)), "integer")}
@@ -594,17 +623,68 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 			if q.ClientID != "" {
 				w = append(w, "x.client_id = "+a.add(q.ClientID))
 			}
+			place, err := placementSQL(ctx, t, q.Group, "x.client_id", &a)
+			if err != nil {
+				return nil, err
+			}
 			if place != "" {
 				w = append(w, place)
 			}
+			where := " WHERE " + strings.Join(w, " AND ")
+			if !noStatus {
+				// Stored states only: counted from update_status alone
+				// (from the update_status_update index when the update
+				// is fixed), and listed in the order of the
+				// computer_dns_name index when the update is fixed, so
+				// that a page of an update every computer reported reads
+				// a page of computers.
+				if err := t.queryRow(ctx, "SELECT count(*) FROM update_status x"+where, a.list...).Scan(num(&total)); err != nil {
+					return nil, fmt.Errorf("count: %w", err)
+				}
+				if total <= offset {
+					return nil, nil
+				}
+				order := " ORDER BY " + s.byteOrder("c.dns_name") + ", " + s.byteOrder("c.id")
+				if q.UpdateID == uuid.Nil {
+					order += ", " + s.byteOrder("COALESCE(r.title, '')") + ", x.update_id"
+				}
+				from := " FROM update_status x JOIN computer c ON c.id = x.client_id"
+				if q.UpdateID != uuid.Nil && s.d.Name() == "sqlite" {
+					// When a good part of the computers reported the
+					// update, walking the computers in name order and
+					// looking their state up finds a page soonest; SQLite
+					// takes the tables in the order of a CROSS JOIN.
+					// (PostgreSQL's planner weighs that itself.)
+					var computers int
+					if err := t.queryRow(ctx, "SELECT count(*) FROM computer").Scan(num(&computers)); err != nil {
+						return nil, fmt.Errorf("count computers: %w", err)
+					}
+					if total*4 >= computers {
+						from = " FROM computer c CROSS JOIN update_status x ON x.client_id = c.id"
+					}
+				}
+				var out []catalog.StatusRow
+				err := t.query(ctx, "SELECT "+cols+from+`
+					LEFT JOIN revision r ON r.update_id = x.update_id AND r.is_newest = TRUE`+where+order+
+					" LIMIT "+a.add(limit)+" OFFSET "+a.add(offset), a.list, func(row Row) error {
+					r, err := scan(row)
+					out = append(out, r)
+					return err
+				})
+				return out, err
+			}
 			branches = append(branches, "SELECT "+cols+` FROM update_status x JOIN computer c ON c.id = x.client_id
-				LEFT JOIN revision r ON r.update_id = x.update_id AND r.is_newest = TRUE WHERE `+strings.Join(w, " AND "))
+				LEFT JOIN revision r ON r.update_id = x.update_id AND r.is_newest = TRUE`+where)
 		}
 		if noStatus {
 			u := s.uuidParam(a.add(q.UpdateID))
 			w := []string{"(x.state IS NULL OR x.state = 0)"}
 			if q.ClientID != "" {
 				w = append(w, "c.id = "+a.add(q.ClientID))
+			}
+			place, err := placementSQL(ctx, t, q.Group, "c.id", &a)
+			if err != nil {
+				return nil, err
 			}
 			if place != "" {
 				w = append(w, place)
@@ -630,13 +710,9 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 		var out []catalog.StatusRow
 		err = t.query(ctx, `SELECT l.client_id, l.dns_name, l.update_id, l.title, l.kb, l.state, l.error_code, l.changed_at,
 			l.last_status`+from+order+" LIMIT "+a.add(limit)+" OFFSET "+a.add(offset), a.list, func(row Row) error {
-			var r catalog.StatusRow
-			if err := row.Scan(&r.ClientID, &r.DNSName, uuidDest{&r.UpdateID}, &r.Title, &r.KBArticleID, num(&r.State),
-				num(&r.ErrorCode), timeDest{&r.ChangedAt}, timeDest{&r.LastStatus}); err != nil {
-				return err
-			}
+			r, err := scan(row)
 			out = append(out, r)
-			return nil
+			return err
 		})
 		return out, err
 	})
@@ -690,7 +766,7 @@ func (s *Store) ListComputers(ctx context.Context, q catalog.ComputerQuery) ([]c
 	views, err := readOne(ctx, s, op, func(t *tx) ([]catalog.ComputerView, error) {
 		var a sqlArgs
 		var w []string
-		place, err := placementSQL(ctx, t, q.Group, &a)
+		place, err := placementSQL(ctx, t, q.Group, "c.id", &a)
 		if err != nil {
 			return nil, err
 		}
@@ -772,7 +848,7 @@ func (s *Store) GroupCounts(ctx context.Context, group uuid.UUID, updateIDs []uu
 	op := "group counts of " + group.String()
 	return readOne(ctx, s, op, func(t *tx) (map[uuid.UUID]catalog.ComplianceCounts, error) {
 		var a sqlArgs
-		place, err := placementSQL(ctx, t, group, &a)
+		place, err := placementSQL(ctx, t, group, "c.id", &a)
 		if err != nil {
 			return nil, err
 		}
@@ -791,17 +867,24 @@ func (s *Store) GroupCounts(ctx context.Context, group uuid.UUID, updateIDs []uu
 		if len(updateIDs) == 0 {
 			return out, nil
 		}
+		a = sqlArgs{}
 		var q string
 		if place == "" {
 			// Every computer: the kept counts.
 			q = "SELECT update_id, installed, needed, failed, not_applicable FROM update_compliance WHERE update_id " +
 				s.d.InList(a.add(jsonList(updateIDs)), "uuid")
 		} else {
+			// From the update_status_update index alone: (update_id,
+			// state, client_id) holds all this reads.
+			placeX, err := placementSQL(ctx, t, group, "x.client_id", &a)
+			if err != nil {
+				return nil, err
+			}
 			q = `SELECT x.update_id, sum(CASE WHEN x.state = 4 THEN 1 ELSE 0 END),
 				sum(CASE WHEN x.state IN (2, 3, 6) THEN 1 ELSE 0 END), sum(CASE WHEN x.state = 5 THEN 1 ELSE 0 END),
 				sum(CASE WHEN x.state = 1 THEN 1 ELSE 0 END)
-				FROM update_status x JOIN computer c ON c.id = x.client_id
-				WHERE x.update_id ` + s.d.InList(a.add(jsonList(updateIDs)), "uuid") + " AND " + place + " GROUP BY x.update_id"
+				FROM update_status x
+				WHERE x.update_id ` + s.d.InList(a.add(jsonList(updateIDs)), "uuid") + " AND " + placeX + " GROUP BY x.update_id"
 		}
 		err = t.query(ctx, q, a.list, func(row Row) error {
 			var u uuid.UUID
@@ -820,43 +903,22 @@ func (s *Store) GroupCounts(ctx context.Context, group uuid.UUID, updateIDs []uu
 	})
 }
 
-// computerRollup adds one computer to a group's or the server's rollup.
-func computerRollup(c catalog.ComplianceCounts, lastStatus, since time.Time, computers, needing, failing, upToDate, notReported *int, pairs *catalog.ComplianceCounts) {
-	*computers++
-	switch {
-	case c.Needed+c.Failed > 0:
-		*needing++
-	case !lastStatus.IsZero():
-		*upToDate++
-	}
-	if c.Failed > 0 {
-		*failing++
-	}
-	if lastStatus.IsZero() || lastStatus.Before(since) {
-		*notReported++
-	}
-	pairs.Installed += c.Installed
-	pairs.Needed += c.Needed
-	pairs.Failed += c.Failed
-	pairs.NotApplicable += c.NotApplicable
-}
-
 // GroupCompliance rolls up every target group: All Computers first, then
-// Unassigned Computers, then the others by name (byte order) and ID. It
-// reads every computer once and places each as the scan does; see
-// catalog.ComplianceStore.
+// Unassigned Computers, then the others by name (byte order) and ID; see
+// catalog.ComplianceStore. The database sums the computers by what places
+// them (their requested groups and their assigned groups, a few distinct
+// values), and each sum is placed once, as the scan places computers.
 func (s *Store) GroupCompliance(ctx context.Context, notReportedSince time.Time) ([]catalog.GroupCompliance, error) {
 	const op = "group compliance"
 	if err := catalog.CheckTime("notReportedSince", notReportedSince); err != nil {
 		return nil, s.invalid(op, err)
 	}
-	since := s.truncate(notReportedSince)
+	agg := "group_concat(group_id, ',')"
+	if s.d.Name() == "postgres" {
+		agg = "string_agg(CAST(group_id AS text), ',' ORDER BY group_id)"
+	}
 	return readOne(ctx, s, op, func(t *tx) ([]catalog.GroupCompliance, error) {
 		p, err := loadPlacer(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		assigned, err := computerGroups(ctx, t, "")
 		if err != nil {
 			return nil, err
 		}
@@ -864,37 +926,51 @@ func (s *Store) GroupCompliance(ctx context.Context, notReportedSince time.Time)
 		for id, g := range p.groups {
 			byGroup[id] = &catalog.GroupCompliance{GroupID: id, Name: g.Name}
 		}
-		placed := map[string][]uuid.UUID{} // by requested groups text and assignment
-		err = t.query(ctx, "SELECT id, requested_groups, last_status_time, "+computerCounts+" FROM computer", nil, func(row Row) error {
-			var id string
-			var requested sql.NullString
-			var last time.Time
-			var c catalog.ComplianceCounts
-			if err := row.Scan(&id, &requested, timeDest{&last}, num(&c.Installed), num(&c.Needed), num(&c.Failed),
-				num(&c.NotApplicable)); err != nil {
+		err = t.query(ctx, `SELECT c.requested_groups, g.groups, count(*),
+			sum(CASE WHEN c.needed_count + c.failed_count > 0 THEN 1 ELSE 0 END),
+			sum(CASE WHEN c.failed_count > 0 THEN 1 ELSE 0 END),
+			sum(CASE WHEN c.needed_count + c.failed_count = 0 AND c.last_status_time IS NOT NULL THEN 1 ELSE 0 END),
+			sum(CASE WHEN c.last_status_time IS NULL OR c.last_status_time < $1 THEN 1 ELSE 0 END),
+			sum(c.installed_count), sum(c.needed_count), sum(c.failed_count), sum(c.not_applicable_count)
+			FROM computer c LEFT JOIN (SELECT client_id, `+agg+` AS groups FROM computer_group GROUP BY client_id) g
+				ON g.client_id = c.id
+			GROUP BY c.requested_groups, g.groups`, []any{s.d.Time(s.truncate(notReportedSince))}, func(row Row) error {
+			var requested, assignedText sql.NullString
+			var r catalog.GroupCompliance
+			u := &r.Updates
+			if err := row.Scan(&requested, &assignedText, num(&r.Computers), num(&r.NeedingUpdates), num(&r.WithFailures),
+				num(&r.UpToDate), num(&r.NotReported), num(&u.Installed), num(&u.Needed), num(&u.Failed), num(&u.NotApplicable)); err != nil {
 				return err
 			}
-			key := requested.String + "\x00" + fmt.Sprint(assigned[id])
-			groups, ok := placed[key]
-			if !ok {
-				var names []string
-				if requested.Valid {
-					if err := json.Unmarshal([]byte(requested.String), &names); err != nil {
-						return fmt.Errorf("requested groups of %q: %w", id, err)
-					}
+			var names []string
+			if requested.Valid {
+				if err := json.Unmarshal([]byte(requested.String), &names); err != nil {
+					return fmt.Errorf("stored requested groups: %w", err)
 				}
-				set, _ := p.resolve(names, assigned[id])
-				for g := range set {
-					groups = append(groups, g)
-				}
-				placed[key] = groups
 			}
-			for _, g := range groups {
-				r := byGroup[g]
-				if r == nil {
-					continue
+			var assigned []uuid.UUID
+			if assignedText.Valid {
+				for _, g := range strings.Split(assignedText.String, ",") {
+					id, err := uuid.Parse(g)
+					if err != nil {
+						return fmt.Errorf("assigned group %q: %w", g, err)
+					}
+					assigned = append(assigned, id)
 				}
-				computerRollup(c, last, since, &r.Computers, &r.NeedingUpdates, &r.WithFailures, &r.UpToDate, &r.NotReported, &r.Updates)
+			}
+			set, _ := p.resolve(names, assigned)
+			for g := range set {
+				if sum := byGroup[g]; sum != nil {
+					sum.Computers += r.Computers
+					sum.NeedingUpdates += r.NeedingUpdates
+					sum.WithFailures += r.WithFailures
+					sum.UpToDate += r.UpToDate
+					sum.NotReported += r.NotReported
+					sum.Updates.Installed += u.Installed
+					sum.Updates.Needed += u.Needed
+					sum.Updates.Failed += u.Failed
+					sum.Updates.NotApplicable += u.NotApplicable
+				}
 			}
 			return nil
 		})
@@ -952,11 +1028,12 @@ func (s *Store) ComplianceSummary(ctx context.Context, notReportedSince time.Tim
 		if err != nil {
 			return sum, err
 		}
+		// One pass over the listed revisions, every class a set read once.
 		err = t.queryRow(ctx, `SELECT count(*),
-			COALESCE(sum(CASE WHEN `+neededSQL+` + `+failedSQL+` > 0 AND `+notDeclined+` AND NOT `+hasApproval+` THEN 1 ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN `+needingSQL+` AND `+notDeclined+` AND NOT (`+hasApproval+`) THEN 1 ELSE 0 END), 0),
 			COALESCE(sum(CASE WHEN `+approvedSQL+` THEN 1 ELSE 0 END), 0),
 			COALESCE(sum(CASE WHEN `+declinedSQL+` THEN 1 ELSE 0 END), 0),
-			COALESCE(sum(CASE WHEN `+supersededSQL+` THEN 1 ELSE 0 END), 0)`+updateFrom+where, a.list...).
+			COALESCE(sum(CASE WHEN `+supersededSQL+` THEN 1 ELSE 0 END), 0) FROM revision r`+where, a.list...).
 			Scan(num(&sum.Updates), num(&sum.NeedingApproval), num(&sum.Approved), num(&sum.Declined), num(&sum.Superseded))
 		if err != nil {
 			return sum, fmt.Errorf("updates: %w", err)

@@ -26,13 +26,18 @@ UPDATE revision SET is_newest = TRUE WHERE revision_number =
     (SELECT max(r2.revision_number) FROM revision r2 WHERE r2.update_id = revision.update_id);
 UPDATE revision SET is_bundled = TRUE WHERE EXISTS
     (SELECT 1 FROM bundle_member b WHERE b.update_id = revision.update_id);
-CREATE INDEX revision_listed ON revision (update_type, is_newest, is_bundled);
+-- The listed revisions, covering what counts and the default order read.
+CREATE INDEX revision_listed ON revision (is_newest, is_bundled, update_type, update_id, creation_date);
 CREATE INDEX revision_kb ON revision (kb_article_id);
 
 -- The Win32HResult of the last install failure (event 182) a computer
 -- reported for the update; 0 unless state is 5 (Failed).
 ALTER TABLE update_status ADD COLUMN error_code integer NOT NULL DEFAULT 0;
-CREATE INDEX update_status_update ON update_status (update_id, state);
+-- An update's states, covering what its counts and its computers' sets
+-- read.
+CREATE INDEX update_status_update ON update_status (update_id, state, client_id);
+-- A group's computers (the embedded schema has had it since its 0002).
+CREATE INDEX computer_group_group ON computer_group (group_id);
 
 -- Counts kept in the transaction that changes a state (applyStatuses,
 -- DeleteComputers): per update, the computers in each compliance class
