@@ -89,6 +89,8 @@ var fuzzEndpoints = []struct{ method, path string }{
 	{http.MethodPost, "/api/v1/updates/%s/undecline"},
 	{http.MethodGet, "/api/v1/updates?%s"},
 	{http.MethodGet, "/api/v1/computers/%s"},
+	{http.MethodGet, "/api/v1/computers?%s"},
+	{http.MethodGet, "/api/v1/compliance/groups?%s"},
 }
 
 func FuzzAdminAPI(f *testing.F) {
@@ -118,6 +120,8 @@ func FuzzAdminAPI(f *testing.F) {
 	add(5, "product=Windows&classification=all&severity=none,Critical&released_after=2026-01-01", ``)
 	add(5, "format=csv&min_needed=1", ``)
 	add(6, fuzzComputer, ``)
+	add(7, "q=pc&group=Pilot&needing=true&not_reported_days=30&sort=failed&order=asc&limit=5&format=csv", ``)
+	add(8, "not_reported_days=7&format=csv", ``)
 	f.Add(uint8(0), "", "text/plain", []byte(`{}`))
 	f.Add(uint8(1), "", "application/json; charset=utf-8", []byte(`{"name":"Ring 2"}`))
 	log := &syncbuf.Buffer{}

@@ -36,6 +36,8 @@ func readQuery(q url.Values, known []string, lists ...string) *queryReader {
 	slices.Sort(keys)
 	for _, k := range keys {
 		switch {
+		case len(known) == 0:
+			p.fail("unknown query parameter %q: this resource takes none", k)
 		case !slices.Contains(known, k):
 			p.fail("unknown query parameter %q; known: %s", k, strings.Join(known, ", "))
 		case len(q[k]) > 1 && !slices.Contains(lists, k):
