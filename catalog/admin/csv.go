@@ -22,6 +22,12 @@ import (
 // The answer's X-Total-Count header says how many rows the query selects in
 // all, so a client can tell an export that MaxCSVRows cut short.
 //
+// Cells hold text computers and upstreams chose (DNS names, titles): a cell
+// that starts with "=", "+", "-", "@", a tab or a carriage return gets a
+// leading "'", so that a spreadsheet shows it as text instead of running it
+// as a formula (OWASP's CSV injection advice). Nothing this API writes
+// starts so otherwise: counts are not negative, times start with a digit.
+//
 // The status is decided on the first page: a store failure then is the
 // usual JSON error. A failure on a later page aborts the answer
 // (http.ErrAbortHandler) so that the client sees a broken transfer, never
@@ -71,9 +77,41 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, name string,
 	}
 }
 
+// csvWriter writes CSV records with every cell made inert (see
+// inertCell).
+type csvWriter struct{ w *csv.Writer }
+
+func (c csvWriter) Write(record []string) error {
+	for i, cell := range record {
+		record[i] = inertCell(cell)
+	}
+	return c.w.Write(record)
+}
+
+func (c csvWriter) WriteAll(records [][]string) error {
+	for _, rec := range records {
+		if err := c.Write(rec); err != nil {
+			return err
+		}
+	}
+	c.w.Flush()
+	return c.w.Error()
+}
+
+func (c csvWriter) Flush() { c.w.Flush() }
+
+// inertCell returns cell, with a leading "'" when a spreadsheet would read
+// it as a formula.
+func inertCell(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
+}
+
 // startCSV writes the headers of a CSV answer (total < 0 leaves
 // X-Total-Count out) and its header row.
-func startCSV(w http.ResponseWriter, name string, header []string, total int) *csv.Writer {
+func startCSV(w http.ResponseWriter, name string, header []string, total int) csvWriter {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/csv; charset=utf-8")
 	hd.Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
@@ -83,7 +121,7 @@ func startCSV(w http.ResponseWriter, name string, header []string, total int) *c
 		hd.Set("X-Total-Count", strconv.Itoa(total))
 	}
 	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
+	cw := csvWriter{csv.NewWriter(w)}
 	_ = cw.Write(header) // an error shows again at the first flush
 	return cw
 }

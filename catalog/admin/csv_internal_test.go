@@ -94,3 +94,15 @@ func TestStreamCSVPages(t *testing.T) {
 		t.Error("a failed later page did not abort")
 	})
 }
+
+func TestInertCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "alpha.contoso.test": "alpha.contoso.test", "=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")",
+		"+1": "'+1", "-2+3": "'-2+3", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "\rx": "'\rx",
+		"2026-04-10T08:00:00Z": "2026-04-10T08:00:00Z", `{"a":1}`: `{"a":1}`, "0x80240022": "0x80240022",
+	} {
+		if got := inertCell(in); got != want {
+			t.Errorf("inertCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

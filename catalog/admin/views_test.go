@@ -643,3 +643,23 @@ func TestUpdateViewsAfterImport(t *testing.T) {
 		}
 	})
 }
+
+// A DNS name a client chose that a spreadsheet would run as a formula is
+// exported as text.
+func TestCSVCellsAreInert(t *testing.T) {
+	eachEngine(t, func(t *testing.T, f *fixture) {
+		const clientC, name = "0f6a2b4c-0000-4000-8000-00000000000c", "=HYPERLINK(\"http://evil.test\")"
+		if err := f.store.RecordAuthorization(context.Background(), clientC, name, nil, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := f.getCSV("/api/v1/computers?format=csv&q=hyperlink", nil)
+		if len(got) != 2 || got[1][0] != clientC || got[1][1] != "'"+name {
+			t.Errorf("CSV = %q, want the DNS name as text: '%s", got, name)
+		}
+		// JSON answers it as it is.
+		list := f.get("/api/v1/computers?q=hyperlink")["computers"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["dns_name"] != name {
+			t.Errorf("JSON = %v", list)
+		}
+	})
+}
