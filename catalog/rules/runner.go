@@ -16,20 +16,18 @@ import (
 	"wsus/catalog"
 )
 
-// Store is the part of catalog.Store a Runner uses. When it also answers
-// catalog.ComplianceStore, the Runner reads the updates and group counts
-// from those views; else it computes them from the methods below.
+// Store is the part of catalog.Store a Runner uses: the updates and the
+// group counts come from the compliance views (catalog.ComplianceStore).
 type Store interface {
 	catalog.RuleStore
-	Summaries(ctx context.Context) ([]catalog.Summary, error)
-	Revision(ctx context.Context, id int32) (*catalog.Revision, error)
+	ListUpdates(ctx context.Context, q catalog.UpdateQuery) ([]catalog.UpdateView, int, error)
+	GroupCounts(ctx context.Context, group uuid.UUID, updateIDs []uuid.UUID) (map[uuid.UUID]catalog.ComplianceCounts, error)
 	TargetGroups(ctx context.Context) ([]catalog.TargetGroup, error)
 	SetApproval(ctx context.Context, a catalog.Approval) (catalog.Approval, error)
 	Approvals(ctx context.Context) ([]catalog.Approval, error)
 	SetDeclined(ctx context.Context, updateID uuid.UUID, declined bool) error
 	UpdateStates(ctx context.Context) ([]catalog.UpdateState, error)
 	Computers(ctx context.Context) ([]catalog.Computer, error)
-	Statuses(ctx context.Context, clientID string) ([]catalog.UpdateStatus, error)
 	AppendAudit(ctx context.Context, e catalog.AuditEntry) (catalog.AuditEntry, error)
 }
 
@@ -135,7 +133,7 @@ func (r *Runner) Load(ctx context.Context, now time.Time) (Input, error) {
 	if len(in.Rules) == 0 && !in.AutoDecline.Superseded && len(in.AutoDecline.Architectures)+len(in.AutoDecline.Languages)+len(in.AutoDecline.Editions) == 0 {
 		return in, nil // nothing to decide: leave the catalog unread
 	}
-	v := viewsOf(s)
+	v := storeViews{s}
 	if in.Updates, err = v.updates(ctx); err != nil {
 		return in, fmt.Errorf("rules: load updates: %w", err)
 	}
