@@ -36,4 +36,3 @@ func (v storeViews) groupCounts(ctx context.Context, group uuid.UUID, ids []uuid
 	}
 	return m, nil
 }
-
