@@ -54,6 +54,33 @@ func (s *Store) uuidParam(p string) string {
 	return p
 }
 
+// literals returns "IN (...)" of a list of UUIDs or integers written as SQL
+// literals, "IN (NULL)" (matching nothing) when empty. Their text is safe
+// (hexadecimal digits and dashes, or digits), and literals let the
+// planners estimate how many rows match, which a bound JSON list hides
+// from PostgreSQL's (it assumes 100 elements: a scan of update_status
+// instead of its index for 50 updates).
+func literals[T uuid.UUID | int | int32](list []T) string {
+	if len(list) == 0 {
+		return "IN (NULL)"
+	}
+	var b strings.Builder
+	b.WriteString("IN (")
+	for i, v := range list {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		switch v := any(v).(type) {
+		case uuid.UUID:
+			b.WriteString("'" + v.String() + "'")
+		default:
+			fmt.Fprint(&b, v)
+		}
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
 // likePattern returns the LIKE pattern (with ESCAPE '\') of "contains
 // text", lower-cased: the columns it is matched against are lower-cased.
 func likePattern(text string) string {
@@ -121,21 +148,33 @@ func (s *Store) updateWhere(q catalog.UpdateQuery, a *sqlArgs) (string, error) {
 			return "", err
 		}
 	}
-	w := []string{listedSQL, "r.update_type " + s.d.InList(a.add(jsonList(types)), "text")}
+	// The types are known constants, written as literals: the planners
+	// estimate them far better than a bound list.
+	lits := make([]string, len(types))
+	for i, typ := range types {
+		lits[i] = "'" + string(typ) + "'"
+	}
+	w := []string{listedSQL, "r.update_type IN (" + strings.Join(lits, ", ") + ")"}
 	if q.Text != "" {
-		// A set read by one pass over the table: the listed revisions'
-		// index (revision_listed) would fetch each row apart.
-		w = append(w, `r.id IN (SELECT t.id FROM revision t WHERE t.search_text LIKE `+a.add(likePattern(q.Text))+` ESCAPE '\')`)
+		like := `LIKE ` + a.add(likePattern(q.Text)) + ` ESCAPE '\'`
+		if s.d.Name() == "sqlite" {
+			// A set read by one pass over the table: SQLite would
+			// otherwise walk the listed revisions' index
+			// (revision_listed) and fetch each row apart.
+			w = append(w, "r.id IN (SELECT t.id FROM revision t WHERE t.search_text "+like+")")
+		} else {
+			w = append(w, "r.search_text "+like)
+		}
 	}
 	// Uncorrelated: the engines build the set of revisions once, from the
 	// index on prerequisite.update_id.
 	if len(q.Products) > 0 {
 		w = append(w, "r.id IN (SELECT p.revision_id FROM prerequisite p WHERE p.update_id "+
-			s.d.InList(a.add(jsonList(q.Products)), "uuid")+")")
+			literals(q.Products)+")")
 	}
 	if len(q.Classifications) > 0 {
 		w = append(w, "r.id IN (SELECT p.revision_id FROM prerequisite p WHERE p.update_id "+
-			s.d.InList(a.add(jsonList(q.Classifications)), "uuid")+")")
+			literals(q.Classifications)+")")
 	}
 	if len(q.Severities) > 0 {
 		w = append(w, "r.msrc_severity "+s.d.InList(a.add(jsonList(q.Severities)), "text"))
@@ -372,10 +411,9 @@ func updateViews(ctx context.Context, t *tx, ids []int32) ([]catalog.UpdateView,
 			v.Supersedes, v.BundledUpdates = sm.SupersededUpdates, sm.BundledUpdates
 		}
 	}
-	updateList := jsonList(updateIDs)
 	err = t.query(ctx, `SELECT DISTINCT sd.update_id, r2.update_id FROM supersedence sd
 		JOIN revision r2 ON r2.id = sd.revision_id AND r2.is_newest = TRUE
-		WHERE sd.update_id `+d.InList("$1", "uuid"), []any{updateList}, func(row Row) error {
+		WHERE sd.update_id `+literals(updateIDs), nil, func(row Row) error {
 		var u, by uuid.UUID
 		if err := row.Scan(uuidDest{&u}, uuidDest{&by}); err != nil {
 			return err
@@ -389,7 +427,7 @@ func updateViews(ctx context.Context, t *tx, ids []int32) ([]catalog.UpdateView,
 		return nil, fmt.Errorf("superseding updates: %w", err)
 	}
 	err = t.query(ctx, `SELECT id, update_id, group_id, action, deadline, changed_at, changed_by FROM approval
-		WHERE update_id `+d.InList("$1", "uuid")+` ORDER BY id`, []any{updateList}, func(row Row) error {
+		WHERE update_id `+literals(updateIDs)+` ORDER BY id`, nil, func(row Row) error {
 		var ap catalog.Approval
 		var action string
 		if err := row.Scan(num(&ap.ID), uuidDest{&ap.UpdateID}, uuidDest{&ap.GroupID}, &action, timeDest{&ap.Deadline},
@@ -541,7 +579,7 @@ func placementSQL(ctx context.Context, t *tx, group uuid.UUID, col string, a *sq
 	}
 	d := t.s.d
 	conds := []string{col + " IN (SELECT cg.client_id FROM computer_group cg WHERE cg.group_id " +
-		d.InList(a.add(jsonList(p.below(group))), "uuid") + ")"}
+		literals(p.below(group)) + ")"}
 	if len(inGroup) > 0 {
 		conds = append(conds, col+" IN (SELECT rc.id FROM computer rc WHERE rc.requested_groups "+
 			d.InList(a.add(jsonList(inGroup)), "text")+")")
@@ -616,7 +654,7 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 		}
 		var branches []string
 		if len(states) > 0 {
-			w := []string{"x.state " + s.d.InList(a.add(jsonList(states)), "integer")}
+			w := []string{"x.state " + literals(states)}
 			if q.UpdateID != uuid.Nil {
 				w = append(w, "x.update_id = "+a.add(q.UpdateID))
 			}
@@ -872,7 +910,7 @@ func (s *Store) GroupCounts(ctx context.Context, group uuid.UUID, updateIDs []uu
 		if place == "" {
 			// Every computer: the kept counts.
 			q = "SELECT update_id, installed, needed, failed, not_applicable FROM update_compliance WHERE update_id " +
-				s.d.InList(a.add(jsonList(updateIDs)), "uuid")
+				literals(updateIDs)
 		} else {
 			// From the update_status_update index alone: (update_id,
 			// state, client_id) holds all this reads.
@@ -884,7 +922,7 @@ func (s *Store) GroupCounts(ctx context.Context, group uuid.UUID, updateIDs []uu
 				sum(CASE WHEN x.state IN (2, 3, 6) THEN 1 ELSE 0 END), sum(CASE WHEN x.state = 5 THEN 1 ELSE 0 END),
 				sum(CASE WHEN x.state = 1 THEN 1 ELSE 0 END)
 				FROM update_status x
-				WHERE x.update_id ` + s.d.InList(a.add(jsonList(updateIDs)), "uuid") + " AND " + placeX + " GROUP BY x.update_id"
+				WHERE x.update_id ` + literals(updateIDs) + " AND " + placeX + " GROUP BY x.update_id"
 		}
 		err = t.query(ctx, q, a.list, func(row Row) error {
 			var u uuid.UUID
