@@ -295,6 +295,11 @@ func TestRulesCRUD(t *testing.T) {
 			s.want(c.what, s.do(alice, http.MethodPost, "/api/v1/rings", c.body), http.StatusBadRequest, c.code, nil)
 		}
 		s.want("a taken position", s.do(alice, http.MethodPost, "/api/v1/rings", `{"name":"X","rule":"Monthly","position":2,"group":"Pilot"}`), http.StatusConflict, "conflict", nil)
+		var rings admin.RingList
+		s.want("list rings", s.do(viewer, http.MethodGet, "/api/v1/rings", ""), http.StatusOK, "", &rings)
+		if len(rings.Rings) != 2 {
+			t.Fatalf("refused requests stored rings: %+v", rings.Rings)
+		}
 		s.want("viewer changes a ring", s.do(viewer, http.MethodPut, "/api/v1/rings/Broad", broadRing), http.StatusForbidden, "forbidden", nil)
 		s.want("an unknown ring", s.do(viewer, http.MethodGet, "/api/v1/rings/Nowhere", ""), http.StatusNotFound, "not_found", nil)
 		s.want("an unknown rule", s.do(alice, http.MethodDelete, "/api/v1/rules/"+uuid.NewString(), ""), http.StatusNotFound, "not_found", nil)
