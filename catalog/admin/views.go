@@ -137,8 +137,17 @@ func (x *catalogIndex) categories(ids []uuid.UUID) []CategoryRef {
 type views struct {
 	now func() time.Time
 
-	mu  sync.Mutex
-	idx *catalogIndex // nil before the first
+	mu       sync.Mutex
+	idx      *catalogIndex // nil before the first
+	building *indexBuild   // the rebuild running, nil when none
+}
+
+// indexBuild is one rebuild of the index, which concurrent requests that
+// need one wait for instead of reading the summaries each.
+type indexBuild struct {
+	done chan struct{} // closed when idx or err is set
+	idx  *catalogIndex
+	err  error
 }
 
 // routeViews registers the update catalog views and the compliance
@@ -155,32 +164,61 @@ func (h *handler) routeViews() {
 
 // index returns the catalog index: the cached one while the change
 // sequence has not moved, or unless fresh while it is younger than
-// indexMaxAge (answered with stale set); else one rebuilt.
+// indexMaxAge (answered with stale set); else one rebuilt, or the one a
+// concurrent request is rebuilding.
 func (v *views) index(ctx context.Context, store Store, fresh bool) (*catalogIndex, error) {
 	seq, err := store.ChangeSequence(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("admin: index: %w", err)
 	}
 	v.mu.Lock()
-	idx := v.idx
-	v.mu.Unlock()
+	idx, running := v.idx, v.building
 	if idx != nil && (idx.seq == seq || !fresh && time.Since(idx.built) < indexMaxAge) {
+		v.mu.Unlock()
 		answered := *idx
 		answered.stale = idx.seq != seq
 		return &answered, nil
 	}
-	sums, err := store.Summaries(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("admin: index: %w", err)
+	if running == nil {
+		running = &indexBuild{done: make(chan struct{})}
+		v.building = running
+		v.mu.Unlock()
+		v.build(ctx, store, seq, running)
+	} else {
+		v.mu.Unlock()
 	}
-	idx = indexCatalog(sums)
-	idx.seq, idx.built = seq, time.Now()
+	select {
+	case <-running.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("admin: index: %w", ctx.Err())
+	}
+	if running.err != nil {
+		return nil, running.err
+	}
+	return running.idx, nil
+}
+
+// build reads the summaries into b and, unless a newer one is cached,
+// caches the index.
+func (v *views) build(ctx context.Context, store Store, seq int64, b *indexBuild) {
+	defer close(b.done)
+	sums, err := store.Summaries(ctx)
+	var idx *catalogIndex
+	if err == nil {
+		idx = indexCatalog(sums)
+		idx.seq, idx.built = seq, time.Now()
+	}
 	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.building = nil
+	if err != nil {
+		b.err = fmt.Errorf("admin: index: %w", err)
+		return
+	}
+	b.idx = idx
 	if v.idx == nil || seq >= v.idx.seq {
 		v.idx = idx
 	}
-	v.mu.Unlock()
-	return idx, nil
 }
 
 // catalogIndex returns the index (see views.index), answering a store
