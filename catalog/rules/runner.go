@@ -193,7 +193,25 @@ func (r *Runner) Run(ctx context.Context, now time.Time) (Report, error) {
 	d := Decide(in)
 	rep := r.report(ctx, in, Decision{Waits: d.Waits})
 	names := groupNames(ctx, s)
+	// A long run renews its lease every quarter of it, and stops when it
+	// lost it (another replica took it over after it expired).
+	renewed := time.Now()
+	keep := func() bool {
+		if time.Since(renewed) < r.cfg.Lease/4 {
+			return true
+		}
+		ok, err := s.AcquireRulesLease(ctx, r.cfg.Holder, r.cfg.Lease)
+		if err != nil || !ok {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("rules: lease lost (%v); the rest is left to the next run", err))
+			return false
+		}
+		renewed = time.Now()
+		return true
+	}
 	for _, a := range d.Approvals {
+		if !keep() {
+			return rep, nil
+		}
 		done, err := r.applyApproval(ctx, in, a, names)
 		if err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
@@ -202,6 +220,9 @@ func (r *Runner) Run(ctx context.Context, now time.Time) (Report, error) {
 		rep.Approved = append(rep.Approved, done)
 	}
 	for _, dc := range d.Declines {
+		if !keep() {
+			return rep, nil
+		}
 		done, err := r.applyDecline(ctx, in, dc)
 		if err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
