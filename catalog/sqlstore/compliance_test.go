@@ -129,3 +129,73 @@ func checkPrinted(t *testing.T, what string, got, want any) {
 		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
 	}
 }
+
+// TestRebuildCompliance: RebuildCompliance recomputes the counts from the
+// stored states, whatever the kept ones say, and the newest and bundled
+// flags from the catalog.
+func TestRebuildCompliance(t *testing.T) {
+	u1, u2 := uuid.MustParse("d0000000-0000-4000-8000-000000000001"), uuid.MustParse("d0000000-0000-4000-8000-000000000002")
+	for _, e := range engines() {
+		t.Run(e.name, func(t *testing.T) {
+			where := e.fresh(t)
+			s := e.open(t, where)
+			defer s.Close()
+			ctx := t.Context()
+			revs := []*catalog.Revision{
+				{Identity: catalog.Identity{UpdateID: u1, RevisionNumber: 1}, Type: catalog.TypeSoftware, Title: "one, old"},
+				{Identity: catalog.Identity{UpdateID: u1, RevisionNumber: 2}, Type: catalog.TypeSoftware, Title: "one"},
+				{Identity: catalog.Identity{UpdateID: u2, RevisionNumber: 1}, Type: catalog.TypeSoftware, Title: "two"},
+			}
+			if _, err := s.ImportRevisions(ctx, revs); err != nil {
+				t.Fatal(err)
+			}
+			for i, st := range []catalog.InstallState{catalog.StateInstalled, catalog.StateFailed, catalog.StateNotInstalled} {
+				id := fmt.Sprintf("d1000000-0000-4000-8000-00000000000%d", i)
+				if err := s.RecordAuthorization(ctx, id, id+".example", nil, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SetStatuses(ctx, id, []catalog.UpdateStatus{{UpdateID: u1, State: st}, {UpdateID: u2, State: catalog.StateNotApplicable}},
+					true, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw := e.raw(t, where)
+			for _, q := range []string{
+				"UPDATE update_compliance SET installed = 99, needed = 7",
+				"DELETE FROM update_compliance WHERE update_id = '" + u2.String() + "'",
+				"UPDATE computer SET needed_count = 5, failed_count = 0",
+				"UPDATE revision SET is_newest = NOT is_newest",
+			} {
+				if _, err := raw.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.RebuildCompliance(ctx); err != nil {
+				t.Fatal(err)
+			}
+			views, total, err := s.ListUpdates(ctx, catalog.UpdateQuery{Sort: catalog.SortByTitle})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, v := range views {
+				got = append(got, fmt.Sprintf("%s r%d %+v", v.Title, v.RevisionNumber, v.Computers))
+			}
+			checkPrinted(t, "updates after the rebuild", []any{total, got}, []any{2, []string{
+				"one r2 {Installed:1 Needed:1 Failed:1 NotApplicable:0 NoStatus:0}",
+				"two r1 {Installed:0 Needed:0 Failed:0 NotApplicable:3 NoStatus:0}"}})
+			comps, _, err := s.ListComputers(ctx, catalog.ComputerQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			for _, c := range comps {
+				got = append(got, fmt.Sprintf("%+v", c.Updates))
+			}
+			checkPrinted(t, "computers after the rebuild", got, []string{
+				"{Installed:1 Needed:0 Failed:0 NotApplicable:1 NoStatus:0}",
+				"{Installed:0 Needed:0 Failed:1 NotApplicable:1 NoStatus:0}",
+				"{Installed:0 Needed:1 Failed:0 NotApplicable:1 NoStatus:0}"})
+		})
+	}
+}

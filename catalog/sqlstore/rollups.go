@@ -119,9 +119,18 @@ var rebuildStatements = []string{
 // states, and the revisions' is_newest and is_bundled flags from the
 // catalog. The store keeps them up to date itself; this is for repair, and
 // for loaders that write update_status behind the store's back (the
-// compliance benchmark).
+// compliance benchmark). Where transactions run beside each other
+// (PostgreSQL) it first locks the computer table against row changes: a
+// report, which changes its computer's row first, waits for the rebuild to
+// commit, so no report falls between the counts it reads and those it
+// writes.
 func (s *Store) RebuildCompliance(ctx context.Context) error {
 	return s.write(ctx, "rebuild compliance", func(t *tx) error {
+		if s.d.Name() == "postgres" {
+			if _, err := t.exec(ctx, "LOCK TABLE computer IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+				return err
+			}
+		}
 		for _, q := range rebuildStatements {
 			if _, err := t.exec(ctx, q); err != nil {
 				return err
