@@ -133,6 +133,25 @@ func (r *Runner) Load(ctx context.Context, now time.Time) (Input, error) {
 	if len(in.Rules) == 0 && !in.AutoDecline.Superseded && len(in.AutoDecline.Architectures)+len(in.AutoDecline.Languages)+len(in.AutoDecline.Editions) == 0 {
 		return in, nil // nothing to decide: leave the catalog unread
 	}
+	// A group deleted since a rule or ring named it: the rule approves for
+	// its other groups, the ring waits (nothing is stored: editing the
+	// ring to another group is the admin's call).
+	groups, err := s.TargetGroups(ctx)
+	if err != nil {
+		return in, fmt.Errorf("rules: load groups: %w", err)
+	}
+	known := map[uuid.UUID]bool{}
+	for _, g := range groups {
+		known[g.ID] = true
+	}
+	for i := range in.Rules {
+		in.Rules[i].Groups = slices.DeleteFunc(slices.Clone(in.Rules[i].Groups), func(g uuid.UUID) bool { return !known[g] })
+	}
+	for i := range in.Rings {
+		if !known[in.Rings[i].Group] && in.Rings[i].State.Paused == "" {
+			in.Rings[i].State.Paused = "waiting: the ring's target group no longer exists"
+		}
+	}
 	v := storeViews{s}
 	if in.Updates, err = v.updates(ctx); err != nil {
 		return in, fmt.Errorf("rules: load updates: %w", err)

@@ -88,6 +88,52 @@ func TestFailedActionIsRetried(t *testing.T) {
 	}
 }
 
+// TestDeletedGroup: a rule naming a deleted group approves for its other
+// groups, a ring whose group was deleted waits saying so; neither fails.
+func TestDeletedGroup(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	upd := uuid.MustParse("f0000000-0000-4000-8000-000000000001")
+	rev := &catalog.Revision{Identity: catalog.Identity{UpdateID: upd, RevisionNumber: 1}, Type: catalog.TypeSoftware, Title: "Update",
+		PublicationState: "Published", CreationDate: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		CoreXML: "<Core/>", SourceXML: `<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update" />`}
+	if _, err := store.ImportRevisions(ctx, []*catalog.Revision{rev}); err != nil {
+		t.Fatal(err)
+	}
+	gone := uuid.New()
+	if err := store.CreateTargetGroup(ctx, catalog.TargetGroup{ID: gone, Name: "Gone", ParentID: catalog.AllComputersGroupID}); err != nil {
+		t.Fatal(err)
+	}
+	rule := catalog.ApprovalRule{ID: uuid.New(), Name: "All", Enabled: true, Groups: []uuid.UUID{gone, catalog.AllComputersGroupID}}
+	if _, err := store.PutApprovalRule(ctx, rule); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutRing(ctx, catalog.Ring{ID: uuid.New(), RuleID: rule.ID, Name: "R", Position: 1, Group: gone}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteTargetGroup(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rules.New(rules.Config{Store: store, Holder: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Run(ctx, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 0 || len(rep.Approved) != 1 || *rep.Approved[0].GroupID != catalog.AllComputersGroupID {
+		t.Fatalf("run: %+v", rep)
+	}
+	if len(rep.Waiting) != 1 || rep.Waiting[0].Reason != "waiting: the ring's target group no longer exists" {
+		t.Errorf("waiting %+v", rep.Waiting)
+	}
+}
+
 func audits(t *testing.T, s catalog.Store) int {
 	t.Helper()
 	e, err := s.Audit(context.Background(), catalog.AuditFilter{Action: "approval.set"})
