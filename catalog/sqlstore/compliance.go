@@ -687,18 +687,24 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 					order += ", " + s.byteOrder("COALESCE(r.title, '')") + ", x.update_id"
 				}
 				from := " FROM update_status x JOIN computer c ON c.id = x.client_id"
-				if q.UpdateID != uuid.Nil && s.d.Name() == "sqlite" {
+				if q.UpdateID != uuid.Nil {
 					// When a good part of the computers reported the
-					// update, walking the computers in name order and
-					// looking their state up finds a page soonest; SQLite
-					// takes the tables in the order of a CROSS JOIN.
-					// (PostgreSQL's planner weighs that itself.)
+					// update, walking the computers in name order (the
+					// computer_dns_name index) and looking each one's
+					// state up finds a page soonest. SQLite takes the
+					// tables in the order of a CROSS JOIN; PostgreSQL in
+					// that of a LATERAL subquery it cannot flatten
+					// (OFFSET 0).
 					var computers int
 					if err := t.queryRow(ctx, "SELECT count(*) FROM computer").Scan(num(&computers)); err != nil {
 						return nil, fmt.Errorf("count computers: %w", err)
 					}
 					if total*4 >= computers {
 						from = " FROM computer c CROSS JOIN update_status x ON x.client_id = c.id"
+						if s.d.Name() == "postgres" {
+							from = " FROM computer c JOIN LATERAL (SELECT * FROM update_status x1 WHERE x1.client_id = c.id AND x1.update_id = " +
+								a.add(q.UpdateID) + " OFFSET 0) x ON TRUE"
+						}
 					}
 				}
 				var out []catalog.StatusRow

@@ -52,6 +52,9 @@ ALTER TABLE computer ADD COLUMN installed_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE computer ADD COLUMN needed_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE computer ADD COLUMN failed_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE computer ADD COLUMN not_applicable_count INTEGER NOT NULL DEFAULT 0;
+-- The computers needing most first (ListComputers sort=needed), in the
+-- order of its ties (client ID, byte order).
+CREATE INDEX computer_needed ON computer (needed_count DESC, id);
 
 INSERT INTO update_compliance (update_id, installed, needed, failed, not_applicable)
     SELECT update_id,
