@@ -6,7 +6,7 @@
 #   2. scripts/benchcompliance, on a new SQLite catalog and on that
 #      PostgreSQL: import UPDATES generated updates through the store, bulk
 #      load COMPUTERS computers with PER reported states each (5 million rows
-#      at the defaults), RebuildCompliance, ANALYZE; then the median and p95
+#      at the defaults), RebuildCompliance, ANALYZE (VACUUM ANALYZE on PostgreSQL); then the median and p95
 #      of REPS calls of each view of catalog.ComplianceStore, of a 156-sized
 #      SetStatuses, and of GET /api/v1/compliance/summary and
 #      GET /api/v1/updates through a loopback listener.

@@ -273,17 +273,34 @@ func (s *Store) ListUpdates(ctx context.Context, q catalog.UpdateQuery) ([]catal
 	order := s.updateOrder(q)
 	var total int
 	views, err := readOne(ctx, s, op, func(t *tx) ([]catalog.UpdateView, error) {
-		// The page and the total in one pass (a window count); a page past
-		// the end has no row to carry the total, which a count then reads.
+		// SQLite: the page and the total in one pass (a window count); a
+		// page past the end has no row to carry the total, which a count
+		// then reads. PostgreSQL: a count, then the page (its window
+		// count sorts every row in parallel workers first, twice the
+		// time of both).
 		var ids []int32
 		total = -1
 		page := slices.Clone(a.list)
 		pa := sqlArgs{page}
-		err := t.query(ctx, "SELECT r.id, count(*) OVER ()"+updateFrom(where+order)+where+order+
+		window := ", count(*) OVER ()"
+		if s.d.Name() == "postgres" {
+			window = ""
+			if err := t.queryRow(ctx, "SELECT count(*)"+updateFrom(where)+where, a.list...).Scan(num(&total)); err != nil {
+				return nil, fmt.Errorf("count: %w", err)
+			}
+			if total <= offset {
+				return nil, nil
+			}
+		}
+		err := t.query(ctx, "SELECT r.id"+window+updateFrom(where+order)+where+order+
 			" LIMIT "+pa.add(limit)+" OFFSET "+pa.add(offset), pa.list,
 			func(row Row) error {
 				var id int32
-				err := row.Scan(num(&id), num(&total))
+				dest := []any{num(&id)}
+				if window != "" {
+					dest = append(dest, num(&total))
+				}
+				err := row.Scan(dest...)
 				ids = append(ids, id)
 				return err
 			})
