@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ var complianceTests = []test{
 	{"ComplianceComputers", testComplianceComputers},
 	{"ComplianceGroups", testComplianceGroups},
 	{"ComplianceCountsMove", testComplianceCountsMove},
+	{"ComplianceConcurrentReports", testComplianceConcurrentReports},
 }
 
 // The compliance catalog: test data throughout (IDs, titles, KB articles,
@@ -696,4 +698,47 @@ func checkRollups(t *testing.T, s catalog.Store) {
 	for _, v := range views {
 		check(t, "kept counts of computer "+v.ID, v.Updates, perComputer[v.ID])
 	}
+}
+
+// testComplianceConcurrentReports: status reports of several computers
+// about the same updates, at once, leave the kept counts exact (each
+// report changes the counts of every update it lists; where transactions
+// run beside each other they must neither lose an update nor deadlock
+// beyond the store's retries).
+func testComplianceConcurrentReports(t *testing.T, s catalog.Store) {
+	setupCompliance(t, s)
+	const rounds = 8
+	clients := []string{cpAlpha, cpBravo, cpCharlie, cpDelta}
+	updates := []uuid.UUID{cpCU, cpOffice, cpBundle, cpMember, cpDriver, cpOld}
+	states := []catalog.InstallState{catalog.StateInstalled, catalog.StateNotInstalled, catalog.StateFailed,
+		catalog.StateNotApplicable, catalog.StateDownloaded, catalog.StateUnknown}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(clients)*rounds)
+	for w, id := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				// Each round lists the updates in another order, some
+				// not at all (a full report removes them).
+				var sts []catalog.UpdateStatus
+				for i := range updates {
+					u := updates[(i+w+r)%len(updates)]
+					if (i+r)%4 == 3 {
+						continue
+					}
+					sts = append(sts, catalog.UpdateStatus{UpdateID: u, State: states[(i*3+w+r)%len(states)], ErrorCode: int32(r)})
+				}
+				if err := s.SetStatuses(t.Context(), id, sts, r%3 != 1, cpReported.Add(time.Duration(r)*time.Minute)); err != nil {
+					errs <- fmt.Errorf("computer %s round %d: %w", id, r, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	checkRollups(t, s)
 }
