@@ -100,10 +100,8 @@ type Snapshot struct {
 	// bundledBy maps a member UpdateID to the UpdateIDs of bundles naming it.
 	bundledBy map[uuid.UUID][]uuid.UUID
 	approvals map[uuid.UUID][]catalog.Approval
-	groups    map[uuid.UUID]catalog.TargetGroup
-	// groupsByName and groupsByKey find groups by their names as spelled
-	// and by catalog.GroupNameKey of them.
-	groupsByName, groupsByKey map[string][]uuid.UUID
+	// groups finds target groups and places clients in them.
+	groups *catalog.GroupIndex
 	// states holds declines and the last deployment change per update.
 	states map[uuid.UUID]catalog.UpdateState
 	// assigned holds the groups an admin assigned each computer to
@@ -140,17 +138,15 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 		return nil, fmt.Errorf("scan: load computer group assignments: %w", err)
 	}
 	s := &Snapshot{
-		Seq:          seq,
-		revs:         make(map[int32]*catalog.Summary, len(sums)),
-		byIdentity:   make(map[catalog.Identity]*catalog.Summary, len(sums)),
-		latest:       make(map[uuid.UUID]*catalog.Summary, len(sums)),
-		bundledBy:    map[uuid.UUID][]uuid.UUID{},
-		approvals:    map[uuid.UUID][]catalog.Approval{},
-		groups:       map[uuid.UUID]catalog.TargetGroup{},
-		groupsByName: map[string][]uuid.UUID{},
-		groupsByKey:  map[string][]uuid.UUID{},
-		states:       make(map[uuid.UUID]catalog.UpdateState, len(states)),
-		assigned:     assigned,
+		Seq:        seq,
+		revs:       make(map[int32]*catalog.Summary, len(sums)),
+		byIdentity: make(map[catalog.Identity]*catalog.Summary, len(sums)),
+		latest:     make(map[uuid.UUID]*catalog.Summary, len(sums)),
+		bundledBy:  map[uuid.UUID][]uuid.UUID{},
+		approvals:  map[uuid.UUID][]catalog.Approval{},
+		groups:     catalog.NewGroupIndex(groups),
+		states:     make(map[uuid.UUID]catalog.UpdateState, len(states)),
+		assigned:   assigned,
 	}
 	if s.scopes, err = lru.New[string, *Scope](maxCachedScopes); err != nil {
 		return nil, fmt.Errorf("scan: scope cache: %w", err)
@@ -177,12 +173,6 @@ func load(ctx context.Context, src Source, seq int64) (*Snapshot, error) {
 	for _, a := range apps {
 		s.approvals[a.UpdateID] = append(s.approvals[a.UpdateID], a)
 	}
-	for _, g := range groups {
-		s.groups[g.ID] = g
-		key := catalog.GroupNameKey(g.Name)
-		s.groupsByKey[key] = append(s.groupsByKey[key], g.ID)
-		s.groupsByName[g.Name] = append(s.groupsByName[g.Name], g.ID)
-	}
 	return s, nil
 }
 
@@ -206,8 +196,7 @@ func (s *Snapshot) Latest(updateID uuid.UUID) (*catalog.Summary, bool) {
 
 // Group returns a target group by ID.
 func (s *Snapshot) Group(id uuid.UUID) (catalog.TargetGroup, bool) {
-	g, ok := s.groups[id]
-	return g, ok
+	return s.groups.Group(id)
 }
 
 // Len returns the number of revisions in the snapshot.
@@ -220,43 +209,10 @@ func (s *Snapshot) AssignedGroups(clientID string) []uuid.UUID {
 	return slices.Clone(s.assigned[clientID])
 }
 
-// ResolveGroups returns the target groups a client belongs to: "All
-// Computers"; the groups an admin assigned it to (server-side targeting);
-// every existing group it asked for by name (client-side targeting, names
-// compared as the store compares them, catalog.SameGroupName, the exact
-// spelling first); the ancestors of all of these; and
-// "Unassigned Computers" when it is in no group of its own. The result is
-// sorted, so it can key caches.
+// ResolveGroups returns the target groups a client belongs to, placed by
+// catalog.GroupIndex.Place, sorted so that the result can key caches.
 func (s *Snapshot) ResolveGroups(names []string, assigned []uuid.UUID) []uuid.UUID {
-	set := map[uuid.UUID]bool{catalog.AllComputersGroupID: true}
-	member := false
-	join := func(id uuid.UUID) {
-		if _, ok := s.groups[id]; !ok || id == catalog.AllComputersGroupID {
-			return
-		}
-		member = true
-		for ; id != uuid.Nil && !set[id]; id = s.groups[id].ParentID {
-			set[id] = true
-		}
-	}
-	for _, id := range assigned {
-		join(id)
-	}
-	for _, n := range names {
-		if n = strings.TrimSpace(n); n == "" {
-			continue
-		}
-		ids, ok := s.groupsByName[n]
-		if !ok {
-			ids = s.groupsByKey[catalog.GroupNameKey(n)]
-		}
-		for _, id := range ids {
-			join(id)
-		}
-	}
-	if !member {
-		set[catalog.UnassignedComputersGroupID] = true
-	}
+	set, _ := s.groups.Place(names, assigned)
 	out := make([]uuid.UUID, 0, len(set))
 	for id := range set {
 		out = append(out, id)
