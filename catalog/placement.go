@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -79,4 +81,19 @@ func (x *GroupIndex) Place(requested []string, assigned []uuid.UUID) (groups map
 		set[UnassignedComputersGroupID] = true
 	}
 	return set, member
+}
+
+// Below returns group and the groups below it, ordered by UUID bytes.
+func (x *GroupIndex) Below(group uuid.UUID) []uuid.UUID {
+	var out []uuid.UUID
+	for id := range x.byID {
+		for a, n := id, 0; a != uuid.Nil && n <= len(x.byID); a, n = x.byID[a].ParentID, n+1 {
+			if a == group {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return out
 }

@@ -472,19 +472,10 @@ func updateViews(ctx context.Context, t *tx, ids []int32) ([]catalog.UpdateView,
 	return out, nil
 }
 
-// placer places computers in target groups as the scan engine does
-// (scan.Snapshot.ResolveGroups): every computer is in All Computers; a
-// computer is in the groups an admin assigned it to and those it asked for
-// by name (the exact spelling first, then catalog.GroupNameKey), and in
-// their ancestors; one in no group of its own is in Unassigned Computers.
-type placer struct {
-	groups        map[uuid.UUID]catalog.TargetGroup
-	byName, byKey map[string][]uuid.UUID
-}
-
-// loadPlacer reads the target groups.
-func loadPlacer(ctx context.Context, t *tx) (*placer, error) {
-	p := &placer{groups: map[uuid.UUID]catalog.TargetGroup{}, byName: map[string][]uuid.UUID{}, byKey: map[string][]uuid.UUID{}}
+// loadPlacer reads the target groups into the index that places computers
+// in them as the scan engine does (catalog.GroupIndex.Place).
+func loadPlacer(ctx context.Context, t *tx) (*catalog.GroupIndex, error) {
+	var groups []catalog.TargetGroup
 	err := t.query(ctx, "SELECT id, name, parent_id FROM target_group", nil, func(row Row) error {
 		var g catalog.TargetGroup
 		var parent uuid.NullUUID
@@ -492,66 +483,13 @@ func loadPlacer(ctx context.Context, t *tx) (*placer, error) {
 			return err
 		}
 		g.ParentID = parent.UUID
-		p.groups[g.ID] = g
-		key := catalog.GroupNameKey(g.Name)
-		p.byKey[key] = append(p.byKey[key], g.ID)
-		p.byName[g.Name] = append(p.byName[g.Name], g.ID)
+		groups = append(groups, g)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("target groups: %w", err)
 	}
-	return p, nil
-}
-
-// resolve returns the groups a computer is in, and whether it is in a
-// group of its own (else it is in Unassigned Computers).
-func (p *placer) resolve(requested []string, assigned []uuid.UUID) (map[uuid.UUID]bool, bool) {
-	set := map[uuid.UUID]bool{catalog.AllComputersGroupID: true}
-	member := false
-	join := func(id uuid.UUID) {
-		if _, ok := p.groups[id]; !ok || id == catalog.AllComputersGroupID {
-			return
-		}
-		member = true
-		for ; id != uuid.Nil && !set[id]; id = p.groups[id].ParentID {
-			set[id] = true
-		}
-	}
-	for _, id := range assigned {
-		join(id)
-	}
-	for _, n := range requested {
-		if n = strings.TrimSpace(n); n == "" {
-			continue
-		}
-		ids, ok := p.byName[n]
-		if !ok {
-			ids = p.byKey[catalog.GroupNameKey(n)]
-		}
-		for _, id := range ids {
-			join(id)
-		}
-	}
-	if !member {
-		set[catalog.UnassignedComputersGroupID] = true
-	}
-	return set, member
-}
-
-// below returns group and the groups below it.
-func (p *placer) below(group uuid.UUID) []uuid.UUID {
-	var out []uuid.UUID
-	for id := range p.groups {
-		for a, n := id, 0; a != uuid.Nil && n <= len(p.groups); a, n = p.groups[a].ParentID, n+1 {
-			if a == group {
-				out = append(out, id)
-				break
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
-	return out
+	return catalog.NewGroupIndex(groups), nil
 }
 
 // placementSQL returns the condition on the client ID column col of being
@@ -569,7 +507,7 @@ func placementSQL(ctx context.Context, t *tx, group uuid.UUID, col string, a *sq
 	if err != nil {
 		return "", err
 	}
-	if _, ok := p.groups[group]; !ok {
+	if _, ok := p.Group(group); !ok {
 		return "", fmt.Errorf("group %s: %w", group, catalog.ErrNotFound)
 	}
 	var inGroup, member []string // stored requested_groups texts
@@ -582,7 +520,7 @@ func placementSQL(ctx context.Context, t *tx, group uuid.UUID, col string, a *sq
 		if err := json.Unmarshal([]byte(text), &names); err != nil {
 			return fmt.Errorf("stored requested groups: %w", err)
 		}
-		set, isMember := p.resolve(names, nil)
+		set, isMember := p.Place(names, nil)
 		if isMember {
 			member = append(member, text)
 			if set[group] {
@@ -595,7 +533,7 @@ func placementSQL(ctx context.Context, t *tx, group uuid.UUID, col string, a *sq
 		return "", fmt.Errorf("requested groups: %w", err)
 	}
 	d := t.s.d
-	assigned := "SELECT cg.client_id FROM computer_group cg WHERE cg.group_id " + literals(p.below(group))
+	assigned := "SELECT cg.client_id FROM computer_group cg WHERE cg.group_id " + literals(p.Below(group))
 	conds := []string{col + " IN (" + assigned + ")"}
 	if len(inGroup) > 0 {
 		requested := "SELECT rc.id FROM computer rc WHERE rc.requested_groups " + d.InList(a.add(jsonList(inGroup)), "text")
@@ -992,8 +930,8 @@ func (s *Store) GroupCompliance(ctx context.Context, notReportedSince time.Time)
 		if err != nil {
 			return nil, err
 		}
-		byGroup := make(map[uuid.UUID]*catalog.GroupCompliance, len(p.groups))
-		for id, g := range p.groups {
+		byGroup := make(map[uuid.UUID]*catalog.GroupCompliance, len(p.Groups()))
+		for id, g := range p.Groups() {
 			byGroup[id] = &catalog.GroupCompliance{GroupID: id, Name: g.Name}
 		}
 		err = t.query(ctx, `SELECT c.requested_groups, g.groups, count(*),
@@ -1028,7 +966,7 @@ func (s *Store) GroupCompliance(ctx context.Context, notReportedSince time.Time)
 					assigned = append(assigned, id)
 				}
 			}
-			set, _ := p.resolve(names, assigned)
+			set, _ := p.Place(names, assigned)
 			for g := range set {
 				if sum := byGroup[g]; sum != nil {
 					sum.Computers += r.Computers
