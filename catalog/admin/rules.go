@@ -126,14 +126,24 @@ type RunRequest struct {
 
 func (h *handler) routeRules(runner RulesRunner) {
 	rr := &rulesRoutes{h: h, runner: runner}
-	h.route("/api/v1/rules", map[string]http.HandlerFunc{http.MethodGet: rr.listRules, http.MethodPost: rr.createRule})
-	h.route("/api/v1/rules/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.getRule, http.MethodPut: rr.putRule, http.MethodDelete: rr.deleteRule})
+	rr.rules = &resource[catalog.ApprovalRule, RuleRequest, Rule]{rr: rr, noun: "approval rule",
+		all: func(st rulesState) []catalog.ApprovalRule { return st.rules }, find: findRule,
+		id: func(x catalog.ApprovalRule) uuid.UUID { return x.ID }, resolve: resolveRule,
+		put: h.store.PutApprovalRule, del: h.store.DeleteApprovalRule, putOp: "PutApprovalRule", delOp: "DeleteApprovalRule",
+		wire: rulesState.wireRule, list: func(l []Rule) any { return RuleList{Rules: l} }}
+	rr.rings = &resource[catalog.Ring, RingRequest, Ring]{rr: rr, noun: "ring",
+		all: func(st rulesState) []catalog.Ring { return st.rings }, find: findRing,
+		id: func(x catalog.Ring) uuid.UUID { return x.ID }, resolve: resolveRing,
+		put: h.store.PutRing, del: h.store.DeleteRing, putOp: "PutRing", delOp: "DeleteRing",
+		wire: rulesState.wireRing, list: func(l []Ring) any { return RingList{Rings: l} }}
+	h.route("/api/v1/rules", map[string]http.HandlerFunc{http.MethodGet: rr.rules.listAll, http.MethodPost: rr.rules.create})
+	h.route("/api/v1/rules/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.rules.get, http.MethodPut: rr.rules.replace, http.MethodDelete: rr.rules.remove})
 	// Not h.route: a method-less /api/v1/rules/run would conflict with
 	// the methods of /api/v1/rules/{id}; other methods on it reach those
 	// (a rule named "run").
 	h.mux.HandleFunc("POST /api/v1/rules/run", h.guard(http.MethodPost, "/api/v1/rules/run", rr.run))
-	h.route("/api/v1/rings", map[string]http.HandlerFunc{http.MethodGet: rr.listRings, http.MethodPost: rr.createRing})
-	h.route("/api/v1/rings/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.getRing, http.MethodPut: rr.putRing, http.MethodDelete: rr.deleteRing})
+	h.route("/api/v1/rings", map[string]http.HandlerFunc{http.MethodGet: rr.rings.listAll, http.MethodPost: rr.rings.create})
+	h.route("/api/v1/rings/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.rings.get, http.MethodPut: rr.rings.replace, http.MethodDelete: rr.rings.remove})
 	h.route("/api/v1/rings/{id}/resume", map[string]http.HandlerFunc{http.MethodPost: rr.resumeRing})
 	h.route("/api/v1/rings/{id}/status", map[string]http.HandlerFunc{http.MethodGet: rr.ringStatus})
 	h.route("/api/v1/autodecline", map[string]http.HandlerFunc{http.MethodGet: rr.getAutoDecline, http.MethodPut: rr.putAutoDecline})
@@ -143,6 +153,8 @@ func (h *handler) routeRules(runner RulesRunner) {
 type rulesRoutes struct {
 	h      *handler
 	runner RulesRunner // nil: this process runs no rules
+	rules  *resource[catalog.ApprovalRule, RuleRequest, Rule]
+	rings  *resource[catalog.Ring, RingRequest, Ring]
 }
 
 // rulesState is what the answers name things with.
@@ -176,26 +188,26 @@ func (rr *rulesRoutes) load(w http.ResponseWriter, r *http.Request) (rulesState,
 
 // findRule finds a rule by ID or name (case-insensitively).
 func findRule(list []catalog.ApprovalRule, ref string) (catalog.ApprovalRule, bool) {
-	ref = strings.TrimSpace(ref)
-	id, err := uuid.Parse(ref)
-	for _, x := range list {
-		if (err == nil && x.ID == id) || strings.EqualFold(x.Name, ref) {
-			return x, true
-		}
-	}
-	return catalog.ApprovalRule{}, false
+	return findNamed(list, ref, func(x catalog.ApprovalRule) (uuid.UUID, string) { return x.ID, x.Name })
 }
 
 // findRing finds a ring by ID or name (case-insensitively).
 func findRing(list []catalog.Ring, ref string) (catalog.Ring, bool) {
+	return findNamed(list, ref, func(x catalog.Ring) (uuid.UUID, string) { return x.ID, x.Name })
+}
+
+// findNamed finds the element of list whose ID or name (case-insensitively)
+// is ref.
+func findNamed[T any](list []T, ref string, key func(T) (uuid.UUID, string)) (T, bool) {
 	ref = strings.TrimSpace(ref)
-	id, err := uuid.Parse(ref)
+	want, err := uuid.Parse(ref)
 	for _, x := range list {
-		if (err == nil && x.ID == id) || strings.EqualFold(x.Name, ref) {
+		if id, name := key(x); (err == nil && id == want) || strings.EqualFold(name, ref) {
 			return x, true
 		}
 	}
-	return catalog.Ring{}, false
+	var zero T
+	return zero, false
 }
 
 func groupRef(groups []catalog.TargetGroup, id uuid.UUID) GroupRef {
@@ -314,159 +326,110 @@ func resolveRing(id uuid.UUID, req RingRequest, st rulesState) (catalog.Ring, *r
 	return x, nil
 }
 
-func (rr *rulesRoutes) listRules(w http.ResponseWriter, r *http.Request) {
-	st, ok := rr.load(w, r)
+// resource serves one kind of the rules API's resources, approval rules
+// or rings: list, get, create, replace and delete, one implementation for
+// both. T is the stored value, Req the request body, W the answer.
+type resource[T, Req, W any] struct {
+	rr *rulesRoutes
+	// noun names the kind in messages ("approval rule").
+	noun string
+	// all lists the stored values; find finds one by ID or name.
+	all  func(rulesState) []T
+	find func([]T, string) (T, bool)
+	id   func(T) uuid.UUID
+	// resolve decides the value a request asks for (see resolveRule).
+	resolve func(uuid.UUID, Req, rulesState) (T, *requestError)
+	// put and del write the store; putOp and delOp name them in errors.
+	put          func(context.Context, T) (T, error)
+	del          func(context.Context, uuid.UUID) error
+	putOp, delOp string
+	// wire answers one value; list answers them all.
+	wire func(rulesState, T) W
+	list func([]W) any
+}
+
+func (res *resource[T, Req, W]) listAll(w http.ResponseWriter, r *http.Request) {
+	st, ok := res.rr.load(w, r)
 	if !ok {
 		return
 	}
-	out := RuleList{Rules: []Rule{}}
-	for _, x := range st.rules {
-		out.Rules = append(out.Rules, st.wireRule(x))
+	out := []W{}
+	for _, x := range res.all(st) {
+		out = append(out, res.wire(st, x))
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, res.list(out))
 }
 
-func (rr *rulesRoutes) pathRule(w http.ResponseWriter, r *http.Request) (rulesState, catalog.ApprovalRule, bool) {
-	st, ok := rr.load(w, r)
+// byPath loads the state and the value the path's {id} names, answering
+// 404 when there is none.
+func (res *resource[T, Req, W]) byPath(w http.ResponseWriter, r *http.Request) (rulesState, T, bool) {
+	st, ok := res.rr.load(w, r)
 	if !ok {
-		return st, catalog.ApprovalRule{}, false
+		var zero T
+		return st, zero, false
 	}
-	x, ok := findRule(st.rules, r.PathValue("id"))
+	x, ok := res.find(res.all(st), r.PathValue("id"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no approval rule %q", r.PathValue("id")))
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no %s %q", res.noun, r.PathValue("id")))
 	}
 	return st, x, ok
 }
 
-func (rr *rulesRoutes) getRule(w http.ResponseWriter, r *http.Request) {
-	if st, x, ok := rr.pathRule(w, r); ok {
-		writeJSON(w, http.StatusOK, st.wireRule(x))
+func (res *resource[T, Req, W]) get(w http.ResponseWriter, r *http.Request) {
+	if st, x, ok := res.byPath(w, r); ok {
+		writeJSON(w, http.StatusOK, res.wire(st, x))
 	}
 }
 
-func (rr *rulesRoutes) createRule(w http.ResponseWriter, r *http.Request) {
-	rr.storeRule(w, r, uuid.New(), http.StatusCreated)
+func (res *resource[T, Req, W]) create(w http.ResponseWriter, r *http.Request) {
+	res.store(w, r, uuid.New(), http.StatusCreated)
 }
 
-func (rr *rulesRoutes) putRule(w http.ResponseWriter, r *http.Request) {
-	_, x, ok := rr.pathRule(w, r)
-	if ok {
-		rr.storeRule(w, r, x.ID, http.StatusOK)
+func (res *resource[T, Req, W]) replace(w http.ResponseWriter, r *http.Request) {
+	if _, x, ok := res.byPath(w, r); ok {
+		res.store(w, r, res.id(x), http.StatusOK)
 	}
 }
 
-func (rr *rulesRoutes) storeRule(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
-	var req RuleRequest
+// store resolves the request's body as the value with id and stores it,
+// answering status with what was stored.
+func (res *resource[T, Req, W]) store(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
+	var req Req
 	if e := decodeBody(w, r, &req); e != nil {
 		writeError(w, e.status, e.code, e.reason)
 		return
 	}
-	st, ok := rr.load(w, r)
+	st, ok := res.rr.load(w, r)
 	if !ok {
 		return
 	}
-	x, e := resolveRule(id, req, st)
+	x, e := res.resolve(id, req, st)
 	if e != nil {
 		writeError(w, e.status, e.code, e.reason)
 		return
 	}
-	stored, err := rr.h.store.PutApprovalRule(r.Context(), x)
+	stored, err := res.put(r.Context(), x)
 	if err != nil {
-		rr.h.storeFailed(w, r, "PutApprovalRule", err)
+		res.rr.h.storeFailed(w, r, res.putOp, err)
 		return
 	}
-	writeJSON(w, status, st.wireRule(stored))
+	writeJSON(w, status, res.wire(st, stored))
 }
 
-func (rr *rulesRoutes) deleteRule(w http.ResponseWriter, r *http.Request) {
-	st, x, ok := rr.pathRule(w, r)
+func (res *resource[T, Req, W]) remove(w http.ResponseWriter, r *http.Request) {
+	st, x, ok := res.byPath(w, r)
 	if !ok {
 		return
 	}
-	if err := rr.h.store.DeleteApprovalRule(r.Context(), x.ID); err != nil {
-		rr.h.storeFailed(w, r, "DeleteApprovalRule", err)
+	if err := res.del(r.Context(), res.id(x)); err != nil {
+		res.rr.h.storeFailed(w, r, res.delOp, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st.wireRule(x))
-}
-
-func (rr *rulesRoutes) listRings(w http.ResponseWriter, r *http.Request) {
-	st, ok := rr.load(w, r)
-	if !ok {
-		return
-	}
-	out := RingList{Rings: []Ring{}}
-	for _, x := range st.rings {
-		out.Rings = append(out.Rings, st.wireRing(x))
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (rr *rulesRoutes) pathRing(w http.ResponseWriter, r *http.Request) (rulesState, catalog.Ring, bool) {
-	st, ok := rr.load(w, r)
-	if !ok {
-		return st, catalog.Ring{}, false
-	}
-	x, ok := findRing(st.rings, r.PathValue("id"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no ring %q", r.PathValue("id")))
-	}
-	return st, x, ok
-}
-
-func (rr *rulesRoutes) getRing(w http.ResponseWriter, r *http.Request) {
-	if st, x, ok := rr.pathRing(w, r); ok {
-		writeJSON(w, http.StatusOK, st.wireRing(x))
-	}
-}
-
-func (rr *rulesRoutes) createRing(w http.ResponseWriter, r *http.Request) {
-	rr.storeRing(w, r, uuid.New(), http.StatusCreated)
-}
-
-func (rr *rulesRoutes) putRing(w http.ResponseWriter, r *http.Request) {
-	if _, x, ok := rr.pathRing(w, r); ok {
-		rr.storeRing(w, r, x.ID, http.StatusOK)
-	}
-}
-
-func (rr *rulesRoutes) storeRing(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
-	var req RingRequest
-	if e := decodeBody(w, r, &req); e != nil {
-		writeError(w, e.status, e.code, e.reason)
-		return
-	}
-	st, ok := rr.load(w, r)
-	if !ok {
-		return
-	}
-	x, e := resolveRing(id, req, st)
-	if e != nil {
-		writeError(w, e.status, e.code, e.reason)
-		return
-	}
-	stored, err := rr.h.store.PutRing(r.Context(), x)
-	if err != nil {
-		rr.h.storeFailed(w, r, "PutRing", err)
-		return
-	}
-	writeJSON(w, status, st.wireRing(stored))
-}
-
-func (rr *rulesRoutes) deleteRing(w http.ResponseWriter, r *http.Request) {
-	st, x, ok := rr.pathRing(w, r)
-	if !ok {
-		return
-	}
-	if err := rr.h.store.DeleteRing(r.Context(), x.ID); err != nil {
-		rr.h.storeFailed(w, r, "DeleteRing", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st.wireRing(x))
+	writeJSON(w, http.StatusOK, res.wire(st, x))
 }
 
 func (rr *rulesRoutes) resumeRing(w http.ResponseWriter, r *http.Request) {
-	st, x, ok := rr.pathRing(w, r)
+	st, x, ok := rr.rings.byPath(w, r)
 	if !ok {
 		return
 	}
@@ -498,7 +461,7 @@ func (rr *rulesRoutes) noRunner(w http.ResponseWriter) bool {
 }
 
 func (rr *rulesRoutes) ringStatus(w http.ResponseWriter, r *http.Request) {
-	st, x, ok := rr.pathRing(w, r)
+	st, x, ok := rr.rings.byPath(w, r)
 	if !ok || rr.noRunner(w) {
 		return
 	}
