@@ -6,7 +6,8 @@
 // the history of runs and starting one (sync.go).
 //
 // The handler answers the full paths under /api/v1/, speaks JSON only and
-// requires "Authorization: Bearer <token>" on every request: the bootstrap
+// requires "Authorization: Bearer <token>" on every request but GET
+// /api/v1/openapi.json, the API's OpenAPI 3 description (openapi.go): the bootstrap
 // admin token or an API token whose role bounds what it may do; every
 // change is recorded in the audit log (access.go). Every error is a
 // JSON [Error] with a short code and a human reason; a 500 means the store
@@ -94,7 +95,7 @@ const unavailableRetryAfter = "5"
 type handler struct {
 	store   Store
 	log     *slog.Logger
-	mux     *http.ServeMux
+	mux     *routeMux         // records the patterns registered (openapi.go)
 	digest  [sha256.Size]byte // of the admin token
 	limiter *authLimiter
 	sync    SyncStarter // nil when this process runs no synchronizations
@@ -151,9 +152,10 @@ func NewWith(store Store, opts Options) http.Handler {
 				"admin API disabled: no admin token configured")
 		}))
 	}
-	h := &handler{store: store, log: logger, mux: http.NewServeMux(), digest: sha256.Sum256([]byte(token)), limiter: newAuthLimiter(opts), sync: opts.Sync}
+	h := &handler{store: store, log: logger, mux: &routeMux{ServeMux: http.NewServeMux()}, digest: sha256.Sum256([]byte(token)), limiter: newAuthLimiter(opts), sync: opts.Sync}
 	h.tokens = &tokenCache{entries: map[[32]byte]cachedToken{}, now: time.Now}
 	h.routeAccess()
+	h.route(OpenAPIPath, map[string]http.HandlerFunc{http.MethodGet: serveOpenAPI})
 	h.route("/api/v1/approvals", map[string]http.HandlerFunc{
 		http.MethodGet:  h.listApprovals,
 		http.MethodPost: h.setApproval,
@@ -215,6 +217,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The server's router has bound the request ID already; bound here
 	// too, so that the handler used alone answers and logs it as well.
 	r = requestid.Bind(w, r)
+	if r.URL.Path == OpenAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// The API's description is no secret (openapi.go).
+		serveOpenAPI(w, r)
+		return
+	}
 	src := sourceOf(r.RemoteAddr)
 	if left, blocked := h.limiter.blocked(src); blocked {
 		secs := int((left + time.Second - 1) / time.Second)
