@@ -223,8 +223,16 @@ func TestOpenAPI(t *testing.T) {
 	if !slices.Equal(inDoc, routes) {
 		t.Errorf("the served document describes\n%s\nthe handler serves\n%s", strings.Join(inDoc, "\n"), strings.Join(routes, "\n"))
 	}
+	// A client that has it gets 304.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+OpenAPIPath, nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusNotModified || resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("GET %s with If-None-Match: %d, X-Request-Id %q; want 304 and an ID", OpenAPIPath, resp.StatusCode, resp.Header.Get("X-Request-Id"))
+	}
 	// Other methods still need a token.
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+OpenAPIPath, nil)
+	req, _ = http.NewRequest(http.MethodPost, srv.URL+OpenAPIPath, nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {
