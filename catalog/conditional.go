@@ -30,4 +30,17 @@ type ConditionalWrites interface {
 	// still want, as SyncSettings returned them (ChangedAt included, so a
 	// write of the same values in between fails it too).
 	SetSyncSettingsIf(ctx context.Context, want, s SyncSettings) error
+	// PutApprovalRuleIf is PutApprovalRule(r) if the stored rule of
+	// want.ID was last changed at want.ChangedAt (an admin's edit changes
+	// it; a rule's representation shows nothing else it keeps).
+	PutApprovalRuleIf(ctx context.Context, want, r ApprovalRule) (ApprovalRule, error)
+	// DeleteApprovalRuleIf is DeleteApprovalRule(want.ID) under the same
+	// condition.
+	DeleteApprovalRuleIf(ctx context.Context, want ApprovalRule) error
+	// PutRingIf is PutRing(r) if the stored ring of want.ID was last
+	// changed at want.ChangedAt. A ring's State (paused, accepted
+	// failures) is not compared: PutRing keeps it as stored.
+	PutRingIf(ctx context.Context, want, r Ring) (Ring, error)
+	// DeleteRingIf is DeleteRing(want.ID) under the same condition.
+	DeleteRingIf(ctx context.Context, want Ring) error
 }

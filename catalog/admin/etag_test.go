@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -112,10 +113,14 @@ func TestConcurrentEdits(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			f := newFixtureOn(t, engine, testToken)
+			rule := f.createdID("/api/v1/rules", `{"name":"Rule","groups":["`+pilotID.String()+`"]}`)
+			ring := f.createdID("/api/v1/rings", `{"name":"Ring","rule":"`+rule+`","position":1,"group":"`+pilotID.String()+`"}`)
 			for round := range 5 {
 				for _, res := range []struct{ get, method, path, body string }{
 					{"/api/v1/groups/" + pilotID.String(), http.MethodPatch, "/api/v1/groups/" + pilotID.String(), `{"name":"Pilot %d-%d"}`},
 					{"/api/v1/sync/settings", http.MethodPut, "/api/v1/sync/settings", `{"syncs_per_day":%d,"first_sync":"0%d:00"}`},
+					{"/api/v1/rules/" + rule, http.MethodPut, "/api/v1/rules/" + rule, `{"name":"Rule %d-%d","groups":["` + pilotID.String() + `"]}`},
+					{"/api/v1/rings/" + ring, http.MethodPut, "/api/v1/rings/" + ring, `{"name":"Ring %d-%d","rule":"` + rule + `","position":1,"group":"` + pilotID.String() + `"}`},
 				} {
 					tag := f.etag(res.get)
 					var wg sync.WaitGroup
@@ -149,6 +154,19 @@ func TestConcurrentEdits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createdID posts body to path, wants 201 and returns the "id" answered.
+func (f *fixture) createdID(path, body string) string {
+	f.t.Helper()
+	r := f.do(http.MethodPost, path, body, nil)
+	var created struct {
+		ID string `json:"id"`
+	}
+	if r.status != http.StatusCreated || json.Unmarshal(r.body, &created) != nil || created.ID == "" {
+		f.t.Fatalf("POST %s: %d %s", path, r.status, r.body)
+	}
+	return created.ID
 }
 
 // TestConditionalWritesCompareInTheStore: the store itself refuses a

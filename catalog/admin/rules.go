@@ -130,11 +130,13 @@ func (h *handler) routeRules(runner RulesRunner) {
 		all: func(st rulesState) []catalog.ApprovalRule { return st.rules }, find: findRule,
 		id: func(x catalog.ApprovalRule) uuid.UUID { return x.ID }, resolve: resolveRule,
 		put: h.store.PutApprovalRule, del: h.store.DeleteApprovalRule, putOp: "PutApprovalRule", delOp: "DeleteApprovalRule",
+		putIf: h.store.PutApprovalRuleIf, delIf: h.store.DeleteApprovalRuleIf,
 		wire: rulesState.wireRule, list: func(l []Rule) any { return RuleList{Rules: l} }}
 	rr.rings = &resource[catalog.Ring, RingRequest, Ring]{rr: rr, noun: "ring",
 		all: func(st rulesState) []catalog.Ring { return st.rings }, find: findRing,
 		id: func(x catalog.Ring) uuid.UUID { return x.ID }, resolve: resolveRing,
 		put: h.store.PutRing, del: h.store.DeleteRing, putOp: "PutRing", delOp: "DeleteRing",
+		putIf: h.store.PutRingIf, delIf: h.store.DeleteRingIf,
 		wire: rulesState.wireRing, list: func(l []Ring) any { return RingList{Rings: l} }}
 	h.route("/api/v1/rules", map[string]http.HandlerFunc{http.MethodGet: rr.rules.listAll, http.MethodPost: rr.rules.create})
 	h.route("/api/v1/rules/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.rules.get, http.MethodPut: rr.rules.replace, http.MethodDelete: rr.rules.remove})
@@ -339,9 +341,13 @@ type resource[T, Req, W any] struct {
 	id   func(T) uuid.UUID
 	// resolve decides the value a request asks for (see resolveRule).
 	resolve func(uuid.UUID, Req, rulesState) (T, *requestError)
-	// put and del write the store; putOp and delOp name them in errors.
+	// put and del write the store; putIf and delIf only if the stored
+	// value is still the one read (If-Match, etag.go); putOp and delOp
+	// name them in errors.
 	put          func(context.Context, T) (T, error)
 	del          func(context.Context, uuid.UUID) error
+	putIf        func(ctx context.Context, want, x T) (T, error)
+	delIf        func(ctx context.Context, want T) error
 	putOp, delOp string
 	// wire answers one value; list answers them all.
 	wire func(rulesState, T) W
@@ -377,23 +383,34 @@ func (res *resource[T, Req, W]) byPath(w http.ResponseWriter, r *http.Request) (
 
 func (res *resource[T, Req, W]) get(w http.ResponseWriter, r *http.Request) {
 	if st, x, ok := res.byPath(w, r); ok {
-		writeJSON(w, http.StatusOK, res.wire(st, x))
+		writeTagged(w, http.StatusOK, res.wire(st, x))
 	}
 }
 
 func (res *resource[T, Req, W]) create(w http.ResponseWriter, r *http.Request) {
-	res.store(w, r, uuid.New(), http.StatusCreated)
+	res.store(w, r, uuid.New(), nil, http.StatusCreated)
 }
 
 func (res *resource[T, Req, W]) replace(w http.ResponseWriter, r *http.Request) {
-	if _, x, ok := res.byPath(w, r); ok {
-		res.store(w, r, res.id(x), http.StatusOK)
+	st, x, ok := res.byPath(w, r)
+	if !ok {
+		return
 	}
+	conditional, ok := checkIfMatch(w, r, res.wire(st, x))
+	if !ok {
+		return
+	}
+	var want *T
+	if conditional {
+		want = &x
+	}
+	res.store(w, r, res.id(x), want, http.StatusOK)
 }
 
-// store resolves the request's body as the value with id and stores it,
-// answering status with what was stored.
-func (res *resource[T, Req, W]) store(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
+// store resolves the request's body as the value with id and stores it
+// (only if the stored value is still want, when set), answering status
+// with what was stored.
+func (res *resource[T, Req, W]) store(w http.ResponseWriter, r *http.Request, id uuid.UUID, want *T, status int) {
 	var req Req
 	if e := decodeBody(w, r, &req); e != nil {
 		writeError(w, e.status, e.code, e.reason)
@@ -408,12 +425,18 @@ func (res *resource[T, Req, W]) store(w http.ResponseWriter, r *http.Request, id
 		writeError(w, e.status, e.code, e.reason)
 		return
 	}
-	stored, err := res.put(r.Context(), x)
+	var stored T
+	var err error
+	if want != nil {
+		stored, err = res.putIf(r.Context(), *want, x)
+	} else {
+		stored, err = res.put(r.Context(), x)
+	}
 	if err != nil {
 		res.rr.h.storeFailed(w, r, res.putOp, err)
 		return
 	}
-	writeJSON(w, status, res.wire(st, stored))
+	writeTagged(w, status, res.wire(st, stored))
 }
 
 func (res *resource[T, Req, W]) remove(w http.ResponseWriter, r *http.Request) {
@@ -421,7 +444,15 @@ func (res *resource[T, Req, W]) remove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := res.del(r.Context(), res.id(x)); err != nil {
+	conditional, ok := checkIfMatch(w, r, res.wire(st, x))
+	if !ok {
+		return
+	}
+	del := func(ctx context.Context) error { return res.del(ctx, res.id(x)) }
+	if conditional {
+		del = func(ctx context.Context) error { return res.delIf(ctx, x) }
+	}
+	if err := del(r.Context()); err != nil {
 		res.rr.h.storeFailed(w, r, res.delOp, err)
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"wsus/catalog"
 )
 
@@ -105,4 +107,50 @@ func (s *Store) SetSyncSettingsIf(ctx context.Context, want, st catalog.SyncSett
 		_, err = t.exec(ctx, "UPDATE sync_settings SET settings = $1, changed_at = $2 WHERE id = 1", string(b), s.d.Time(now))
 		return err
 	})
+}
+
+// changedAtIs locks the row id of table (approval_rule or ring) and fails
+// unless it was last changed at want: catalog.ErrNotFound when it is gone,
+// catalog.ErrPreconditionFailed when it changed since.
+func changedAtIs(ctx context.Context, t *tx, table string, id uuid.UUID, want time.Time) error {
+	res, err := t.exec(ctx, "UPDATE "+table+" SET changed_at = changed_at WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("lock %s %s: %w", table, id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("lock %s %s: %w", table, id, err)
+	} else if n == 0 {
+		return fmt.Errorf("%s %s: %w", table, id, catalog.ErrNotFound)
+	}
+	var at time.Time
+	if err := t.queryRow(ctx, "SELECT changed_at FROM "+table+" WHERE id = $1", id).Scan(timeDest{&at}); err != nil {
+		return fmt.Errorf("%s %s: %w", table, id, err)
+	}
+	if !at.Equal(t.s.truncate(want)) {
+		return fmt.Errorf("%s %s changed at %s, after the %s read: %w", table, id,
+			at.UTC().Format(time.RFC3339Nano), want.UTC().Format(time.RFC3339Nano), catalog.ErrPreconditionFailed)
+	}
+	return nil
+}
+
+// PutApprovalRuleIf replaces a rule still as want; see
+// catalog.ConditionalWrites.
+func (s *Store) PutApprovalRuleIf(ctx context.Context, want, r catalog.ApprovalRule) (catalog.ApprovalRule, error) {
+	return s.putApprovalRule(ctx, r, func(t *tx) error { return changedAtIs(ctx, t, "approval_rule", want.ID, want.ChangedAt) })
+}
+
+// DeleteApprovalRuleIf deletes a rule still as want; see
+// catalog.ConditionalWrites.
+func (s *Store) DeleteApprovalRuleIf(ctx context.Context, want catalog.ApprovalRule) error {
+	return s.deleteApprovalRule(ctx, want.ID, func(t *tx) error { return changedAtIs(ctx, t, "approval_rule", want.ID, want.ChangedAt) })
+}
+
+// PutRingIf replaces a ring still as want; see catalog.ConditionalWrites.
+func (s *Store) PutRingIf(ctx context.Context, want, r catalog.Ring) (catalog.Ring, error) {
+	return s.putRing(ctx, r, func(t *tx) error { return changedAtIs(ctx, t, "ring", want.ID, want.ChangedAt) })
+}
+
+// DeleteRingIf deletes a ring still as want; see catalog.ConditionalWrites.
+func (s *Store) DeleteRingIf(ctx context.Context, want catalog.Ring) error {
+	return s.deleteRing(ctx, want.ID, func(t *tx) error { return changedAtIs(ctx, t, "ring", want.ID, want.ChangedAt) })
 }

@@ -48,12 +48,23 @@ func (s *Store) ApprovalRules(ctx context.Context) ([]catalog.ApprovalRule, erro
 
 // PutApprovalRule creates or replaces a rule (see catalog.RuleStore).
 func (s *Store) PutApprovalRule(ctx context.Context, r catalog.ApprovalRule) (catalog.ApprovalRule, error) {
+	return s.putApprovalRule(ctx, r, nil)
+}
+
+// putApprovalRule is PutApprovalRule; check, when set, runs first in the
+// write's transaction and fails it (conditional.go).
+func (s *Store) putApprovalRule(ctx context.Context, r catalog.ApprovalRule, check func(*tx) error) (catalog.ApprovalRule, error) {
 	op := "put approval rule " + r.ID.String()
 	if err := r.Validate(); err != nil {
 		return r, s.invalid(op, err)
 	}
 	r.Products, r.Classifications, r.Groups = nonNilIDs(r.Products), nonNilIDs(r.Classifications), nonNilIDs(r.Groups)
 	err := s.write(ctx, op, func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
 		key := strings.ToLower(r.Name)
 		var other uuid.UUID
 		switch err := t.queryRow(ctx, "SELECT id FROM approval_rule WHERE name_key = $1", key).Scan(uuidDest{&other}); {
@@ -88,7 +99,17 @@ func (s *Store) PutApprovalRule(ctx context.Context, r catalog.ApprovalRule) (ca
 
 // DeleteApprovalRule deletes a rule and its rings.
 func (s *Store) DeleteApprovalRule(ctx context.Context, id uuid.UUID) error {
+	return s.deleteApprovalRule(ctx, id, nil)
+}
+
+// deleteApprovalRule is DeleteApprovalRule; check as in putApprovalRule.
+func (s *Store) deleteApprovalRule(ctx context.Context, id uuid.UUID, check func(*tx) error) error {
 	return s.write(ctx, "delete approval rule "+id.String(), func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
 		res, err := t.exec(ctx, "DELETE FROM approval_rule WHERE id = $1", id)
 		if err != nil {
 			return err
@@ -143,11 +164,21 @@ func (s *Store) Rings(ctx context.Context) ([]catalog.Ring, error) {
 
 // PutRing creates or replaces a ring, keeping its stored state.
 func (s *Store) PutRing(ctx context.Context, r catalog.Ring) (catalog.Ring, error) {
+	return s.putRing(ctx, r, nil)
+}
+
+// putRing is PutRing; check as in putApprovalRule.
+func (s *Store) putRing(ctx context.Context, r catalog.Ring, check func(*tx) error) (catalog.Ring, error) {
 	op := "put ring " + r.ID.String()
 	if err := r.Validate(); err != nil {
 		return r, s.invalid(op, err)
 	}
 	err := s.write(ctx, op, func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := t.queryRow(ctx, "SELECT count(*) FROM approval_rule WHERE id = $1", r.RuleID).Scan(&n); err != nil {
 			return err
@@ -207,7 +238,17 @@ func (s *Store) PutRing(ctx context.Context, r catalog.Ring) (catalog.Ring, erro
 
 // DeleteRing deletes a ring.
 func (s *Store) DeleteRing(ctx context.Context, id uuid.UUID) error {
+	return s.deleteRing(ctx, id, nil)
+}
+
+// deleteRing is DeleteRing; check as in putApprovalRule.
+func (s *Store) deleteRing(ctx context.Context, id uuid.UUID, check func(*tx) error) error {
 	return s.write(ctx, "delete ring "+id.String(), func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
 		res, err := t.exec(ctx, "DELETE FROM ring WHERE id = $1", id)
 		if err != nil {
 			return err
