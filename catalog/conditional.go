@@ -43,4 +43,7 @@ type ConditionalWrites interface {
 	PutRingIf(ctx context.Context, want, r Ring) (Ring, error)
 	// DeleteRingIf is DeleteRing(want.ID) under the same condition.
 	DeleteRingIf(ctx context.Context, want Ring) error
+	// SetAutoDeclineIf is SetAutoDecline(s) if the stored settings were
+	// last changed at want.ChangedAt.
+	SetAutoDeclineIf(ctx context.Context, want, s AutoDecline) (AutoDecline, error)
 }

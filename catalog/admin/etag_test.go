@@ -120,6 +120,7 @@ func TestConcurrentEdits(t *testing.T) {
 					{"/api/v1/groups/" + pilotID.String(), http.MethodPatch, "/api/v1/groups/" + pilotID.String(), `{"name":"Pilot %d-%d"}`},
 					{"/api/v1/sync/settings", http.MethodPut, "/api/v1/sync/settings", `{"syncs_per_day":%d,"first_sync":"0%d:00"}`},
 					{"/api/v1/rules/" + rule, http.MethodPut, "/api/v1/rules/" + rule, `{"name":"Rule %d-%d","groups":["` + pilotID.String() + `"]}`},
+					{"/api/v1/autodecline", http.MethodPut, "/api/v1/autodecline", `{"superseded":true,"superseded_grace_days":%d%d}`},
 					{"/api/v1/rings/" + ring, http.MethodPut, "/api/v1/rings/" + ring, `{"name":"Ring %d-%d","rule":"` + rule + `","position":1,"group":"` + pilotID.String() + `"}`},
 				} {
 					tag := f.etag(res.get)

@@ -553,7 +553,7 @@ func (rr *rulesRoutes) getAutoDecline(w http.ResponseWriter, r *http.Request) {
 		rr.h.storeFailed(w, r, "AutoDecline", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wireAutoDecline(s))
+	writeTagged(w, http.StatusOK, wireAutoDecline(s))
 }
 
 func (rr *rulesRoutes) putAutoDecline(w http.ResponseWriter, r *http.Request) {
@@ -576,12 +576,27 @@ func (rr *rulesRoutes) putAutoDecline(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_autodecline", err.Error())
 		return
 	}
-	stored, err := rr.h.store.SetAutoDecline(r.Context(), s)
+	current, err := rr.h.store.AutoDecline(r.Context())
+	if err != nil {
+		rr.h.storeFailed(w, r, "AutoDecline", err)
+		return
+	}
+	conditional, ok := checkIfMatch(w, r, wireAutoDecline(current))
+	if !ok {
+		return
+	}
+	set := rr.h.store.SetAutoDecline
+	if conditional {
+		set = func(ctx context.Context, s catalog.AutoDecline) (catalog.AutoDecline, error) {
+			return rr.h.store.SetAutoDeclineIf(ctx, current, s)
+		}
+	}
+	stored, err := set(r.Context(), s)
 	if err != nil {
 		rr.h.storeFailed(w, r, "SetAutoDecline", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wireAutoDecline(stored))
+	writeTagged(w, http.StatusOK, wireAutoDecline(stored))
 }
 
 // ruleBefore, ringBefore and autoDeclineBefore read what a change replaces,

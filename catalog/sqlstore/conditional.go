@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"wsus/catalog"
 )
 
@@ -109,25 +107,26 @@ func (s *Store) SetSyncSettingsIf(ctx context.Context, want, st catalog.SyncSett
 	})
 }
 
-// changedAtIs locks the row id of table (approval_rule or ring) and fails
+// changedAtIs locks the row id of table (approval_rule, ring, or
+// rules_settings with id 1) and fails
 // unless it was last changed at want: catalog.ErrNotFound when it is gone,
 // catalog.ErrPreconditionFailed when it changed since.
-func changedAtIs(ctx context.Context, t *tx, table string, id uuid.UUID, want time.Time) error {
+func changedAtIs(ctx context.Context, t *tx, table string, id any, want time.Time) error {
 	res, err := t.exec(ctx, "UPDATE "+table+" SET changed_at = changed_at WHERE id = $1", id)
 	if err != nil {
-		return fmt.Errorf("lock %s %s: %w", table, id, err)
+		return fmt.Errorf("lock %s %v: %w", table, id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("lock %s %s: %w", table, id, err)
+		return fmt.Errorf("lock %s %v: %w", table, id, err)
 	} else if n == 0 {
-		return fmt.Errorf("%s %s: %w", table, id, catalog.ErrNotFound)
+		return fmt.Errorf("%s %v: %w", table, id, catalog.ErrNotFound)
 	}
 	var at time.Time
 	if err := t.queryRow(ctx, "SELECT changed_at FROM "+table+" WHERE id = $1", id).Scan(timeDest{&at}); err != nil {
-		return fmt.Errorf("%s %s: %w", table, id, err)
+		return fmt.Errorf("%s %v: %w", table, id, err)
 	}
 	if !at.Equal(t.s.truncate(want)) {
-		return fmt.Errorf("%s %s changed at %s, after the %s read: %w", table, id,
+		return fmt.Errorf("%s %v changed at %s, after the %s read: %w", table, id,
 			at.UTC().Format(time.RFC3339Nano), want.UTC().Format(time.RFC3339Nano), catalog.ErrPreconditionFailed)
 	}
 	return nil
@@ -153,4 +152,10 @@ func (s *Store) PutRingIf(ctx context.Context, want, r catalog.Ring) (catalog.Ri
 // DeleteRingIf deletes a ring still as want; see catalog.ConditionalWrites.
 func (s *Store) DeleteRingIf(ctx context.Context, want catalog.Ring) error {
 	return s.deleteRing(ctx, want.ID, func(t *tx) error { return changedAtIs(ctx, t, "ring", want.ID, want.ChangedAt) })
+}
+
+// SetAutoDeclineIf replaces the automatic decline settings if they are
+// still want; see catalog.ConditionalWrites.
+func (s *Store) SetAutoDeclineIf(ctx context.Context, want, ad catalog.AutoDecline) (catalog.AutoDecline, error) {
+	return s.setAutoDecline(ctx, ad, func(t *tx) error { return changedAtIs(ctx, t, "rules_settings", 1, want.ChangedAt) })
 }

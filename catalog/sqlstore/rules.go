@@ -346,11 +346,21 @@ func (s *Store) AutoDecline(ctx context.Context) (catalog.AutoDecline, error) {
 
 // SetAutoDecline replaces the automatic decline settings.
 func (s *Store) SetAutoDecline(ctx context.Context, ad catalog.AutoDecline) (catalog.AutoDecline, error) {
+	return s.setAutoDecline(ctx, ad, nil)
+}
+
+// setAutoDecline is SetAutoDecline; check as in putApprovalRule.
+func (s *Store) setAutoDecline(ctx context.Context, ad catalog.AutoDecline, check func(*tx) error) (catalog.AutoDecline, error) {
 	const op = "set autodecline settings"
 	if err := ad.Validate(); err != nil {
 		return ad, s.invalid(op, err)
 	}
 	err := s.write(ctx, op, func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
 		now, err := t.now(ctx)
 		if err != nil {
 			return err
