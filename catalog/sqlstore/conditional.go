@@ -23,6 +23,20 @@ import (
 
 var _ catalog.ConditionalWrites = (*Store)(nil)
 
+// writeIf is write with the conditional writes' one prologue: check, when
+// set, runs first in the transaction, and its error fails it before fn
+// changes anything.
+func (s *Store) writeIf(ctx context.Context, op string, check func(*tx) error, fn func(*tx) error) error {
+	return s.write(ctx, op, func(t *tx) error {
+		if check != nil {
+			if err := check(t); err != nil {
+				return err
+			}
+		}
+		return fn(t)
+	})
+}
+
 // groupIs locks the row of want's group and fails unless it is still named
 // want.Name: catalog.ErrNotFound when the group is gone,
 // catalog.ErrPreconditionFailed when it was renamed.

@@ -40,12 +40,7 @@ func (s *Store) renameTargetGroup(ctx context.Context, id uuid.UUID, name string
 		return s.invalid(op, err)
 	}
 	key := catalog.GroupNameKey(name)
-	return s.write(ctx, op, func(t *tx) error {
-		if check != nil {
-			if err := check(t); err != nil {
-				return err
-			}
-		}
+	return s.writeIf(ctx, op, check, func(t *tx) error {
 		builtin, err := builtinGroup(ctx, t, id)
 		if err != nil {
 			return err
@@ -83,12 +78,7 @@ func (s *Store) DeleteTargetGroup(ctx context.Context, id uuid.UUID) error {
 // the transaction (conditional.go).
 func (s *Store) deleteTargetGroup(ctx context.Context, id uuid.UUID, check func(t *tx) error) error {
 	op := fmt.Sprintf("delete target group %s", id)
-	return s.write(ctx, op, func(t *tx) error {
-		if check != nil {
-			if err := check(t); err != nil {
-				return err
-			}
-		}
+	return s.writeIf(ctx, op, check, func(t *tx) error {
 		builtin, err := builtinGroup(ctx, t, id)
 		if err != nil {
 			return err

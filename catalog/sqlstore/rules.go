@@ -59,12 +59,7 @@ func (s *Store) putApprovalRule(ctx context.Context, r catalog.ApprovalRule, che
 		return r, s.invalid(op, err)
 	}
 	r.Products, r.Classifications, r.Groups = nonNilIDs(r.Products), nonNilIDs(r.Classifications), nonNilIDs(r.Groups)
-	err := s.write(ctx, op, func(t *tx) error {
-		if check != nil {
-			if err := check(t); err != nil {
-				return err
-			}
-		}
+	err := s.writeIf(ctx, op, check, func(t *tx) error {
 		key := strings.ToLower(r.Name)
 		var other uuid.UUID
 		switch err := t.queryRow(ctx, "SELECT id FROM approval_rule WHERE name_key = $1", key).Scan(uuidDest{&other}); {
@@ -104,12 +99,7 @@ func (s *Store) DeleteApprovalRule(ctx context.Context, id uuid.UUID) error {
 
 // deleteApprovalRule is DeleteApprovalRule; check as in putApprovalRule.
 func (s *Store) deleteApprovalRule(ctx context.Context, id uuid.UUID, check func(*tx) error) error {
-	return s.write(ctx, "delete approval rule "+id.String(), func(t *tx) error {
-		if check != nil {
-			if err := check(t); err != nil {
-				return err
-			}
-		}
+	return s.writeIf(ctx, "delete approval rule "+id.String(), check, func(t *tx) error {
 		res, err := t.exec(ctx, "DELETE FROM approval_rule WHERE id = $1", id)
 		if err != nil {
 			return err
@@ -173,12 +163,7 @@ func (s *Store) putRing(ctx context.Context, r catalog.Ring, check func(*tx) err
 	if err := r.Validate(); err != nil {
 		return r, s.invalid(op, err)
 	}
-	err := s.write(ctx, op, func(t *tx) error {
-		if check != nil {
-			if err := check(t); err != nil {
-				return err
-			}
-		}
+	err := s.writeIf(ctx, op, check, func(t *tx) error {
 		var n int
 		if err := t.queryRow(ctx, "SELECT count(*) FROM approval_rule WHERE id = $1", r.RuleID).Scan(&n); err != nil {
 			return err
@@ -243,12 +228,7 @@ func (s *Store) DeleteRing(ctx context.Context, id uuid.UUID) error {
 
 // deleteRing is DeleteRing; check as in putApprovalRule.
 func (s *Store) deleteRing(ctx context.Context, id uuid.UUID, check func(*tx) error) error {
-	return s.write(ctx, "delete ring "+id.String(), func(t *tx) error {
-		if check != nil {
-			if err := check(t); err != nil {
-				return err
-			}
-		}
+	return s.writeIf(ctx, "delete ring "+id.String(), check, func(t *tx) error {
 		res, err := t.exec(ctx, "DELETE FROM ring WHERE id = $1", id)
 		if err != nil {
 			return err
@@ -355,12 +335,7 @@ func (s *Store) setAutoDecline(ctx context.Context, ad catalog.AutoDecline, chec
 	if err := ad.Validate(); err != nil {
 		return ad, s.invalid(op, err)
 	}
-	err := s.write(ctx, op, func(t *tx) error {
-		if check != nil {
-			if err := check(t); err != nil {
-				return err
-			}
-		}
+	err := s.writeIf(ctx, op, check, func(t *tx) error {
 		now, err := t.now(ctx)
 		if err != nil {
 			return err
