@@ -138,7 +138,24 @@ type Config struct {
 	// separated) whose X-Forwarded-Proto and X-Forwarded-Host are believed:
 	// TLS-terminating proxies in front of the server.
 	TrustedProxies string
+	// CookieKeyPrevious lists earlier cookie keys (64 hex digits each,
+	// comma separated) that still open cookies but never seal new ones, so
+	// that the cookie key can be rotated without sending every client
+	// through authentication again. CookieKeyPreviousFile names a file
+	// holding them (one per line) instead; at most one of the two is set.
+	CookieKeyPrevious, CookieKeyPreviousFile string
+	// AccessLog selects the access log: "" or AccessLogOn writes one line
+	// per request, successful content requests rate limited; AccessLogAll
+	// writes every line; AccessLogOff none.
+	AccessLog string
 }
+
+// The values of Config.AccessLog.
+const (
+	AccessLogOn  = "on"
+	AccessLogAll = "all"
+	AccessLogOff = "off"
+)
 
 // DefaultSnapshotMaxAge is the snapshot age `wsusd serve` allows by
 // default: a steady-state scan then makes no store call, and one check a
