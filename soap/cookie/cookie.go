@@ -9,10 +9,12 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,25 +68,112 @@ type Session struct {
 	ChangedKey   uint64    `json:"ck,omitzero"`
 }
 
-// Sealer seals and opens cookies with one key.
+// Sealer seals cookies with one key and opens them with that key or any of
+// the previous keys it was given (cookie-key rotation: a key replaced keeps
+// opening the cookies it sealed until they expire, so no client has to
+// authenticate again).
+//
+// Framing: a cookie is
+//
+//	version (1 byte, 1) | key ID (4 bytes) | nonce (12) | AES-256-GCM ciphertext and tag (16)
+//
+// with the version, key ID and cookie kind as additional data. The key ID
+// (KeyID) names the key that sealed the cookie, so a cookie no configured
+// key opens can be told apart from garbage: UnknownKeyError.
+//
+// Cookies sealed before the key ID was added (nonce | ciphertext, the kind
+// alone as additional data) still open with any held key, until they
+// expire (an authorization cookie lasts 8 hours at most); such a cookie that
+// no key opens is ErrInvalid.
 type Sealer struct {
+	keys []sealKey // keys[0] seals; all open
+}
+
+// sealKey is one key with its ID.
+type sealKey struct {
+	id   [keyIDSize]byte
 	aead cipher.AEAD
 }
 
-// NewSealer returns a Sealer for a KeySize-byte key.
-func NewSealer(key []byte) (*Sealer, error) {
-	if len(key) != KeySize {
-		return nil, fmt.Errorf("cookie: key must be %d bytes, got %d", KeySize, len(key))
+const (
+	// frameVersion is the first byte of a cookie sealed with its key ID.
+	frameVersion = 1
+	// keyIDSize is the length of a key ID.
+	keyIDSize = 4
+	// headerSize is the version and the key ID.
+	headerSize = 1 + keyIDSize
+)
+
+// UnknownKeyError is the error of opening a cookie in this package's
+// framing whose key ID names a key the Sealer does not hold: almost always
+// a replica configured with another cookie key, or a key rotated without
+// keeping the old one as a previous key. errors.Is(err, ErrInvalid) holds.
+type UnknownKeyError struct {
+	// KeyID is the key ID the cookie names (8 hex digits); it identifies a
+	// key without revealing it (see KeyID).
+	KeyID string
+}
+
+func (e *UnknownKeyError) Error() string {
+	return "cookie: invalid: sealed with cookie key " + e.KeyID + ", which this server does not hold"
+}
+
+// Is makes an UnknownKeyError an ErrInvalid.
+func (e *UnknownKeyError) Is(target error) bool { return target == ErrInvalid }
+
+// NewSealer returns a Sealer that seals with key and opens cookies sealed
+// with key or any of previous; every key is KeySize bytes. A previous key
+// equal to key, or given twice, counts once.
+func NewSealer(key []byte, previous ...[]byte) (*Sealer, error) {
+	s := &Sealer{}
+	for i, k := range append([][]byte{key}, previous...) {
+		if len(k) != KeySize {
+			if i == 0 {
+				return nil, fmt.Errorf("cookie: key must be %d bytes, got %d", KeySize, len(k))
+			}
+			return nil, fmt.Errorf("cookie: previous key %d: must be %d bytes, got %d", i, KeySize, len(k))
+		}
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, fmt.Errorf("cookie: %w", err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("cookie: %w", err)
+		}
+		id := keyID(k)
+		if slices.ContainsFunc(s.keys, func(h sealKey) bool { return h.id == id }) {
+			continue
+		}
+		s.keys = append(s.keys, sealKey{id: id, aead: aead})
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("cookie: %w", err)
+	return s, nil
+}
+
+// keyID derives the 4-byte ID of a key: the start of a SHA-256 of it under
+// a label of its own, which says which key sealed a cookie and nothing
+// about the key.
+func keyID(key []byte) [keyIDSize]byte {
+	sum := sha256.Sum256(append([]byte("wsus cookie key id\x00"), key...))
+	return [keyIDSize]byte(sum[:keyIDSize])
+}
+
+// KeyID returns the ID of a key as 8 hex digits, the text
+// UnknownKeyError.KeyID and Sealer.KeyIDs give: operators compare it across
+// replicas without showing the key.
+func KeyID(key []byte) string {
+	id := keyID(key)
+	return hex.EncodeToString(id[:])
+}
+
+// KeyIDs returns the IDs of the keys the Sealer holds (see KeyID), the one
+// that seals first.
+func (s *Sealer) KeyIDs() []string {
+	ids := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		ids[i] = hex.EncodeToString(k.id[:])
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("cookie: %w", err)
-	}
-	return &Sealer{aead: aead}, nil
+	return ids
 }
 
 // The kind of a cookie is bound as additional data, so an authorization
@@ -112,27 +201,64 @@ func (s *Sealer) OpenSession(data []byte) (Session, error) {
 	return c, s.open(kindSession, data, &c)
 }
 
+// seal seals v with the first key, in the framing with its key ID.
 func (s *Sealer) seal(kind []byte, v any) ([]byte, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("cookie: encode: %w", err)
 	}
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	k := s.keys[0]
+	n := k.aead.NonceSize()
+	out := make([]byte, headerSize+n, headerSize+n+len(plain)+k.aead.Overhead())
+	out[0] = frameVersion
+	copy(out[1:headerSize], k.id[:])
+	nonce := out[headerSize:]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("cookie: nonce: %w", err)
 	}
-	return s.aead.Seal(nonce, nonce, plain, kind), nil
+	return k.aead.Seal(out, nonce, plain, additionalData(kind, out[:headerSize])), nil
 }
 
+// additionalData binds the kind and the header of a framed cookie.
+func additionalData(kind, header []byte) []byte {
+	return append(slices.Clip(kind), header...)
+}
+
+// open opens data with the key its header names, else as a cookie sealed
+// before key IDs with each key held. It fails with UnknownKeyError when data
+// is framed, long enough, and names no key held; with ErrInvalid otherwise.
 func (s *Sealer) open(kind, data []byte, v any) error {
-	n := s.aead.NonceSize()
-	if len(data) < n+s.aead.Overhead() {
-		return ErrInvalid
+	n, overhead := s.keys[0].aead.NonceSize(), s.keys[0].aead.Overhead()
+	framed := len(data) >= headerSize+n+overhead && data[0] == frameVersion
+	held := false
+	if framed {
+		id := [keyIDSize]byte(data[1:headerSize])
+		for _, k := range s.keys {
+			if k.id != id {
+				continue
+			}
+			held = true
+			body := data[headerSize:]
+			if plain, err := k.aead.Open(nil, body[:n], body[n:], additionalData(kind, data[:headerSize])); err == nil {
+				return decode(plain, v)
+			}
+		}
 	}
-	plain, err := s.aead.Open(nil, data[:n], data[n:], kind)
-	if err != nil {
-		return ErrInvalid
+	if len(data) >= n+overhead {
+		for _, k := range s.keys {
+			if plain, err := k.aead.Open(nil, data[:n], data[n:], kind); err == nil {
+				return decode(plain, v)
+			}
+		}
 	}
+	if framed && !held {
+		return &UnknownKeyError{KeyID: hex.EncodeToString(data[1:headerSize])}
+	}
+	return ErrInvalid
+}
+
+// decode reads the JSON of an opened cookie.
+func decode(plain []byte, v any) error {
 	if err := json.Unmarshal(plain, v); err != nil {
 		return ErrInvalid
 	}
@@ -166,4 +292,41 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("cookie: key file %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// ParseKeyList decodes keys given as one configuration value (the previous
+// cookie keys): 64 hex digits each, separated by commas, white space around
+// each ignored, empty entries skipped. An error names the key by position.
+func ParseKeyList(s string) ([][]byte, error) {
+	var keys [][]byte
+	for i, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		key, err := ParseKey(part)
+		if err != nil {
+			return nil, fmt.Errorf("cookie: key %d of the list: %w", i+1, err)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
+// ParseKeyFile decodes the content of a file of keys (the previous cookie
+// keys): one key of 64 hex digits per line; blank lines and lines starting
+// with # are skipped. An error names the line.
+func ParseKeyFile(text string) ([][]byte, error) {
+	var keys [][]byte
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, err := ParseKey(line)
+		if err != nil {
+			return nil, fmt.Errorf("cookie: line %d: %w", i+1, err)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
 }
