@@ -28,10 +28,13 @@ run: build
 # install it first when missing. The storage tests run against a real
 # S3-compatible server, versitygw (internal/tests3), pinned in
 # scripts/ensure-versitygw.sh: built once into the user cache (about a minute
-# the first time). CI=true makes those tests fail, not skip, without them.
+# the first time). The cluster test (e2e/cluster_test.go) puts HAProxy in
+# front of three wsusd replicas: Debian's haproxy package, installed when
+# missing. CI=true makes those tests fail, not skip, without them.
 test: vet lint
 	sh scripts/ensure-postgres.sh
 	sh scripts/ensure-versitygw.sh >/dev/null
+	sh scripts/ensure-haproxy.sh >/dev/null
 	$(GO) test -count=1 ./...
 
 vet:
