@@ -14,6 +14,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -109,6 +110,12 @@ type Config struct {
 	// Logger receives progress (Info) and the first error of each kind
 	// (Warn); nil discards.
 	Logger *slog.Logger
+	// Acks, when set, receives one JSON line (an Ack) for every
+	// ReportEventBatch the server acknowledged, as it is acknowledged, so
+	// that what the server promised to keep can be checked against the
+	// store afterwards. Writes are serialized. Report.Acknowledged counts
+	// them either way.
+	Acks io.Writer
 }
 
 // withDefaults validates cfg and fills in the defaults.

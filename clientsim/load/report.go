@@ -45,6 +45,12 @@ type Report struct {
 	Delta     Phase `json:"delta"`
 	// Errors counts failed scans by phase and kind, most frequent first.
 	Errors []ErrorCount `json:"errors"`
+	// Acknowledged counts the ReportEventBatch calls the server
+	// acknowledged and their events (see Ack and Config.Acks); AckError
+	// says why that record is incomplete (a batch that could not be read
+	// back, a failed write to Config.Acks), empty when it is complete.
+	Acknowledged AckTotals `json:"acknowledged"`
+	AckError     string    `json:"ack_error,omitempty"`
 	// ClientCPU is the CPU time this process used during the run (0 where
 	// /proc is not available): when client and server share a machine, the
 	// clients' share is not available to the server.
@@ -336,6 +342,12 @@ func (r Report) WriteText(w io.Writer) error {
 		ew.printf("\nerrors: %d failed scans (%.2f%%)\n", r.Failed(), 100*r.ErrorRate())
 		for _, e := range r.Errors {
 			ew.printf("  %6d  %-10s  %s: %s\n", e.Count, e.Phase, e.Kind, e.Example)
+		}
+	}
+	if r.Acknowledged.Batches > 0 || r.AckError != "" {
+		ew.printf("\nacknowledged reports: %d ReportEventBatch calls, %d events\n", r.Acknowledged.Batches, r.Acknowledged.Events)
+		if r.AckError != "" {
+			ew.printf("  INCOMPLETE: %s\n", r.AckError)
 		}
 	}
 	ew.printf("\n")

@@ -58,6 +58,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	clientCPU, clientCPUErr := ReadProcCPU(os.Getpid())
 
 	r := &runner{cfg: cfg, http: httpClient(cfg, server), log: cfg.Logger, warned: map[string]bool{}}
+	acks := &ackLog{w: cfg.Acks}
+	r.http.Transport = ackRecorder{next: r.http.Transport, log: acks}
 	if cfg.HTTPClient == nil {
 		defer r.http.CloseIdleConnections() // the run's own connections end with it
 	}
@@ -115,6 +117,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.FirstScan, rep.Delta = mergePhases(workers, func(w *worker) *phaseAcc { return &w.first }),
 		mergePhases(workers, func(w *worker) *phaseAcc { return &w.delta })
 	rep.Errors = mergeErrors(workers)
+	if rep.Acknowledged, err = acks.result(); err != nil {
+		rep.AckError = err.Error()
+	}
 	if rep.Server != nil {
 		after, err := ReadProcMemory(cfg.ServerPID)
 		var cpu time.Duration

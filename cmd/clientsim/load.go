@@ -40,6 +40,8 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 	jsonOut := fs.Bool("json", false, "print the report as JSON on stdout (the table goes to stderr)")
 	allowErrors := fs.Bool("allow-errors", false, "exit 0 even when scans failed")
 	verbose := fs.Bool("verbose", false, "debug logs")
+	closeAcks := acksFlag(fs, &cfg)
+	defer closeAcks()
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: clientsim load [flags]\n\nRuns many simulated Windows Update Agents against a server and reports first-scan and\ndelta-scan latency (p50/p90/p99/max), throughput and errors by kind.\n\n")
 		fs.PrintDefaults()
