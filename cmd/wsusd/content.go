@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"wsus/storage/maintain"
 )
@@ -41,25 +39,18 @@ func contentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("wsusd content verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c common
-	env := map[string]string{}
-	c.bind(fs, env)
 	var opts maintain.VerifyOptions
-	fs.BoolVar(&opts.DeleteCorrupt, "delete-corrupt", false, "delete the corrupt payloads, so that the next import stores them again")
-	fs.IntVar(&opts.Parallel, "parallel", 4, "payloads read at once")
-	env["delete-corrupt"] = "WSUS_CONTENT_DELETE_CORRUPT"
-	env["parallel"] = "WSUS_CONTENT_VERIFY_PARALLEL"
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wsusd content verify [flags]")
-		printFlags(fs, env)
-	}
-	if err := parse(fs, args, env); err != nil {
+	s := verifySettings(&c, &opts)
+	rest, err := parseSettings(s, args, stderr, "usage: wsusd content verify [flags]")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("content verify takes no arguments, got %q", fs.Args())
+	if len(rest) > 0 {
+		return flagError(fmt.Sprintf("content verify takes no arguments, got %q", rest))
+	}
+	if err := c.validate(s); err != nil {
+		return err
 	}
 	logger, stores, err := c.open(ctx, stderr)
 	if err != nil {
@@ -90,28 +81,18 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func gcCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("wsusd content gc", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c common
-	env := map[string]string{}
-	c.bind(fs, env)
 	var opts maintain.GCOptions
-	fs.BoolVar(&opts.DryRun, "dry-run", false, "only list what would be deleted")
-	fs.DurationVar(&opts.MinAge, "min-age", time.Hour, "spare payloads (and interrupted writes) younger than this")
-	env["dry-run"] = "WSUS_CONTENT_GC_DRY_RUN"
-	env["min-age"] = "WSUS_CONTENT_GC_MIN_AGE"
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wsusd content gc [flags]")
-		printFlags(fs, env)
-	}
-	if err := parse(fs, args, env); err != nil {
+	s := gcSettings(&c, &opts)
+	rest, err := parseSettings(s, args, stderr, "usage: wsusd content gc [flags]")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("content gc takes no arguments, got %q", fs.Args())
+	if len(rest) > 0 {
+		return flagError(fmt.Sprintf("content gc takes no arguments, got %q", rest))
 	}
-	if opts.MinAge < 0 {
-		return errors.New("content gc: --min-age must not be negative")
+	if err := c.validate(s); err != nil {
+		return err
 	}
 	logger, stores, err := c.open(ctx, stderr)
 	if err != nil {

@@ -174,11 +174,11 @@ func TestBadContentInvocations(t *testing.T) {
 		{"content needs a command", nil, []string{"content"}, 2, "usage: wsusd content"},
 		{"unknown content command", nil, []string{"content", "scrub"}, 2, `unknown command "scrub"`},
 		{"content help", nil, []string{"content", "-h"}, 0, "usage: wsusd content"},
-		{"verify takes no arguments", nil, []string{"content", "verify", "x"}, 1, "takes no arguments"},
-		{"negative min age", nil, []string{"content", "gc", "--min-age", "-1h"}, 1, "must not be negative"},
-		{"S3 endpoint without bucket", map[string]string{"WSUS_S3_ENDPOINT": "http://127.0.0.1:1"}, []string{"content", "gc"}, 1, "without a bucket"},
-		{"bad path style", map[string]string{"WSUS_S3_PATH_STYLE": "sometimes"}, []string{"import", "../../testdata/catalog/local"}, 1, "WSUS_S3_PATH_STYLE"},
-		{"presign without S3", nil, []string{"serve", "--content-redirect", "presign"}, 1, "needs the S3 content store"},
+		{"verify takes no arguments", nil, []string{"content", "verify", "x"}, 2, "takes no arguments"},
+		{"negative min age", nil, []string{"content", "gc", "--min-age", "-1h"}, 2, `--min-age (WSUS_CONTENT_GC_MIN_AGE): invalid value "-1h" on the command line: want a duration such as 30s, 5m or 1h30m, not negative`},
+		{"S3 endpoint without bucket", map[string]string{"WSUS_S3_ENDPOINT": "http://127.0.0.1:1"}, []string{"content", "gc"}, 2, "--s3-endpoint (WSUS_S3_ENDPOINT) is given without --s3-bucket (WSUS_S3_BUCKET)"},
+		{"bad path style", map[string]string{"WSUS_S3_PATH_STYLE": "sometimes"}, []string{"import", "../../testdata/catalog/local"}, 2, `--s3-path-style (WSUS_S3_PATH_STYLE): invalid value "sometimes" in WSUS_S3_PATH_STYLE: want true or false`},
+		{"presign without S3", nil, []string{"serve", "--content-redirect", "presign"}, 2, `--content-redirect (WSUS_CONTENT_REDIRECT) "presign" needs the S3 content store: give --s3-bucket (WSUS_S3_BUCKET)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,9 +1,15 @@
 // Command wsusd is the wsus server: `wsusd serve` answers Windows Update
 // clients and admins, `wsusd import` loads update metadata and payloads,
 // `wsusd sync` synchronizes the catalog from an upstream server,
-// `wsusd content verify|gc` checks and cleans the payload store.
-// Every flag has a WSUS_* environment twin; a flag given on the command line
-// wins over the environment.
+// `wsusd content verify|gc` checks and cleans the payload store, `wsusd
+// check` checks a configuration and reaches its stores without serving,
+// `wsusd version` tells which build runs.
+//
+// Every setting is declared once (config.go, package internal/settings):
+// each flag has a WSUS_* environment twin and a key of the same name in the
+// optional TOML config file (--config); a flag given on the command line
+// wins over the environment, which wins over the file. A bad setting exits
+// with status 2 before anything is opened or created.
 package main
 
 import (
@@ -16,15 +22,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 
-	"wsus/catalog/scan"
 	"wsus/internal/logdedup"
+	"wsus/internal/settings"
 	"wsus/server"
 	"wsus/sync/importer"
-	"wsus/sync/syncer"
 )
 
 const usage = `usage: wsusd <command> [flags]
@@ -36,6 +40,8 @@ commands:
   tls init make a private CA and a server certificate for --tls-cert/--tls-key (labs, small sites)
   content  verify: re-check stored payloads against their metadata
            gc: delete payloads no non-declined update references
+  check    check the configuration serve would run with and reach its stores, changing nothing
+  version  print the version, commit and Go version (--json: as JSON)
 
 Run 'wsusd <command> -h' for the flags of a command.
 `
@@ -63,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = syncCmd(ctx, args[1:], stdout, stderr)
 	case "tls":
 		err = tlsCmd(args[1:], stdout, stderr)
+	case "check":
+		err = checkCmd(ctx, args[1:], stdout, stderr)
+	case "version":
+		err = versionCmd(args[1:], stdout, stderr)
 	case "content":
 		err = contentCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -79,9 +89,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var fe flagError
-	if errors.As(err, &fe) {
-		fmt.Fprintf(stderr, "wsusd: %v\n", fe)
+	var se *settings.Error
+	if errors.As(err, &fe) || errors.As(err, &se) {
+		fmt.Fprintf(stderr, "wsusd: %v\n", err)
 		return 2
+	}
+	if errors.Is(err, errChecksFailed) {
+		return 1
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wsusd: %v\n", err)
@@ -97,61 +111,6 @@ var errUsage = errors.New("usage")
 type flagError string
 
 func (e flagError) Error() string { return string(e) }
-
-// common holds the flags every command shares: where the catalog and the
-// content are.
-type common struct {
-	cfg       server.Config
-	logLevel  string
-	logFormat string
-	// dedup is the logger's deduplicating handler, flushed by flushLog.
-	dedup *logdedup.Handler
-}
-
-// bind registers the shared flags; env lists flag name → environment twin.
-func (c *common) bind(fs *flag.FlagSet, env map[string]string) {
-	fs.StringVar(&c.cfg.DataDir, "data", "./data", "state directory: embedded catalog, content, keys")
-	fs.StringVar(&c.cfg.DatabaseURL, "database", "", "PostgreSQL URL of the catalog; empty means the embedded store")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.cfg.S3.Bucket, "s3-bucket", "", "S3 bucket holding the payloads (created if missing and allowed); empty means <data>/content")
-	fs.StringVar(&c.cfg.S3.Endpoint, "s3-endpoint", "", "S3 service URL (e.g. http://127.0.0.1:7070); empty means Amazon S3")
-	fs.StringVar(&c.cfg.S3.Region, "s3-region", "", "S3 region; empty means the AWS SDK's (AWS_REGION, profile), else us-east-1")
-	fs.StringVar(&c.cfg.S3.Prefix, "s3-prefix", "", "prefix of the payload keys in the bucket (e.g. wsus/)")
-	fs.BoolVar(&c.cfg.S3.PathStyle, "s3-path-style", false, "address the bucket as <endpoint>/<bucket> (most S3-compatible servers need it)")
-	env["data"] = "WSUS_DATA"
-	env["database"] = "WSUS_DATABASE_URL"
-	env["log-level"] = "WSUS_LOG_LEVEL"
-	env["log-format"] = "WSUS_LOG_FORMAT"
-	env["s3-bucket"] = "WSUS_S3_BUCKET"
-	env["s3-endpoint"] = "WSUS_S3_ENDPOINT"
-	env["s3-region"] = "WSUS_S3_REGION"
-	env["s3-prefix"] = "WSUS_S3_PREFIX"
-	env["s3-path-style"] = "WSUS_S3_PATH_STYLE"
-}
-
-// parse parses args, then fills every flag not given on the command line
-// from its environment twin.
-func parse(fs *flag.FlagSet, args []string, env map[string]string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for name, variable := range env {
-		v, ok := os.LookupEnv(variable)
-		if !ok || given[name] {
-			continue
-		}
-		if err := fs.Set(name, v); err != nil {
-			return fmt.Errorf("%s=%q: %w", variable, v, err)
-		}
-	}
-	return nil
-}
 
 // open builds the logger and opens the stores the configuration names.
 func (c *common) open(ctx context.Context, logOut io.Writer) (*slog.Logger, server.Stores, error) {
@@ -199,66 +158,16 @@ func (c *common) flushLog() {
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("wsusd serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c common
-	env := map[string]string{}
-	c.bind(fs, env)
-	fs.StringVar(&c.cfg.Listen, "listen", server.DefaultListen, "address to serve HTTP on")
-	fs.StringVar(&c.cfg.AdminToken, "admin-token", "", "bearer token of the admin API; empty means the one in <data>/admin-token, created on first start")
-	fs.StringVar(&c.cfg.CookieKey, "cookie-key", "", "64 hex digits: AES-256 key sealing client cookies, shared by all replicas; empty means <data>/cookie.key, created on first start")
-	fs.StringVar(&c.cfg.ContentURL, "content-url", "", "base URL of content handed to clients (e.g. http://wsus.example.com:8530); empty means the Host each client used")
-	fs.IntVar(&c.cfg.SyncPageSize, "sync-page-size", scan.DefaultPageSize, "most updates (ChangedUpdates and NewUpdates together) per SyncUpdates response before it is truncated (the spec says WSUS uses 200; WS2025 was seen using 30); a page also ends once its metadata passes 8 MiB")
-	env["listen"] = "WSUS_LISTEN"
-	env["admin-token"] = "WSUS_ADMIN_TOKEN"
-	env["cookie-key"] = "WSUS_COOKIE_KEY"
-	env["content-url"] = "WSUS_CONTENT_URL"
-	fs.StringVar(&c.cfg.ContentRedirect, "content-redirect", "", `send content clients elsewhere: "presign" (302 to a presigned S3 URL; S3 store only) or the base URL of an alternate download server mirroring /Content/; empty serves the bytes`)
-	fs.StringVar(&c.cfg.ContentMUURLs, "content-mu-urls", "", "file or folder of MS-WSUSSS GetUpdateData responses: files not stored here are redirected to their Microsoft Update URL (MUUrl) found there")
-	env["sync-page-size"] = "WSUS_SYNC_PAGE_SIZE"
-	fs.DurationVar(&c.cfg.SnapshotMaxAge, "snapshot-max-age", server.DefaultSnapshotMaxAge, "how long scans are served from this process's catalog snapshot before it checks the store for changes: an approval or assignment made on any replica reaches scans within it; 0 checks on every scan")
-	env["snapshot-max-age"] = "WSUS_SNAPSHOT_MAX_AGE"
-	env["content-redirect"] = "WSUS_CONTENT_REDIRECT"
-	env["content-mu-urls"] = "WSUS_CONTENT_MU_URLS"
-	fs.StringVar(&c.cfg.AdminListen, "admin-listen", "", "address to serve the admin API on, alone (the client address then answers 404 under /api/v1/); empty serves it on --listen")
-	fs.StringVar(&c.cfg.AdminTokenFile, "admin-token-file", "", "file holding the admin API bearer token (keeps it out of the process list); excludes --admin-token")
-	fs.StringVar(&c.cfg.CookieKeyFile, "cookie-key-file", "", "file holding the cookie key (64 hex digits); excludes --cookie-key")
-	fs.DurationVar(&c.cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before their connections are closed")
-	fs.IntVar(&c.cfg.MaxInflight, "max-inflight", 0, "most SOAP requests read or answered at once (more wait briefly, then get ServerBusy); 0 means the default")
-	fs.Int64Var(&c.cfg.MaxBufferedBytes, "max-buffered-bytes", 0, "most bytes of SOAP request bodies held in memory at once (a body that does not fit gets ServerBusy); 0 means the default")
-	env["admin-listen"] = "WSUS_ADMIN_LISTEN"
-	env["admin-token-file"] = "WSUS_ADMIN_TOKEN_FILE"
-	env["cookie-key-file"] = "WSUS_COOKIE_KEY_FILE"
-	env["shutdown-timeout"] = "WSUS_SHUTDOWN_TIMEOUT"
-	env["max-inflight"] = "WSUS_MAX_INFLIGHT"
-	env["max-buffered-bytes"] = "WSUS_MAX_BUFFERED_BYTES"
-	fs.StringVar(&c.cfg.SyncSchedule, "sync-schedule", "", `synchronize from the upstream automatically: "off", "N" (N times a day from 00:00 UTC) or "HH:MM/N" (N a day from HH:MM UTC), saved for every replica; empty keeps the saved schedule (wsusctl sync settings)`)
-	fs.DurationVar(&c.cfg.SyncLease, "sync-lease", syncer.DefaultLease, "how long a synchronization that stopped renewing its lease (its process died) blocks the next one")
-	fs.StringVar(&c.cfg.UpstreamCAFile, "upstream-ca-file", "", "PEM file of certificates trusted for the upstream server beside the system roots")
-	fs.StringVar(&c.cfg.TLSListen, "tls-listen", "", "address to serve HTTPS on besides --listen (WSUS's 8531, e.g. 0.0.0.0:8531); needs --tls-cert and --tls-key")
-	fs.StringVar(&c.cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) of the HTTPS listener, reloaded when the file changes")
-	fs.StringVar(&c.cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when the file changes")
-	fs.StringVar(&c.cfg.TrustedProxies, "trusted-proxies", "", "comma-separated IPs or CIDR prefixes of TLS-terminating proxies whose X-Forwarded-Proto and X-Forwarded-Host are believed")
-	env["tls-listen"] = "WSUS_TLS_LISTEN"
-	env["tls-cert"] = "WSUS_TLS_CERT"
-	env["tls-key"] = "WSUS_TLS_KEY"
-	env["trusted-proxies"] = "WSUS_TRUSTED_PROXIES"
-	env["sync-schedule"] = "WSUS_SYNC_SCHEDULE"
-	env["sync-lease"] = "WSUS_SYNC_LEASE"
-	env["upstream-ca-file"] = "WSUS_UPSTREAM_CA_FILE"
-	fs.DurationVar(&c.cfg.RulesInterval, "rules-interval", server.DefaultRulesInterval, "how often the approval rules, rings and automatic declines run (also after each synchronization and on demand); 0 turns the periodic runs off")
-	env["rules-interval"] = "WSUS_RULES_INTERVAL"
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wsusd serve [flags]")
-		printFlags(fs, env)
-	}
-	if err := parse(fs, args, env); err != nil {
+	s := serveSettings("wsusd serve", &c)
+	rest, err := parseSettings(s, args, stderr, "usage: wsusd serve [flags]")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	if len(rest) > 0 {
+		return flagError(fmt.Sprintf("serve takes no arguments, got %q", rest))
 	}
-	if err := checkServeFlags(c.cfg, env); err != nil {
+	if err := checkServe(s, &c); err != nil {
 		return err
 	}
 	if c.cfg.RulesInterval == 0 {
@@ -307,69 +216,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return err
 }
 
-// checkServeFlags refuses the combinations and values of serve's flags
-// (or their environment twins) that cannot work, naming the flags.
-func checkServeFlags(cfg server.Config, env map[string]string) error {
-	name := func(flag string) string { return "--" + flag + " (" + env[flag] + ")" }
-	for _, p := range []struct{ flag, fileFlag, value, file string }{
-		{"admin-token", "admin-token-file", cfg.AdminToken, cfg.AdminTokenFile},
-		{"cookie-key", "cookie-key-file", cfg.CookieKey, cfg.CookieKeyFile},
-	} {
-		if p.value != "" && p.file != "" {
-			return flagError(fmt.Sprintf("%s and %s are both given; give one", name(p.flag), name(p.fileFlag)))
-		}
-	}
-	for _, n := range []struct {
-		flag  string
-		value int64
-	}{
-		{"max-inflight", int64(cfg.MaxInflight)},
-		{"max-buffered-bytes", cfg.MaxBufferedBytes},
-		{"shutdown-timeout", int64(cfg.ShutdownTimeout)},
-	} {
-		if n.value < 0 {
-			return flagError(fmt.Sprintf("%s must not be negative", name(n.flag)))
-		}
-	}
-	if cfg.SyncLease <= 0 {
-		return flagError(fmt.Sprintf("%s must be positive", name("sync-lease")))
-	}
-	if cfg.RulesInterval < 0 {
-		return flagError(fmt.Sprintf("%s must not be negative", name("rules-interval")))
-	}
-	if _, _, err := syncer.ParseSchedule(cfg.SyncSchedule); err != nil {
-		return flagError(fmt.Sprintf("%s: %v", name("sync-schedule"), err))
-	}
-	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
-		return flagError(fmt.Sprintf("%s and %s go together; give both", name("tls-cert"), name("tls-key")))
-	}
-	if cfg.TLSListen != "" && cfg.TLSCert == "" {
-		return flagError(fmt.Sprintf("%s needs %s and %s (wsusd tls init makes a pair)", name("tls-listen"), name("tls-cert"), name("tls-key")))
-	}
-	if _, err := server.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
-		return flagError(fmt.Sprintf("%s: %v", name("trusted-proxies"), err))
-	}
-	return nil
-}
-
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("wsusd import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c common
-	env := map[string]string{}
-	c.bind(fs, env)
 	var approve string
-	fs.StringVar(&approve, "approve", "", "approve every imported top-level software update for Install in this target group")
-	env["approve"] = "WSUS_IMPORT_APPROVE"
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wsusd import [flags] PATH...\n\nPATH is an upd:Update XML file, a payload file, or a folder of them (walked recursively).")
-		printFlags(fs, env)
-	}
-	if err := parse(fs, args, env); err != nil {
+	s := importSettings(&c, &approve)
+	paths, err := parseSettings(s, args, stderr, "usage: wsusd import [flags] PATH...\n\nPATH is an upd:Update XML file, a payload file, or a folder of them (walked recursively).")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
+	if err := c.validate(s); err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "usage: wsusd import [flags] PATH...")
 		return errUsage
 	}
 	logger, stores, err := c.open(ctx, stderr)
@@ -378,22 +237,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer c.flushLog()
 	defer stores.Close()
-	res, err := importer.Import(ctx, stores.Catalog, stores.Blobs, fs.Args(), importer.Options{ApproveGroup: approve, Logger: logger})
+	res, err := importer.Import(ctx, stores.Catalog, stores.Blobs, paths, importer.Options{ApproveGroup: approve, Logger: logger})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported: %d revisions added, %d unchanged; %d payloads stored, %d already present; %d files skipped; %d updates approved\n",
 		res.Added, res.Unchanged, res.Payloads, res.PayloadsPresent, res.Skipped, res.Approved)
 	return nil
-}
-
-// printFlags prints the flag defaults with their environment twins.
-func printFlags(fs *flag.FlagSet, env map[string]string) {
-	fs.VisitAll(func(f *flag.Flag) {
-		def := ""
-		if f.DefValue != "" {
-			def = " (default " + strconv.Quote(f.DefValue) + ")"
-		}
-		fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, env[f.Name], f.Usage, def)
-	})
 }

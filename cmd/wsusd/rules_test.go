@@ -23,7 +23,7 @@ func TestRulesIntervalFlag(t *testing.T) {
 				t.Setenv("WSUS_RULES_INTERVAL", c.env)
 			}
 			code, out, errs := runWsusd(t, append([]string{"serve", "--listen", "127.0.0.1:0"}, c.args...)...)
-			if code != 2 || !strings.Contains(errs, "--rules-interval (WSUS_RULES_INTERVAL) must not be negative") {
+			if code != 2 || !strings.Contains(errs, "--rules-interval (WSUS_RULES_INTERVAL): invalid value") || !strings.Contains(errs, "not negative") {
 				t.Errorf("exit %d, output %q%q; want 2 naming the flag", code, out, errs)
 			}
 		})

@@ -56,7 +56,7 @@ func waitForLog(t *testing.T, log *syncbuf.Buffer, re *regexp.Regexp) []string {
 func TestServeAdminListenerAndShutdown(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte("from-file\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte("from-file-token-0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("WSUS_DATA", filepath.Join(dir, "data"))
@@ -72,10 +72,10 @@ func TestServeAdminListenerAndShutdown(t *testing.T) {
 	m := waitForLog(t, &stderr, regexp.MustCompile(`msg="wsusd serving" addr=(\S+) admin_addr=(\S+)`))
 	client, admin := "http://"+m[1], "http://"+m[2]
 
-	if code, body := get(t, client+"/api/v1/groups", "from-file"); code != 404 {
+	if code, body := get(t, client+"/api/v1/groups", "from-file-token-0123"); code != 404 {
 		t.Errorf("client listener /api/v1/groups: %d %s, want 404", code, body)
 	}
-	code, body := get(t, admin+"/api/v1/groups", "from-file")
+	code, body := get(t, admin+"/api/v1/groups", "from-file-token-0123")
 	var groups struct{ Groups []struct{ Name string } }
 	if err := json.Unmarshal([]byte(body), &groups); code != 200 || err != nil || len(groups.Groups) == 0 {
 		t.Errorf("admin listener /api/v1/groups: %d %s", code, body)
@@ -94,7 +94,7 @@ func TestServeAdminListenerAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprint(conn, "POST /api/v1/groups HTTP/1.1\r\nHost: wsus\r\nAuthorization: Bearer from-file\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n")
+	fmt.Fprint(conn, "POST /api/v1/groups HTTP/1.1\r\nHost: wsus\r\nAuthorization: Bearer from-file-token-0123\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n")
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
 		t.Fatalf("want 100 Continue, got %q %v", line, err)
@@ -132,12 +132,12 @@ func TestServeFlagErrors(t *testing.T) {
 		args  []string
 		wants []string
 	}{
-		{"token and token file", nil, []string{"--admin-token", "x", "--admin-token-file", file}, []string{"--admin-token (WSUS_ADMIN_TOKEN)", "--admin-token-file (WSUS_ADMIN_TOKEN_FILE)"}},
-		{"token from the environment and token file", map[string]string{"WSUS_ADMIN_TOKEN": "x"}, []string{"--admin-token-file", file}, []string{"--admin-token (WSUS_ADMIN_TOKEN)", "--admin-token-file"}},
+		{"token and token file", nil, []string{"--admin-token", "0123456789abcdef", "--admin-token-file", file}, []string{"--admin-token (WSUS_ADMIN_TOKEN)", "--admin-token-file (WSUS_ADMIN_TOKEN_FILE)"}},
+		{"token from the environment and token file", map[string]string{"WSUS_ADMIN_TOKEN": "0123456789abcdef"}, []string{"--admin-token-file", file}, []string{"--admin-token (WSUS_ADMIN_TOKEN)", "--admin-token-file"}},
 		{"cookie key and key file", map[string]string{"WSUS_COOKIE_KEY_FILE": file}, []string{"--cookie-key", strings.Repeat("ab", 32)}, []string{"--cookie-key (WSUS_COOKIE_KEY)", "--cookie-key-file (WSUS_COOKIE_KEY_FILE)"}},
-		{"negative max-inflight", nil, []string{"--max-inflight", "-1"}, []string{"--max-inflight (WSUS_MAX_INFLIGHT) must not be negative"}},
-		{"negative max-buffered-bytes", map[string]string{"WSUS_MAX_BUFFERED_BYTES": "-5"}, nil, []string{"--max-buffered-bytes (WSUS_MAX_BUFFERED_BYTES) must not be negative"}},
-		{"negative shutdown-timeout", nil, []string{"--shutdown-timeout", "-1s"}, []string{"--shutdown-timeout (WSUS_SHUTDOWN_TIMEOUT) must not be negative"}},
+		{"negative max-inflight", nil, []string{"--max-inflight", "-1"}, []string{`--max-inflight (WSUS_MAX_INFLIGHT): invalid value "-1" on the command line: want an integer, at least 0`}},
+		{"negative max-buffered-bytes", map[string]string{"WSUS_MAX_BUFFERED_BYTES": "-5"}, nil, []string{`--max-buffered-bytes (WSUS_MAX_BUFFERED_BYTES): invalid value "-5" in WSUS_MAX_BUFFERED_BYTES: want an integer, at least 0`}},
+		{"negative shutdown-timeout", nil, []string{"--shutdown-timeout", "-1s"}, []string{`--shutdown-timeout (WSUS_SHUTDOWN_TIMEOUT): invalid value "-1s" on the command line: want a duration such as 30s, 5m or 1h30m, not negative`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -160,8 +160,8 @@ func TestServeFlagErrors(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errs := runWsusd(t, "serve", "--listen", "127.0.0.1:0", "--admin-token-file", empty); code != 1 || !strings.Contains(errs, "is empty") {
-		t.Errorf("empty token file: exit %d, %q; want 1 saying it is empty", code, errs)
+	if code, _, errs := runWsusd(t, "serve", "--listen", "127.0.0.1:0", "--admin-token-file", empty); code != 2 || !strings.Contains(errs, "is empty") {
+		t.Errorf("empty token file: exit %d, %q; want 2 saying it is empty", code, errs)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,23 +15,17 @@ func tlsCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: wsusd tls init --host NAME[,NAME...] [--out DIR]")
 		return errUsage
 	}
-	fs := flag.NewFlagSet("wsusd tls init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	env := map[string]string{"out": "WSUS_TLS_DIR", "host": "WSUS_TLS_HOSTS"}
-	out := fs.String("out", "./data/tls", "folder of the CA and server certificate (an existing CA there is reused)")
-	hosts := fs.String("host", "", "comma-separated DNS names and IP addresses clients use to reach the server (the host of the intranet update service URL); the first is the subject")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wsusd tls init --host NAME[,NAME...] [--out DIR]\n\nMakes a private CA (once per folder) and a server certificate signed by it.")
-		printFlags(fs, env)
-	}
-	if err := parse(fs, args[1:], env); err != nil {
+	var o tlsOptions
+	rest, err := parseSettings(tlsSettings(&o), args[1:], stderr,
+		"usage: wsusd tls init --host NAME[,NAME...] [--out DIR]\n\nMakes a private CA (once per folder) and a server certificate signed by it.")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return flagError(fmt.Sprintf("tls init takes no arguments, got %q", fs.Args()))
+	if len(rest) > 0 {
+		return flagError(fmt.Sprintf("tls init takes no arguments, got %q", rest))
 	}
 	var names []string
-	for _, h := range strings.Split(*hosts, ",") {
+	for _, h := range strings.Split(o.hosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			names = append(names, h)
 		}
@@ -40,7 +33,7 @@ func tlsCmd(args []string, stdout, stderr io.Writer) error {
 	if len(names) == 0 {
 		return flagError("--host (WSUS_TLS_HOSTS): give the names clients use to reach the server, e.g. --host wsus.example.com")
 	}
-	res, err := pki.Init(*out, names, time.Now())
+	res, err := pki.Init(o.out, names, time.Now())
 	if err != nil {
 		return err
 	}
