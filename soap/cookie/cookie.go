@@ -3,9 +3,15 @@
 // (Cookie/EncryptedData). Both are self-contained and sealed with AES-256-GCM
 // under a key every replica shares, so any replica can open a cookie any other
 // minted and servers keep no session state (MS-WUSP.md section 4).
+//
+// The key can be rotated: a Sealer seals with its current key and also
+// opens what its previous keys sealed. A cookie names the key that sealed
+// it (a key ID, not the key), so a cookie sealed with a key the server does
+// not hold is told apart from garbage (UnknownKeyError, LogMismatch).
 package cookie
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -14,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -305,7 +312,7 @@ func ParseKeyList(s string) ([][]byte, error) {
 		}
 		key, err := ParseKey(part)
 		if err != nil {
-			return nil, fmt.Errorf("cookie: key %d of the list: %w", i+1, err)
+			return nil, fmt.Errorf("cookie: key %d of the list must be %d hex digits", i+1, 2*KeySize)
 		}
 		keys = append(keys, key)
 	}
@@ -324,9 +331,33 @@ func ParseKeyFile(text string) ([][]byte, error) {
 		}
 		key, err := ParseKey(line)
 		if err != nil {
-			return nil, fmt.Errorf("cookie: line %d: %w", i+1, err)
+			return nil, fmt.Errorf("cookie: line %d: a key must be %d hex digits", i+1, 2*KeySize)
 		}
 		keys = append(keys, key)
 	}
 	return keys, nil
+}
+
+// MismatchMessage is the error line a server logs when a client sends a
+// cookie sealed with a key it does not hold (UnknownKeyError): it is
+// almost always a replica with another cookie key, which costs every client
+// switching replicas a new authentication.
+const MismatchMessage = "client cookie sealed with a cookie key this server does not hold: every replica must share --cookie-key (WSUS_COOKIE_KEY); after rotating, give the old key as --cookie-key-previous"
+
+// mismatchErr is the "err" attribute of MismatchMessage lines: the same
+// text whatever the key, so a deduplicating log handler (internal/logdedup)
+// writes one line a minute however many clients send such cookies.
+const mismatchErr = "cookie: sealed with a cookie key this server does not hold"
+
+// LogMismatch logs MismatchMessage at ERROR when err is an UnknownKeyError,
+// with the key ID the cookie names and the IDs of the keys s holds, and
+// reports whether it did. Other errors are left to the caller.
+func LogMismatch(ctx context.Context, logger *slog.Logger, s *Sealer, err error) bool {
+	var uk *UnknownKeyError
+	if !errors.As(err, &uk) {
+		return false
+	}
+	logger.ErrorContext(ctx, MismatchMessage, "err", mismatchErr,
+		"cookie_key_id", uk.KeyID, "held_key_ids", strings.Join(s.KeyIDs(), ","))
+	return true
 }

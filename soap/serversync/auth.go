@@ -9,6 +9,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
 
+	"wsus/internal/reqinfo"
 	"wsus/soap"
 	"wsus/soap/cookie"
 	"wsus/sync/wsusss"
@@ -99,7 +100,7 @@ func isFQDN(name string) bool {
 //
 // Answer as wsusss-GetCookieResponse.xml: GetCookieResult {Expiration,
 // EncryptedData}.
-func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Element, error) {
+func (s *Services) getCookie(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 	auths := soap.Children(soap.Child(req.Body, "authCookies"), "AuthorizationCookie")
 	if len(auths) != 1 {
 		return nil, soap.BadParameter("authCookies")
@@ -109,8 +110,14 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 		return nil, soap.Errorf(soap.InvalidAuthorizationCookie, "")
 	}
 	auth, err := s.sealer.OpenAuth(raw)
+	if err != nil {
+		// Another replica's key, as for access cookies (openSession).
+		cookie.LogMismatch(ctx, s.logger, s.sealer, err)
+		return nil, soap.Errorf(soap.InvalidAuthorizationCookie, "")
+	}
+	reqinfo.From(ctx).SetClientID(auth.ClientID)
 	now := s.now().UTC()
-	if err != nil || auth.ServerID != s.info.ID || !now.Before(auth.Expires) {
+	if auth.ServerID != s.info.ID || !now.Before(auth.Expires) {
 		return nil, soap.Errorf(soap.InvalidAuthorizationCookie, "")
 	}
 	pv := strings.TrimSpace(soap.Text(req.Body, "protocolVersion"))

@@ -89,7 +89,7 @@ var languages = []language{
 // is InvalidParameters "configAnchor" [I]; one ahead of the change sequence
 // is ServerChanged (anchor.fromHere).
 func (s *Services) getConfigData(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	if _, err := s.openSession(req); err != nil {
+	if _, err := s.openSession(ctx, req); err != nil {
 		return nil, err
 	}
 	var since *anchor

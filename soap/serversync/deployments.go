@@ -64,7 +64,7 @@ const adminNameDefault = "WUS Server"
 // present (InvalidParameters naming the parameter [I]; ServerChanged when
 // ahead of the change sequence, anchor.fromHere); they select nothing.
 func (s *Services) getDeployments(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	if _, err := s.openSession(req); err != nil {
+	if _, err := s.openSession(ctx, req); err != nil {
 		return nil, err
 	}
 	var anchors []anchor

@@ -25,7 +25,7 @@ import (
 //
 // A payload store that cannot say is ServerBusy, so the DSS retries.
 func (s *Services) downloadFiles(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	if _, err := s.openSession(req); err != nil {
+	if _, err := s.openSession(ctx, req); err != nil {
 		return nil, err
 	}
 	items := soap.Strings(req.Body, "fileDigestList")

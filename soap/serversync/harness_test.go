@@ -111,7 +111,9 @@ func newHarness(t *testing.T, store Store, cfg Config) *harness {
 	if cfg.CookieKey == nil {
 		cfg.CookieKey = testKey
 	}
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	svc, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -310,7 +310,7 @@ func (x *index) closure(picked []int) []int {
 // (anchor.fromHere). [I] An empty list is written as an empty
 // NewRevisions element, as the real WSUS writes its empty fileUrls.
 func (s *Services) getRevisionIDList(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
-	if _, err := s.openSession(req); err != nil {
+	if _, err := s.openSession(ctx, req); err != nil {
 		return nil, err
 	}
 	f, err := parseFilter(req)

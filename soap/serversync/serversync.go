@@ -59,6 +59,7 @@ import (
 	"github.com/google/uuid"
 
 	"wsus/catalog"
+	"wsus/internal/reqinfo"
 	"wsus/soap"
 	"wsus/soap/cookie"
 	"wsus/storage"
@@ -129,6 +130,10 @@ type Config struct {
 	// the cookies of this protocol are sealed with a key derived from it.
 	// Required, cookie.KeySize bytes.
 	CookieKey []byte
+	// CookieKeyPrevious are earlier cookie keys (cookie.KeySize bytes
+	// each): cookies sealed with keys derived from them still open, none
+	// is sealed with them (cookie-key rotation). Nil means none.
+	CookieKeyPrevious [][]byte
 	// Admission bounds the requests being read or answered at once; nil
 	// means a new one with soap's defaults.
 	Admission *soap.Admission
@@ -165,11 +170,18 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if cfg.Store == nil || cfg.Blobs == nil {
 		return nil, errors.New("serversync: Store and Blobs are required")
 	}
-	key, err := hkdf.Key(sha256.New, cfg.CookieKey, nil, "wsus serversync cookies v1", cookie.KeySize)
-	if err != nil || len(cfg.CookieKey) != cookie.KeySize {
-		return nil, fmt.Errorf("serversync: cookie key must be %d bytes", cookie.KeySize)
+	keys := make([][]byte, 0, 1+len(cfg.CookieKeyPrevious))
+	for i, k := range append([][]byte{cfg.CookieKey}, cfg.CookieKeyPrevious...) {
+		derived, err := hkdf.Key(sha256.New, k, nil, "wsus serversync cookies v1", cookie.KeySize)
+		if err != nil || len(k) != cookie.KeySize {
+			if i == 0 {
+				return nil, fmt.Errorf("serversync: cookie key must be %d bytes", cookie.KeySize)
+			}
+			return nil, fmt.Errorf("serversync: previous cookie key %d must be %d bytes", i, cookie.KeySize)
+		}
+		keys = append(keys, derived)
 	}
-	sealer, err := cookie.NewSealer(key)
+	sealer, err := cookie.NewSealer(keys[0], keys[1:]...)
 	if err != nil {
 		return nil, fmt.Errorf("serversync: %w", err)
 	}
@@ -259,16 +271,20 @@ func outageAware[Response any](op func(context.Context, *soap.Request) (Response
 // InvalidCookie [I] (MS-WSUSSS has no CookieExpired; the DSS authenticates
 // again on InvalidCookie); the protocol version it carries must be "1.y"
 // (InvalidParameters when malformed, IncompatibleProtocolVersion when the
-// major version is not 1).
-func (s *Services) openSession(req *soap.Request) (cookie.Session, error) {
+// major version is not 1). A cookie sealed with a key this server does not
+// hold (another replica's) is logged at ERROR (cookie.LogMismatch) and
+// answered InvalidCookie all the same.
+func (s *Services) openSession(ctx context.Context, req *soap.Request) (cookie.Session, error) {
 	raw, err := base64.StdEncoding.DecodeString(soap.Text(soap.Child(req.Body, "cookie"), "EncryptedData"))
 	if err != nil || len(raw) == 0 {
 		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
 	}
 	sess, err := s.sealer.OpenSession(raw)
 	if err != nil {
+		cookie.LogMismatch(ctx, s.logger, s.sealer, err)
 		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
 	}
+	reqinfo.From(ctx).SetClientID(sess.ClientID)
 	if sess.ServerID != s.info.ID {
 		return cookie.Session{}, soap.Errorf(soap.ServerChanged, "")
 	}

@@ -230,7 +230,7 @@ func (s *Services) getUpdateDecryptionData(ctx context.Context, req *soap.Reques
 // revisions asked for (an unknown one is InternalServerError, as a real
 // WSUS answers).
 func (s *Services) requestedRevisions(ctx context.Context, req *soap.Request, max int) (*index, []int, error) {
-	if _, err := s.openSession(req); err != nil {
+	if _, err := s.openSession(ctx, req); err != nil {
 		return nil, nil, err
 	}
 	ids, err := identities(req.Body, "updateIds", max)

@@ -14,6 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"wsus/catalog"
+	"wsus/internal/reqinfo"
 	"wsus/soap"
 	"wsus/soap/cookie"
 )
@@ -35,6 +36,7 @@ func (s *Services) getAuthorizationCookie(ctx context.Context, req *soap.Request
 	if !clientIDPattern.MatchString(clientID) {
 		return nil, soap.Errorf(soap.InternalServerError, "clientId")
 	}
+	reqinfo.From(ctx).SetClientID(clientID)
 	if dnsName == "" || len(dnsName) > 255 {
 		return nil, soap.Errorf(soap.InternalServerError, "dnsName")
 	}
@@ -103,7 +105,7 @@ func hostName(hostport string) string {
 
 // getCookie exchanges one authorization cookie (and an optional old session
 // cookie) for a session cookie (MS-WUSP.md section 4.2).
-func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Element, error) {
+func (s *Services) getCookie(ctx context.Context, req *soap.Request) (*etree.Element, error) {
 	auths := soap.Children(soap.Child(req.Body, "authCookies"), "AuthorizationCookie")
 	if len(auths) != 1 {
 		return nil, soap.Errorf(soap.InvalidAuthorizationCookie, "")
@@ -113,8 +115,14 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 		return nil, soap.Errorf(soap.InvalidAuthorizationCookie, "")
 	}
 	auth, err := s.cfg.Sealer.OpenAuth(raw)
+	if err != nil {
+		// Another replica's key, as for session cookies (unsealData).
+		cookie.LogMismatch(ctx, s.cfg.Logger, s.cfg.Sealer, err)
+		return nil, soap.Errorf(soap.InvalidAuthorizationCookie, "")
+	}
+	reqinfo.From(ctx).SetClientID(auth.ClientID)
 	now := s.now().UTC()
-	if err != nil || auth.ServerID != s.info.ID || now.After(auth.Expires) {
+	if auth.ServerID != s.info.ID || now.After(auth.Expires) {
 		return nil, soap.Errorf(soap.InvalidAuthorizationCookie, "")
 	}
 
@@ -125,7 +133,7 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 	// The native first call sends oldCookie with only an Expiration: that
 	// counts as no old cookie. A present one must be ours; it may be expired.
 	if old := soap.Child(req.Body, "oldCookie"); soap.Text(old, "EncryptedData") != "" {
-		prev, err := s.unsealSession(old)
+		prev, err := s.unsealSession(ctx, old)
 		if err != nil {
 			return nil, err
 		}
@@ -134,6 +142,9 @@ func (s *Services) getCookie(_ context.Context, req *soap.Request) (*etree.Eleme
 			sess.ChangedAfter, sess.ChangedUntil, sess.ChangedKey = prev.ChangedAfter, prev.ChangedUntil, prev.ChangedKey
 		}
 	}
+	// The session is the authorization cookie's client's, whatever the old
+	// cookie named (unsealSession recorded that one).
+	reqinfo.From(ctx).SetClientID(auth.ClientID)
 
 	lastChange, err := soap.Time(req.Body, "lastChange", "lastChange")
 	if err != nil {
@@ -168,7 +179,7 @@ const MaxComputerInfoText = 1024
 // string longer than MaxComputerInfoText, gets InvalidParameters naming it.
 // Absent elements are zero, as in the existing fields.
 func (s *Services) registerComputer(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	sess, err := s.openSession(ctx, soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func decodeFragmentRequest(body *etree.Element) (fragmentRequest, error) {
 // deployed to the client; requested revisions not deployed to it are listed
 // in OutOfScopeRevisionIDs.
 func (s *Services) getExtendedUpdateInfo(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	sess, err := s.openSession(ctx, soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (s *Services) getExtendedUpdateInfo(ctx context.Context, req *soap.Request)
 // (see writeFileDecryption). FileDecryptionData2 and UpdateEncryptionDetails
 // are never sent: this server stores nothing they would carry.
 func (s *Services) getExtendedUpdateInfo2(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	sess, err := s.openSession(ctx, soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +302,7 @@ func (s *Services) writeFileDecryption(ctx context.Context, result *etree.Elemen
 // WSUS it answers every digest the catalog knows, whether or not the file
 // is deployed to the client (MS-WUSP.md section 6.4).
 func (s *Services) getFileLocations(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	sess, err := s.openSession(ctx, soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ var statusLists = map[string]catalog.InstallState{
 // EventInstanceID, and answers true. A batch that fails to store leaves
 // nothing behind, so the client's retry derives the status in full.
 func (s *Services) reportEventBatch(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	sess, err := s.openSession(ctx, soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}

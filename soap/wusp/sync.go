@@ -32,7 +32,7 @@ const deadlineFormat = "2006-01-02T15:04:05Z"
 // page (BenchmarkSyncUpdatesFirstPage) costs about a third of what building
 // and serializing a tree did.
 func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
-	sess, sealed, err := s.openSyncSession(req)
+	sess, sealed, err := s.openSyncSession(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -179,10 +179,10 @@ func sameSyncState(a, b cookie.Session) bool {
 // see Client) or as parsed. It also returns that EncryptedData when it is
 // canonical base64, so that an answer whose session did not change can hand
 // the same cookie back instead of sealing it again.
-func (s *Services) openSyncSession(req *soap.Request) (cookie.Session, string, error) {
+func (s *Services) openSyncSession(ctx context.Context, req *soap.Request) (cookie.Session, string, error) {
 	data, ok := req.RawContent("EncryptedData")
 	if !ok {
-		sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+		sess, err := s.openSession(ctx, soap.Child(req.Body, "cookie"))
 		return sess, "", err
 	}
 	text := string(data)
@@ -190,7 +190,7 @@ func (s *Services) openSyncSession(req *soap.Request) (cookie.Session, string, e
 		text = html.UnescapeString(text) // character references in base64: legal, if odd
 	}
 	text = strings.TrimSpace(text)
-	sess, err := s.unsealData(text)
+	sess, err := s.unsealData(ctx, text)
 	if err == nil {
 		err = s.checkSession(sess)
 	}
@@ -361,7 +361,7 @@ func (s *Services) coreFragments(ctx context.Context, snap *scan.Snapshot, ids [
 // SHOULD of 3.1.5.12) and more than MaxInstalledNonLeaf installed
 // non-leaf revisions ([I] as SyncUpdates).
 func (s *Services) syncPrinterCatalog(ctx context.Context, req *soap.Request) (*soap.RawResponse, error) {
-	sess, sealed, err := s.openSyncSession(req)
+	sess, sealed, err := s.openSyncSession(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +430,7 @@ func scanDevices(stored []catalog.InventoryDevice) []scan.Device {
 // Like real WSUS it answers only deployed revisions and omits those
 // deployed as Bundle (MS-WUSP.md section 3.3).
 func (s *Services) refreshCache(ctx context.Context, req *soap.Request) (*etree.Element, error) {
-	sess, err := s.openSession(soap.Child(req.Body, "cookie"))
+	sess, err := s.openSession(ctx, soap.Child(req.Body, "cookie"))
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 
 	"wsus/catalog"
 	"wsus/catalog/scan"
+	"wsus/internal/reqinfo"
 	"wsus/soap"
 	"wsus/soap/cookie"
 	"wsus/storage"
@@ -286,8 +287,8 @@ func (s *Services) Reporting() http.Handler {
 
 // openSession checks the cookie element of a request the way every
 // cookie-taking method must (MS-WUSP.md section 9, item 8).
-func (s *Services) openSession(el *etree.Element) (cookie.Session, error) {
-	sess, err := s.unsealSession(el)
+func (s *Services) openSession(ctx context.Context, el *etree.Element) (cookie.Session, error) {
+	sess, err := s.unsealSession(ctx, el)
 	if err == nil {
 		err = s.checkSession(sess)
 	}
@@ -328,23 +329,31 @@ func clientGroups(snap *scan.Snapshot, sess cookie.Session) []uuid.UUID {
 }
 
 // unsealSession opens the sealed session of a Cookie element: InvalidCookie
-// when it is absent, not base64 or not sealed by our key, ServerChanged when
-// another installation minted it. Expiry and configuration are not checked.
-func (s *Services) unsealSession(el *etree.Element) (cookie.Session, error) {
-	return s.unsealData(soap.Text(el, "EncryptedData"))
+// when it is absent, not base64 or not sealed by one of our keys,
+// ServerChanged when another installation minted it. Expiry and
+// configuration are not checked. The client ID of a session opened is
+// recorded for the access log (reqinfo).
+func (s *Services) unsealSession(ctx context.Context, el *etree.Element) (cookie.Session, error) {
+	return s.unsealData(ctx, soap.Text(el, "EncryptedData"))
 }
 
 // unsealData opens the sealed session of a cookie's EncryptedData text (see
-// unsealSession).
-func (s *Services) unsealData(data string) (cookie.Session, error) {
+// unsealSession). A cookie sealed with a key this server does not hold
+// (another replica's) is logged at ERROR (cookie.LogMismatch); the client
+// still gets InvalidCookie, as for any cookie it cannot open.
+func (s *Services) unsealData(ctx context.Context, data string) (cookie.Session, error) {
 	raw, err := base64.StdEncoding.DecodeString(data)
 	if err != nil || len(raw) == 0 {
 		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
 	}
 	sess, err := s.cfg.Sealer.OpenSession(raw)
 	if err != nil {
+		cookie.LogMismatch(ctx, s.cfg.Logger, s.cfg.Sealer, err)
 		return cookie.Session{}, soap.Errorf(soap.InvalidCookie, "")
 	}
+	// Sealed by one of our keys: the ID is the client's, even when
+	// another installation sharing the key minted it.
+	reqinfo.From(ctx).SetClientID(sess.ClientID)
 	if sess.ServerID != s.info.ID {
 		return cookie.Session{}, soap.Errorf(soap.ServerChanged, "")
 	}

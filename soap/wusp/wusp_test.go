@@ -77,6 +77,10 @@ type envOptions struct {
 	// means the defaults.
 	maxInflight      int
 	maxBufferedBytes int64
+	// logger receives the services' logs; nil discards them.
+	logger *slog.Logger
+	// middleware, when set, wraps the handlers of the three services.
+	middleware func(http.Handler) http.Handler
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -113,9 +117,13 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Now().UTC()}
+	logger := opts.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	services, err := wusp.New(ctx, wusp.Config{
 		Store: store, Engine: scan.NewEngine(store, 0), Sealer: sealer,
-		Logger: slog.New(slog.DiscardHandler), PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, Now: clk.now,
+		Logger: logger, PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, Now: clk.now,
 		MaxInflight: opts.maxInflight, MaxBufferedBytes: opts.maxBufferedBytes,
 	})
 	if err != nil {
@@ -125,7 +133,11 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	mux.Handle(clientPath, services.Client())
 	mux.Handle("/SimpleAuthWebService/SimpleAuth.asmx", services.SimpleAuth())
 	mux.Handle("/ReportingWebService/ReportingWebService.asmx", services.Reporting())
-	srv := httptest.NewServer(mux)
+	var handler http.Handler = mux
+	if opts.middleware != nil {
+		handler = opts.middleware(mux)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	info, err := store.ServerInfo(ctx)
 	if err != nil {
