@@ -173,6 +173,9 @@ func (cfg Config) validate() error {
 	if cfg.CookieKey != "" && cfg.CookieKeyFile != "" {
 		return errors.New("server: a cookie key and a cookie key file are both configured; give one")
 	}
+	if err := validateCookieKeys(cfg); err != nil {
+		return err
+	}
 	if cfg.MaxInflight < 0 || cfg.MaxBufferedBytes < 0 || cfg.ShutdownTimeout < 0 || cfg.SyncLease < 0 {
 		return fmt.Errorf("server: negative MaxInflight (%d), MaxBufferedBytes (%d), ShutdownTimeout (%v) or SyncLease (%v)",
 			cfg.MaxInflight, cfg.MaxBufferedBytes, cfg.ShutdownTimeout, cfg.SyncLease)
@@ -331,11 +334,7 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	// Every line logged with a request's context names its request ID
 	// (router.ServeHTTP puts it there).
 	logger = slog.New(requestid.NewLogHandler(logger.Handler()))
-	key, err := cookieKey(cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := cookie.NewSealer(key)
+	sealer, key, previousKeys, err := newSealer(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -397,11 +396,12 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	}
 	// The upstream role (MS-WSUSSS), for downstream servers.
 	upstreamRole, err := serversync.New(ctx, serversync.Config{
-		Store:     stores.Catalog,
-		Blobs:     stores.Blobs,
-		CookieKey: key,
-		Admission: admission,
-		Logger:    logger,
+		Store:             stores.Catalog,
+		Blobs:             stores.Blobs,
+		CookieKey:         key,
+		CookieKeyPrevious: previousKeys,
+		Admission:         admission,
+		Logger:            logger,
 	})
 	if err != nil {
 		return nil, err
