@@ -19,6 +19,9 @@ import (
 // when any scan failed (unless --allow-errors), when the run was interrupted
 // or could not start, and 2 on a usage error.
 func loadCmd(ctx context.Context, args []string, server string, stdout, stderr io.Writer) int {
+	if hasArrivalFlag(args) { // the open-loop fleet run: clientsim load --arrival -h
+		return fleetCmd(ctx, args, server, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("clientsim load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg load.Config
@@ -43,7 +46,7 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 	closeAcks := acksFlag(fs, &cfg)
 	defer closeAcks()
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: clientsim load [flags]\n\nRuns many simulated Windows Update Agents against a server and reports first-scan and\ndelta-scan latency (p50/p90/p99/max), throughput and errors by kind.\n\n")
+		fmt.Fprint(fs.Output(), "usage: clientsim load [flags]\n\nRuns many simulated Windows Update Agents against a server and reports first-scan and\ndelta-scan latency (p50/p90/p99/max), throughput and errors by kind.\nWith --arrival, an open-loop fleet run instead (clientsim load --arrival -h).\n\n")
 		fs.PrintDefaults()
 	}
 	if status, done := parseNoArgs(fs, args, stderr); done {
