@@ -64,7 +64,7 @@ func (c *common) declare(s *settings.Set) {
 	s.String(&c.logLevel, "log-level", "WSUS_LOG_LEVEL", "info", "log level", settings.OneOf("debug", "info", "warn", "error"))
 	s.String(&c.logFormat, "log-format", "WSUS_LOG_FORMAT", "text", "log format", settings.OneOf("text", "json"))
 	s.String(&c.cfg.S3.Bucket, "s3-bucket", "WSUS_S3_BUCKET", "", "S3 bucket holding the payloads (created if missing and allowed); empty means <data>/content", bucketName)
-	s.String(&c.cfg.S3.Endpoint, "s3-endpoint", "WSUS_S3_ENDPOINT", "", "S3 service URL (e.g. http://127.0.0.1:7070); empty means Amazon S3", httpURL(true))
+	s.String(&c.cfg.S3.Endpoint, "s3-endpoint", "WSUS_S3_ENDPOINT", "", "S3 service URL; empty means Amazon S3", httpURL(true, "http://127.0.0.1:7070"))
 	s.String(&c.cfg.S3.Region, "s3-region", "WSUS_S3_REGION", "", "S3 region; empty means the AWS SDK's (AWS_REGION, profile), else us-east-1")
 	s.String(&c.cfg.S3.Prefix, "s3-prefix", "WSUS_S3_PREFIX", "", "prefix of the payload keys in the bucket (e.g. wsus/)")
 	s.Bool(&c.cfg.S3.PathStyle, "s3-path-style", "WSUS_S3_PATH_STYLE", false, "address the bucket as <endpoint>/<bucket> (most S3-compatible servers need it)")
@@ -114,8 +114,8 @@ var bucketName = settings.Check{
 
 // httpURL checks an absolute http(s) URL with a host and no query (empty
 // accepted when optional).
-func httpURL(optional bool) settings.Check {
-	want := "an absolute http:// or https:// URL without query, e.g. http://wsus.example.com:8530"
+func httpURL(optional bool, example string) settings.Check {
+	want := "an absolute http:// or https:// URL without query, e.g. " + example
 	if optional {
 		want = "empty or " + want
 	}
@@ -250,7 +250,7 @@ func serveSettings(command string, c *common) *settings.Set {
 	s.String(&cfg.Listen, "listen", "WSUS_LISTEN", server.DefaultListen, "address to serve HTTP on", hostPort(false))
 	s.String(&cfg.AdminToken, "admin-token", "WSUS_ADMIN_TOKEN", "", "bearer token of the admin API; empty means the one in <data>/admin-token, created on first start", adminToken)
 	s.String(&cfg.CookieKey, "cookie-key", "WSUS_COOKIE_KEY", "", "64 hex digits: AES-256 key sealing client cookies, shared by all replicas; empty means <data>/cookie.key, created on first start", cookieKeyCheck)
-	s.String(&cfg.ContentURL, "content-url", "WSUS_CONTENT_URL", "", "base URL of content handed to clients (e.g. http://wsus.example.com:8530); empty means the Host each client used", httpURL(true))
+	s.String(&cfg.ContentURL, "content-url", "WSUS_CONTENT_URL", "", "base URL of content handed to clients (e.g. http://wsus.example.com:8530); empty means the Host each client used", httpURL(true, "http://wsus.example.com:8530"))
 	s.Int(&cfg.SyncPageSize, "sync-page-size", "WSUS_SYNC_PAGE_SIZE", scan.DefaultPageSize, 1, maxSyncPageSize, "most updates (ChangedUpdates and NewUpdates together) per SyncUpdates response before it is truncated (the spec says WSUS uses 200; WS2025 was seen using 30); a page also ends once its metadata passes 8 MiB")
 	s.Duration(&cfg.SnapshotMaxAge, "snapshot-max-age", "WSUS_SNAPSHOT_MAX_AGE", server.DefaultSnapshotMaxAge, 0, "how long scans are served from this process's catalog snapshot before it checks the store for changes: an approval or assignment made on any replica reaches scans within it; 0 checks on every scan")
 	s.String(&cfg.ContentRedirect, "content-redirect", "WSUS_CONTENT_REDIRECT", "", `send content clients elsewhere: "presign" (302 to a presigned S3 URL; S3 store only) or the base URL of an alternate download server mirroring /Content/; empty serves the bytes`, redirectCheck)

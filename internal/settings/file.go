@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -64,7 +65,9 @@ func (s *Set) readFile() (map[string][]string, string, error) {
 // fromTOML converts a decoded TOML value into the text the setting's flag
 // takes, refusing values of another type.
 func (st *Setting) fromTOML(v any) ([]string, error) {
-	typeErr := func() error { return fmt.Errorf("a %s value (%v) where %s belongs", tomlType(v), v, kindName[st.kind]) }
+	typeErr := func() error {
+		return fmt.Errorf("%s value (%v) where %s belongs", article(tomlType(v)), v, kindName[st.kind])
+	}
 	switch st.kind {
 	case kindString:
 		if s, ok := v.(string); ok {
@@ -91,7 +94,7 @@ func (st *Setting) fromTOML(v any) ([]string, error) {
 			for _, e := range x {
 				s, ok := e.(string)
 				if !ok {
-					return nil, fmt.Errorf("an array holding a %s value (%v) where strings belong", tomlType(e), e)
+					return nil, fmt.Errorf("an array holding %s value (%v) where strings belong", article(tomlType(e)), e)
 				}
 				out = append(out, s)
 			}
@@ -129,4 +132,12 @@ func tomlType(v any) string {
 		return "table"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// article puts "a" or "an" before a type name.
+func article(name string) string {
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }

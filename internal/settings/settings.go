@@ -71,12 +71,17 @@ type Setting struct {
 	Want string
 
 	kind   kind
+	value  func() string           // the variable's value as text
 	parse  func(text string) error // checks text and fills the variable
 	reset  func()                  // empties a list before a source's values
 	source Source
 	file   string // the config file, when source is File
 	flags  []string
 }
+
+// Value returns the setting's current value as text (a list's entries
+// joined by ";").
+func (s *Setting) Value() string { return s.value() }
 
 // Source tells where the setting's value came from.
 func (s *Setting) Source() Source { return s.source }
@@ -200,7 +205,8 @@ func (s *Set) String(p *string, name, env, def, help string, checks ...Check) *S
 	for _, c := range checks {
 		wants = append(wants, c.Want)
 	}
-	st := &Setting{Name: name, Env: env, Default: def, Help: help, Want: strings.Join(wants, "; "), kind: kindString}
+	st := &Setting{Name: name, Env: env, Default: def, Help: help, Want: strings.Join(wants, "; "), kind: kindString,
+		value: func() string { return *p }}
 	st.parse = func(v string) error {
 		for _, c := range checks {
 			if err := c.OK(v); err != nil {
@@ -223,7 +229,8 @@ func (s *Set) Config(p *string, name, env, help string) *Setting {
 // Bool declares a boolean setting.
 func (s *Set) Bool(p *bool, name, env string, def bool, help string) *Setting {
 	*p = def
-	st := &Setting{Name: name, Env: env, Default: strconv.FormatBool(def), Help: help, Want: "true or false", kind: kindBool}
+	st := &Setting{Name: name, Env: env, Default: strconv.FormatBool(def), Help: help, Want: "true or false", kind: kindBool,
+		value: func() string { return strconv.FormatBool(*p) }}
 	st.parse = func(v string) error {
 		b, err := parseBool(v)
 		if err != nil {
@@ -247,7 +254,7 @@ func parseBool(v string) (bool, error) {
 // Int declares an integer setting accepting min to max.
 func (s *Set) Int(p *int, name, env string, def, min, max int, help string) *Setting {
 	*p = def
-	var v64 int64
+	v64 := int64(def)
 	st := s.int64(&v64, name, env, int64(def), int64(min), int64(max), help)
 	inner := st.parse
 	st.parse = func(v string) error {
@@ -271,7 +278,8 @@ func (s *Set) int64(p *int64, name, env string, def, min, max int64, help string
 	if max == 1<<63-1 || max == 1<<31-1 {
 		want = fmt.Sprintf("an integer, at least %d", min)
 	}
-	st := &Setting{Name: name, Env: env, Default: strconv.FormatInt(def, 10), Help: help, Want: want, kind: kindInt}
+	st := &Setting{Name: name, Env: env, Default: strconv.FormatInt(def, 10), Help: help, Want: want, kind: kindInt,
+		value: func() string { return strconv.FormatInt(*p, 10) }}
 	st.parse = func(v string) error {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
@@ -299,7 +307,8 @@ func (s *Set) Duration(p *time.Duration, name, env string, def, min time.Duratio
 	case min > 0:
 		want += ", at least " + min.String()
 	}
-	st := &Setting{Name: name, Env: env, Default: def.String(), Help: help, Want: want, kind: kindDuration}
+	st := &Setting{Name: name, Env: env, Default: def.String(), Help: help, Want: want, kind: kindDuration,
+		value: func() string { return p.String() }}
 	st.parse = func(v string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil {
@@ -320,7 +329,8 @@ func (s *Set) Duration(p *time.Duration, name, env string, def, min time.Duratio
 // an array of strings. *given tells whether any source set it.
 func (s *Set) List(p *[]string, given *bool, name, env, help string) *Setting {
 	*p, *given = nil, false
-	st := &Setting{Name: name, Env: env, Help: help, Want: `values separated by ";"`, kind: kindList}
+	st := &Setting{Name: name, Env: env, Help: help, Want: `values separated by ";"`, kind: kindList,
+		value: func() string { return strings.Join(*p, ";") }}
 	st.reset = func() { *p, *given = []string{}, true }
 	st.parse = func(v string) error {
 		for part := range strings.SplitSeq(v, ";") {

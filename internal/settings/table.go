@@ -2,6 +2,7 @@ package settings
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -42,8 +43,56 @@ func Table(sets []*Set) (string, error) {
 		if r.st.Want != "" && r.st.kind == kindString {
 			help += " (" + r.st.Want + ")"
 		}
-		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s | %s |\n", r.st.Name, r.st.Env, def,
-			strings.ReplaceAll(help, "|", `\|`), strings.Join(r.commands, ", "))
+		help = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(help)
+		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s | %s |\n", r.st.Name, r.st.Env, def, help, strings.Join(r.commands, ", "))
 	}
 	return b.String(), nil
+}
+
+// Example returns a TOML config file documenting every setting of sets
+// but the config file's own: per setting its help, what it accepts, the
+// commands reading it, and its key with the default, commented out. header
+// is put first, each line as a comment.
+func Example(sets []*Set, header string) (string, error) {
+	if _, err := Table(sets); err != nil {
+		return "", err // one name declared two ways
+	}
+	var b strings.Builder
+	for line := range strings.SplitSeq(strings.TrimRight(header, "\n"), "\n") {
+		b.WriteString(strings.TrimRight("# "+line, " ") + "\n")
+	}
+	seen := map[string][]string{}
+	var order []*Setting
+	for _, set := range sets {
+		cmd := strings.TrimPrefix(set.Command, "wsusd ")
+		for _, st := range set.list {
+			if st == set.config {
+				continue
+			}
+			if _, ok := seen[st.Name]; !ok {
+				order = append(order, st)
+			}
+			seen[st.Name] = append(seen[st.Name], cmd)
+		}
+	}
+	for _, st := range order {
+		fmt.Fprintf(&b, "\n# %s\n", st.Help)
+		if st.Want != "" {
+			fmt.Fprintf(&b, "# Accepts %s.\n", st.Want)
+		}
+		fmt.Fprintf(&b, "# %s; read by %s.\n", st.Env, strings.Join(seen[st.Name], ", "))
+		fmt.Fprintf(&b, "# %s = %s\n", st.Name, st.tomlDefault())
+	}
+	return b.String(), nil
+}
+
+// tomlDefault is the default as a TOML value.
+func (st *Setting) tomlDefault() string {
+	switch st.kind {
+	case kindBool, kindInt:
+		return st.Default
+	case kindList:
+		return "[]"
+	}
+	return strconv.Quote(st.Default)
 }
