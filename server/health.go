@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"wsus/internal/version"
 )
 
 // pinger is the optional capability of a store to tell whether it answers
@@ -47,9 +49,11 @@ func (h *health) live(w http.ResponseWriter, _ *http.Request) {
 	writeText(w, http.StatusOK, "ok\n")
 }
 
-// ready answers /readyz: 200 "ok" when every store answers its Ping within
-// readyTimeout (checked at the same time), else 503 with Retry-After and
-// one line naming each store that did not. The body names no address or
+// ready answers /readyz: 200 "ok" and the build (readyBody: "ok wsusd
+// 1.2.0 (commit abc1234def56, go1.26.8)") when every store answers its
+// Ping within readyTimeout (checked at the same time), else 503 with
+// Retry-After and one line naming each store that did not. Probes look at
+// the status only. The body names no address or
 // cause, as /readyz is served to anyone reaching the client port; the
 // cause is logged.
 func (h *health) ready(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +86,14 @@ func (h *health) ready(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, strings.Join(reasons, ""))
 		return
 	}
-	writeText(w, http.StatusOK, "ok\n")
+	writeText(w, http.StatusOK, readyBody())
+}
+
+// readyBody is the body of a 200 from /readyz: "ok", then the running
+// build (internal/version), so that a rolling upgrade can be followed
+// replica by replica.
+func readyBody() string {
+	return "ok " + version.Get().String() + "\n"
 }
 
 // writeText answers a plain-text body that no cache keeps.

@@ -20,6 +20,7 @@ import (
 	"wsus/internal/syncbuf"
 	"wsus/internal/testpg"
 	"wsus/internal/tests3"
+	"wsus/internal/version"
 	"wsus/server"
 )
 
@@ -63,6 +64,9 @@ func wantAnswer(t *testing.T, what string, a answer, status int, body string) {
 	}
 }
 
+// readyOK is the body of a 200 from /readyz: ok and the running build.
+func readyOK() string { return "ok " + version.Get().String() + "\n" }
+
 // wantNotReady checks a 503 from /readyz naming exactly the stores given.
 func wantNotReady(t *testing.T, a answer, stores ...string) {
 	t.Helper()
@@ -101,7 +105,7 @@ func TestReadinessFollowsTheStores(t *testing.T) {
 	cfg := server.Config{DataDir: t.TempDir(), AdminToken: "t"}
 	r := startServers(t, cfg, "", slog.New(slog.NewTextHandler(logs, nil)))
 	wantAnswer(t, "/healthz", fetch(t, r.base+"/healthz", ""), 200, "ok\n")
-	wantAnswer(t, "/readyz", fetch(t, r.base+"/READYZ", ""), 200, "ok\n")
+	wantAnswer(t, "/readyz", fetch(t, r.base+"/READYZ", ""), 200, readyOK())
 
 	if err := os.RemoveAll(filepath.Join(cfg.DataDir, "content")); err != nil {
 		t.Fatal(err)
@@ -130,7 +134,7 @@ func TestReadinessFollowsTheStores(t *testing.T) {
 func TestPostgresStoppedAndRestarted(t *testing.T) {
 	pg := testpg.NewPrivate(t)
 	r := startServers(t, server.Config{DataDir: t.TempDir(), DatabaseURL: pg.URL(), AdminToken: "t"}, "", slog.New(slog.DiscardHandler))
-	wantAnswer(t, "/readyz", fetch(t, r.base+"/readyz", ""), 200, "ok\n")
+	wantAnswer(t, "/readyz", fetch(t, r.base+"/readyz", ""), 200, readyOK())
 
 	pg.Stop()
 	wantNotReady(t, fetch(t, r.base+"/readyz", ""), "catalog store")
@@ -141,7 +145,7 @@ func TestPostgresStoppedAndRestarted(t *testing.T) {
 	}
 
 	pg.Start()
-	wantAnswer(t, "/readyz", eventually(t, r.base, 200), 200, "ok\n")
+	wantAnswer(t, "/readyz", eventually(t, r.base, 200), 200, readyOK())
 	if a := fetch(t, r.base+"/api/v1/groups", "t"); a.status != 200 || !strings.Contains(a.body, `"name":"All Computers"`) {
 		t.Errorf("admin API after the restart: %d %s", a.status, a.body)
 	}
@@ -151,11 +155,11 @@ func TestPostgresStoppedAndRestarted(t *testing.T) {
 func TestS3StoppedAndRestarted(t *testing.T) {
 	s3 := tests3.Start(t)
 	r := startServers(t, server.Config{DataDir: t.TempDir(), AdminToken: "t", S3: s3Config(s3)}, "", slog.New(slog.DiscardHandler))
-	wantAnswer(t, "/readyz", fetch(t, r.base+"/readyz", ""), 200, "ok\n")
+	wantAnswer(t, "/readyz", fetch(t, r.base+"/readyz", ""), 200, readyOK())
 	s3.Stop(t)
 	wantNotReady(t, fetch(t, r.base+"/readyz", ""), "content store")
 	s3.Restart(t)
-	wantAnswer(t, "/readyz", eventually(t, r.base, 200), 200, "ok\n")
+	wantAnswer(t, "/readyz", eventually(t, r.base, 200), 200, readyOK())
 }
 
 // With an admin listener of its own, the admin API is served there only;
@@ -174,7 +178,7 @@ func TestAdminListener(t *testing.T) {
 		`{"error":"unauthorized","reason":"missing bearer token: send Authorization: Bearer \u003cadmin token\u003e"}`+"\n")
 	for _, base := range []string{r.base, r.adminBase} {
 		wantAnswer(t, base+"/healthz", fetch(t, base+"/healthz", ""), 200, "ok\n")
-		wantAnswer(t, base+"/readyz", fetch(t, base+"/readyz", ""), 200, "ok\n")
+		wantAnswer(t, base+"/readyz", fetch(t, base+"/readyz", ""), 200, readyOK())
 	}
 	if a := fetch(t, r.base+demoPayloadPath, ""); a.status != 200 || len(a.body) != 3080000 {
 		t.Errorf("client listener content: %d, %d bytes", a.status, len(a.body))
@@ -325,7 +329,7 @@ func TestAdminBodyReadDeadline(t *testing.T) {
 		t.Errorf("after the answer: %v, want EOF", err)
 	}
 	// Later requests are served as usual.
-	wantAnswer(t, "/readyz", fetch(t, r.base+"/readyz", ""), 200, "ok\n")
+	wantAnswer(t, "/readyz", fetch(t, r.base+"/readyz", ""), 200, readyOK())
 }
 
 // A request that finishes within the shutdown timeout is answered.

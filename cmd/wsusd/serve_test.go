@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"wsus/internal/syncbuf"
+	"wsus/internal/version"
 )
 
 var testClient = &http.Client{Timeout: 30 * time.Second}
@@ -81,10 +82,11 @@ func TestServeAdminListenerAndShutdown(t *testing.T) {
 		t.Errorf("admin listener /api/v1/groups: %d %s", code, body)
 	}
 	for _, base := range []string{client, admin} {
-		for _, p := range []string{"/healthz", "/readyz"} {
-			if code, body := get(t, base+p, ""); code != 200 || body != "ok\n" {
-				t.Errorf("%s%s: %d %q", base, p, code, body)
-			}
+		if code, body := get(t, base+"/healthz", ""); code != 200 || body != "ok\n" {
+			t.Errorf("%s/healthz: %d %q", base, code, body)
+		}
+		if code, body := get(t, base+"/readyz", ""); code != 200 || body != "ok "+version.Get().String()+"\n" {
+			t.Errorf("%s/readyz: %d %q, want ok and the version", base, code, body)
 		}
 	}
 
