@@ -107,6 +107,10 @@ type FleetConfig struct {
 	// (default DefaultRegisterConcurrency).
 	Register            RegisterMode
 	RegisterConcurrency int
+	// RegisteredBefore, with RegisterAll, says computers 0 to
+	// RegisteredBefore-1 were registered by an earlier run with the same
+	// seed: only the others are registered (a search that raises N).
+	RegisteredBefore int
 	// TargetGroup, when set, is the client-side targeting group of every computer.
 	TargetGroup string
 	// RequestTimeout bounds each HTTP request (default 60 s).
@@ -143,6 +147,7 @@ func (cfg FleetConfig) withDefaults() (FleetConfig, *url.URL, error) {
 		{"patch updates", cfg.PatchUpdates < 0},
 		{"max in flight", cfg.MaxInFlight < 0},
 		{"register concurrency", cfg.RegisterConcurrency < 0},
+		{"registered before", cfg.RegisteredBefore < 0},
 		{"request timeout", cfg.RequestTimeout < 0},
 		{"server pid", cfg.ServerPID < 0},
 	} {
@@ -329,6 +334,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 func (f *fleet) register(ctx context.Context, arrivals []Arrival, reg *Registration) error {
 	reg.Mode = f.cfg.Register
 	var todo []int
+	var next, done atomic.Int64
 	switch f.cfg.Register {
 	case RegisterNone:
 		return nil
@@ -337,13 +343,13 @@ func (f *fleet) register(ctx context.Context, arrivals []Arrival, reg *Registrat
 			todo = append(todo, a.Computer)
 		}
 	}
-	n := len(todo)
+	from, n := 0, len(todo)
 	if f.cfg.Register == RegisterAll {
-		n = f.cfg.Computers
+		from, n = min(f.cfg.RegisteredBefore, f.cfg.Computers), f.cfg.Computers
 	}
-	f.cfg.Logger.Info("fleet: registering", "computers", n, "concurrency", f.cfg.RegisterConcurrency)
+	next.Store(int64(from))
+	f.cfg.Logger.Info("fleet: registering", "computers", n-from, "concurrency", f.cfg.RegisterConcurrency)
 	start := time.Now()
-	var next, done atomic.Int64
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup

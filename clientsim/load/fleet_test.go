@@ -247,6 +247,24 @@ func TestRunFleetSteadyState(t *testing.T) {
 		}
 	}
 
+	// A second run over the same fleet registers none of the computers
+	// again, and a third over a larger fleet only the new ones.
+	for _, tt := range []struct{ n, before, want int }{{1000, 1000, 0}, {1200, 1000, 200}} {
+		again := cfg
+		again.Computers, again.RegisteredBefore, again.Seed, again.Duration = tt.n, tt.before, 9, 500*time.Millisecond
+		r, err := RunFleet(context.Background(), again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Registration.Computers != tt.want || r.Failed != 0 || r.Completed != r.Arrivals {
+			t.Errorf("N=%d, registered before %d: registered %d (want %d), %d of %d completed, %d failed",
+				tt.n, tt.before, r.Registration.Computers, tt.want, r.Completed, r.Arrivals, r.Failed)
+		}
+	}
+	if c, err := stores.Catalog.Computer(context.Background(), ComputerID(9, 1199)); err != nil || !c.Registered {
+		t.Errorf("computer 1199: %+v, %v", c, err)
+	}
+
 	// The JSON report carries the fields scripts/bench-fleet.sh reads.
 	b, err := json.Marshal(rep)
 	if err != nil {

@@ -62,6 +62,7 @@ func fleetCmd(ctx context.Context, args []string, server string, stdout, stderr 
 	keyFile := fs.String("cookie-key-file", "", "file holding the server's cookie key (e.g. <data>/cookie.key)")
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", load.DefaultMaxInFlight, "generator limit on concurrent scans; an arrival beyond it is dropped (and counted)")
 	register := fs.String("register", string(load.RegisterAll), "computers registered (RegisterComputer) before the arrivals: all, arriving (only those scanning in this run) or none (an earlier run did)")
+	fs.IntVar(&cfg.RegisteredBefore, "registered", 0, "with --register all: computers 0 to this-1 were registered by an earlier run with the same --seed; register only the rest")
 	fs.IntVar(&cfg.RegisterConcurrency, "register-concurrency", load.DefaultRegisterConcurrency, "RegisterComputer calls at once in the preparation phase")
 	fs.StringVar(&cfg.TargetGroup, "target-group", "", "target group name(s) of every computer (client-side targeting)")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", load.DefaultRequestTimeout, "bound on each HTTP request")
