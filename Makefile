@@ -14,8 +14,17 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 all: build
 
+# Release builds: static binaries (CGO_ENABLED=0), no local paths
+# (-trimpath), no symbol tables (-s -w), the build identity of
+# internal/version (`wsusd version`). The Dockerfile builds with the same
+# flags; deploy/packaging_test.go compares the two. An empty COMMIT lets Go
+# stamp the work tree's commit, and whether it had uncommitted changes.
+VERSION     ?= dev
+COMMIT      ?=
+LDFLAGS     ?= -s -w -X wsus/internal/version.version=$(VERSION) -X wsus/internal/version.commit=$(COMMIT)
+
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 # The demo catalog: real Microsoft metadata samples, plus one locally published
 # update (with its payload) approved for "All Computers". Importing is idempotent.
