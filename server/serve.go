@@ -106,6 +106,7 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	case <-ctx.Done():
 	}
 	s.shutdown(servers, st)
+	s.access.flush()
 	for range servers {
 		if err := <-errc; serveErr == nil && err != nil && !errors.Is(err, http.ErrServerClosed) {
 			serveErr = fmt.Errorf("server: serve: %w", err)

@@ -38,6 +38,7 @@ import (
 	"wsus/catalog/postgres"
 	"wsus/catalog/scan"
 	"wsus/catalog/sqlite"
+	"wsus/internal/reqinfo"
 	"wsus/internal/requestid"
 	"wsus/internal/secretfile"
 	"wsus/soap"
@@ -320,6 +321,8 @@ type Server struct {
 	// client serves the client listener; admin the admin listener, nil
 	// when the admin API is served on the client listener.
 	client, admin *router
+	// access is the access log of both listeners; nil when off.
+	access *accessLog
 	// AdminTokenFile is the file the admin token was read from (generated
 	// there on first start unless configured), "" when the token came from
 	// configuration.
@@ -413,6 +416,9 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	copts.Modified = fileModified(stores.Catalog)
 	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync, Rules: srv.rules.runner})
 	health := newHealth(stores, logger)
+	if srv.access, err = newAccessLog(cfg.AccessLog, logger); err != nil {
+		return nil, err
+	}
 	client := &router{
 		soap: map[string]http.Handler{
 			"/clientwebservice/client.asmx":                   services.Client(),
@@ -424,13 +430,14 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		},
 		content:      content.NewHandlerWith(stores.Blobs, copts),
 		health:       health,
+		access:       srv.access,
 		readTimeout:  shortReadTimeout,
 		writeTimeout: shortWriteTimeout,
 	}
 	if cfg.AdminListen == "" {
 		client.admin = adminHandler
 	} else {
-		srv.admin = &router{admin: adminHandler, health: health, readTimeout: shortReadTimeout, writeTimeout: shortWriteTimeout}
+		srv.admin = &router{admin: adminHandler, health: health, access: srv.access, readTimeout: shortReadTimeout, writeTimeout: shortWriteTimeout}
 	}
 	srv.client = client
 	return srv, nil
@@ -456,6 +463,12 @@ type router struct {
 	content http.Handler
 	admin   http.Handler
 	health  *health
+	// metrics is served at /metrics (GET and HEAD); nil answers 404.
+	metrics http.Handler
+	// observe receives a Record of every request answered; nil: none.
+	observe requestObserver
+	// access writes the access log; nil writes none.
+	access *accessLog
 	// Deadlines of the short paths: shortReadTimeout, shortWriteTimeout.
 	readTimeout, writeTimeout time.Duration
 }
@@ -473,18 +486,33 @@ const (
 )
 
 // ServeHTTP routes r. Every answer of every path carries X-Request-Id, the
-// ID r's context carries for the log (internal/requestid).
+// ID r's context carries for the log (internal/requestid). Handlers find a
+// reqinfo.Info in r's context to say what they learned; once the handler
+// returns (or panics, as the content handler does to abort a body), the
+// request's reqinfo.Record goes to the access log and the observer.
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	r = requestid.Bind(w, r)
+	ctx, info := reqinfo.Attach(r.Context())
+	r = r.WithContext(ctx)
 	p := strings.ToLower(r.URL.Path)
-	if h, ok := rt.soap[p]; ok {
-		// The SOAP services bound their bodies themselves.
+	kind, h := rt.classify(p, r.URL.Path)
+	ow := &observedWriter{w: w}
+	aborted := true
+	defer func() {
+		rt.finish(r, ow, info, kind, start, requestid.From(ctx), aborted)
+	}()
+	rt.route(ow, r, p, kind, h)
+	aborted = false
+}
+
+// route serves r with h, the handler classify chose for path p (lower
+// case), or answers health and 404 itself.
+func (rt *router) route(w http.ResponseWriter, r *http.Request, p string, kind reqinfo.Kind, h http.Handler) {
+	if kind == reqinfo.KindSOAP || kind == reqinfo.KindContent {
+		// The SOAP services bound their bodies themselves; the content
+		// handler sets its own write deadlines.
 		h.ServeHTTP(w, r)
-		return
-	}
-	if rt.content != nil && strings.HasPrefix(p, "/content/") {
-		// The content handler sets its own write deadlines.
-		rt.content.ServeHTTP(w, r)
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -492,8 +520,10 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetReadDeadline(now.Add(rt.readTimeout))
 	_ = rc.SetWriteDeadline(now.Add(rt.writeTimeout))
 	switch {
-	case rt.admin != nil && strings.HasPrefix(r.URL.Path, admin.Prefix):
-		rt.admin.ServeHTTP(w, r)
+	case kind == reqinfo.KindAdmin:
+		h.ServeHTTP(w, r)
+	case kind == reqinfo.KindMetrics:
+		rt.serveMetrics(w, r)
 	case p == "/healthz":
 		rt.health.live(w, r)
 	case p == "/readyz":

@@ -19,6 +19,8 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
+
+	"wsus/internal/reqinfo"
 )
 
 // Style is the envelope spelling of a service's responses.
@@ -179,6 +181,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f, internal := AsFault(err)
+	reqinfo.From(r.Context()).SetFault(string(f.Code))
 	// "err" is the root cause, the same for every request an outage fails
 	// (so the log handler can count repeats instead of printing each);
 	// "detail" is the whole chain, naming the client and the operation.
@@ -267,6 +270,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 			return nil, method, Errorf(InvalidParameters, "unknown operation %s", action[i+1:])
 		}
 		named = &e
+		reqinfo.From(r.Context()).SetOperation(s.name, e.name)
 	}
 	limits := s.widest
 	if named != nil {
@@ -278,7 +282,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 		return nil, method, err
 	}
 	if !s.admission.enter(r.Context()) {
-		return nil, method, Errorf(ServerBusy, "no request slot free")
+		return nil, method, shed(r.Context(), "no request slot free")
 	}
 	defer func() {
 		if err != nil {
@@ -286,7 +290,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 		}
 	}()
 
-	body, arrays, raw, markup, err := s.unbundle(body, named, limits, reserved)
+	body, arrays, raw, markup, err := s.unbundle(r.Context(), body, named, limits, reserved)
 	if err != nil {
 		return nil, method, err
 	}
@@ -307,14 +311,24 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, reserved *int64
 		// Named only by its body: hold it to its own limits now.
 		return nil, method, Errorf(InvalidParameters, "request exceeds the limits of %s", e.name)
 	}
+	if named == nil {
+		reqinfo.From(r.Context()).SetOperation(s.name, e.name)
+	}
 	return &Request{Operation: e.name, Namespace: s.namespace, Body: opEl, HTTP: r, arrays: arrays, raw: raw, frame: e.frame}, `"` + s.Action(e.name) + `"`, nil
+}
+
+// shed returns the ServerBusy fault of a request the Admission refused,
+// and says so to the request's reqinfo (its metrics count it as shed).
+func shed(ctx context.Context, message string) *Fault {
+	reqinfo.From(ctx).SetShed()
+	return &Fault{Code: ServerBusy, Message: message}
 }
 
 // unbundle prepares a body for parsing: for a bulk operation named by the
 // SOAPAction, it takes out the ArrayOfInt parameters; it counts the markup
 // left against limits and reserves the memory of the tree (added to
 // *reserved); then it cuts out the raw parameters of a bulk operation.
-func (s *Service) unbundle(body []byte, named *entry, limits Limits, reserved *int64) (rest []byte, arrays map[string][]int32, raw map[string][]byte, markup int, err error) {
+func (s *Service) unbundle(ctx context.Context, body []byte, named *entry, limits Limits, reserved *int64) (rest []byte, arrays map[string][]int32, raw map[string][]byte, markup int, err error) {
 	if named != nil && named.bulkInts {
 		body, arrays = ExtractIntArrays(body)
 	}
@@ -323,7 +337,7 @@ func (s *Service) unbundle(body []byte, named *entry, limits Limits, reserved *i
 		return nil, nil, nil, 0, Errorf(InvalidParameters, "request has more than %d tags and attributes", limits.MaxMarkup)
 	}
 	if !s.admission.reserve(cost) {
-		return nil, nil, nil, 0, Errorf(ServerBusy, "request memory budget exhausted")
+		return nil, nil, nil, 0, shed(ctx, "request memory budget exhausted")
 	}
 	*reserved += cost
 	if named != nil {
@@ -425,7 +439,7 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, maxBytes int6
 		size = maxBytes // unknown length: reserve the most it may be
 	}
 	if !s.admission.reserve(size) {
-		return nil, Errorf(ServerBusy, "request memory budget exhausted")
+		return nil, shed(r.Context(), "request memory budget exhausted")
 	}
 	*reserved += size
 	_ = rc.SetReadDeadline(time.Now().Add(transferTimeout(size)))
