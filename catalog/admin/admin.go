@@ -71,6 +71,8 @@ type Store interface {
 	catalog.AccessStore
 	// RuleStore keeps approval rules, rings and auto-decline (rules.go).
 	catalog.RuleStore
+	// ServerInfo is the installation's identity (server.go).
+	ServerInfo(ctx context.Context) (catalog.ServerInfo, error)
 }
 
 var _ Store = catalog.Store(nil)
@@ -129,6 +131,9 @@ type Options struct {
 	// Rules runs and plans the approval rules (POST /api/v1/rules/run, a
 	// ring's status); nil answers those 503: this process runs no rules.
 	Rules RulesRunner
+	// Server is what GET /api/v1/server tells about this process beside
+	// its build (server.go).
+	Server ServerFacts
 }
 
 // New returns the admin API handler over store with the default limits.
@@ -185,6 +190,7 @@ func NewWith(store Store, opts Options) http.Handler {
 	h.route("/api/v1/sync/runs/{id}", map[string]http.HandlerFunc{http.MethodGet: h.getSyncRun})
 	h.route("/api/v1/products", map[string]http.HandlerFunc{http.MethodGet: h.listProducts})
 	h.route("/api/v1/classifications", map[string]http.HandlerFunc{http.MethodGet: h.listClassifications})
+	h.routeServer(store, opts.Server)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

@@ -81,6 +81,8 @@ func lookup(name string) (command, bool) {
 		return ringsCmd, true
 	case "autodecline":
 		return autodeclineCmd, true
+	case "server":
+		return serverCmd, true
 	}
 	return nil, false
 }

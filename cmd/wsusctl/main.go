@@ -113,6 +113,7 @@ commands:
   autodecline show   the automatic decline settings
   autodecline set [--superseded[=false]] [--grace-days N] [--architecture A]... [--language L]... [--edition E]...
                      change the given settings (none clears a list)
+  server             the answering replica's version, commit and Go version, the server ID, catalog and content stores
 
 flags:
   --server URL  server base URL (env WSUS_SERVER, default http://127.0.0.1:8530)
