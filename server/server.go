@@ -193,7 +193,7 @@ func (cfg Config) validate() error {
 	if _, err := ParseTrustedProxies(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	return nil
+	return cfg.validateContent()
 }
 
 // ContentRedirectPresign is the ContentRedirect value selecting presigned
@@ -414,7 +414,8 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		return nil, err
 	}
 	copts.Modified = fileModified(stores.Catalog)
-	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync, Rules: srv.rules.runner})
+	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync, Rules: srv.rules.runner,
+		Server: serverFacts(cfg, time.Now())})
 	health := newHealth(stores, logger)
 	if srv.access, err = newAccessLog(cfg.AccessLog, logger); err != nil {
 		return nil, err
