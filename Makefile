@@ -17,10 +17,12 @@ all: build
 # Release builds: static binaries (CGO_ENABLED=0), no local paths
 # (-trimpath), no symbol tables (-s -w), the build identity of
 # internal/version (`wsusd version`). The Dockerfile builds with the same
-# flags; deploy/packaging_test.go compares the two. An empty COMMIT lets Go
-# stamp the work tree's commit, and whether it had uncommitted changes.
-VERSION     ?= dev
-COMMIT      ?=
+# flags; deploy/packaging_test.go compares the two. VERSION defaults to
+# `git describe --tags --always --dirty` (dev outside a git work tree),
+# COMMIT to the work tree's commit; an empty COMMIT lets Go stamp it
+# (unless GOFLAGS has -buildvcs=false).
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS     ?= -s -w -X wsus/internal/version.version=$(VERSION) -X wsus/internal/version.commit=$(COMMIT)
 
 build:
