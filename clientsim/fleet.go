@@ -130,8 +130,6 @@ type ReturningScanOptions struct {
 	// updates newly offered for install in this scan (their files'
 	// metadata), as the agent does before downloading them.
 	ExtendedInfo bool
-	// Report ends the scan with ReportEventBatch (147 and 156).
-	Report bool
 }
 
 // ReturningScanResult is the outcome of one FleetTemplate.Scan.
@@ -152,9 +150,38 @@ type ReturningScanResult struct {
 	// ExtendedInfoRevisions counts the revisions GetExtendedUpdateInfo was
 	// asked about.
 	ExtendedInfoRevisions int
-	// EventsReported counts the events of an acknowledged ReportEventBatch
-	// (the server answered true); 0 without ReportEventBatch.
-	EventsReported int
+	// Cookie is the session cookie the scan ended with, for a report sent
+	// after it (FleetTemplate.Report).
+	Cookie SessionCookie
+}
+
+// Report sends the ReportEventBatch (147 and 156) of a scan of c that
+// ended with cookie ck and was newly offered newOffered, and returns the
+// number of events once the server answered true. The native agent sends
+// it 20 s to 2 min after the scan (MS-WUSP.md section 3.2), apart from it.
+func (t *FleetTemplate) Report(ctx context.Context, httpClient *http.Client, c Computer, ck SessionCookie, newOffered []string) (int, error) {
+	sc := &soapClient{http: httpClient, userAgent: AgentUserAgent, log: slog.New(slog.DiscardHandler), identity: t.identity}
+	offered := append(slices.Clip(t.offered), newOffered...)
+	body, n, err := buildReportEventBatch(eventBatch{Cookie: cookie(ck), ClientID: c.ClientID, Time: time.Now(), Offered: offered})
+	if err != nil {
+		return 0, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
+	}
+	ep, err := t.endpoint(reportingPath)
+	if err != nil {
+		return 0, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
+	}
+	resp, err := sc.call(ctx, ep, nsReporting, "ReportEventBatch", body)
+	ok := false
+	if err == nil {
+		ok, err = parseReportResult(resp)
+	}
+	if err == nil && !ok {
+		err = errors.New("ReportEventBatchResult is false")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
+	}
+	return n, nil
 }
 
 // overlay is one scan's private additions to the template's cache.
@@ -192,8 +219,9 @@ func render(tmpl []int, base []byte, extra []int, dropped map[int]bool) []byte {
 // expired, so GetAuthorizationCookie and GetCookie with the old cookie
 // (GetConfig first only when GetCookie answers ConfigChanged), then the
 // SyncUpdates software rounds carrying the whole cache and the driver pass,
-// then what opts selects. Errors are as for Agent.Scan; *Fault for SOAP
-// faults. c is the computer's identity; httpClient carries the requests.
+// then GetExtendedUpdateInfo when opts asks; Report sends the report
+// after it. Errors are as for Agent.Scan; *Fault for SOAP faults. c is the
+// computer's identity; httpClient carries the requests.
 func (t *FleetTemplate) Scan(ctx context.Context, httpClient *http.Client, c Computer, opts ReturningScanOptions) (ReturningScanResult, error) {
 	var res ReturningScanResult
 	sc := &soapClient{http: httpClient, userAgent: AgentUserAgent, log: slog.New(slog.DiscardHandler), identity: t.identity}
@@ -271,7 +299,6 @@ func (t *FleetTemplate) Scan(ctx context.Context, httpClient *http.Client, c Com
 		}
 	}
 
-	offered := slices.Clone(t.offered)
 	seen := map[string]bool{}
 	var fetch []int
 	for _, u := range newOffered {
@@ -281,7 +308,6 @@ func (t *FleetTemplate) Scan(ctx context.Context, httpClient *http.Client, c Com
 		}
 		if !seen[id] {
 			seen[id] = true
-			offered = append(offered, id)
 			res.NewOffered = append(res.NewOffered, id)
 		}
 		fetch = append(fetch, u.ID)
@@ -306,28 +332,7 @@ func (t *FleetTemplate) Scan(ctx context.Context, httpClient *http.Client, c Com
 			res.ExtendedInfoRevisions += len(chunk)
 		}
 	}
-	if opts.Report {
-		body, n, err := buildReportEventBatch(eventBatch{Cookie: cookie(ck), ClientID: c.ClientID, Time: time.Now(), Offered: offered})
-		if err != nil {
-			return res, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
-		}
-		ep, err := t.endpoint(reportingPath)
-		if err != nil {
-			return res, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
-		}
-		resp, err := call(ep, nsReporting, "ReportEventBatch", body)
-		ok := false
-		if err == nil {
-			ok, err = parseReportResult(resp)
-		}
-		if err == nil && !ok {
-			err = errors.New("ReportEventBatchResult is false")
-		}
-		if err != nil {
-			return res, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
-		}
-		res.EventsReported = n
-	}
+	res.Cookie = ck
 	return res, nil
 }
 

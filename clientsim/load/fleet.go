@@ -436,6 +436,10 @@ type scanSample struct {
 	res      clientsim.ReturningScanResult
 	err      error
 	complete bool // received every expected new update
+
+	reportLatency time.Duration
+	reportErr     error
+	events        int // of the acknowledged report
 }
 
 // arrive runs the arrivals and fills in rep.
@@ -503,7 +507,7 @@ loop:
 			s.lag = begin.Sub(f.start.Add(a.At))
 			c, err := f.computer(a.Computer, begin)
 			if err == nil {
-				s.res, err = f.tmpl.Scan(ctx, f.http, c, clientsim.ReturningScanOptions{ExtendedInfo: true, Report: true})
+				s.res, err = f.tmpl.Scan(ctx, f.http, c, clientsim.ReturningScanOptions{ExtendedInfo: true})
 			}
 			s.latency = time.Since(begin)
 			s.err = err
@@ -513,6 +517,15 @@ loop:
 			}
 			done.Add(1)
 			s.complete = containsAll(s.res.NewOffered, expected)
+			// The report follows the scan (the agent sends it 20 s to 2 min
+			// later; here at once, so that the run's reports are all sent):
+			// timed apart from the scan, its failure an error all the same.
+			begin = time.Now()
+			s.events, s.reportErr = f.tmpl.Report(ctx, f.http, c, s.res.Cookie, s.res.NewOffered)
+			s.reportLatency = time.Since(begin)
+			if s.reportErr != nil {
+				failed.Add(1)
+			}
 		})
 	}
 	wg.Wait()
@@ -543,9 +556,18 @@ loop:
 // summarize fills in rep's counts and latencies from the samples of the
 // started arrivals.
 func (f *fleet) summarize(samples []scanSample, started []bool, patch bool, rep *FleetReport) {
-	var lat, lag, firstHalf, secondHalf []time.Duration
+	var lat, lag, firstHalf, secondHalf, reportLat []time.Duration
 	errs := map[string]*ErrorCount{}
 	var order []string
+	count := func(phase string, err error) {
+		kind := errorKind(err)
+		if e := errs[phase+kind]; e != nil {
+			e.Count++
+			return
+		}
+		errs[phase+kind] = &ErrorCount{Phase: phase, Kind: kind, Count: 1, Example: err.Error()}
+		order = append(order, phase+kind)
+	}
 	half := f.cfg.Duration / 2
 	for k, s := range samples {
 		if !started[k] {
@@ -560,13 +582,7 @@ func (f *fleet) summarize(samples []scanSample, started []bool, patch bool, rep 
 				continue
 			}
 			rep.Failed++
-			kind := errorKind(s.err)
-			if e := errs[kind]; e != nil {
-				e.Count++
-			} else {
-				errs[kind] = &ErrorCount{Phase: "fleet", Kind: kind, Count: 1, Example: s.err.Error()}
-				order = append(order, kind)
-			}
+			count("scan", s.err)
 			continue
 		}
 		rep.Completed++
@@ -585,9 +601,17 @@ func (f *fleet) summarize(samples []scanSample, started []bool, patch bool, rep 
 		if r.ConfigRefreshed {
 			rep.ConfigRefreshes++
 		}
-		if r.EventsReported > 0 {
+		switch {
+		case s.reportErr == nil:
+			rep.SOAPCalls++
 			rep.ReportsAcknowledged++
-			rep.EventsReported += r.EventsReported
+			rep.EventsReported += s.events
+			reportLat = append(reportLat, s.reportLatency)
+		case rep.Interrupted && errors.Is(s.reportErr, context.Canceled):
+		default:
+			rep.SOAPCalls++
+			rep.ReportsFailed++
+			count("report", s.reportErr)
 		}
 		if patch {
 			if s.complete {
@@ -602,6 +626,7 @@ func (f *fleet) summarize(samples []scanSample, started []bool, patch bool, rep 
 	}
 	slices.SortStableFunc(rep.Errors, func(a, b ErrorCount) int { return b.Count - a.Count })
 	rep.Latency, rep.FirstHalf, rep.SecondHalf, rep.StartLag = summarize(lat), summarize(firstHalf), summarize(secondHalf), summarize(lag)
+	rep.ReportLatency = summarize(reportLat)
 	if secs := rep.Elapsed.Seconds(); secs > 0 {
 		rep.ScansPerSecond = float64(rep.Completed) / secs
 		rep.SOAPCallsPerSecond = float64(rep.SOAPCalls) / secs

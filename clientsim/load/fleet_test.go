@@ -223,7 +223,7 @@ func TestRunFleetSteadyState(t *testing.T) {
 		t.Errorf("%d scans: %d SyncUpdates, %d calls, %d new, %d changed, %d out of scope, %d GetConfig",
 			n, rep.SyncUpdates, rep.SOAPCalls, rep.NewUpdates, rep.ChangedUpdates, rep.OutOfScope, rep.ConfigRefreshes)
 	}
-	if rep.ReportsAcknowledged != n || rep.EventsReported != 2*n {
+	if rep.ReportsAcknowledged != n || rep.EventsReported != 2*n || rep.ReportsFailed != 0 || rep.ReportLatency.Count != n {
 		t.Errorf("%d reports acknowledged with %d events, want %d with 2 each (147, 156)", rep.ReportsAcknowledged, rep.EventsReported, n)
 	}
 	if rep.Reference.CachedIDs == 0 || rep.Latency.Count != n || rep.Latency.P99 <= 0 || rep.StartLag.Count != n {
@@ -275,7 +275,7 @@ func TestRunFleetSteadyState(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"computers", "rate_per_second", "arrivals", "scans_started", "completed", "failed", "dropped",
-		"latency", "first_half", "second_half", "soap_calls_per_second", "generator_cores", "reports_acknowledged", "errors"} {
+		"latency", "first_half", "second_half", "soap_calls_per_second", "generator_cores", "reports_acknowledged", "reports_failed", "report_latency", "errors"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON report has no %q", k)
 		}
@@ -287,7 +287,7 @@ func TestRunFleetSteadyState(t *testing.T) {
 	if err := rep.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"1000 computers (steady state", "completed " + strconv.Itoa(n) + ", failed 0", "errors: none", "reports acknowledged: " + strconv.Itoa(n)} {
+	for _, want := range []string{"1000 computers (steady state", "completed " + strconv.Itoa(n) + ", failed 0", "errors: none", "reports: " + strconv.Itoa(n) + " acknowledged (" + strconv.Itoa(2*n) + " events), 0 failed"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}
@@ -325,7 +325,7 @@ func TestRunFleetPatchTuesday(t *testing.T) {
 		t.Errorf("%d scans got %d new and %d changed updates and asked GetExtendedUpdateInfo about %d, want at least %d each",
 			n, rep.NewUpdates, rep.ChangedUpdates, rep.ExtendedInfoRevisions, len(pt.ExpectedNew))
 	}
-	if rep.ReportsAcknowledged != n || rep.Registration.Computers != n {
+	if rep.ReportsAcknowledged != n || rep.ReportsFailed != 0 || rep.Registration.Computers != n {
 		t.Errorf("%d scans, %d reports acknowledged, %d registered", n, rep.ReportsAcknowledged, rep.Registration.Computers)
 	}
 	// Each computer's acknowledged report reached the store: the new

@@ -40,7 +40,8 @@ func hasArrivalFlag(args []string) bool {
 // (load.RunFleet). It prints the summary, or with --json the JSON report on
 // stdout and the summary on stderr. The exit status is 1 when the run could
 // not start or prepare, was interrupted, or (unless --allow-errors) a scan
-// failed, was dropped or missed a Patch Tuesday update; 2 on a usage error.
+// or report failed, a scan was dropped or missed a Patch Tuesday update; 2
+// on a usage error.
 // A p99 over the target is reported but does not fail the command: the
 // search of scripts/bench-fleet.sh reads it from the JSON.
 func fleetCmd(ctx context.Context, args []string, server string, stdout, stderr io.Writer) int {
@@ -127,8 +128,9 @@ calls/s and the CPU of this generator and of the server (--server-pid).
 	case rep.Interrupted:
 		fmt.Fprintln(stderr, "clientsim load --arrival: interrupted")
 		return 1
-	case (rep.Failed > 0 || rep.Dropped > 0 || missing > 0) && !*allowErrors:
-		fmt.Fprintf(stderr, "clientsim load --arrival: %d scans failed, %d dropped, %d missed a new update\n", rep.Failed, rep.Dropped, missing)
+	case (rep.Failed > 0 || rep.ReportsFailed > 0 || rep.Dropped > 0 || missing > 0) && !*allowErrors:
+		fmt.Fprintf(stderr, "clientsim load --arrival: %d scans failed, %d reports failed, %d dropped, %d missed a new update\n",
+			rep.Failed, rep.ReportsFailed, rep.Dropped, missing)
 		return 1
 	}
 	return 0
