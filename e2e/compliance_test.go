@@ -33,7 +33,7 @@ const complianceBound = 60 * time.Second
 const adminToken = "e2e-admin-token"
 
 // moduleRoot returns the directory of this module's go.mod.
-func moduleRoot(t *testing.T) string {
+func moduleRoot(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command(goTool(), "env", "GOMOD").Output()
 	if err != nil {
@@ -57,7 +57,7 @@ func goTool() string {
 
 // buildBinaries builds wsusd, wsusctl and clientsim into a temporary
 // directory and returns it.
-func buildBinaries(t *testing.T, root string) string {
+func buildBinaries(t testing.TB, root string) string {
 	t.Helper()
 	bin := t.TempDir()
 	cmd := exec.Command(goTool(), "build", "-o", bin+string(filepath.Separator), "./cmd/wsusd", "./cmd/wsusctl", "./cmd/clientsim")
