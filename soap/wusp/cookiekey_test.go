@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"wsus/internal/logdedup"
 	"wsus/internal/reqinfo"
 	"wsus/soap"
 	"wsus/soap/cookie"
@@ -210,5 +211,47 @@ func TestKeyMismatchLogged(t *testing.T) {
 				t.Errorf("the message names neither setting: %s", cookie.MismatchMessage)
 			}
 		})
+	}
+}
+
+// TestKeyMismatchDeduplicated: through the deduplicating handler wsusd logs
+// with (internal/logdedup, keyed on level, message and err), a flood of
+// cookies sealed with other keys, whichever the key, writes one ERROR line
+// a minute and, once the interval is over (here: the flush at exit), the
+// last one with the count of the others: the err attribute does not vary
+// with the key.
+func TestKeyMismatchDeduplicated(t *testing.T) {
+	logs := &lockedBuffer{}
+	dedup := logdedup.New(slog.NewJSONHandler(logs, nil), logdedup.Options{})
+	e := newEnv(t, envOptions{logger: slog.New(dedup)})
+	clientID, _ := e.login("")
+	now := e.clock.now()
+	sess := cookie.Session{ServerID: e.info.ID, ClientID: clientID, IssuedAt: now, Expires: now.Add(time.Hour),
+		ConfigChanged: e.info.ConfigChanged, ProtocolVersion: "2.90"}
+	for i, b := range []byte{0x42, 0x43, 0x42} {
+		other, err := cookie.NewSealer(bytes.Repeat([]byte{b}, cookie.KeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, err := other.SealSession(sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, el := e.syncUpdates("<cookie><Expiration>2030-01-01T00:00:00Z</Expiration><EncryptedData>"+base64.StdEncoding.EncodeToString(sealed)+"</EncryptedData></cookie>", nil, nil)
+		if faultCode(el) != "InvalidCookie" {
+			t.Fatalf("cookie %d: fault %q, want InvalidCookie", i, faultCode(el))
+		}
+	}
+	if got := logs.lines(t, "ERROR"); len(got) != 1 || got[0]["msg"] != cookie.MismatchMessage {
+		t.Fatalf("ERROR lines after three mismatched cookies: %v, want one", got)
+	}
+	if err := dedup.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The last dropped line is written with the count of those dropped
+	// before it: lines plus counts are the three records.
+	got := logs.lines(t, "ERROR")
+	if len(got) != 2 || got[1]["repeated"] != float64(1) || !strings.HasPrefix(got[1]["msg"].(string), cookie.MismatchMessage+" (repeated 1 time") {
+		t.Fatalf("ERROR lines after the flush: %v, want the first and the last carrying repeated=1", got)
 	}
 }
