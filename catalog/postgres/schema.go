@@ -33,3 +33,12 @@ func Inspect(ctx context.Context, url string) (sqlstore.Schema, error) {
 	}
 	return s, nil
 }
+
+// CheckURL reports whether url is a connection string Open can parse (a
+// postgres:// URL or key=value pairs), without connecting.
+func CheckURL(url string) error {
+	if _, err := pgxpool.ParseConfig(url); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}

@@ -213,14 +213,9 @@ func checkTLS(_ context.Context, c common) checkResult {
 		r.detail = "no HTTPS listener configured"
 		return r
 	}
-	pair, err := tls.LoadX509KeyPair(c.cfg.TLSCert, c.cfg.TLSKey)
+	leaf, err := loadTLS(c.cfg.TLSCert, c.cfg.TLSKey)
 	if err != nil {
-		r.err = fmt.Errorf("%s, %s: %w", c.cfg.TLSCert, c.cfg.TLSKey, err)
-		return r
-	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		r.err = fmt.Errorf("%s: %w", c.cfg.TLSCert, err)
+		r.err = err
 		return r
 	}
 	now := time.Now()
@@ -230,6 +225,19 @@ func checkTLS(_ context.Context, c common) checkResult {
 	}
 	r.detail = fmt.Sprintf("%s (%s) valid until %s", c.cfg.TLSCert, leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))
 	return r
+}
+
+// loadTLS loads a certificate and its key and parses the leaf.
+func loadTLS(certFile, keyFile string) (*x509.Certificate, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", certFile, keyFile, err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", certFile, err)
+	}
+	return leaf, nil
 }
 
 // checkCookieKeys parses the cookie key and the previous keys wherever
@@ -264,22 +272,31 @@ func checkCookieKeys(_ context.Context, c common) checkResult {
 		keys, _ := parseKeyList(cfg.CookieKeyPrevious, ",") // checked by the settings
 		previous = len(keys)
 	case cfg.CookieKeyPreviousFile != "":
-		raw, err := os.ReadFile(cfg.CookieKeyPreviousFile)
+		n, err := previousKeyFile(cfg.CookieKeyPreviousFile)
 		if err != nil {
-			r.err = fmt.Errorf("previous keys: %w", err)
+			r.err = err
 			return r
 		}
-		keys, err := parseKeyList(string(raw), "\n")
-		if err != nil {
-			r.err = fmt.Errorf("previous keys in %s: %w", cfg.CookieKeyPreviousFile, err)
-			return r
-		}
-		previous = len(keys)
+		previous = n
 	}
 	if previous > 0 {
 		r.detail += fmt.Sprintf(", %d previous keys", previous)
 	}
 	return r
+}
+
+// previousKeyFile reads and parses a file of previous cookie keys, one a
+// line, and returns how many it holds.
+func previousKeyFile(path string) (int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("previous keys: %w", err)
+	}
+	keys, err := parseKeyList(string(raw), "\n")
+	if err != nil {
+		return 0, fmt.Errorf("previous keys in %s: %w", path, err)
+	}
+	return len(keys), nil
 }
 
 // parseKeyFile reads and parses one cookie key file.
@@ -329,10 +346,20 @@ func checkUpstreamCA(_ context.Context, c common) checkResult {
 		r.detail = "none (the system roots)"
 		return r
 	}
-	raw, err := os.ReadFile(path)
+	n, err := loadCA(path)
 	if err != nil {
 		r.err = err
 		return r
+	}
+	r.detail = fmt.Sprintf("%s: %d certificates", path, n)
+	return r
+}
+
+// loadCA parses a PEM file of certificates and returns how many it holds.
+func loadCA(path string) (int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
 	}
 	n := 0
 	for {
@@ -345,15 +372,12 @@ func checkUpstreamCA(_ context.Context, c common) checkResult {
 			continue
 		}
 		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-			r.err = fmt.Errorf("%s: %w", path, err)
-			return r
+			return 0, fmt.Errorf("%s: %w", path, err)
 		}
 		n++
 	}
 	if n == 0 {
-		r.err = fmt.Errorf("%s holds no PEM certificate", path)
-		return r
+		return 0, fmt.Errorf("%s holds no PEM certificate", path)
 	}
-	r.detail = fmt.Sprintf("%s: %d certificates", path, n)
-	return r
+	return n, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wsus/catalog"
+	"wsus/catalog/postgres"
 	"wsus/catalog/scan"
 	"wsus/internal/logdedup"
 	"wsus/internal/settings"
@@ -60,13 +61,13 @@ func declareConfig(s *settings.Set, p *string) {
 func (c *common) declare(s *settings.Set) {
 	declareConfig(s, &c.configFile)
 	s.String(&c.cfg.DataDir, "data", "WSUS_DATA", "./data", "state directory: embedded catalog, content, keys", nonEmpty)
-	s.String(&c.cfg.DatabaseURL, "database", "WSUS_DATABASE_URL", "", "PostgreSQL URL of the catalog; empty means the embedded store")
+	s.String(&c.cfg.DatabaseURL, "database", "WSUS_DATABASE_URL", "", "PostgreSQL URL of the catalog, shared by every replica; empty means the embedded store in <data>/catalog.db", databaseURL)
 	s.String(&c.logLevel, "log-level", "WSUS_LOG_LEVEL", "info", "log level", settings.OneOf("debug", "info", "warn", "error"))
 	s.String(&c.logFormat, "log-format", "WSUS_LOG_FORMAT", "text", "log format", settings.OneOf("text", "json"))
 	s.String(&c.cfg.S3.Bucket, "s3-bucket", "WSUS_S3_BUCKET", "", "S3 bucket holding the payloads (created if missing and allowed); empty means <data>/content", bucketName)
 	s.String(&c.cfg.S3.Endpoint, "s3-endpoint", "WSUS_S3_ENDPOINT", "", "S3 service URL; empty means Amazon S3", httpURL(true, "http://127.0.0.1:7070"))
 	s.String(&c.cfg.S3.Region, "s3-region", "WSUS_S3_REGION", "", "S3 region; empty means the AWS SDK's (AWS_REGION, profile), else us-east-1")
-	s.String(&c.cfg.S3.Prefix, "s3-prefix", "WSUS_S3_PREFIX", "", "prefix of the payload keys in the bucket (e.g. wsus/)")
+	s.String(&c.cfg.S3.Prefix, "s3-prefix", "WSUS_S3_PREFIX", "", "prefix of the payload keys in the bucket (e.g. wsus/)", s3Prefix)
 	s.Bool(&c.cfg.S3.PathStyle, "s3-path-style", "WSUS_S3_PATH_STYLE", false, "address the bucket as <endpoint>/<bucket> (most S3-compatible servers need it)")
 }
 
@@ -83,6 +84,25 @@ func (c *common) validate(s *settings.Set) error {
 	}
 	return nil
 }
+
+// databaseURL checks a PostgreSQL connection string without connecting.
+var databaseURL = settings.Check{
+	Want: "empty or a PostgreSQL URL (postgres://user:password@host:5432/wsus) or key=value connection string",
+	OK: func(v string) error {
+		if v == "" {
+			return nil
+		}
+		return postgres.CheckURL(v)
+	},
+}
+
+// s3Prefix refuses what s3store refuses in a key prefix.
+var s3Prefix = settings.Check{Want: `a prefix without "..", backslash or NUL`, OK: func(v string) error {
+	if strings.Contains(v, "..") || strings.ContainsAny(v, "\\\x00") {
+		return errors.New("bad prefix")
+	}
+	return nil
+}}
 
 // nonEmpty refuses an empty value.
 var nonEmpty = settings.Check{Want: "a non-empty value", OK: func(v string) error {
@@ -256,13 +276,13 @@ func serveSettings(command string, c *common) *settings.Set {
 	s.String(&cfg.ContentRedirect, "content-redirect", "WSUS_CONTENT_REDIRECT", "", `send content clients elsewhere: "presign" (302 to a presigned S3 URL; S3 store only) or the base URL of an alternate download server mirroring /Content/; empty serves the bytes`, redirectCheck)
 	s.String(&cfg.ContentMUURLs, "content-mu-urls", "WSUS_CONTENT_MU_URLS", "", "file or folder of MS-WSUSSS GetUpdateData responses: files not stored here are redirected to their Microsoft Update URL (MUUrl) found there")
 	s.String(&cfg.AdminListen, "admin-listen", "WSUS_ADMIN_LISTEN", "", "address to serve the admin API on, alone (the client address then answers 404 under /api/v1/); empty serves it on --listen", hostPort(true))
-	s.String(&cfg.AdminTokenFile, "admin-token-file", "WSUS_ADMIN_TOKEN_FILE", "", "file holding the admin API bearer token (keeps it out of the process list); excludes --admin-token")
+	s.String(&cfg.AdminTokenFile, "admin-token-file", "WSUS_ADMIN_TOKEN_FILE", "", "file holding the admin API bearer token (keeps it out of the process list; white space around it is trimmed); excludes --admin-token")
 	s.String(&cfg.CookieKeyFile, "cookie-key-file", "WSUS_COOKIE_KEY_FILE", "", "file holding the cookie key (64 hex digits); excludes --cookie-key")
 	s.String(&cfg.CookieKeyPrevious, "cookie-key-previous", "WSUS_COOKIE_KEY_PREVIOUS", "", "earlier cookie keys (64 hex digits each, comma separated) still accepted to open client cookies, never to seal new ones: rotate the key without logging clients out", cookieKeyList)
 	s.String(&cfg.CookieKeyPreviousFile, "cookie-key-previous-file", "WSUS_COOKIE_KEY_PREVIOUS_FILE", "", "file holding the earlier cookie keys, one per line; excludes --cookie-key-previous")
 	s.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "WSUS_SHUTDOWN_TIMEOUT", server.DefaultShutdownTimeout, 0, "on SIGINT/SIGTERM, how long requests in flight may finish before their connections are closed")
-	s.Int(&cfg.MaxInflight, "max-inflight", "WSUS_MAX_INFLIGHT", 0, 0, maxInt, "most SOAP requests read or answered at once (more wait briefly, then get ServerBusy); 0 means the default")
-	s.Int64(&cfg.MaxBufferedBytes, "max-buffered-bytes", "WSUS_MAX_BUFFERED_BYTES", 0, 0, 1<<63-1, "most bytes of SOAP request bodies held in memory at once (a body that does not fit gets ServerBusy); 0 means the default")
+	s.Int(&cfg.MaxInflight, "max-inflight", "WSUS_MAX_INFLIGHT", 0, 0, maxInt, "most SOAP requests read or answered at once (more wait briefly, then get ServerBusy); 0 means the default (64)")
+	s.Int64(&cfg.MaxBufferedBytes, "max-buffered-bytes", "WSUS_MAX_BUFFERED_BYTES", 0, 0, 1<<63-1, "most bytes of SOAP request bodies held in memory at once (a body that does not fit gets ServerBusy); 0 means the default (128 MiB)")
 	s.String(&cfg.SyncSchedule, "sync-schedule", "WSUS_SYNC_SCHEDULE", "", `synchronize from the upstream automatically: "off", "N" (N times a day from 00:00 UTC) or "HH:MM/N" (N a day from HH:MM UTC), saved for every replica; empty keeps the saved schedule (wsusctl sync settings)`, scheduleCheck)
 	declareSyncLease(s, &cfg.SyncLease)
 	declareUpstreamCA(s, &cfg.UpstreamCAFile)
@@ -314,6 +334,41 @@ func checkServe(s *settings.Set, c *common) error {
 	}
 	if cfg.TLSListen != "" && cfg.TLSCert == "" {
 		return settings.Errorf("%s needs %s and %s (wsusd tls init makes a pair)", s.Label("tls-listen"), s.Label("tls-cert"), s.Label("tls-key"))
+	}
+	return nil
+}
+
+// checkServeFiles reads the files serve's settings name and refuses the
+// ones serve would fail on only after opening (and migrating) the stores:
+// the TLS certificate and key, the cookie key files, the upstream CA file,
+// the MUUrl responses. Reading changes nothing. wsusd check reports the
+// same as lines instead.
+func checkServeFiles(s *settings.Set, c *common) error {
+	cfg := c.cfg
+	if cfg.TLSCert != "" {
+		if _, err := loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return settings.Errorf("%s, %s: %v", s.Label("tls-cert"), s.Label("tls-key"), err)
+		}
+	}
+	if cfg.CookieKeyFile != "" {
+		if err := parseKeyFile(cfg.CookieKeyFile); err != nil {
+			return settings.Errorf("%s: %v", s.Label("cookie-key-file"), err)
+		}
+	}
+	if cfg.CookieKeyPreviousFile != "" {
+		if _, err := previousKeyFile(cfg.CookieKeyPreviousFile); err != nil {
+			return settings.Errorf("%s: %v", s.Label("cookie-key-previous-file"), err)
+		}
+	}
+	if cfg.UpstreamCAFile != "" {
+		if _, err := loadCA(cfg.UpstreamCAFile); err != nil {
+			return settings.Errorf("%s: %v", s.Label("upstream-ca-file"), err)
+		}
+	}
+	if cfg.ContentMUURLs != "" {
+		if _, err := os.Stat(cfg.ContentMUURLs); err != nil {
+			return settings.Errorf("%s: %v", s.Label("content-mu-urls"), err)
+		}
 	}
 	return nil
 }

@@ -116,6 +116,16 @@ func TestSettingErrors(t *testing.T) {
 			`--content (WSUS_SYNC_CONTENT): invalid value "sometimes" on the command line: want one of "" (empty), approved, on-demand, never`},
 		{"verify parallel", nil, map[string]string{"WSUS_CONTENT_VERIFY_PARALLEL": "0"}, "",
 			`--parallel (WSUS_CONTENT_VERIFY_PARALLEL): invalid value "0" in WSUS_CONTENT_VERIFY_PARALLEL: want an integer from 1 to 256`},
+		{"database URL", []string{"import", "--database", "postgres://wsus@db:port/wsus", "x"}, nil, "",
+			`--database (WSUS_DATABASE_URL): invalid value "postgres://wsus@db:port/wsus" on the command line: want empty or a PostgreSQL URL`},
+		{"S3 prefix", nil, map[string]string{"WSUS_S3_BUCKET": "wsus", "WSUS_S3_PREFIX": "a/../b"}, "",
+			`--s3-prefix (WSUS_S3_PREFIX): invalid value "a/../b" in WSUS_S3_PREFIX: want a prefix without "..", backslash or NUL`},
+		{"missing TLS certificate", []string{"serve", "--tls-cert", "/does/not/exist.pem", "--tls-key", "/does/not/exist.key"}, nil, "",
+			`--tls-cert (WSUS_TLS_CERT), --tls-key (WSUS_TLS_KEY): /does/not/exist.pem, /does/not/exist.key: open /does/not/exist.pem: no such file or directory`},
+		{"bad cookie key file", []string{"serve", "--cookie-key-file", shortToken}, nil, "",
+			`--cookie-key-file (WSUS_COOKIE_KEY_FILE): ` + shortToken + `: cookie: key must be 64 hex digits`},
+		{"bad upstream CA file", nil, map[string]string{"WSUS_UPSTREAM_CA_FILE": shortToken}, "",
+			`--upstream-ca-file (WSUS_UPSTREAM_CA_FILE): ` + shortToken + ` holds no PEM certificate`},
 		{"unknown key", nil, nil, "listen = \"0.0.0.0:8530\"\nlisten-port = 8530\n",
 			`config file FILE: unknown key "listen-port": no wsusd command has a --listen-port setting`},
 		{"mistyped key", nil, nil, "sync-page-size = \"200\"\n",
@@ -432,4 +442,23 @@ func expiredPair(t *testing.T) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+// -h lists every setting of the command with its twin, default and
+// accepted values, and exits 0.
+func TestHelpListsSettings(t *testing.T) {
+	code, out, errs := runWsusd(t, "serve", "-h")
+	for _, want := range []string{
+		"usage: wsusd serve [flags]\n",
+		"  --config  [WSUS_CONFIG]\n      TOML file of settings",
+		"  --sync-page-size  [WSUS_SYNC_PAGE_SIZE]\n      most updates",
+		"(default \"200\")\n      accepts an integer from 1 to 10000\n",
+		"  --access-log  [WSUS_ACCESS_LOG]\n",
+		"(default \"on\")\n      accepts one of on, all, off\n",
+		"  --s3-path-style  [WSUS_S3_PATH_STYLE]\n      address the bucket as <endpoint>/<bucket> (most S3-compatible servers need it) (default \"false\")\n",
+	} {
+		if code != 0 || !strings.Contains(out+errs, want) {
+			t.Errorf("serve -h (exit %d) lacks %q:\n%s%s", code, want, out, errs)
+		}
+	}
 }

@@ -170,6 +170,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := checkServe(s, &c); err != nil {
 		return err
 	}
+	if err := checkServeFiles(s, &c); err != nil {
+		return err
+	}
 	if c.cfg.RulesInterval == 0 {
 		c.cfg.RulesInterval = -1 // 0 on the command line: no periodic runs
 	}
@@ -204,6 +207,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("TLS listen: %w", err)
 		}
 		attrs = append(attrs, "tls_addr", lns.TLS.Addr().String())
+	}
+	if c.configFile != "" {
+		attrs = append(attrs, "config", c.configFile)
 	}
 	logger.Info("wsusd serving", append(attrs, "data", c.cfg.DataDir, "content", fmt.Sprint(stores.Blobs))...)
 	if srv.AdminTokenFile != "" {

@@ -81,6 +81,16 @@ func TestServeAdminListenerAndShutdown(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &groups); code != 200 || err != nil || len(groups.Groups) == 0 {
 		t.Errorf("admin listener /api/v1/groups: %d %s", code, body)
 	}
+	var info struct {
+		Version, Catalog, Content string
+		ServerID                  string `json:"server_id"`
+		GoVersion                 string `json:"go_version"`
+	}
+	code, body = get(t, admin+"/api/v1/server", "from-file-token-0123")
+	if err := json.Unmarshal([]byte(body), &info); code != 200 || err != nil || info.Version != version.Get().Version ||
+		info.Catalog != "embedded" || info.Content != "filesystem" || len(info.ServerID) != 36 || info.GoVersion != version.Get().GoVersion {
+		t.Errorf("admin listener /api/v1/server: %d %s; want the build, embedded, filesystem and the server ID", code, body)
+	}
 	for _, base := range []string{client, admin} {
 		if code, body := get(t, base+"/healthz", ""); code != 200 || body != "ok\n" {
 			t.Errorf("%s/healthz: %d %q", base, code, body)

@@ -498,8 +498,8 @@ func (s *Set) boolValues(args []string) []string {
 	return out
 }
 
-// PrintHelp writes every setting with its twin, help, accepted values and
-// default, in declaration order.
+// PrintHelp writes every setting with its twin, help, default and
+// accepted values, in declaration order.
 func (s *Set) PrintHelp(w io.Writer) {
 	for _, st := range s.list {
 		fmt.Fprintf(w, "  --%s", st.Name)
@@ -509,6 +509,9 @@ func (s *Set) PrintHelp(w io.Writer) {
 		fmt.Fprintf(w, "\n      %s", st.Help)
 		if st.Default != "" {
 			fmt.Fprintf(w, " (default %q)", st.Default)
+		}
+		if st.Want != "" && st.kind != kindBool {
+			fmt.Fprintf(w, "\n      accepts %s", st.Want)
 		}
 		fmt.Fprintln(w)
 	}

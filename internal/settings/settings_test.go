@@ -158,7 +158,7 @@ func TestTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| `--count` | `T_COUNT` | `5` | a count | test, test |\n",
+		"| `--count` | `T_COUNT` | `5` | a count (an integer from 1 to 10) | test, test |\n",
 		"| `--name` | `T_NAME` | `def` | a name (one of def, a, b, c) | test, test |\n",
 	} {
 		if !strings.Contains(got, want) {

@@ -40,7 +40,7 @@ func Table(sets []*Set) (string, error) {
 			def = "`" + r.st.Default + "`"
 		}
 		help := r.st.Help
-		if r.st.Want != "" && r.st.kind == kindString {
+		if r.st.Want != "" && r.st.kind != kindBool {
 			help += " (" + r.st.Want + ")"
 		}
 		help = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(help)
