@@ -257,3 +257,51 @@ func FuzzRotation(f *testing.F) {
 		}
 	})
 }
+
+// TestRotationProcedure: the README's rotation, as the states replicas go
+// through. During a rolling restart two neighbouring states coexist, so
+// every cookie either one seals must open on both; after the last step the
+// old key's cookies no longer open (once they would have expired).
+func TestRotationProcedure(t *testing.T) {
+	oldKey, newKey := testKey(1), testKey(2)
+	steps := []struct {
+		name     string
+		key      []byte
+		previous [][]byte
+	}{
+		{"before: the old key", oldKey, nil},
+		{"step 2: the new key as previous", oldKey, [][]byte{newKey}},
+		{"step 3: the new key, the old as previous", newKey, [][]byte{oldKey}},
+		{"step 4: the new key alone", newKey, nil},
+	}
+	sess := testSession()
+	for i := 0; i+1 < len(steps); i++ {
+		a, b := steps[i], steps[i+1]
+		sa, sb := mustSealer(t, a.key, a.previous...), mustSealer(t, b.key, b.previous...)
+		for _, pair := range []struct {
+			from, to         *Sealer
+			fromName, toName string
+		}{{sa, sb, a.name, b.name}, {sb, sa, b.name, a.name}} {
+			sealed, err := pair.from.SealSession(sess)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = pair.to.OpenSession(sealed)
+			// The last step drops the old key: cookies the step before
+			// sealed (with the new key) still open, and it seals none with
+			// the old one.
+			if err != nil {
+				t.Errorf("a cookie sealed at %q does not open at %q: %v", pair.fromName, pair.toName, err)
+			}
+		}
+	}
+	oldCookie, err := mustSealer(t, oldKey).SealSession(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := steps[len(steps)-1]
+	var uk *UnknownKeyError
+	if _, err := mustSealer(t, last.key, last.previous...).OpenSession(oldCookie); !errors.As(err, &uk) {
+		t.Errorf("after the last step an old key's cookie opens: %v", err)
+	}
+}
