@@ -103,3 +103,18 @@ func (a *Admission) Reserved() int64 {
 	defer a.mu.Unlock()
 	return a.used
 }
+
+// Inflight returns the request slots taken now: requests being parsed or
+// answered (for metrics).
+func (a *Admission) Inflight() int { return len(a.slots) }
+
+// Capacity returns how many request slots there are (MaxInflight).
+func (a *Admission) Capacity() int { return cap(a.slots) }
+
+// Budget returns the bytes of memory requests may reserve at once
+// (MaxBufferedBytes).
+func (a *Admission) Budget() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.budget
+}
