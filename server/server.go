@@ -336,7 +336,9 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	}
 	// Every line logged with a request's context names its request ID
 	// (router.ServeHTTP puts it there).
-	logger = slog.New(requestid.NewLogHandler(logger.Handler()))
+	// A warning or error carrying a failure the operator must act on is
+	// followed by a line saying what to do (opslog.go).
+	logger = slog.New(newOpsHandler(requestid.NewLogHandler(logger.Handler()), newOpsTargets(cfg)))
 	sealer, key, previousKeys, err := newSealer(cfg, logger)
 	if err != nil {
 		return nil, err
