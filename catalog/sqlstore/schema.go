@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+
+	"wsus/catalog"
 )
 
 // Schema is what a database holds of the store's schema, read without
@@ -15,6 +18,10 @@ import (
 // Open refuses.
 type Schema struct {
 	Found, Want int
+	// UpstreamURL is the saved upstream server
+	// (catalog.SyncSettings.UpstreamURL), read only when Found is Want;
+	// empty when none is saved.
+	UpstreamURL string
 }
 
 // WantSchema returns the newest schema version d's migrations reach.
@@ -29,9 +36,10 @@ func WantSchema(d Dialect) (int, error) {
 	return ms[len(ms)-1].Version, nil
 }
 
-// ReadSchema reads the newest recorded schema version from db through one
-// SELECT, when exists (the engine's own test that schema_migrations is
-// there) says the table exists; zero when it does not.
+// ReadSchema reads the newest recorded schema version from db, when exists
+// (the engine's own test that schema_migrations is there) says the table
+// exists, zero when it does not; and with the schema current, the saved
+// upstream URL. It only reads.
 func ReadSchema(ctx context.Context, d Dialect, db *sql.DB, exists string) (Schema, error) {
 	want, err := WantSchema(d)
 	if err != nil {
@@ -48,5 +56,24 @@ func ReadSchema(ctx context.Context, d Dialect, db *sql.DB, exists string) (Sche
 	if err := db.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&found); err != nil {
 		return Schema{}, fmt.Errorf("%s: schema: %w", d.Name(), err)
 	}
-	return Schema{Found: int(found.Int64), Want: want}, nil
+	out := Schema{Found: int(found.Int64), Want: want}
+	if out.Found != want {
+		return out, nil
+	}
+	var js sql.NullString
+	err = db.QueryRowContext(ctx, "SELECT settings FROM sync_settings WHERE id = 1").Scan(&js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return Schema{}, fmt.Errorf("%s: sync settings: %w", d.Name(), err)
+	}
+	if js.Valid {
+		var st catalog.SyncSettings
+		if err := json.Unmarshal([]byte(js.String), &st); err != nil {
+			return Schema{}, fmt.Errorf("%s: sync settings: %w", d.Name(), err)
+		}
+		out.UpstreamURL = st.UpstreamURL
+	}
+	return out, nil
 }

@@ -20,6 +20,7 @@ import (
 	"wsus/internal/settings"
 	"wsus/soap/cookie"
 	"wsus/storage/s3store"
+	"wsus/sync/upstream"
 )
 
 // errChecksFailed is the error of `wsusd check` when a check failed: its
@@ -55,8 +56,19 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	results := []checkResult{configResult(s, c)}
+	var upstreamURL *string // the catalog's, once checkCatalog read it
 	for _, chk := range []func(context.Context, common) checkResult{
-		checkDataDir, checkCatalog, checkContent, checkTLS, checkCookieKeys, checkAdminToken, checkUpstreamCA,
+		checkDataDir,
+		func(ctx context.Context, c common) checkResult {
+			r, schema := checkCatalog(ctx, c)
+			if r.err == nil && schema.Found == schema.Want {
+				upstreamURL = &schema.UpstreamURL
+			}
+			return r
+		},
+		checkContent, checkTLS, checkCookieKeys, checkAdminToken,
+		func(context.Context, common) checkResult { return checkUpstream(upstreamURL) },
+		checkUpstreamCA,
 	} {
 		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 		results = append(results, chk(cctx, c))
@@ -139,8 +151,9 @@ func probeWrite(dir string) error {
 	return os.Remove(name)
 }
 
-// checkCatalog reads the catalog's schema version without migrating it.
-func checkCatalog(ctx context.Context, c common) checkResult {
+// checkCatalog reads the catalog's schema version (and with it current,
+// the saved upstream) without migrating it.
+func checkCatalog(ctx context.Context, c common) (checkResult, sqlstore.Schema) {
 	r := checkResult{name: "catalog store"}
 	var schema sqlstore.Schema
 	var err error
@@ -153,12 +166,12 @@ func checkCatalog(ctx context.Context, c common) checkResult {
 		schema, err = sqlite.Inspect(ctx, path)
 		if errors.Is(err, fs.ErrNotExist) {
 			r.detail += fmt.Sprintf(", not created yet (serve creates it at schema %04d)", schema.Want)
-			return r
+			return r, schema
 		}
 	}
 	if err != nil {
 		r.err = fmt.Errorf("%s: %w", r.detail, err)
-		return r
+		return r, schema
 	}
 	switch {
 	case schema.Found == schema.Want:
@@ -170,7 +183,7 @@ func checkCatalog(ctx context.Context, c common) checkResult {
 	default:
 		r.err = fmt.Errorf("%s: schema %04d is newer than this binary's %04d: run a newer wsusd", r.detail, schema.Found, schema.Want)
 	}
-	return r
+	return r, schema
 }
 
 // checkContent reaches the content store: the S3 bucket (one HeadBucket,
@@ -337,8 +350,27 @@ func checkAdminToken(_ context.Context, c common) checkResult {
 	return r
 }
 
-// checkUpstreamCA parses the upstream CA file. The upstream URL itself is
-// kept in the catalog (wsusctl sync settings), not in serve's settings.
+// checkUpstream checks the upstream URL saved in the catalog (serve's
+// synchronizations use it; wsusctl sync settings sets it): nil when the
+// catalog could not be read at the current schema.
+func checkUpstream(saved *string) checkResult {
+	r := checkResult{name: "upstream"}
+	switch {
+	case saved == nil:
+		r.detail = "not read (the catalog is not at the current schema)"
+	case *saved == "":
+		r.detail = "none saved (wsusctl sync settings --upstream URL)"
+	default:
+		if _, err := upstream.New(upstream.Config{URL: *saved, AccountName: "check"}); err != nil {
+			r.err = fmt.Errorf("saved %q: %w", *saved, err)
+			return r
+		}
+		r.detail = *saved + " (saved in the catalog; not contacted)"
+	}
+	return r
+}
+
+// checkUpstreamCA parses the upstream CA file.
 func checkUpstreamCA(_ context.Context, c common) checkResult {
 	r := checkResult{name: "upstream CA file"}
 	path := c.cfg.UpstreamCAFile

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"wsus/catalog"
+	"wsus/catalog/postgres"
 	"wsus/internal/settings"
 	"wsus/internal/testpg"
 	"wsus/internal/tests3"
@@ -327,6 +330,8 @@ func TestCheckCommand(t *testing.T) {
 		args  []string
 		code  int
 		lines []string // regexps each matching one line of stdout
+		// before, when set, prepares the stores.
+		before func(t *testing.T)
 	}
 	fresh := t.TempDir()
 	s3Data := t.TempDir()
@@ -345,6 +350,7 @@ func TestCheckCommand(t *testing.T) {
 			`^ok   tls: no HTTPS listener configured$`,
 			`^ok   cookie key: \S+/cookie.key not created yet`,
 			`^ok   admin token: \S+/admin-token not created yet \(serve creates it\)$`,
+			`^ok   upstream: not read \(the catalog is not at the current schema\)$`,
 			`^ok   upstream CA file: none \(the system roots\)$`,
 		}},
 		{name: "postgresql, empty", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": pg}, code: 0, lines: []string{
@@ -354,6 +360,19 @@ func TestCheckCommand(t *testing.T) {
 		{name: "postgresql, current", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": pg}, code: 0, lines: []string{
 			`^ok   catalog store: postgresql, schema 0105 \(current\)$`,
 			`^ok   data dir: \S+ writable$`,
+			`^ok   upstream: none saved \(wsusctl sync settings --upstream URL\)$`,
+		}},
+		{name: "an upstream saved", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": pg}, code: 0, before: func(t *testing.T) {
+			store, err := postgres.Open(context.Background(), pg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if err := store.SetSyncSettings(context.Background(), catalog.SyncSettings{UpstreamURL: "https://sws.update.microsoft.com"}); err != nil {
+				t.Fatal(err)
+			}
+		}, lines: []string{
+			`^ok   upstream: https://sws.update.microsoft.com \(saved in the catalog; not contacted\)$`,
 		}},
 		{name: "unreachable PostgreSQL", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": "postgres://wsus@127.0.0.1:1/wsus?connect_timeout=2"}, code: 1, lines: []string{
 			`^FAIL catalog store: postgresql: postgres: inspect 127.0.0.1:1/wsus: .*(refused|connect)`,
@@ -380,6 +399,9 @@ func TestCheckCommand(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			for k, v := range s.env {
 				t.Setenv(k, v)
+			}
+			if s.before != nil {
+				s.before(t)
 			}
 			args := s.args
 			if args == nil {
