@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"wsus/clientsim"
 	"wsus/internal/reqinfo"
 	"wsus/internal/requestid"
 	"wsus/internal/syncbuf"
+	"wsus/internal/testserver"
 	"wsus/server"
 )
 
@@ -284,5 +287,59 @@ func TestAccessLogModes(t *testing.T) {
 				t.Errorf("%d summary lines, want 1", len(summaries))
 			}
 		})
+	}
+}
+
+// TestAccessLogOfAScan: a simulated Windows client's scan and download
+// give access lines naming each SOAP operation, with the client's computer
+// ID on those that carry it (its authorization cookie or session), and
+// the content lines of its download.
+func TestAccessLogOfAScan(t *testing.T) {
+	var logs syncbuf.Buffer
+	r, _ := startObserved(t, server.Config{DataDir: t.TempDir(), AdminToken: "t"}, &logs)
+	const clientID = "0b5cdd31-6a2e-4d8e-9b64-43c6a1f0c1d2"
+	if _, err := clientsim.Scan(context.Background(), clientsim.Config{ServerURL: r.base, ClientID: clientID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	var content int
+	for _, l := range logLines(t, logs.String(), server.AccessLogMessage) {
+		if l["kind"] == "content" {
+			content++
+			continue
+		}
+		op, _ := l["op"].(string)
+		ops[op]++
+		switch op {
+		case "GetAuthorizationCookie", "GetCookie", "SyncUpdates", "GetExtendedUpdateInfo", "ReportEventBatch":
+			if l["client_id"] != clientID {
+				t.Errorf("%s line with client_id %v, want %s", op, l["client_id"], clientID)
+			}
+		}
+		if l["status"] != float64(200) {
+			t.Errorf("%s answered %v", op, l["status"])
+		}
+	}
+	for _, op := range []string{"GetConfig", "GetAuthorizationCookie", "GetCookie", "SyncUpdates"} {
+		if ops[op] == 0 {
+			t.Errorf("no access line of %s; lines by op: %v", op, ops)
+		}
+	}
+	if content == 0 {
+		t.Errorf("no content line of the download:\n%s", logs.String())
+	}
+}
+
+// TestAccessLogSetting: an access-log mode other than "", on, all and off
+// is refused before serving, naming the accepted values.
+func TestAccessLogSetting(t *testing.T) {
+	cfg, stores := testserver.Open(t, "")
+	cfg.AccessLog = "verbose"
+	_, err := server.New(context.Background(), cfg, stores, slog.New(slog.DiscardHandler))
+	if err == nil || err.Error() != `server: access log "verbose": want "on", "all" or "off"` {
+		t.Errorf("New with access log \"verbose\": %v", err)
 	}
 }
