@@ -30,7 +30,7 @@ const demoUpdate = "7f3c1e52-9a4d-4b8e-a1c6-2d5e8f90b3a7"
 // asserts what the report says, not how fast it said it.
 const complianceBound = 60 * time.Second
 
-const adminToken = "e2e-admin-token"
+const adminToken = "e2e-admin-token-0123" // wsusd serve wants 16 characters or more
 
 // moduleRoot returns the directory of this module's go.mod.
 func moduleRoot(t testing.TB) string {

@@ -76,7 +76,7 @@ func (c *common) declare(s *settings.Set) {
 func (c *common) validate(s *settings.Set) error {
 	if c.cfg.S3.Bucket == "" {
 		for _, name := range []string{"s3-endpoint", "s3-region", "s3-prefix", "s3-path-style"} {
-			if s.Lookup(name).Given() {
+			if st := s.Lookup(name); st.Value() != st.Default {
 				return settings.Errorf("%s is given without %s: the S3 settings need a bucket (or drop them to store payloads in <data>/content)",
 					s.Label(name), s.Label("s3-bucket"))
 			}
@@ -309,7 +309,8 @@ func checkServe(s *settings.Set, c *common) error {
 		{"cookie-key", "cookie-key-file"},
 		{"cookie-key-previous", "cookie-key-previous-file"},
 	} {
-		if s.Lookup(p.value).Given() && s.Lookup(p.file).Given() {
+		// An empty value (WSUS_ADMIN_TOKEN= clearing the variable) is none.
+		if s.Lookup(p.value).Value() != "" && s.Lookup(p.file).Value() != "" {
 			return settings.Errorf("%s and %s are both given; give one", s.Label(p.value), s.Label(p.file))
 		}
 	}

@@ -225,6 +225,16 @@ product = ["Windows 11", "Windows Server 2025"]
 			}
 		})
 	}
+	// Empty values are no values: a variable set empty to clear it
+	// conflicts with nothing.
+	t.Setenv("WSUS_CONFIG", "")
+	t.Setenv("WSUS_ADMIN_TOKEN", "")
+	t.Setenv("WSUS_S3_REGION", "")
+	tokenFile := writeConfig(t, "0123456789abcdef\n")
+	ss, sc := parseServe(t, "--admin-token-file", tokenFile)
+	if err := checkServe(ss, &sc); err != nil {
+		t.Errorf("empty WSUS_ADMIN_TOKEN and WSUS_S3_REGION with --admin-token-file: %v", err)
+	}
 	// sync reads the keys serve ignored.
 	t.Setenv("WSUS_CONFIG", file)
 	var c common
