@@ -57,11 +57,14 @@ type clusterResult struct {
 	propagation map[string]time.Duration
 	// killed is the replica killed; inFlight the requests in flight on it
 	// at the kill, as HAProxy counted them: the more of the requests it had
-	// on it just before and the responses it lost on it; downAfter how
+	// on it just before and the responses it lost on it; unanswered those
+	// and the requests HAProxy sent it after the kill, before it saw it
+	// DOWN (all of them retried or refused without an answer); downAfter how
 	// long after the kill HAProxy marked it DOWN; servedAfterRestart the
 	// requests it was sent between its return (UP) and the end of the load.
 	killed             string
 	inFlight           int64
+	unanswered         int64
 	downAfter          time.Duration
 	servedAfterRestart int64
 	// acked is the acknowledged events checked, per client; lost lists the
@@ -164,7 +167,6 @@ func runCluster(tb testing.TB, run clusterRun) clusterResult {
 	}
 	loadCmd := c.Command(ctx, "clientsim", args...)
 	var loadOut bytes.Buffer
-	loadOut.Grow(1 << 16)
 	loadCmd.Stdout = &loadOut
 	loadErr, err := loadCmd.StderrPipe()
 	if err != nil {
@@ -233,8 +235,13 @@ func runCluster(tb testing.TB, run clusterRun) clusterResult {
 		down := c.WaitState(victim, "DOWN")
 		res.downAfter = time.Since(killedAt)
 		// In flight on it: what HAProxy had on it just before, or the
-		// responses it lost on it (eresp), whichever is more.
-		res.inFlight = max(before[victim.Name].Current, down.RespErrors-before[victim.Name].RespErrors)
+		// responses it lost on it (eresp), whichever is more. Unanswered:
+		// those and every request HAProxy sent it until it saw it DOWN,
+		// which got no answer from it (HAProxy retried them elsewhere, or
+		// closed the client's connection for the client to retry).
+		b := before[victim.Name]
+		res.inFlight = max(b.Current, down.RespErrors-b.RespErrors)
+		res.unanswered = b.Current + (down.Total - b.Total) - (down.Responses2xx + down.Responses4xx + down.Responses5xx - b.Responses2xx - b.Responses4xx - b.Responses5xx)
 		sleepUntil(phaseStart.Add(run.duration / 2))
 		c.Restart(victim)
 		pids[victim.Name+" (restarted)"] = victim.PID()
@@ -376,25 +383,31 @@ func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 // more failed scans than the requests in flight on it and no acknowledged
 // report, and once restarted it serves again.
 func TestCluster(t *testing.T) {
+	const clients = 12
 	res := runCluster(t, clusterRun{
-		replicas: 3, clients: 12, duration: 15 * time.Second, mode: load.ModeBoth,
+		replicas: 3, clients: clients, duration: 12 * time.Second, mode: load.ModeBoth,
 		install: true, kill: true, probe: true, log: true,
 	})
 	rep := res.report
-	t.Logf("scans: %d first, %d delta (%.0f/s), %d failed %v; acknowledged %+v; propagation %v; killed %s with %d in flight, DOWN after %v, %d requests after restart; %d retried, cut %v",
+	t.Logf("scans: %d first, %d delta (%.0f/s), %d failed %v; acknowledged %+v; propagation %v; killed %s with %d in flight, %d unanswered, DOWN after %v, %d requests after restart; %d retried, cut %v",
 		rep.FirstScan.Scans, rep.Delta.Scans, rep.Delta.ScansPerSecond, rep.Failed(), rep.Errors, rep.Acknowledged, res.propagation,
-		res.killed, res.inFlight, res.downAfter, res.servedAfterRestart, res.retried, res.cut)
+		res.killed, res.inFlight, res.unanswered, res.downAfter, res.servedAfterRestart, res.retried, res.cut)
 
-	if rep.FirstScan.Scans < 12 || rep.Delta.Scans == 0 || rep.Interrupted || rep.AckError != "" {
+	if rep.FirstScan.Scans < clients || rep.Delta.Scans == 0 || rep.Interrupted || rep.AckError != "" {
 		t.Errorf("load: %d first scans, %d delta scans, interrupted %v, ack error %q", rep.FirstScan.Scans, rep.Delta.Scans, rep.Interrupted, rep.AckError)
 	}
-	if rep.FirstScan.FilesDownloaded < 12 {
+	if rep.FirstScan.FilesDownloaded < clients {
 		t.Errorf("%d files downloaded, want one per client", rep.FirstScan.FilesDownloaded)
 	}
-	// The kill costs at most the requests in flight on the replica (with
-	// HAProxy's L7 retries, usually none).
-	if int64(rep.Failed()) > res.inFlight {
-		t.Errorf("%d scans failed, %d requests were in flight on %s: %+v", rep.Failed(), res.inFlight, res.killed, rep.Errors)
+	// The kill costs at most the requests the killed replica left
+	// unanswered: HAProxy retries most of them on another replica (L7
+	// retries), and for a request that was not the first on its client
+	// connection and failed on a network error it closes the client's
+	// connection without an answer or a log line, so that the client may
+	// retry it (haproxy/haproxy#1109, #3414); clientsim does not retry, so
+	// each such close is a failed scan (EOF), at most one per client.
+	if int64(rep.Failed()) > res.unanswered || int64(rep.Failed()) > clients {
+		t.Errorf("%d scans failed; %s had %d requests in flight and left %d unanswered: %+v", rep.Failed(), res.killed, res.inFlight, res.unanswered, rep.Errors)
 	}
 	for _, r := range []string{"r1", "r2", "r3"} {
 		for _, kind := range []string{testcluster.KindScan, testcluster.KindContent, testcluster.KindReport} {
@@ -406,7 +419,7 @@ func TestCluster(t *testing.T) {
 	if len(res.propagation) != 2 {
 		t.Errorf("approval seen on %v, want r2 and r3", res.propagation)
 	}
-	if res.ackedClients < 12 || res.ackedInstalls < 12 || res.ackedEvents != rep.Acknowledged.Events {
+	if res.ackedClients < clients || res.ackedInstalls < clients || res.ackedEvents != rep.Acknowledged.Events {
 		t.Errorf("acknowledged: %d computers, %d events, %d installs checked; clientsim counted %+v", res.ackedClients, res.ackedEvents, res.ackedInstalls, rep.Acknowledged)
 	}
 	if len(res.lost) > 0 {
@@ -454,8 +467,8 @@ func BenchmarkCluster(b *testing.B) {
 		rep.FirstScan.Scans, float64(rep.FirstScan.Latency.P99)/1e6)
 	fmt.Fprintf(&sb, "\nerrors: %d failed scans %v", rep.Failed(), rep.Errors)
 	if res.killed != "" {
-		fmt.Fprintf(&sb, "\nkill: %s with %d requests in flight, DOWN after %v, %d requests served after its restart",
-			res.killed, res.inFlight, res.downAfter.Round(time.Millisecond), res.servedAfterRestart)
+		fmt.Fprintf(&sb, "\nkill: %s with %d requests in flight, %d left unanswered, DOWN after %v, %d requests served after its restart",
+			res.killed, res.inFlight, res.unanswered, res.downAfter.Round(time.Millisecond), res.servedAfterRestart)
 	}
 	fmt.Fprintf(&sb, "\nacknowledged reports: %d batches, %d events; checked %d computers, %d events, %d installs; lost %d",
 		rep.Acknowledged.Batches, rep.Acknowledged.Events, res.ackedClients, res.ackedEvents, res.ackedInstalls, len(res.lost))
@@ -472,6 +485,5 @@ func BenchmarkCluster(b *testing.B) {
 		fmt.Fprintf(&sb, "\nhaproxy %s: %s, %d requests, %d 2xx, %d 5xx, %d retries, %d redispatched, %d conn errors, %d response errors",
 			n, s.Status, s.Total, s.Responses2xx, s.Responses5xx, s.Retries, s.Redispatches, s.ConnErrors, s.RespErrors)
 	}
-	b.Log(sb.String())
 	fmt.Println(sb.String())
 }
