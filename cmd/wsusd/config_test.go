@@ -21,6 +21,7 @@ import (
 
 	"wsus/catalog"
 	"wsus/catalog/postgres"
+	"wsus/internal/pki"
 	"wsus/internal/settings"
 	"wsus/internal/testpg"
 	"wsus/internal/tests3"
@@ -346,6 +347,10 @@ func TestCheckCommand(t *testing.T) {
 	fresh := t.TempDir()
 	s3Data := t.TempDir()
 	certFile, keyFile := expiredPair(t)
+	tlsPair, err := pki.Init(filepath.Join(t.TempDir(), "tls"), []string{"wsus.example"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	awsEnv := map[string]string{
 		"AWS_ACCESS_KEY_ID": srv.AccessKey, "AWS_SECRET_ACCESS_KEY": srv.SecretKey,
 		"AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"),
@@ -399,6 +404,12 @@ func TestCheckCommand(t *testing.T) {
 		}},
 		{name: "S3 unreachable", env: merge(awsEnv, map[string]string{"WSUS_DATA": s3Data}), args: []string{"check", "--s3-bucket", "wsusd-check", "--s3-endpoint", "http://127.0.0.1:1", "--s3-path-style"}, code: 1, lines: []string{
 			`^FAIL content store: s3 s3://wsusd-check/ at http://127.0.0.1:1: .*refused`,
+		}},
+		{name: "valid certificate and previous keys", env: map[string]string{"WSUS_DATA": s3Data}, args: []string{"check", "--tls-listen", "127.0.0.1:0",
+			"--tls-cert", tlsPair.ServerCert, "--tls-key", tlsPair.ServerKey, "--cookie-key", strings.Repeat("ab", 32),
+			"--cookie-key-previous", strings.Repeat("cd", 32) + "," + strings.Repeat("ef", 32)}, code: 0, lines: []string{
+			`^ok   tls: \S+ \(wsus.example\) valid until \d{4}-\d\d-\d\d$`,
+			`^ok   cookie key: given, 2 previous keys$`,
 		}},
 		{name: "expired certificate and bad key file", env: map[string]string{"WSUS_DATA": s3Data}, args: []string{"check", "--tls-cert", certFile, "--tls-key", keyFile, "--cookie-key-file", "config_test.go"}, code: 1, lines: []string{
 			`^FAIL tls: \S+/expired.pem: valid from 2020-01-01 to 2021-01-01, not now$`,

@@ -11,9 +11,11 @@
 //     error.
 //   - Every bad value, whatever its source, is an *Error naming the flag,
 //     its twin, the source (the file and key when it came from the file)
-//     and the accepted values; Parse sets nothing else aside and has no side
-//     effect beyond filling the declared variables and reading the config
-//     file.
+//     and the accepted values. Parse has no side effect beyond filling the
+//     declared variables and reading the config file, so that a command can
+//     refuse its configuration before it creates or opens anything.
+//   - An empty environment variable is a value (the empty one), as a flag
+//     given as --flag= is.
 //   - Boolean flags accept --flag, --flag=true and "--flag true" /
 //     "--flag false" (the flag package alone takes the next argument of a
 //     boolean flag for a positional argument).
