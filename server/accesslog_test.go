@@ -343,3 +343,23 @@ func TestAccessLogSetting(t *testing.T) {
 		t.Errorf("New with access log \"verbose\": %v", err)
 	}
 }
+
+// TestAccessLogShed: a SOAP request refused by admission control (here
+// the memory budget, smaller than any request) is logged and observed as
+// shed, with its operation and the ServerBusy fault.
+func TestAccessLogShed(t *testing.T) {
+	var logs syncbuf.Buffer
+	r, obs := startObserved(t, server.Config{DataDir: t.TempDir(), AdminToken: "t", MaxBufferedBytes: 64}, &logs)
+	body := envelope(nsClient, "GetConfig", "<protocolVersion>2.90</protocolVersion>")
+	if status, _ := send(t, "POST", r.base+"/ClientWebService/client.asmx", "shed-1", body, soapHeader(nsClient, "GetConfig")); status != 500 {
+		t.Fatalf("status %d, want the ServerBusy fault's 500", status)
+	}
+	rec := obs.next(t)
+	if !rec.Shed || rec.FaultCode != "ServerBusy" || rec.Operation != "GetConfig" || rec.Status != 500 {
+		t.Errorf("Record %+v, want GetConfig shed with ServerBusy", rec)
+	}
+	lines := logLines(t, logs.String(), server.AccessLogMessage)
+	if len(lines) != 1 || lines[0]["shed"] != true || lines[0]["fault"] != "ServerBusy" || lines[0]["op"] != "GetConfig" {
+		t.Errorf("access lines %v, want one of GetConfig shed with ServerBusy", lines)
+	}
+}
