@@ -459,20 +459,22 @@ func allSettings() []*settings.Set {
 	}
 }
 
-// knownKey reports whether any wsusd command declares a config file key.
-func knownKey(key string) bool {
+// knownKeys returns the config file keys some wsusd command declares.
+func knownKeys() map[string]bool {
+	keys := map[string]bool{}
 	for _, s := range allSettings() {
-		if s.Lookup(key) != nil {
-			return true
+		for _, st := range s.Settings() {
+			keys[st.Name] = true
 		}
 	}
-	return false
+	return keys
 }
 
 // parseSettings parses one command's settings: the flags in args, the
 // environment, the config file. It returns the positional arguments.
 func parseSettings(s *settings.Set, args []string, stderr io.Writer, usage string) ([]string, error) {
-	s.Known = knownKey
+	known := knownKeys()
+	s.Known = func(key string) bool { return known[key] }
 	rest, err := s.Parse(args, nil, stderr, usage)
 	if errors.Is(err, settings.ErrUsage) {
 		return nil, errUsage

@@ -505,3 +505,25 @@ func TestHelpListsSettings(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseServe parses serve's settings from flags, the environment
+// and the config file example holding every key.
+func BenchmarkParseServe(b *testing.B) {
+	raw, err := os.ReadFile("../../deploy/wsusd.toml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "wsusd.toml")
+	active := regexp.MustCompile(`(?m)^# ([a-z0-9-]+ = .*)$`).ReplaceAll(raw, []byte("$1"))
+	if err := os.WriteFile(file, active, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv("WSUS_LISTEN", "127.0.0.1:8530")
+	for b.Loop() {
+		var c common
+		s := serveSettings("wsusd serve", &c)
+		if _, err := parseSettings(s, []string{"--config", file, "--sync-page-size", "100", "--s3-path-style", "false"}, io.Discard, "usage"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
