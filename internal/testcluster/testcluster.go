@@ -11,7 +11,8 @@
 // the replica back on the same port with the same settings; everything is
 // stopped, by the PIDs it started, and its files removed when the test
 // ends. The catalog starts empty: callers load one with Command("wsusd",
-// "import", ...).
+// "import", ...). Every replica runs with the defaults of `wsusd serve`
+// (snapshot max age 1 s included) but for its address and data folder.
 //
 // Like testpg and tests3, Start skips the test when HAProxy is not
 // installed, and fails it instead under CI=true (scripts/ensure-haproxy.sh
@@ -66,8 +67,6 @@ type Config struct {
 	// Cluster.Requests. It costs CPU on the shared machine: benchmarks of
 	// throughput leave it off and read Stats instead.
 	RequestLog bool
-	// ServeArgs are extra `wsusd serve` flags of every replica.
-	ServeArgs []string
 }
 
 // Cluster is a running cluster.
@@ -178,15 +177,11 @@ func Start(tb testing.TB, cfg Config) *Cluster {
 	return c
 }
 
-// Env returns the settings every replica shares (catalog database, S3
-// bucket and credentials, cookie key, admin token) as WSUS_* and AWS_*
-// environment variables, for `wsusd import` and the like.
-func (c *Cluster) Env() []string { return append([]string(nil), c.env...) }
-
 // Command returns the command running the named binary of Config.Bin with
-// args, in the cluster's environment (Env, with no other WSUS_* or AWS_*
-// variable of the caller's), WSUS_SERVER set to the frontend and
-// WSUS_ADMIN_TOKEN to the admin token.
+// args in the cluster's environment: the settings every replica shares
+// (WSUS_DATABASE_URL, the WSUS_S3_* bucket and AWS_* credentials,
+// WSUS_COOKIE_KEY, WSUS_ADMIN_TOKEN), WSUS_SERVER set to the frontend, and
+// no other WSUS_* or AWS_* variable of the caller's.
 func (c *Cluster) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.cfg.Bin, name), args...)
 	cmd.Env = append(hermeticEnv(), c.env...)
@@ -295,8 +290,7 @@ func (c *Cluster) run(r *Replica) error {
 		return err
 	}
 	defer logFile.Close() // the child has its own descriptor
-	args := append([]string{"serve", "--listen", r.addr, "--data", r.data, "--shutdown-timeout", "2s"}, c.cfg.ServeArgs...)
-	cmd := exec.Command(filepath.Join(c.cfg.Bin, "wsusd"), args...)
+	cmd := exec.Command(filepath.Join(c.cfg.Bin, "wsusd"), "serve", "--listen", r.addr, "--data", r.data, "--shutdown-timeout", "2s")
 	cmd.Env = append(hermeticEnv(), c.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// The replica dies with this process should the test binary crash.
