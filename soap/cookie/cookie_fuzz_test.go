@@ -71,6 +71,9 @@ func FuzzOpen(f *testing.F) {
 	f.Add(sealedAuth)
 	f.Add(framedS)
 	f.Add(framedA)
+	otherID := bytes.Clone(framedS)
+	otherID[1] ^= 1 // the same cookie naming another key
+	f.Add(otherID)
 	f.Add([]byte{})
 	f.Add(make([]byte, 12+16))
 	f.Add(bytes.Repeat([]byte("A"), 168)) // the sanitized EncryptedData of the captures, decoded length
