@@ -89,6 +89,9 @@ func (s *Services) syncUpdates(ctx context.Context, req *soap.Request) (*soap.Ra
 	if err := s.writeSyncInfo(resp, "SyncUpdatesResult", res, core, sess, sealed); err != nil {
 		return nil, err
 	}
+	if s.cfg.Scans != nil {
+		s.cfg.Scans.ObserveScan(scanSizes(sreq, res, core))
+	}
 	return resp, nil
 }
 

@@ -83,6 +83,9 @@ type Config struct {
 	Locate FileLocator
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Scans, when set, is told the scope sizes of every SyncUpdates round
+	// answered (internal/metrics counts them); nil tells no one.
+	Scans ScanObserver
 }
 
 // FileLocator picks where a client downloads a file from when that is not

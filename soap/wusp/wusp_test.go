@@ -81,6 +81,8 @@ type envOptions struct {
 	logger *slog.Logger
 	// middleware, when set, wraps the handlers of the three services.
 	middleware func(http.Handler) http.Handler
+	// scans, when set, is told the sizes of every SyncUpdates round.
+	scans wusp.ScanObserver
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -125,6 +127,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Store: store, Engine: scan.NewEngine(store, 0), Sealer: sealer,
 		Logger: logger, PageSize: opts.pageSize, MaxPageBytes: opts.maxPageBytes, Now: clk.now,
 		MaxInflight: opts.maxInflight, MaxBufferedBytes: opts.maxBufferedBytes,
+		Scans: opts.scans,
 	})
 	if err != nil {
 		t.Fatal(err)
