@@ -78,7 +78,9 @@ func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, r := range results {
 		if r.err != nil {
 			failed = true
-			fmt.Fprintf(stdout, "FAIL %s: %v\n", r.name, r.err)
+			// One line per check: drivers' multi-line errors joined.
+			msg := strings.Join(strings.Fields(strings.ReplaceAll(r.err.Error(), "\n", " ")), " ")
+			fmt.Fprintf(stdout, "FAIL %s: %s\n", r.name, msg)
 		} else {
 			fmt.Fprintf(stdout, "ok   %s: %s\n", r.name, r.detail)
 		}
@@ -357,7 +359,7 @@ func checkUpstream(saved *string) checkResult {
 	r := checkResult{name: "upstream"}
 	switch {
 	case saved == nil:
-		r.detail = "not read (the catalog is not at the current schema)"
+		r.detail = "not read: the catalog is not reachable or not at the current schema"
 	case *saved == "":
 		r.detail = "none saved (wsusctl sync settings --upstream URL)"
 	default:

@@ -365,7 +365,7 @@ func TestCheckCommand(t *testing.T) {
 			`^ok   tls: no HTTPS listener configured$`,
 			`^ok   cookie key: \S+/cookie.key not created yet`,
 			`^ok   admin token: \S+/admin-token not created yet \(serve creates it\)$`,
-			`^ok   upstream: not read \(the catalog is not at the current schema\)$`,
+			`^ok   upstream: not read: the catalog is not reachable or not at the current schema$`,
 			`^ok   upstream CA file: none \(the system roots\)$`,
 		}},
 		{name: "postgresql, empty", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": pg}, code: 0, lines: []string{
@@ -390,7 +390,8 @@ func TestCheckCommand(t *testing.T) {
 			`^ok   upstream: https://sws.update.microsoft.com \(saved in the catalog; not contacted\)$`,
 		}},
 		{name: "unreachable PostgreSQL", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": "postgres://wsus@127.0.0.1:1/wsus?connect_timeout=2"}, code: 1, lines: []string{
-			`^FAIL catalog store: postgresql: postgres: inspect 127.0.0.1:1/wsus: .*(refused|connect)`,
+			`^FAIL catalog store: postgresql: postgres: inspect 127.0.0.1:1/wsus: .*(refused|connect).*$`,
+
 			`^ok   data dir: `,
 		}},
 		{name: "missing bucket", env: merge(awsEnv, map[string]string{"WSUS_DATA": s3Data}), args: append([]string{"check", "--s3-bucket", "wsusd-check-missing"}, s3Args...), code: 1, lines: []string{
@@ -431,6 +432,13 @@ func TestCheckCommand(t *testing.T) {
 			code, out, errs := runWsusd(t, args...)
 			if code != s.code {
 				t.Errorf("exit %d, want %d\n%s%s", code, s.code, out, errs)
+			}
+			if args[0] == "check" {
+				for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+					if !strings.HasPrefix(l, "ok   ") && !strings.HasPrefix(l, "FAIL ") {
+						t.Errorf("line %q is not a check's line (ok or FAIL)", l)
+					}
+				}
 			}
 			for _, l := range s.lines {
 				if !regexp.MustCompile(`(?m)` + l).MatchString(out) {
