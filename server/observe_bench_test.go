@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"wsus/internal/reqinfo"
+	"wsus/internal/requestid"
 )
 
 // nullWriter is a ResponseWriter that keeps nothing, so that the benchmark
@@ -25,8 +26,10 @@ func (c *countObserver) ObserveRequest(reqinfo.Record) { c.n++ }
 
 // BenchmarkRouterOverhead measures what the router adds to a request
 // (request ID, reqinfo, the observed writer, the Record, the access line):
-// a handler writing a 1 KiB answer served directly and through the router
-// with the access log off, on (text to io.Discard) and with an observer.
+// a handler writing a 1 KiB answer served directly, behind the request ID
+// alone (the router before it observed requests), and through the router
+// with the access log off, with an observer, and with the access log on
+// (text to io.Discard) too.
 func BenchmarkRouterOverhead(b *testing.B) {
 	body := make([]byte, 1024)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +47,8 @@ func BenchmarkRouterOverhead(b *testing.B) {
 		handler http.Handler
 	}{
 		{"handler", h},
+		// What the router did before it observed requests.
+		{"requestid", requestid.Handler(h)},
 		{"router", &router{soap: map[string]http.Handler{"/c.asmx": h}}},
 		{"router+observer", &router{soap: map[string]http.Handler{"/c.asmx": h}, observe: &countObserver{}}},
 		{"router+accesslog", &router{soap: map[string]http.Handler{"/c.asmx": h}, access: on, observe: &countObserver{}}},
