@@ -94,14 +94,19 @@ func (s *Setting) Given() bool { return s.source != Default }
 // Label names the setting in messages: "--name (WSUS_NAME)", with the file
 // and key when its value came from the config file.
 func (s *Setting) Label() string {
-	l := "--" + s.Name
-	if s.Env != "" {
-		l += " (" + s.Env + ")"
-	}
+	l := s.name()
 	if s.source == File {
 		l += fmt.Sprintf(" [%s, key %q]", s.file, s.Name)
 	}
 	return l
+}
+
+// name is "--name (WSUS_NAME)".
+func (s *Setting) name() string {
+	if s.Env == "" {
+		return "--" + s.Name
+	}
+	return "--" + s.Name + " (" + s.Env + ")"
 }
 
 // from names the source of a value in an error.
@@ -347,7 +352,7 @@ func (s *Set) List(p *[]string, given *bool, name, env, help string) *Setting {
 
 // badValue is the *Error of a value st refuses.
 func (st *Setting) badValue(v string, reason error) error {
-	msg := fmt.Sprintf("%s: invalid value %q %s", st.Label(), v, st.from())
+	msg := fmt.Sprintf("%s: invalid value %q %s", st.name(), v, st.from())
 	if reason != nil && reason.Error() != "" && st.Want == "" {
 		msg += ": " + reason.Error()
 	}

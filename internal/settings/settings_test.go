@@ -115,12 +115,14 @@ func TestErrors(t *testing.T) {
 		{"environment", nil, map[string]string{"T_WAIT": "-1s"}, "", `--wait (T_WAIT): invalid value "-1s" in T_WAIT: want a duration such as 30s, 5m or 1h30m, not negative`},
 		{"enum", []string{"--name", "z"}, nil, "", `--name (T_NAME): invalid value "z" on the command line: want one of def, a, b, c`},
 		{"bool", nil, map[string]string{"T_ON": "sometimes"}, "", `--on (T_ON): invalid value "sometimes" in T_ON: want true or false`},
-		{"file value", nil, nil, "count = 11\n", `--count (T_COUNT) [FILE, key "count"]: invalid value "11" in FILE, key "count": want an integer from 1 to 10`},
+		{"file value", nil, nil, "count = 11\n", `--count (T_COUNT): invalid value "11" in FILE, key "count": want an integer from 1 to 10`},
 		{"file type", nil, nil, "count = \"7\"\n", `config file FILE: key "count" (--count, T_COUNT): a string value (7) where an integer belongs; want an integer from 1 to 10`},
 		{"file bool type", nil, nil, "on = \"yes\"\n", `config file FILE: key "on" (--on, T_ON): a string value (yes) where a boolean belongs; want true or false`},
 		{"file list type", nil, nil, "item = [1]\n", `config file FILE: key "item" (--item, T_ITEMS): an array holding an integer value (1) where strings belong`},
 		{"unknown key", nil, nil, "colour = \"red\"\n", `config file FILE: unknown key "colour": no wsusd command has a --colour setting`},
 		{"syntax", nil, nil, "count = \n", `config file FILE: line 1:`},
+		{"config names another", nil, nil, "config = \"other.toml\"\n", `config file FILE: key "config": the config file cannot name another; give --config on the command line or in T_CONFIG`},
+		{"another command's key", nil, nil, "elsewhere = 1\ncount = 0\n", `--count (T_COUNT): invalid value "0" in FILE, key "count": want an integer from 1 to 10`},
 		{"table", nil, nil, "[name]\nx = 1\n", `config file FILE: key "name" (--name, T_NAME): a table value`},
 	}
 	for _, c := range cases {
