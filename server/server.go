@@ -17,6 +17,11 @@
 // Every answer of every listener carries X-Request-Id: the client's own
 // when sane, else a fresh one; every line logged with the request's context
 // carries it as request_id (internal/requestid). SOAP bodies do not change.
+//
+// Every request answered gives one access-log line (Config.AccessLog;
+// accesslog.go) and one reqinfo.Record to the metrics (observe.go); a
+// failure the operator must act on (a store unreachable, credentials
+// refused, a disk full) gives an ERROR line saying what to do (opslog.go).
 package server
 
 import (
