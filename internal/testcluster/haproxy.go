@@ -60,7 +60,13 @@ func HAProxyBinary() (string, error) {
 //     64 KiB (a delta SyncUpdates of a large cache, or a large
 //     ReportEventBatch, is bigger and is then not retried). What cannot be
 //     retried is a response already partly sent to the client, such as a
-//     content range cut mid-body: those are the requests the kill costs;
+//     content range cut mid-body, and a request that was not the first on
+//     its client connection and failed on a network error: HAProxy then
+//     closes the client connection without an answer or a log line, for
+//     the client to retry (haproxy/haproxy#1109, #3414). [I] A killed
+//     replica's sockets holding unread request bytes are reset, not
+//     closed, and a reset is such an error where a clean close is an
+//     empty response; those are the requests the kill costs;
 //   - an idle client connection is kept 120 s (timeout http-keep-alive,
 //     http-request and client), as IIS keeps a real WSUS server's: longer
 //     than a client's own idle timeout (Go's 90 s), so that HAProxy never
