@@ -20,6 +20,7 @@ import (
 	"wsus/internal/tests3"
 	"wsus/server"
 	"wsus/storage"
+	"wsus/storage/s3store"
 )
 
 // operatorLines returns the ERROR lines of logs with the attribute err
@@ -179,4 +180,59 @@ func serveStores(t *testing.T, cfg server.Config, stores server.Stores, logger *
 		}
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// TestOperatorLineS3Credentials: the error the S3 store returns for
+// credentials S3 does not accept is a content store refusing access. The
+// store does not open with them, so a store failing every call with that
+// real error stands for a server whose keys were revoked while it ran.
+func TestOperatorLineS3Credentials(t *testing.T) {
+	s3 := tests3.Start(t)
+	cfg := s3Config(s3)
+	ctx := context.Background()
+	good, err := s3store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	cfg.SecretAccessKey = "not-" + cfg.SecretAccessKey
+	_, denied := s3store.Open(ctx, cfg)
+	if denied == nil {
+		t.Fatal("the S3 store opened with a wrong secret key")
+	}
+	stores, err := server.OpenStores(ctx, server.Config{DataDir: t.TempDir(), AdminToken: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stores.Close()
+	stores.Blobs = failingStore{denied}
+	var logs syncbuf.Buffer
+	base := serveStores(t, server.Config{DataDir: t.TempDir(), AdminToken: "t", S3: cfg}, stores, slog.New(slog.NewJSONHandler(&logs, nil)))
+	wantNotReady(t, fetch(t, base+"/readyz", ""), "content store")
+	if a := fetch(t, base+demoPayloadPath, ""); a.status != http.StatusServiceUnavailable {
+		t.Errorf("content with credentials refused: %d, want 503", a.status)
+	}
+	msg := fmt.Sprintf("content store denied access: S3 bucket %s at %s refused this server's credentials; correct the access key, the secret key or the bucket's policy (downloads answer 503 until then)", cfg.Bucket, cfg.Endpoint)
+	wantOperatorLine(t, logs.String(), "content store", "access denied", msg)
+	if n := len(operatorLines(t, logs.String(), "access denied")); n != 2 {
+		t.Errorf("%d operator lines, want 2 (/readyz, the content request)", n)
+	}
+}
+
+// failingStore is a blob store whose every call fails with err.
+type failingStore struct{ err error }
+
+func (f failingStore) Ping(context.Context) error { return f.err }
+func (f failingStore) Stat(context.Context, string) (storage.ObjectInfo, error) {
+	return storage.ObjectInfo{}, f.err
+}
+func (f failingStore) OpenRange(context.Context, string, int64, int64) (io.ReadCloser, error) {
+	return nil, f.err
+}
+func (f failingStore) Put(context.Context, string, io.Reader, storage.Digests) (storage.ObjectInfo, error) {
+	return storage.ObjectInfo{}, f.err
+}
+func (f failingStore) Delete(context.Context, string) error { return f.err }
+func (f failingStore) List(context.Context, func(storage.ObjectInfo) error) error {
+	return f.err
 }
