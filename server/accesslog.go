@@ -113,7 +113,7 @@ func (a *accessLog) request(ctx context.Context, rec *reqinfo.Record, aborted bo
 	if !write {
 		return
 	}
-	// At most 13 attributes: no allocation for the slice.
+	// At most 13 attributes, in one slice.
 	attrs := make([]slog.Attr, 0, 13)
 	attrs = append(attrs,
 		slog.String("method", rec.Method),
