@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -44,7 +45,8 @@ type clusterRun struct {
 	mode     load.Mode
 	install  bool // downloads, installs and reports (clientsim load --install)
 	kill     bool // kill -9 the last replica mid-load, then restart it
-	probe    bool // the approval through replica 1, seen on the others
+	probe    bool // the approval through replica 1, seen on the others (polled up to propagationBound, or this when set)
+	probeFor time.Duration
 	log      bool // HAProxy's per-request log (costs CPU)
 }
 
@@ -85,6 +87,40 @@ type clusterResult struct {
 	// each process during the load.
 	stats map[string]testcluster.ServerStats
 	cpu   map[string]time.Duration
+	// machine is the whole machine's CPU time during the load, every
+	// process's (PostgreSQL, versitygw, whatever else runs) included.
+	machine machineCPU
+}
+
+// machineCPU is CPU time summed over all cores: busy (neither idle nor
+// waiting for I/O) out of total.
+type machineCPU struct{ busy, total time.Duration }
+
+// readMachineCPU reads the machine's CPU time so far from /proc/stat's
+// "cpu" line (in USER_HZ, 100 a second on Linux).
+func readMachineCPU() (machineCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineCPU{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return machineCPU{}, fmt.Errorf("/proc/stat: first line %q", line)
+	}
+	var m machineCPU
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return machineCPU{}, fmt.Errorf("/proc/stat: %q: %w", line, err)
+		}
+		d := time.Duration(n) * time.Second / 100
+		m.total += d
+		if i != 3 && i != 4 { // idle, iowait
+			m.busy += d
+		}
+	}
+	return m, nil
 }
 
 // runCluster starts the cluster, loads the demo catalog, runs clientsim
@@ -155,6 +191,7 @@ func runCluster(tb testing.TB, run clusterRun) clusterResult {
 	for name, pid := range pids {
 		cpuBefore[name], _ = load.ReadProcCPU(pid)
 	}
+	machineBefore, machineErr := readMachineCPU()
 
 	dir := tb.TempDir()
 	acksPath := filepath.Join(dir, "acks.jsonl")
@@ -203,10 +240,11 @@ func runCluster(tb testing.TB, run clusterRun) clusterResult {
 		// replica's clients see it within seconds.
 		tool("wsusctl", "--server", first.URL, "approve", demoUpdate, "--group", probeGroup)
 		approved := time.Now()
+		bound := cmp.Or(run.probeFor, propagationBound)
 		for _, r := range c.Replicas[1:] {
 			for offered(r, probeGroup) != 1 {
-				if time.Since(approved) > propagationBound {
-					tb.Fatalf("%s: the approval made on %s is not offered after %v", r.Name, first.Name, propagationBound)
+				if time.Since(approved) > bound {
+					tb.Fatalf("%s: the approval made on %s is not offered after %v", r.Name, first.Name, bound)
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
@@ -266,6 +304,9 @@ func runCluster(tb testing.TB, run clusterRun) clusterResult {
 		if cpu, err := load.ReadProcCPU(pid); err == nil {
 			res.cpu[name] = cpu - cpuBefore[name]
 		}
+	}
+	if after, err := readMachineCPU(); err == nil && machineErr == nil {
+		res.machine = machineCPU{busy: after.busy - machineBefore.busy, total: after.total - machineBefore.total}
 	}
 	if run.log {
 		res.byServer = map[string]map[string]int{}
@@ -446,7 +487,7 @@ func BenchmarkCluster(b *testing.B) {
 	loadavg, _ := os.ReadFile("/proc/loadavg")
 	res := runCluster(b, clusterRun{
 		replicas: *benchReplicas, clients: *benchClients, duration: *benchDuration, mode: load.Mode(*benchMode),
-		install: *benchInstall, kill: *benchKill, probe: true,
+		install: *benchInstall, kill: *benchKill, probe: true, probeFor: time.Minute,
 	})
 	rep := res.report
 	b.ReportMetric(rep.Delta.ScansPerSecond, "delta-scans/s")
@@ -475,6 +516,7 @@ func BenchmarkCluster(b *testing.B) {
 	for _, n := range slices.Sorted(maps.Keys(res.cpu)) {
 		fmt.Fprintf(&sb, ", %s %.1f", n, res.cpu[n].Seconds())
 	}
+	fmt.Fprintf(&sb, "; the whole machine %.1f busy of %.1f", res.machine.busy.Seconds(), res.machine.total.Seconds())
 	for _, n := range slices.Sorted(maps.Keys(res.stats)) {
 		s := res.stats[n]
 		fmt.Fprintf(&sb, "\nhaproxy %s: %s, %d requests, %d 2xx, %d 5xx, %d retries, %d redispatched, %d conn errors, %d response errors",
