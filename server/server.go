@@ -154,6 +154,10 @@ type Config struct {
 	// per request, successful content requests rate limited; AccessLogAll
 	// writes every line; AccessLogOff none.
 	AccessLog string
+	// MetricsStatsMaxAge is how long one read of the catalog's statistics
+	// (catalog size, computers by last contact, sync runs) serves scrapes
+	// of /metrics; zero means metrics.DefaultStatsMaxAge.
+	MetricsStatsMaxAge time.Duration
 }
 
 // The values of Config.AccessLog.
@@ -348,6 +352,14 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	// One admission control for every SOAP service of the server: the
+	// client services and the upstream role share its bounds.
+	admission := soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)
+	// Metrics: one registry per server, served at /metrics on the admin
+	// listener when there is one, else on the client listener. What the
+	// server's parts call of the stores is timed through its decorators.
+	met := newMetrics(cfg, stores, admission, logger)
+	stores = Stores{Catalog: met.Catalog(stores.Catalog), Blobs: met.Blobs(stores.Blobs)}
 	srv := &Server{cfg: cfg, logger: logger, stores: stores}
 	token := cfg.AdminToken
 	switch {
@@ -387,9 +399,6 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		return nil, err
 	}
 	srv.engine = scan.NewEngine(stores.Catalog, cfg.SnapshotMaxAge)
-	// One admission control for every SOAP service of the server: the
-	// client services and the upstream role share its bounds.
-	admission := soap.NewAdmission(cfg.MaxInflight, cfg.MaxBufferedBytes, 0)
 	wcfg := wusp.Config{
 		Store:       stores.Catalog,
 		Engine:      srv.engine,
@@ -398,6 +407,7 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		ContentBase: contentBaseFunc(cfg.ContentURL, cfg.Listen, trusted),
 		PageSize:    cfg.SyncPageSize,
 		Admission:   admission,
+		Scans:       met,
 	}
 	wcfg.Locate = mu.locator()
 	services, err := wusp.New(ctx, wcfg)
@@ -439,13 +449,17 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 		content:      content.NewHandlerWith(stores.Blobs, copts),
 		health:       health,
 		access:       srv.access,
+		observe:      met,
 		readTimeout:  shortReadTimeout,
 		writeTimeout: shortWriteTimeout,
 	}
+	declareOperations(met, client.soap)
 	if cfg.AdminListen == "" {
 		client.admin = adminHandler
+		client.metrics = met.Handler()
 	} else {
-		srv.admin = &router{admin: adminHandler, health: health, access: srv.access, readTimeout: shortReadTimeout, writeTimeout: shortWriteTimeout}
+		srv.admin = &router{admin: adminHandler, health: health, access: srv.access, observe: met, metrics: met.Handler(),
+			readTimeout: shortReadTimeout, writeTimeout: shortWriteTimeout}
 	}
 	srv.client = client
 	return srv, nil

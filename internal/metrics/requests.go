@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -42,9 +44,10 @@ var (
 
 // requestMetrics are the families ObserveRequest updates.
 type requestMetrics struct {
-	// ops holds the known operations by service; faultCodes the known
-	// codes. Both are read-only after New.
-	ops        map[string]map[string]bool
+	// ops holds the known operations by service, replaced whole (copy on
+	// write) by AddOperations; faultCodes the known codes, read-only after
+	// New.
+	ops        atomic.Pointer[map[string]map[string]bool]
 	faultCodes map[string]bool
 
 	http        *prometheus.CounterVec // kind, code
@@ -60,12 +63,10 @@ type requestMetrics struct {
 }
 
 func newRequestMetrics(opts Options) *requestMetrics {
-	m := &requestMetrics{ops: map[string]map[string]bool{}, faultCodes: map[string]bool{}}
+	m := &requestMetrics{faultCodes: map[string]bool{}}
+	m.ops.Store(&map[string]map[string]bool{})
 	for svc, ops := range opts.Operations {
-		m.ops[svc] = map[string]bool{}
-		for _, op := range ops {
-			m.ops[svc][op] = true
-		}
+		m.addOperations(svc, ops)
 	}
 	for _, c := range opts.FaultCodes {
 		m.faultCodes[c] = true
@@ -155,10 +156,40 @@ func (m *requestMetrics) observe(rec reqinfo.Record) {
 	}
 }
 
+// AddOperations declares the operations a SOAP service serves (as
+// soap.Service.Operations lists them): the label values its requests are
+// counted under from then on, besides those of Options.Operations. Safe to
+// call while requests are observed; the server calls it once per service
+// while it is built.
+func (m *Metrics) AddOperations(service string, ops []string) { m.requests.addOperations(service, ops) }
+
+// addOperations replaces the known operations with a copy that has ops
+// for service too.
+func (m *requestMetrics) addOperations(service string, ops []string) {
+	for {
+		old := m.ops.Load()
+		next := make(map[string]map[string]bool, len(*old)+1)
+		for svc, known := range *old {
+			next[svc] = known
+		}
+		known := maps.Clone(next[service])
+		if known == nil {
+			known = map[string]bool{}
+		}
+		for _, op := range ops {
+			known[op] = true
+		}
+		next[service] = known
+		if m.ops.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
 // operation returns the service and operation labels of a SOAP request:
 // "other" for either when it is not a known one.
 func (m *requestMetrics) operation(service, op string) (string, string) {
-	ops, ok := m.ops[service]
+	ops, ok := (*m.ops.Load())[service]
 	if !ok {
 		return other, other
 	}

@@ -15,18 +15,24 @@ import (
 
 func testOptions() Options {
 	return Options{
-		Operations: map[string][]string{
-			"ClientWebService": {"GetConfig", "GetCookie", "SyncUpdates"},
-			"SimpleAuth":       {"GetAuthorizationCookie"},
-		},
+		Operations: map[string][]string{"ClientWebService": {"GetConfig", "GetCookie"}},
 		FaultCodes: []string{"InvalidCookie", "ServerBusy"},
 	}
+}
+
+// newTestMetrics is New(testOptions()) with more operations declared as
+// the server declares them.
+func newTestMetrics() *Metrics {
+	m := New(testOptions())
+	m.AddOperations("ClientWebService", []string{"SyncUpdates"})
+	m.AddOperations("SimpleAuth", []string{"GetAuthorizationCookie"})
+	return m
 }
 
 // TestObserveRequest feeds synthetic Records and checks every series they
 // move, labels and values, in the exposition format.
 func TestObserveRequest(t *testing.T) {
-	m := New(testOptions())
+	m := newTestMetrics()
 	ms := time.Millisecond
 	for _, rec := range []reqinfo.Record{
 		{Kind: reqinfo.KindSOAP, Method: "POST", Service: "ClientWebService", Operation: "SyncUpdates", Status: 200, Bytes: 1000, Duration: 3 * ms},
@@ -112,7 +118,7 @@ wsus_http_response_bytes_total{kind="soap"} 2340
 // TestObserveRequestLatency checks the SOAP, content and admin latency
 // histograms: each observation in its bucket, by label.
 func TestObserveRequestLatency(t *testing.T) {
-	m := New(testOptions())
+	m := newTestMetrics()
 	ms := time.Millisecond
 	m.ObserveRequest(reqinfo.Record{Kind: reqinfo.KindSOAP, Service: "ClientWebService", Operation: "SyncUpdates", Status: 200, Duration: 3 * ms})
 	m.ObserveRequest(reqinfo.Record{Kind: reqinfo.KindSOAP, Service: "ClientWebService", Operation: "SyncUpdates", Status: 200, Duration: 30 * ms})
