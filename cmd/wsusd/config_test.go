@@ -300,6 +300,25 @@ func TestBooleanForms(t *testing.T) {
 	}
 }
 
+// "--dry-run true" and "--dry-run false" reach the command (run level):
+// gc says what it would delete, or deleted.
+func TestBooleanValueReachesTheCommand(t *testing.T) {
+	t.Setenv("WSUS_DATA", t.TempDir())
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"content", "gc", "--dry-run", "true", "--min-age", "0s"}, "would delete 0 (0 bytes)"},
+		{[]string{"content", "gc", "--dry-run", "false", "--min-age", "0s"}, "deleted 0 (0 bytes)"},
+		{[]string{"content", "gc", "--dry-run", "--min-age", "0s"}, "would delete 0 (0 bytes)"},
+	} {
+		code, out, errs := runWsusd(t, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) || (c.want == "deleted 0 (0 bytes)" && strings.Contains(out, "would")) {
+			t.Errorf("%q: exit %d, %q %q; want %q", c.args, code, out, errs, c.want)
+		}
+	}
+}
+
 // freshSet returns a new declaration of command's settings.
 func freshSet(command string) *settings.Set {
 	for _, s := range allSettings() {
