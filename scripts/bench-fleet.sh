@@ -9,10 +9,10 @@
 #      PostgreSQL on loopback, as bench-50k.sh starts it;
 #   3. serve it with one `wsusd serve` (cookie key in <data>/cookie.key);
 #   4. for each N: unapprove the FLEET_PATCH newest top-level software
-#      updates (so that there is something to approve), then run
-#      `clientsim load --arrival --patch-tuesday --fleet N`: it registers the
-#      computers not registered yet (RegisterComputer, at full speed,
-#      measured), approves those updates through the admin API, and sends
+#      updates (so that there is something to approve); give the store the
+#      N computers and the statuses of their previous reports (FLEET_PREP);
+#      then run `clientsim load --arrival --patch-tuesday --fleet N`: it
+#      approves those updates through the admin API, and sends
 #      the scans of N computers that all scan within FLEET_WINDOW (2 h:
 #      N / 7200 scans/s) for DURATION; it prints p99, errors and the CPU of
 #      the generator and of the server;
@@ -26,10 +26,12 @@
 # Environment: FLEET_UPDATES (default 5000: each computer then caches about
 # 4,800 revision ids, four times the 1,116 of the captured native agent),
 # FLEET_PATCH (updates approved on Patch Tuesday, default 10), FLEET_WINDOW
-# (default 2h), FLEET_STORE (embedded or postgres), FLEET_REGISTER (all:
-# every one of the N computers is registered, as on a real server, at about
-# 500 RegisterComputer/s on the embedded store; arriving: only those that
-# scan in the run), FLEET_MAX_N (search bound, default 4000000),
+# (default 2h), FLEET_STORE (embedded or postgres), FLEET_PREP (seed: the
+# reference computer's rows copied to the fleet's by scripts/fleetseed, the
+# statuses of its previous report to those that scan in the run; all: every
+# computer registered through RegisterComputer, about 500/s on the embedded
+# store, each then sending its first status report in the run; arriving:
+# only those that scan registered so), FLEET_MAX_N (search bound, default 4000000),
 # FLEET_PERF=1 (record the server with perf during the last run and print
 # its top functions), FLEET_JSON_DIR (keep each run's JSON report there).
 #
@@ -41,7 +43,7 @@ mode=${1:-run}
 n0=${2:-100000}
 duration=${3:-3m}
 updates=${FLEET_UPDATES:-5000}
-register=${FLEET_REGISTER:-all}
+prep=${FLEET_PREP:-seed}
 patch=${FLEET_PATCH:-10}
 window=${FLEET_WINDOW:-2h}
 store=${FLEET_STORE:-embedded}
@@ -49,7 +51,7 @@ max_n=${FLEET_MAX_N:-4000000}
 case $mode in run | search) ;; *) echo "usage: scripts/bench-fleet.sh run|search [N] [DURATION]" >&2; exit 2 ;; esac
 case $n0 in '' | *[!0-9]*) echo "bench-fleet: N must be a number" >&2; exit 2 ;; esac
 case $store in embedded | postgres) ;; *) echo "bench-fleet: FLEET_STORE is embedded or postgres" >&2; exit 2 ;; esac
-case $register in all | arriving) ;; *) echo "bench-fleet: FLEET_REGISTER is all or arriving" >&2; exit 2 ;; esac
+case $prep in seed | all | arriving) ;; *) echo "bench-fleet: FLEET_PREP is seed, all or arriving" >&2; exit 2 ;; esac
 # The window in seconds (a Go duration of h, m and s).
 window_s=$(python3 -c 'import re,sys; m={"h":3600,"m":60,"s":1}; print(sum(int(v)*m[u] for v,u in re.findall(r"(\d+)([hms])", sys.argv[1])) or 1)' "$window")
 
@@ -84,6 +86,7 @@ trap cleanup EXIT
 echo "== building"
 go build -o "$work/bin/wsusd" ./cmd/wsusd
 go build -o "$work/bin/clientsim" ./cmd/clientsim
+go build -o "$work/bin/fleetseed" ./scripts/fleetseed
 export WSUS_DATA="$work/data"
 
 if [ "$store" = postgres ]; then
@@ -128,16 +131,27 @@ step() {
 	local n=$1 json=$work/fleet-$1.json rc=0
 	withhold
 	echo "== N=$n: Patch Tuesday, window $window ($(awk "BEGIN{printf \"%.1f\", $n / $window_s}") scans/s) for $duration; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-	"$work/bin/clientsim" load --arrival --server "$server" --fleet "$n" --duration "$duration" --window "$window" \
-		--patch-tuesday --patch-updates "$patch" --admin-token "$token" --cookie-key-file "$WSUS_DATA/cookie.key" \
-		--register "$register" --registered "$registered" --server-pid "$wsusd_pid" --json >"$json" 2>"$work/fleet.txt" || rc=$?
+	local fleet=(--server "$server" --fleet "$n" --duration "$duration" --window "$window" --patch-tuesday
+		--patch-updates "$patch" --admin-token "$token" --cookie-key-file "$WSUS_DATA/cookie.key")
+	local register=(--register "$prep" --registered "$registered")
+	if [ "$prep" = seed ]; then
+		# The reference computer's first scan and report, then its rows
+		# copied to the fleet's computers (scripts/fleetseed).
+		"$work/bin/clientsim" load --arrival "${fleet[@]}" --register none --prepare-only >/dev/null 2>"$work/prepare.txt" ||
+			{ cat "$work/prepare.txt" >&2; return 1; }
+		local target=(-sqlite "$WSUS_DATA/catalog.db")
+		[ "$store" = postgres ] && target=(-postgres "$WSUS_DATABASE_URL")
+		"$work/bin/fleetseed" "${target[@]}" -rebuild=false -fleet "$n" -registered "$registered" -duration "$duration" -window "$window" || return 1
+		register=(--register none)
+	fi
+	"$work/bin/clientsim" load --arrival "${fleet[@]}" "${register[@]}" --server-pid "$wsusd_pid" --json >"$json" 2>"$work/fleet.txt" || rc=$?
 	grep -v '^time=' "$work/fleet.txt" || true
 	[ -n "${FLEET_JSON_DIR:-}" ] && cp "$json" "$FLEET_JSON_DIR/" || true
 	if [ ! -s "$json" ]; then
 		echo "bench-fleet: N=$n: no report (exit $rc)" >&2
 		return 1
 	fi
-	[ "$register" = all ] && registered=$((n > registered ? n : registered))
+	[ "$prep" = arriving ] || registered=$((n > registered ? n : registered))
 	python3 - "$json" <<-'EOF'
 		import json, sys
 		r = json.load(open(sys.argv[1]))

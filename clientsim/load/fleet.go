@@ -120,8 +120,32 @@ type FleetConfig struct {
 	ServerPID int
 	// Identity leaves Accept-Encoding: xpress out (Config.Identity).
 	Identity bool
+	// PrepareOnly stops the run after the reference scan (with its report)
+	// and the registration: a loader can then copy the reference
+	// computer's stored state to the fleet's (scripts/fleetseed) before the
+	// arrivals of a run with the same settings.
+	PrepareOnly bool
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
+}
+
+// ReferenceID is the client ID of the reference agent of the fleet seed, a
+// computer of its own beside the fleet's.
+func ReferenceID(seed uint64) string { return ComputerID(seed^0x726566, 0) }
+
+// Arrivals returns the arrivals a run with cfg schedules (Schedule at
+// cfg.Rate() over cfg.Duration, defaults applied).
+func (cfg FleetConfig) Arrivals() ([]Arrival, error) {
+	if cfg.Duration == 0 {
+		cfg.Duration = DefaultFleetDuration
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultDetectionInterval
+	}
+	if cfg.Window == 0 {
+		cfg.Window = DefaultPatchWindow
+	}
+	return Schedule(cfg.Seed, cfg.Computers, cfg.Rate(), cfg.Duration)
 }
 
 // withDefaults validates cfg and fills in the defaults.
@@ -212,6 +236,13 @@ func (cfg FleetConfig) Rate() float64 {
 	return float64(cfg.Computers) / MeanScanInterval(cfg.Interval).Seconds()
 }
 
+// The reference agent's scans after the Patch Tuesday approvals: at most
+// patchPropagationTries, patchPropagationPause apart.
+const (
+	patchPropagationTries = 60
+	patchPropagationPause = 500 * time.Millisecond
+)
+
 // fleet is the state of one fleet run.
 type fleet struct {
 	cfg      FleetConfig
@@ -279,7 +310,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	// The reference agent: a computer of its own (index -1 is no fleet
 	// computer's), whose first scan gives the template and the cookie.
 	ref, err := clientsim.NewAgent(clientsim.Config{
-		ServerURL: cfg.ServerURL, ClientID: ComputerID(cfg.Seed^0x726566, 0), TargetGroup: cfg.TargetGroup,
+		ServerURL: cfg.ServerURL, ClientID: ReferenceID(cfg.Seed), TargetGroup: cfg.TargetGroup,
 		MaxSyncRounds: DefaultMaxSyncRounds, MaxInstalledNonLeaf: maxInstalledNonLeaf,
 		HTTPClient: hc, Identity: cfg.Identity, Logger: slog.New(slog.DiscardHandler),
 	})
@@ -307,7 +338,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	f.ref.ChangedAfter, f.ref.ChangedUntil, f.ref.ChangedKey = 0, time.Time{}, 0 // a finished scan
 	log.Info("fleet: reference scan", "elapsed", rep.Reference.Elapsed, "cached ids", rep.Reference.CachedIDs, "cookie lifetime", f.lifetime)
 
-	arrivals, err := Schedule(cfg.Seed, cfg.Computers, cfg.Rate(), cfg.Duration)
+	arrivals, err := cfg.Arrivals()
 	if err != nil {
 		return rep, err
 	}
@@ -315,6 +346,9 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 
 	if err := f.register(ctx, arrivals, &rep.Registration); err != nil {
 		return rep, err
+	}
+	if cfg.PrepareOnly {
+		return rep, nil
 	}
 	var expected []string
 	if cfg.PatchTuesday {
@@ -409,18 +443,33 @@ func (f *fleet) patchTuesday(ctx context.Context, ref *clientsim.Agent) (PatchTu
 			return PatchTuesday{}, err
 		}
 	}
-	res, err := ref.Scan(ctx, clientsim.ScanOptions{Report: true})
-	if err != nil {
-		return PatchTuesday{}, fmt.Errorf("load: fleet: Patch Tuesday: reference scan after the approvals: %w", err)
-	}
 	before := map[string]bool{}
 	for _, id := range f.tmpl.OfferedUpdateIDs() {
 		before[id] = true
 	}
 	pt := PatchTuesday{Approved: ids}
-	for _, id := range res.OfferedUpdateIDs {
-		if !before[id] {
-			pt.ExpectedNew = append(pt.ExpectedNew, id)
+	// A server answers scans from a catalog snapshot up to its
+	// --snapshot-max-age old (1 s by default): the reference scans again
+	// until the approvals show, so that every arrival sees them.
+	for try := 1; len(pt.ExpectedNew) == 0; try++ {
+		if try > patchPropagationTries {
+			return PatchTuesday{}, fmt.Errorf("load: fleet: Patch Tuesday: the %d approved updates were not offered to the reference agent after %d scans", len(ids), patchPropagationTries)
+		}
+		if try > 1 {
+			select {
+			case <-ctx.Done():
+				return PatchTuesday{}, ctx.Err()
+			case <-time.After(patchPropagationPause):
+			}
+		}
+		res, err := ref.Scan(ctx, clientsim.ScanOptions{Report: true})
+		if err != nil {
+			return PatchTuesday{}, fmt.Errorf("load: fleet: Patch Tuesday: reference scan after the approvals: %w", err)
+		}
+		for _, id := range res.OfferedUpdateIDs {
+			if !before[id] {
+				pt.ExpectedNew = append(pt.ExpectedNew, id)
+			}
 		}
 	}
 	slices.Sort(pt.ExpectedNew)

@@ -70,6 +70,7 @@ func fleetCmd(ctx context.Context, args []string, server string, stdout, stderr 
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "server process id: report its CPU and memory during the arrivals")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a server that is not on a loopback address")
 	fs.BoolVar(&cfg.Identity, "identity", false, "leave Accept-Encoding: xpress out of the SOAP requests")
+	fs.BoolVar(&cfg.PrepareOnly, "prepare-only", false, "stop after the reference scan and the registration (then seed with scripts/fleetseed, and run again with --register none)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON on stdout (the summary goes to stderr)")
 	allowErrors := fs.Bool("allow-errors", false, "exit 0 even when scans failed, were dropped or missed an update")
 	verbose := fs.Bool("verbose", false, "debug logs")
