@@ -39,12 +39,27 @@ type soapService interface {
 	Operations() []string
 }
 
-// declareOperations tells m the operations of every SOAP service handler
-// serves; requests naming any other are counted as "other".
+// handlerUnwrapper is a handler wrapping another (the upstream role's
+// answer budget wraps its soap.Service).
+type handlerUnwrapper interface {
+	Unwrap() http.Handler
+}
+
+// declareOperations tells m the operations of every SOAP service handlers
+// serve, through any wrappers; requests naming any other are counted as
+// "other".
 func declareOperations(m *metrics.Metrics, handlers map[string]http.Handler) {
 	for _, h := range handlers {
-		if s, ok := h.(soapService); ok {
-			m.AddOperations(s.Name(), s.Operations())
+		for h != nil {
+			if s, ok := h.(soapService); ok {
+				m.AddOperations(s.Name(), s.Operations())
+				break
+			}
+			u, ok := h.(handlerUnwrapper)
+			if !ok {
+				break
+			}
+			h = u.Unwrap()
 		}
 	}
 }

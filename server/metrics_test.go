@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"wsus/clientsim"
 	"wsus/server"
 	"wsus/soap"
+	"wsus/sync/wsusss"
 )
 
 // scrape GETs url (a /metrics) and parses the text exposition.
@@ -119,19 +121,37 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		t.Fatalf("scan: %v", err)
 	}
 	postBadCookie(t, r.base)
+	// The upstream role's services are declared too (through the wrapper
+	// of their answer budget).
+	up := wsusss.GetAuthConfigRequest()
+	req, err := http.NewRequest(http.MethodPost, r.base+"/ServerSyncWebService/ServerSyncWebService.asmx", bytes.NewReader(up.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", `"`+up.Action+`"`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GetAuthConfig: %d", resp.StatusCode)
+	}
 	syncs := float64(sum.SoftwareRounds + sum.DriverRounds)
 	okSync := []string{"service=ClientWebService", "operation=SyncUpdates", "outcome=ok"}
 	// A request is counted once its handler returned, which may be just
-	// after the client read the answer: scrape until the last request of
-	// the scan (the bad cookie) is counted.
+	// after the client read the answer: scrape until the last request
+	// (GetAuthConfig) is counted.
 	var after map[string]*dto.MetricFamily
 	for i := 0; ; i++ {
 		after = scrape(t, url)
-		if value(after, "wsus_soap_faults_total", "code=InvalidCookie") > value(before, "wsus_soap_faults_total", "code=InvalidCookie") {
+		if value(after, "wsus_soap_requests_total", "operation=GetAuthConfig") > value(before, "wsus_soap_requests_total", "operation=GetAuthConfig") {
 			break
 		}
 		if i == 200 {
-			t.Fatal("the InvalidCookie fault was never counted")
+			t.Fatal("GetAuthConfig was never counted")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -148,6 +168,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		{"GetCookie answered", delta("wsus_soap_requests_total", "operation=GetCookie", "outcome=ok"), 1},
 		{"InvalidCookie faults of SyncUpdates", delta("wsus_soap_faults_total", "service=ClientWebService", "operation=SyncUpdates", "code=InvalidCookie"), 1},
 		{"requests counted as other operations", delta("wsus_soap_requests_total", "operation=other"), 0},
+		{"GetAuthConfig of the upstream role", delta("wsus_soap_requests_total", "service=ServerSyncWebService", "operation=GetAuthConfig", "outcome=ok"), 1},
 		{"content bytes", delta("wsus_http_response_bytes_total", "kind=content"), float64(sum.BytesDownloaded)},
 		{"content requests failed", delta("wsus_content_requests_total", "outcome=error") + delta("wsus_content_requests_total", "outcome=not_found"), 0},
 		{"software scan pages", delta("wsus_scan_updates_returned", "pass=software"), float64(sum.SoftwareRounds)},

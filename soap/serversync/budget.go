@@ -28,12 +28,25 @@ type reservationKey struct{}
 // wrap returns h with a reservation in each request's context, released
 // when h returns (the soap service has then written the answer).
 func (b *budget) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res := &reservation{b: b}
-		defer res.release()
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), reservationKey{}, res)))
-	})
+	return &budgeted{b: b, h: h}
 }
+
+// budgeted is a handler wrapped by budget.wrap.
+type budgeted struct {
+	b *budget
+	h http.Handler
+}
+
+// ServeHTTP serves r with a reservation in its context.
+func (bh *budgeted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	res := &reservation{b: bh.b}
+	defer res.release()
+	bh.h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), reservationKey{}, res)))
+}
+
+// Unwrap returns the wrapped handler (the soap.Service, whose name and
+// operations the server's metrics read).
+func (bh *budgeted) Unwrap() http.Handler { return bh.h }
 
 // reservationOf returns the reservation of ctx; nil (no accounting) when
 // the operation runs outside wrap (unit tests).
