@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,5 +172,25 @@ wsus_catalog_stats_errors_total 1
 `
 	if err := testutil.GatherAndCompare(m.Gatherer(), strings.NewReader(failed), families...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCatalogCollectorConcurrentScrapes: scrapes arriving together (several
+// Prometheus servers) read the store once; the others wait for that read.
+func TestCatalogCollectorConcurrentScrapes(t *testing.T) {
+	s := openSQLite(t)
+	stats := &countingStats{StatsStore: s}
+	m := New(Options{Stats: stats, SyncRuns: s, StatsMaxAge: time.Hour})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := m.Gatherer().Gather(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := stats.reads.Load(); n != 1 {
+		t.Errorf("8 concurrent scrapes read the store %d times, want 1", n)
 	}
 }
