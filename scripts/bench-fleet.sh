@@ -23,8 +23,9 @@
 #
 # Usage: scripts/bench-fleet.sh run [N] [DURATION]       (default 100000 3m)
 #        scripts/bench-fleet.sh search [N0] [DURATION]   (default 100000 3m)
-# Environment: FLEET_UPDATES (default 5000: each computer then caches about
-# 4,800 revision ids, four times the 1,116 of the captured native agent),
+# Environment: FLEET_UPDATES (default 2000: each computer then caches 1,938
+# revision ids and is offered 300 updates; the captured native agent sent
+# 1,116 ids),
 # FLEET_PATCH (updates approved on Patch Tuesday, default 10), FLEET_WINDOW
 # (default 2h), FLEET_STORE (embedded or postgres), FLEET_PREP (seed: the
 # reference computer's rows copied to the fleet's by scripts/fleetseed, the
@@ -42,7 +43,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-run}
 n0=${2:-100000}
 duration=${3:-3m}
-updates=${FLEET_UPDATES:-5000}
+updates=${FLEET_UPDATES:-2000}
 prep=${FLEET_PREP:-seed}
 patch=${FLEET_PATCH:-10}
 window=${FLEET_WINDOW:-2h}
@@ -170,7 +171,9 @@ step() {
 
 if [ "$mode" = run ]; then
 	if [ "${FLEET_PERF:-}" = 1 ]; then
-		perf record -F 99 -g -p "$wsusd_pid" -o "$work/perf.data" >/dev/null 2>&1 &
+		# A CPU profile of the server for the whole step (no pprof endpoint:
+		# perf samples the process, Go binaries carry their symbols).
+		perf record -F 199 -g -p "$wsusd_pid" -o "$work/perf.data" >/dev/null 2>&1 &
 		perf_pid=$!
 	fi
 	rc=0

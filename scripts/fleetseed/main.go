@@ -208,7 +208,11 @@ func seed(ctx context.Context, sqlitePath, pgURL string, cfg load.FleetConfig, r
 			return fmt.Errorf("computers %d to %d: %w", lo, hi-1, err)
 		}
 	}
-	fmt.Fprintf(out, "fleetseed: computers %d to %d copied from the reference %s in %s\n", from, cfg.Computers-1, ref, time.Since(start).Round(time.Millisecond))
+	if from < cfg.Computers {
+		fmt.Fprintf(out, "fleetseed: computers %d to %d copied from the reference %s in %s\n", from, cfg.Computers-1, ref, time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(out, "fleetseed: computers 0 to %d there already\n", cfg.Computers-1)
+	}
 
 	start = time.Now()
 	for lo := 0; lo < len(arrivals); lo += statusComputers {
