@@ -1,10 +1,15 @@
 package metrics
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"wsus/catalog/sqlite"
 	"wsus/internal/reqinfo"
+	"wsus/soap"
 	"wsus/soap/wusp"
 )
 
@@ -31,5 +36,33 @@ func BenchmarkObserveScan(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveScan(s)
+	}
+}
+
+// BenchmarkScrape is one scrape of /metrics served from the cached catalog
+// read (the store is read at most once per StatsMaxAge, see
+// BenchmarkStats100k in catalog/sqlstore): gathering and encoding every
+// family after some traffic.
+func BenchmarkScrape(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "catalog.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	m := New(Options{Admission: soap.NewAdmission(0, 0, 0), Stats: s, SyncRuns: s, StatsMaxAge: time.Hour,
+		Operations: map[string][]string{"ClientWebService": {"GetConfig", "GetCookie", "SyncUpdates", "GetExtendedUpdateInfo"}}})
+	for _, op := range []string{"GetConfig", "GetCookie", "SyncUpdates", "GetExtendedUpdateInfo"} {
+		m.ObserveRequest(reqinfo.Record{Kind: reqinfo.KindSOAP, Service: "ClientWebService", Operation: op, Status: 200, Duration: time.Millisecond})
+	}
+	m.ObserveScan(wusp.ScanSizes{Cached: 10})
+	h := m.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+		b.SetBytes(int64(rec.Body.Len()))
 	}
 }
