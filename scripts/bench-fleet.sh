@@ -97,9 +97,11 @@ if [ "$store" = postgres ]; then
 	echo "== PostgreSQL on 127.0.0.1:$pgport"
 	install -d -m 755 "$work/pg"
 	[ ${#as_pg[@]} -gt 0 ] && chown postgres:postgres "$work/pg"
+	# PostgreSQL's durable defaults (fsync, synchronous_commit): an
+	# acknowledged report is on disk, as with the embedded store.
 	"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg/data" -U postgres -A trust -E UTF8 --no-locale --no-sync >/dev/null
 	"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -t 30 \
-		-o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB" start >/dev/null
+		-o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c shared_buffers=256MB" start >/dev/null
 	export WSUS_DATABASE_URL="postgres://postgres@127.0.0.1:$pgport/postgres"
 fi
 
