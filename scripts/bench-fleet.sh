@@ -33,8 +33,9 @@
 # computer registered through RegisterComputer, about 500/s on the embedded
 # store, each then sending its first status report in the run; arriving:
 # only those that scan registered so), FLEET_MAX_N (search bound, default 4000000),
-# FLEET_PERF=1 (record the server with perf during the last run and print
-# its top functions), FLEET_JSON_DIR (keep each run's JSON report there).
+# FLEET_STEADY=1 (no Patch Tuesday: the steady-state rate N / (0.9 x 22 h)),
+# FLEET_PERF=1 (record the server with perf during a run and print its top
+# functions), FLEET_JSON_DIR (keep each run's JSON report there).
 #
 # The machine may be shared: the load average is printed with every run.
 set -euo pipefail
@@ -132,10 +133,19 @@ registered=0
 # succeeds when the run met the target.
 step() {
 	local n=$1 json=$work/fleet-$1.json rc=0
-	withhold
-	echo "== N=$n: Patch Tuesday, window $window ($(awk "BEGIN{printf \"%.1f\", $n / $window_s}") scans/s) for $duration; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-	local fleet=(--server "$server" --fleet "$n" --duration "$duration" --window "$window" --patch-tuesday
-		--patch-updates "$patch" --admin-token "$token" --cookie-key-file "$WSUS_DATA/cookie.key")
+	if [ "${FLEET_STEADY:-}" = 1 ]; then
+		echo "== N=$n: steady state, every 0.9 x 22 h ($(awk "BEGIN{printf \"%.1f\", $n / 71280}") scans/s) for $duration; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	else
+		withhold
+		echo "== N=$n: Patch Tuesday, window $window ($(awk "BEGIN{printf \"%.1f\", $n / $window_s}") scans/s) for $duration; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	fi
+	local fleet=(--server "$server" --fleet "$n" --duration "$duration" --cookie-key-file "$WSUS_DATA/cookie.key")
+	local shape=(-window "$window")
+	if [ "${FLEET_STEADY:-}" = 1 ]; then
+		shape=(-patch-tuesday=false)
+	else
+		fleet+=(--window "$window" --patch-tuesday --patch-updates "$patch" --admin-token "$token")
+	fi
 	local register=(--register "$prep" --registered "$registered")
 	if [ "$prep" = seed ]; then
 		# The reference computer's first scan and report, then its rows
@@ -144,7 +154,7 @@ step() {
 			{ cat "$work/prepare.txt" >&2; return 1; }
 		local target=(-sqlite "$WSUS_DATA/catalog.db")
 		[ "$store" = postgres ] && target=(-postgres "$WSUS_DATABASE_URL")
-		"$work/bin/fleetseed" "${target[@]}" -rebuild=false -fleet "$n" -registered "$registered" -duration "$duration" -window "$window" || return 1
+		"$work/bin/fleetseed" "${target[@]}" -rebuild=false -fleet "$n" -registered "$registered" -duration "$duration" "${shape[@]}" || return 1
 		register=(--register none)
 	fi
 	"$work/bin/clientsim" load --arrival "${fleet[@]}" "${register[@]}" --server-pid "$wsusd_pid" --json >"$json" 2>"$work/fleet.txt" || rc=$?
