@@ -168,7 +168,7 @@ step() {
 	python3 - "$json" <<-'EOF'
 		import json, sys
 		r = json.load(open(sys.argv[1]))
-		ms = lambda ns: f"{ns/1e6:.0f} ms"
+		ms = lambda ns: f"{ns/1e6:.0f} ms" if ns >= 1e7 else f"{ns/1e6:.1f} ms"
 		pt = r.get("patch_tuesday") or {}
 		ok = (not r["interrupted"] and r["failed"] == 0 and r["reports_failed"] == 0 and r["dropped"] == 0 and r["completed"] > 0
 		      and r["latency"]["p99_ns"] < 1e9 and pt.get("scans_missing_new", 0) == 0)
@@ -176,7 +176,7 @@ step() {
 		      f"dropped={r['dropped']} reports_failed={r['reports_failed']} p50={ms(r['latency']['p50_ns'])} p99={ms(r['latency']['p99_ns'])} "
 		      f"p99(1st half)={ms(r['first_half']['p99_ns'])} p99(2nd half)={ms(r['second_half']['p99_ns'])} "
 		      f"report_p99={ms(r['report_latency']['p99_ns'])} calls/s={r['soap_calls_per_second']:.0f} generator={r['generator_cores']:.2f} cores "
-		      f"server={r['server_cores']:.2f} cores {'PASS' if ok else 'FAIL'}")
+		      f"server={r['server_cores']:.2f} cores ({ms(r['server_cpu_per_scan_ns'])} a scan) {'PASS' if ok else 'FAIL'}")
 		sys.exit(0 if ok else 1)
 	EOF
 }

@@ -684,6 +684,12 @@ func (f *fleet) summarize(samples []scanSample, started []bool, patch bool, rep 
 			rep.ServerCores = rep.Server.CPU.Seconds() / secs
 		}
 	}
+	if rep.Completed > 0 {
+		rep.GeneratorCPUPerScan = rep.GeneratorCPU / time.Duration(rep.Completed)
+		if rep.Server != nil {
+			rep.ServerCPUPerScan = rep.Server.CPU / time.Duration(rep.Completed)
+		}
+	}
 }
 
 // containsAll reports whether got holds every id of want.

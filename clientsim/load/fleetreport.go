@@ -84,6 +84,11 @@ type FleetReport struct {
 	// over Elapsed.
 	Server      *ServerProcess `json:"server,omitempty"`
 	ServerCores float64        `json:"server_cores"`
+	// GeneratorCPUPerScan and ServerCPUPerScan divide the CPU times by the
+	// completed scans (each with its report): what one more computer's scan
+	// costs each side.
+	GeneratorCPUPerScan time.Duration `json:"generator_cpu_per_scan_ns"`
+	ServerCPUPerScan    time.Duration `json:"server_cpu_per_scan_ns"`
 }
 
 // ReferenceScan is the first scan of the agent whose cache every computer
@@ -168,13 +173,13 @@ func (r FleetReport) WriteText(w io.Writer) error {
 			ew.printf("  %6d  %-6s  %s: %s\n", e.Count, e.Phase, e.Kind, e.Example)
 		}
 	}
-	ew.printf("generator (this process): CPU %.1fs, %.2f cores\n", r.GeneratorCPU.Seconds(), r.GeneratorCores)
+	ew.printf("generator (this process): CPU %.1fs, %.2f cores, %s a scan\n", r.GeneratorCPU.Seconds(), r.GeneratorCores, ms(r.GeneratorCPUPerScan))
 	if m := r.Server; m != nil {
 		if m.AfterError != "" {
 			ew.printf("server (pid %d): after: %s\n", m.PID, m.AfterError)
 		} else {
-			ew.printf("server (pid %d): CPU %.1fs, %.2f cores; VmRSS %s -> %s, VmHWM %s\n", m.PID, m.CPU.Seconds(), r.ServerCores,
-				mib(m.Before.RSS), mib(m.After.RSS), mib(m.After.HWM))
+			ew.printf("server (pid %d): CPU %.1fs, %.2f cores, %s a scan; VmRSS %s -> %s, VmHWM %s\n", m.PID, m.CPU.Seconds(), r.ServerCores,
+				ms(r.ServerCPUPerScan), mib(m.Before.RSS), mib(m.After.RSS), mib(m.After.HWM))
 		}
 	}
 	ew.printf("target: scan p99 < %s, no errors, nothing dropped: %s\n", TargetFleetP99, met(r.OK()))
