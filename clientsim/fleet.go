@@ -1,6 +1,7 @@
 package clientsim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -53,6 +55,77 @@ type FleetTemplate struct {
 	skeletons                         map[skeletonKey]*syncSkeleton
 	targetGroup                       string
 	identity                          bool
+
+	reportsMu sync.Mutex
+	reports   map[string]*reportSkeleton // by the newly offered UpdateIDs
+}
+
+// A ReportEventBatch body differs between the computers of a fleet that
+// were offered the same updates only in the cookie, the client ID, the
+// time and the EventInstanceIDs. buildReportEventBatch (etree, from the
+// recorded native batch) is the reference; a reportSkeleton is its output
+// for placeholder values, filled in by replacing them, so that a fleet of
+// a million computers does not parse and serialize the recorded batch at
+// every scan. TestFleetReportMatchesBuild compares the two.
+const (
+	reportHoleClientID = "0f1ee700-0000-4000-8000-000000c11e47"
+	reportHoleTime     = "2001-02-03T04:05:06.789Z"
+)
+
+// reportHoleAt is the time reportHoleTime formats.
+var reportHoleAt = time.Date(2001, 2, 3, 4, 5, 6, 789e6, time.UTC)
+
+// eventInstanceTag opens the element holding an event's EventInstanceID.
+var eventInstanceTag = []byte("<EventInstanceID>")
+
+// reportSkeleton is a ReportEventBatch body with placeholders.
+type reportSkeleton struct {
+	body   []byte
+	events int
+}
+
+// reportSkeleton returns the skeleton of the report naming the template's
+// offered updates and newOffered, built once.
+func (t *FleetTemplate) reportSkeleton(newOffered []string) (*reportSkeleton, error) {
+	key := strings.Join(newOffered, ";")
+	t.reportsMu.Lock()
+	defer t.reportsMu.Unlock()
+	if sk := t.reports[key]; sk != nil {
+		return sk, nil
+	}
+	body, n, err := buildReportEventBatch(eventBatch{
+		Cookie:   cookie{Expiration: holeExpiration, EncryptedData: holeEncrypted},
+		ClientID: reportHoleClientID, Time: reportHoleAt,
+		Offered: append(slices.Clip(t.offered), newOffered...),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Contains(body, []byte(reportHoleTime)) || bytes.Count(body, eventInstanceTag) != n {
+		return nil, fmt.Errorf("report skeleton: placeholders not where expected")
+	}
+	if t.reports == nil {
+		t.reports = map[string]*reportSkeleton{}
+	}
+	sk := &reportSkeleton{body: body, events: n}
+	t.reports[key] = sk
+	return sk, nil
+}
+
+// render fills the placeholders, with a fresh EventInstanceID per event.
+func (sk *reportSkeleton) render(ck SessionCookie, clientID string, at time.Time) []byte {
+	b := bytes.ReplaceAll(sk.body, []byte(holeExpiration), []byte(ck.Expiration))
+	b = bytes.ReplaceAll(b, []byte(holeEncrypted), []byte(ck.EncryptedData))
+	b = bytes.ReplaceAll(b, []byte(reportHoleClientID), []byte(clientID))
+	b = bytes.ReplaceAll(b, []byte(reportHoleTime), []byte(at.UTC().Format(layoutMillis)))
+	for i := 0; ; {
+		j := bytes.Index(b[i:], eventInstanceTag)
+		if j < 0 {
+			return b
+		}
+		i += j + len(eventInstanceTag)
+		copy(b[i:], newGUID()) // GUIDs are all 36 bytes
+	}
 }
 
 // FleetTemplate returns the template of a fleet whose computers hold what a
@@ -161,11 +234,14 @@ type ReturningScanResult struct {
 // it 20 s to 2 min after the scan (MS-WUSP.md section 3.2), apart from it.
 func (t *FleetTemplate) Report(ctx context.Context, httpClient *http.Client, c Computer, ck SessionCookie, newOffered []string) (int, error) {
 	sc := &soapClient{http: httpClient, userAgent: AgentUserAgent, log: slog.New(slog.DiscardHandler), identity: t.identity}
-	offered := append(slices.Clip(t.offered), newOffered...)
-	body, n, err := buildReportEventBatch(eventBatch{Cookie: cookie(ck), ClientID: c.ClientID, Time: time.Now(), Offered: offered})
+	if !plainText(ck.Expiration) || !plainText(ck.EncryptedData) || !isGUID(c.ClientID) {
+		return 0, errors.New("clientsim: ReportEventBatch: cookie text needs XML escaping, or the client ID is not a GUID")
+	}
+	sk, err := t.reportSkeleton(newOffered)
 	if err != nil {
 		return 0, fmt.Errorf("clientsim: ReportEventBatch: %w", err)
 	}
+	body, n := sk.render(ck, c.ClientID, time.Now()), sk.events
 	ep, err := t.endpoint(reportingPath)
 	if err != nil {
 		return 0, fmt.Errorf("clientsim: ReportEventBatch: %w", err)

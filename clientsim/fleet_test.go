@@ -1,8 +1,10 @@
 package clientsim
 
 import (
+	"regexp"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestFleetOverlay: a scan's additions to the shared cache go after the
@@ -73,5 +75,52 @@ func TestFleetOverlay(t *testing.T) {
 		if !slices.Equal(before[i], after[i]) {
 			t.Errorf("template rendering %d changed: %s, was %s", i, after[i], before[i])
 		}
+	}
+}
+
+// TestFleetReportMatchesBuild: a report rendered from a skeleton is
+// byte for byte what buildReportEventBatch builds for the same computer,
+// cookie, time and offered updates, but for the EventInstanceIDs, fresh
+// GUIDs in both.
+func TestFleetReportMatchesBuild(t *testing.T) {
+	tmpl := &FleetTemplate{offered: []string{"AAAAAAAA-0000-4000-8000-000000000001", "AAAAAAAA-0000-4000-8000-000000000002"}}
+	ck := SessionCookie{Expiration: "2026-12-06T10:00:00.000Z", EncryptedData: "AQIDBAUGBwgJCgsMDQ4PEA=="}
+	const client = "5a1f0000-1111-4222-8333-444455556666"
+	instance := regexp.MustCompile(`<EventInstanceID>([^<]*)</EventInstanceID>`)
+	for _, tt := range []struct {
+		name string
+		at   time.Time
+		new  []string
+	}{
+		{"nothing new", time.Date(2026, 12, 6, 16, 0, 0, 0, time.UTC), nil},
+		{"new updates, milliseconds", time.Date(2026, 12, 6, 16, 0, 1, 230e6, time.UTC), []string{"BBBBBBBB-0000-4000-8000-000000000003"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sk, err := tmpl.reportSkeleton(tt.new)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := sk.render(ck, client, tt.at)
+			want, n, err := buildReportEventBatch(eventBatch{Cookie: cookie(ck), ClientID: client, Time: tt.at, Offered: append(slices.Clip(tmpl.offered), tt.new...)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := instance.FindAllSubmatch(got, -1)
+			if n != sk.events || len(ids) != n || n != 2 {
+				t.Fatalf("%d events, skeleton %d, %d instance ids", n, sk.events, len(ids))
+			}
+			if !isGUID(string(ids[0][1])) || !isGUID(string(ids[1][1])) || string(ids[0][1]) == string(ids[1][1]) {
+				t.Errorf("instance ids %s, %s: want two distinct GUIDs", ids[0][1], ids[1][1])
+			}
+			blank := func(b []byte) string {
+				return instance.ReplaceAllString(string(b), "<EventInstanceID>x</EventInstanceID>")
+			}
+			if blank(got) != blank(want) {
+				t.Errorf("rendered report differs from the built one:\n%s\n%s", blank(got), blank(want))
+			}
+			if again := sk.render(ck, client, tt.at); string(instance.Find(again)) == string(instance.Find(got)) {
+				t.Error("two renderings share an EventInstanceID")
+			}
+		})
 	}
 }
