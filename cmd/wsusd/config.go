@@ -272,8 +272,8 @@ func serveSettings(command string, c *common) *settings.Set {
 	c.declare(s)
 	cfg := &c.cfg
 	s.String(&cfg.Listen, "listen", "WSUS_LISTEN", server.DefaultListen, "address to serve HTTP on", hostPort(false))
-	s.String(&cfg.AdminToken, "admin-token", "WSUS_ADMIN_TOKEN", "", "bearer token of the admin API; empty means the one in <data>/admin-token, created on first start", adminToken)
-	s.String(&cfg.CookieKey, "cookie-key", "WSUS_COOKIE_KEY", "", "64 hex digits: AES-256 key sealing client cookies, shared by all replicas; empty means <data>/cookie.key, created on first start", cookieKeyCheck)
+	s.String(&cfg.AdminToken, "admin-token", "WSUS_ADMIN_TOKEN", "", "bearer token of the admin API; empty means the one in <data>/admin-token, created on first start", adminToken).Secret = true
+	s.String(&cfg.CookieKey, "cookie-key", "WSUS_COOKIE_KEY", "", "64 hex digits: AES-256 key sealing client cookies, shared by all replicas; empty means <data>/cookie.key, created on first start", cookieKeyCheck).Secret = true
 	s.String(&cfg.ContentURL, "content-url", "WSUS_CONTENT_URL", "", "base URL of content handed to clients (e.g. http://wsus.example.com:8530); empty means the Host each client used", httpURL(true, "http://wsus.example.com:8530"))
 	s.Int(&cfg.SyncPageSize, "sync-page-size", "WSUS_SYNC_PAGE_SIZE", scan.DefaultPageSize, 1, maxSyncPageSize, "most updates (ChangedUpdates and NewUpdates together) per SyncUpdates response before it is truncated (the spec says WSUS uses 200; WS2025 was seen using 30); a page also ends once its metadata passes 8 MiB")
 	s.Duration(&cfg.SnapshotMaxAge, "snapshot-max-age", "WSUS_SNAPSHOT_MAX_AGE", server.DefaultSnapshotMaxAge, 0, "how long scans are served from this process's catalog snapshot before it checks the store for changes: an approval or assignment made on any replica reaches scans within it; 0 checks on every scan")
@@ -282,7 +282,7 @@ func serveSettings(command string, c *common) *settings.Set {
 	s.String(&cfg.AdminListen, "admin-listen", "WSUS_ADMIN_LISTEN", "", "address to serve the admin API on, alone (the client address then answers 404 under /api/v1/); empty serves it on --listen", hostPort(true))
 	s.String(&cfg.AdminTokenFile, "admin-token-file", "WSUS_ADMIN_TOKEN_FILE", "", "file holding the admin API bearer token (keeps it out of the process list; white space around it is trimmed); excludes --admin-token")
 	s.String(&cfg.CookieKeyFile, "cookie-key-file", "WSUS_COOKIE_KEY_FILE", "", "file holding the cookie key (64 hex digits); excludes --cookie-key")
-	s.String(&cfg.CookieKeyPrevious, "cookie-key-previous", "WSUS_COOKIE_KEY_PREVIOUS", "", "earlier cookie keys (64 hex digits each, comma separated) still accepted to open client cookies, never to seal new ones: rotate the key without logging clients out", cookieKeyList)
+	s.String(&cfg.CookieKeyPrevious, "cookie-key-previous", "WSUS_COOKIE_KEY_PREVIOUS", "", "earlier cookie keys (64 hex digits each, comma separated) still accepted to open client cookies, never to seal new ones: rotate the key without logging clients out", cookieKeyList).Secret = true
 	s.String(&cfg.CookieKeyPreviousFile, "cookie-key-previous-file", "WSUS_COOKIE_KEY_PREVIOUS_FILE", "", "file holding the earlier cookie keys, one per line; excludes --cookie-key-previous")
 	s.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "WSUS_SHUTDOWN_TIMEOUT", server.DefaultShutdownTimeout, 0, "on SIGINT/SIGTERM, how long requests in flight may finish before their connections are closed")
 	s.Int(&cfg.MaxInflight, "max-inflight", "WSUS_MAX_INFLIGHT", 0, 0, maxInt, "most SOAP requests read or answered at once (more wait briefly, then get ServerBusy); 0 means the default (64)")

@@ -71,6 +71,9 @@ type Setting struct {
 	Help string
 	// Want names the accepted values, for errors and the help.
 	Want string
+	// Secret keeps the value out of error messages (tokens, keys): they
+	// name its length instead.
+	Secret bool
 
 	kind   kind
 	value  func() string           // the variable's value as text
@@ -352,7 +355,11 @@ func (s *Set) List(p *[]string, given *bool, name, env, help string) *Setting {
 
 // badValue is the *Error of a value st refuses.
 func (st *Setting) badValue(v string, reason error) error {
-	msg := fmt.Sprintf("%s: invalid value %q %s", st.name(), v, st.from())
+	shown := strconv.Quote(v)
+	if st.Secret {
+		shown = fmt.Sprintf("(%d characters, not shown)", len(v))
+	}
+	msg := fmt.Sprintf("%s: invalid value %s %s", st.name(), shown, st.from())
 	if reason != nil && reason.Error() != "" && st.Want == "" {
 		msg += ": " + reason.Error()
 	}

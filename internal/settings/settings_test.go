@@ -174,3 +174,16 @@ func TestTable(t *testing.T) {
 		t.Errorf("two declarations of --count: %v", err)
 	}
 }
+
+// A secret setting's refused value never reaches the message: a token with
+// a stray space must not be printed to a terminal or a journal.
+func TestSecretValueNotShown(t *testing.T) {
+	var token string
+	s := New("test")
+	s.String(&token, "token", "T_TOKEN", "", "a token", OneOf("")).Secret = true
+	_, err := s.Parse([]string{"--token", "hunter2 hunter2"}, func(string) (string, bool) { return "", false }, io.Discard, "usage")
+	want := `--token (T_TOKEN): invalid value (15 characters, not shown) on the command line`
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v, want one containing %q and not the value", err, want)
+	}
+}
