@@ -48,6 +48,7 @@ type clusterRun struct {
 	probe    bool // the approval through replica 1, seen on the others (polled up to propagationBound, or this when set)
 	probeFor time.Duration
 	log      bool // HAProxy's per-request log (costs CPU)
+	procs    int  // GOMAXPROCS of each replica, 0 for Go's default
 }
 
 // clusterResult is what it measured.
@@ -129,7 +130,7 @@ func readMachineCPU() (machineCPU, error) {
 func runCluster(tb testing.TB, run clusterRun) clusterResult {
 	root := moduleRoot(tb)
 	bin := buildBinaries(tb, root)
-	c := testcluster.Start(tb, testcluster.Config{Bin: bin, Replicas: run.replicas, RequestLog: run.log})
+	c := testcluster.Start(tb, testcluster.Config{Bin: bin, Replicas: run.replicas, RequestLog: run.log, GOMAXPROCS: run.procs})
 	ctx, cancel := context.WithTimeout(context.Background(), run.duration+5*time.Minute)
 	defer cancel()
 	tool := func(name string, args ...string) string {
@@ -478,6 +479,7 @@ var (
 	benchMode     = flag.String("cluster.mode", "delta", "BenchmarkCluster: clientsim load --mode")
 	benchInstall  = flag.Bool("cluster.install", false, "BenchmarkCluster: downloads, installs and reports (clientsim load --install)")
 	benchKill     = flag.Bool("cluster.kill", false, "BenchmarkCluster: kill -9 the last replica a third into the load, restart it halfway")
+	benchProcs    = flag.Int("cluster.gomaxprocs", 0, "BenchmarkCluster: GOMAXPROCS of each replica (0: Go's default, every core)")
 )
 
 // BenchmarkCluster runs the cluster scenario at full size (scripts/cluster.sh)
@@ -487,7 +489,7 @@ func BenchmarkCluster(b *testing.B) {
 	loadavg, _ := os.ReadFile("/proc/loadavg")
 	res := runCluster(b, clusterRun{
 		replicas: *benchReplicas, clients: *benchClients, duration: *benchDuration, mode: load.Mode(*benchMode),
-		install: *benchInstall, kill: *benchKill, probe: true, probeFor: time.Minute,
+		install: *benchInstall, kill: *benchKill, probe: true, probeFor: time.Minute, procs: *benchProcs,
 	})
 	rep := res.report
 	b.ReportMetric(rep.Delta.ScansPerSecond, "delta-scans/s")
@@ -496,8 +498,8 @@ func BenchmarkCluster(b *testing.B) {
 	b.ReportMetric(float64(rep.Failed()), "errors")
 	b.ReportMetric(float64(len(res.lost)), "acks-lost")
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "cluster: %d replicas, %d clients, mode %s, %v, install %v, kill %v; load average before: %s",
-		*benchReplicas, *benchClients, *benchMode, *benchDuration, *benchInstall, *benchKill, strings.TrimSpace(string(loadavg)))
+	fmt.Fprintf(&sb, "cluster: %d replicas (GOMAXPROCS %d), %d clients, mode %s, %v, install %v, kill %v; load average before: %s",
+		*benchReplicas, *benchProcs, *benchClients, *benchMode, *benchDuration, *benchInstall, *benchKill, strings.TrimSpace(string(loadavg)))
 	fmt.Fprintf(&sb, "\ndelta scans: %d, %.1f/s through HAProxy, p50 %.1f ms, p99 %.1f ms; first scans %d (p99 %.1f ms)",
 		rep.Delta.Scans, rep.Delta.ScansPerSecond, float64(rep.Delta.Latency.P50)/1e6, float64(rep.Delta.Latency.P99)/1e6,
 		rep.FirstScan.Scans, float64(rep.FirstScan.Latency.P99)/1e6)

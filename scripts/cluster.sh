@@ -14,6 +14,7 @@
 #
 #   scripts/cluster.sh [--replicas 1|2|3] [--clients N] [--duration 60s]
 #                      [--mode delta|both|first-scan] [--install] [--kill]
+#                      [--gomaxprocs N]
 #
 #   --replicas   wsusd replicas behind HAProxy (default 3)
 #   --clients    concurrent simulated clients (default 200)
@@ -22,12 +23,13 @@
 #   --install    clients download, install and report (ReportEventBatch);
 #                without it a delta scan is SyncUpdates only
 #   --kill       kill -9 the last replica mid-load, then restart it
+#   --gomaxprocs GOMAXPROCS of each replica (default: Go's, every core)
 #
 # Every process shares this machine's cores: read the CPU line before
 # reading scans/s as what a replica sustains.
 set -eu
 
-replicas=3 clients=200 duration=60s mode=delta install=false kill=false
+replicas=3 clients=200 duration=60s mode=delta install=false kill=false procs=0
 usage() {
 	sed -n '2,/^set -eu/p' "$0" | sed -n 's/^# \{0,1\}//p' >&2
 	exit 2
@@ -40,12 +42,14 @@ while [ $# -gt 0 ]; do
 	--mode) [ $# -ge 2 ] || usage; mode=$2; shift 2 ;;
 	--install) install=true; shift ;;
 	--kill) kill=true; shift ;;
+	--gomaxprocs) [ $# -ge 2 ] || usage; procs=$2; shift 2 ;;
 	-h | --help) usage ;;
 	*) echo "cluster.sh: unknown argument $1" >&2; usage ;;
 	esac
 done
 case $replicas in 1 | 2 | 3) ;; *) echo "cluster.sh: --replicas is 1, 2 or 3, not $replicas" >&2; exit 2 ;; esac
 case $clients in '' | *[!0-9]*) echo "cluster.sh: --clients is a number, not $clients" >&2; exit 2 ;; esac
+case $procs in '' | *[!0-9]*) echo "cluster.sh: --gomaxprocs is a number, not $procs" >&2; exit 2 ;; esac
 if [ "$kill" = true ] && [ "$replicas" -lt 2 ]; then
 	echo "cluster.sh: --kill needs at least 2 replicas (the others carry the load)" >&2
 	exit 2
@@ -59,4 +63,4 @@ sh scripts/ensure-haproxy.sh >/dev/null
 # CI=true: a missing dependency fails instead of skipping.
 exec env CI=true "$GO" test -count=1 -run '^$' -bench '^BenchmarkCluster$' -benchtime 1x -timeout 30m ./e2e -args \
 	-cluster.replicas="$replicas" -cluster.clients="$clients" -cluster.duration="$duration" \
-	-cluster.mode="$mode" -cluster.install="$install" -cluster.kill="$kill"
+	-cluster.mode="$mode" -cluster.install="$install" -cluster.kill="$kill" -cluster.gomaxprocs="$procs"

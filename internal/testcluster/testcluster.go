@@ -67,6 +67,10 @@ type Config struct {
 	// Cluster.Requests. It costs CPU on the shared machine: benchmarks of
 	// throughput leave it off and read Stats instead.
 	RequestLog bool
+	// GOMAXPROCS, when positive, is the GOMAXPROCS of every replica; zero
+	// leaves Go's default (every core), with which N replicas on a machine
+	// of fewer than 2N cores run more Go schedulers than it has cores.
+	GOMAXPROCS int
 }
 
 // Cluster is a running cluster.
@@ -292,6 +296,9 @@ func (c *Cluster) run(r *Replica) error {
 	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(filepath.Join(c.cfg.Bin, "wsusd"), "serve", "--listen", r.addr, "--data", r.data, "--shutdown-timeout", "2s")
 	cmd.Env = append(hermeticEnv(), c.env...)
+	if c.cfg.GOMAXPROCS > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(c.cfg.GOMAXPROCS))
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// The replica dies with this process should the test binary crash.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
