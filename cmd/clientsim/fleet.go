@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -107,18 +106,7 @@ calls/s and the CPU of this generator and of the server (--server-pid).
 		fmt.Fprintf(stderr, "clientsim: %v\n", err)
 		return 1
 	}
-	table := stdout
-	if *jsonOut {
-		table = stderr
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintf(stderr, "clientsim: %v\n", err)
-			return 1
-		}
-	}
-	if err := rep.WriteText(table); err != nil {
-		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+	if !printReport(rep, *jsonOut, stdout, stderr) {
 		return 1
 	}
 	missing := 0

@@ -68,18 +68,7 @@ func loadCmd(ctx context.Context, args []string, server string, stdout, stderr i
 	if counted != nil {
 		fmt.Fprintf(stderr, "wire bytes: %d received, %d sent (HTTP on TCP, all connections)\n", counted.read.Load(), counted.written.Load())
 	}
-	table := stdout
-	if *jsonOut {
-		table = stderr
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintf(stderr, "clientsim: %v\n", err)
-			return 1
-		}
-	}
-	if err := rep.WriteText(table); err != nil {
-		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+	if !printReport(rep, *jsonOut, stdout, stderr) {
 		return 1
 	}
 	switch {
@@ -146,4 +135,30 @@ func countingClient(cfg load.Config, d *countingDialer) *http.Client {
 		timeout = load.DefaultRequestTimeout
 	}
 	return &http.Client{Transport: t, Timeout: timeout}
+}
+
+// textReport is a load report that prints itself as a table.
+type textReport interface {
+	WriteText(w io.Writer) error
+}
+
+// printReport prints rep: the table on stdout, or with asJSON the JSON
+// report on stdout and the table on stderr. It reports whether both were
+// written; an error is printed on stderr.
+func printReport(rep textReport, asJSON bool, stdout, stderr io.Writer) bool {
+	table := stdout
+	if asJSON {
+		table = stderr
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "clientsim: %v\n", err)
+			return false
+		}
+	}
+	if err := rep.WriteText(table); err != nil {
+		fmt.Fprintf(stderr, "clientsim: %v\n", err)
+		return false
+	}
+	return true
 }
