@@ -35,7 +35,12 @@
 # only those that scan registered so), FLEET_MAX_N (search bound, default 4000000),
 # FLEET_STEADY=1 (no Patch Tuesday: the steady-state rate N / (0.9 x 22 h)),
 # FLEET_PERF=1 (record the server with perf during a run and print its top
-# functions), FLEET_JSON_DIR (keep each run's JSON report there).
+# functions), FLEET_JSON_DIR (keep each run's JSON report there),
+# FLEET_REPLICAS=K (with FLEET_STORE=postgres: K `wsusd serve` replicas
+# sharing the catalog, the cookie key and the admin token, behind HAProxy
+# (roundrobin, health checks on /readyz); the scans go through HAProxy and
+# the server CPU reported is the first replica's only; each replica keeps
+# its own filesystem content store, as the fleet run downloads nothing).
 #
 # The machine may be shared: the load average is printed with every run.
 set -euo pipefail
@@ -53,6 +58,11 @@ max_n=${FLEET_MAX_N:-4000000}
 case $mode in run | search) ;; *) echo "usage: scripts/bench-fleet.sh run|search [N] [DURATION]" >&2; exit 2 ;; esac
 case $n0 in '' | *[!0-9]*) echo "bench-fleet: N must be a number" >&2; exit 2 ;; esac
 case $store in embedded | postgres) ;; *) echo "bench-fleet: FLEET_STORE is embedded or postgres" >&2; exit 2 ;; esac
+replicas=${FLEET_REPLICAS:-1}
+if [ "$replicas" -gt 1 ] && [ "$store" != postgres ]; then
+	echo "bench-fleet: FLEET_REPLICAS needs FLEET_STORE=postgres (the replicas share one catalog)" >&2
+	exit 2
+fi
 case $prep in seed | all | arriving) ;; *) echo "bench-fleet: FLEET_PREP is seed, all or arriving" >&2; exit 2 ;; esac
 # The window in seconds (a Go duration of h, m and s).
 window_s=$(python3 -c 'import re,sys; m={"h":3600,"m":60,"s":1}; print(sum(int(v)*m[u] for v,u in re.findall(r"(\d+)([hms])", sys.argv[1])) or 1)' "$window")
@@ -71,8 +81,10 @@ as_pg=()
 if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); fi
 
 wsusd_pid=""
+other_pids=()
 cleanup() {
 	local rc=$?
+	for pid in "${other_pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 	if [ -n "$wsusd_pid" ]; then kill "$wsusd_pid" 2>/dev/null || true; wait "$wsusd_pid" 2>/dev/null || true; fi
 	if [ "$store" = postgres ] && [ -d "$work/pg/data" ]; then
 		"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
@@ -110,11 +122,56 @@ echo "== generating $updates updates, importing them ($store store)"
 "$work/bin/clientsim" gencatalog --updates "$updates" --seed 1 --out "$work/catalog" >/dev/null
 "$work/bin/wsusd" import --log-level warn --approve "All Computers" "$work/catalog"
 
-echo "== serving on $server"
-"$work/bin/wsusd" serve --log-level warn --listen "127.0.0.1:$port" --admin-token "$token" >"$work/wsusd.log" 2>&1 &
-wsusd_pid=$!
-for _ in $(seq 1 300); do curl -fs "$server/healthz" >/dev/null && break; sleep 0.1; done
-curl -fs "$server/healthz" >/dev/null || { echo "bench-fleet: wsusd does not answer" >&2; exit 1; }
+if [ "$replicas" -le 1 ]; then
+	echo "== serving on $server"
+	"$work/bin/wsusd" serve --log-level warn --listen "127.0.0.1:$port" --admin-token "$token" >"$work/wsusd.log" 2>&1 &
+	wsusd_pid=$!
+	for _ in $(seq 1 300); do curl -fs "$server/healthz" >/dev/null && break; sleep 0.1; done
+	curl -fs "$server/healthz" >/dev/null || { echo "bench-fleet: wsusd does not answer" >&2; exit 1; }
+else
+	# K replicas over the one catalog, one cookie key (the fleet run seals
+	# its computers' old cookies with it), HAProxy in front on $port.
+	sh scripts/ensure-haproxy.sh >/dev/null
+	mkdir -p "$WSUS_DATA"
+	od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$WSUS_DATA/cookie.key"
+	backends=""
+	for i in $(seq 1 "$replicas"); do
+		rport=$(free_port)
+		"$work/bin/wsusd" serve --log-level warn --listen "127.0.0.1:$rport" --admin-token "$token" \
+			--data "$work/replica-$i" --cookie-key-file "$WSUS_DATA/cookie.key" >"$work/wsusd-$i.log" 2>&1 &
+		if [ "$i" -eq 1 ]; then wsusd_pid=$!; else other_pids+=($!); fi
+		for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$rport/readyz" >/dev/null && break; sleep 0.1; done
+		curl -fs "http://127.0.0.1:$rport/readyz" >/dev/null || { echo "bench-fleet: replica $i does not answer" >&2; cat "$work/wsusd-$i.log" >&2; exit 1; }
+		backends="$backends	server r$i 127.0.0.1:$rport check inter 500 fall 2 rise 1
+"
+	done
+	cat >"$work/haproxy.cfg" <<-EOF
+		global
+		    maxconn 4000
+		defaults
+		    mode http
+		    timeout connect 5s
+		    timeout client 120s
+		    timeout server 120s
+		    timeout http-request 120s
+		    timeout http-keep-alive 120s
+		    retries 3
+		    option redispatch 1
+		    retry-on conn-failure empty-response response-timeout
+		frontend fleet
+		    bind 127.0.0.1:$port
+		    default_backend replicas
+		backend replicas
+		    balance roundrobin
+		    option httpchk GET /readyz
+		$backends
+	EOF
+	haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+	other_pids+=($!)
+	for _ in $(seq 1 100); do curl -fs "$server/readyz" >/dev/null && break; sleep 0.1; done
+	curl -fs "$server/readyz" >/dev/null || { echo "bench-fleet: HAProxy does not answer" >&2; cat "$work/haproxy.log" >&2; exit 1; }
+	echo "== serving on $server: HAProxy over $replicas replicas"
+fi
 
 # withhold: unapprove the $patch newest approved top-level software updates,
 # for the next Patch Tuesday to approve.
