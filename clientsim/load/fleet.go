@@ -497,7 +497,7 @@ func (f *fleet) arrive(ctx context.Context, arrivals []Arrival, expected []strin
 	samples := make([]scanSample, len(arrivals))
 	started := make([]bool, len(arrivals))
 	var inFlight atomic.Int64
-	var dropped int
+	var dropped atomic.Int64 // read by the progress log
 	var done, failed atomic.Int64
 	var serverCPU time.Duration
 	if cfg.ServerPID > 0 {
@@ -510,20 +510,9 @@ func (f *fleet) arrive(ctx context.Context, arrivals []Arrival, expected []strin
 	f.start = time.Now()
 	rep.Started = f.start
 	cfg.Logger.Info("fleet: arrivals start", "scheduled", len(arrivals), "rate/s", rep.RatePerSecond, "duration", cfg.Duration)
-	stopProgress := make(chan struct{})
-	var progress sync.WaitGroup
-	progress.Go(func() {
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopProgress:
-				return
-			case now := <-t.C:
-				cfg.Logger.Info("fleet: progress", "elapsed", now.Sub(f.start).Round(time.Second), "completed", done.Load(),
-					"failed", failed.Load(), "in flight", inFlight.Load(), "dropped", dropped)
-			}
-		}
+	stopProgress := tick(progressEvery, func(now time.Time) {
+		cfg.Logger.Info("fleet: progress", "elapsed", now.Sub(f.start).Round(time.Second), "completed", done.Load(),
+			"failed", failed.Load(), "in flight", inFlight.Load(), "dropped", dropped.Load())
 	})
 
 	var wg sync.WaitGroup
@@ -543,7 +532,7 @@ loop:
 			break
 		}
 		if inFlight.Load() >= int64(cfg.MaxInFlight) {
-			dropped++
+			dropped.Add(1)
 			continue
 		}
 		started[k] = true
@@ -578,11 +567,10 @@ loop:
 		})
 	}
 	wg.Wait()
-	close(stopProgress)
-	progress.Wait()
+	stopProgress()
 	rep.Elapsed = time.Since(f.start)
 	rep.Interrupted = ctx.Err() != nil
-	rep.Dropped = dropped
+	rep.Dropped = int(dropped.Load())
 
 	if cpu, err := ReadProcCPU(os.Getpid()); err == nil && selfErr == nil {
 		rep.GeneratorCPU = cpu - selfCPU

@@ -160,17 +160,26 @@ func (r *runner) more(ctx context.Context, deadline time.Time, i int) bool {
 // progress logs the scan counts every progressEvery until the returned
 // function is called.
 func (r *runner) progress(start time.Time) (stop func()) {
+	return tick(progressEvery, func(now time.Time) {
+		r.log.Info("progress", "elapsed", now.Sub(start).Round(time.Second), "scans", r.done.Load(), "failed", r.failed.Load())
+	})
+}
+
+// tick calls fn with the time of every tick of a ticker of period every,
+// from another goroutine, until the returned function is called; that
+// function returns once fn no longer runs.
+func tick(every time.Duration, fn func(now time.Time)) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(progressEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case now := <-t.C:
-				r.log.Info("progress", "elapsed", now.Sub(start).Round(time.Second), "scans", r.done.Load(), "failed", r.failed.Load())
+				fn(now)
 			}
 		}
 	})
