@@ -22,13 +22,19 @@ import (
 // logLines decodes the JSON log lines in logs whose msg is msg.
 func logLines(t *testing.T, logs string, msg string) []map[string]any {
 	t.Helper()
+	return jsonLogLines(t, logs, func(rec map[string]any) bool { return rec["msg"] == msg })
+}
+
+// jsonLogLines decodes the JSON log lines in logs that keep accepts.
+func jsonLogLines(t *testing.T, logs string, keep func(rec map[string]any) bool) []map[string]any {
+	t.Helper()
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("log line not JSON: %v\n%s", err, line)
 		}
-		if rec["msg"] == msg {
+		if keep(rec) {
 			out = append(out, rec)
 		}
 	}

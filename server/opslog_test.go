@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -27,17 +26,7 @@ import (
 // (the problem) set to problem.
 func operatorLines(t *testing.T, logs string, problem string) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line not JSON: %v\n%s", err, line)
-		}
-		if rec["level"] == "ERROR" && rec["err"] == problem {
-			out = append(out, rec)
-		}
-	}
-	return out
+	return jsonLogLines(t, logs, func(rec map[string]any) bool { return rec["level"] == "ERROR" && rec["err"] == problem })
 }
 
 // wantOperatorLine checks that logs hold an operator line for dependency
