@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"wsus/catalog/admin"
+	"wsus/console"
 	"wsus/internal/reqinfo"
 )
 
@@ -32,6 +33,9 @@ func (rt *router) classify(p, rawPath string) (reqinfo.Kind, http.Handler) {
 	case rt.admin != nil && strings.HasPrefix(rawPath, admin.Prefix):
 		// Case-sensitive, as the admin API's own routes are.
 		return reqinfo.KindAdmin, rt.admin
+	case rt.console != nil && (rawPath == "/console" || strings.HasPrefix(rawPath, console.Prefix)):
+		// Case-sensitive, as the admin API's paths are.
+		return reqinfo.KindConsole, rt.console
 	case p == "/healthz" || p == "/readyz":
 		return reqinfo.KindHealth, nil
 	case p == metricsPath && rt.metrics != nil:

@@ -43,6 +43,7 @@ import (
 	"wsus/catalog/postgres"
 	"wsus/catalog/scan"
 	"wsus/catalog/sqlite"
+	"wsus/console"
 	"wsus/internal/reqinfo"
 	"wsus/internal/requestid"
 	"wsus/internal/secretfile"
@@ -433,6 +434,10 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	copts.Modified = fileModified(stores.Catalog)
 	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync, Rules: srv.rules.runner,
 		Server: serverFacts(cfg, time.Now())})
+	webConsole, err := console.New(console.Config{API: adminHandler, Sealer: sealer, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
 	health := newHealth(stores, logger)
 	if srv.access, err = newAccessLog(cfg.AccessLog, logger); err != nil {
 		return nil, err
@@ -456,9 +461,10 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	declareOperations(met, client.soap)
 	if cfg.AdminListen == "" {
 		client.admin = adminHandler
+		client.console = webConsole
 		client.metrics = met.Handler()
 	} else {
-		srv.admin = &router{admin: adminHandler, health: health, access: srv.access, observe: met, metrics: met.Handler(),
+		srv.admin = &router{admin: adminHandler, console: webConsole, health: health, access: srv.access, observe: met, metrics: met.Handler(),
 			readTimeout: shortReadTimeout, writeTimeout: shortWriteTimeout}
 	}
 	srv.client = client
@@ -484,6 +490,8 @@ type router struct {
 	soap    map[string]http.Handler // by lower-case path
 	content http.Handler
 	admin   http.Handler
+	// console is the web console (/console/), served beside the admin API.
+	console http.Handler
 	health  *health
 	// metrics is served at /metrics (GET and HEAD); nil answers 404.
 	metrics http.Handler
@@ -542,7 +550,7 @@ func (rt *router) route(w http.ResponseWriter, r *http.Request, p string, kind r
 	_ = rc.SetReadDeadline(now.Add(rt.readTimeout))
 	_ = rc.SetWriteDeadline(now.Add(rt.writeTimeout))
 	switch {
-	case kind == reqinfo.KindAdmin:
+	case kind == reqinfo.KindAdmin || kind == reqinfo.KindConsole:
 		h.ServeHTTP(w, r)
 	case kind == reqinfo.KindMetrics:
 		rt.serveMetrics(w, r)

@@ -516,6 +516,18 @@ func (h *handler) routeAccess() {
 		http.MethodDelete: h.revokeToken,
 	})
 	h.route("/api/v1/audit", map[string]http.HandlerFunc{http.MethodGet: h.listAudit})
+	h.route(WhoAmIPath, map[string]http.HandlerFunc{http.MethodGet: h.whoAmI})
+}
+
+// WhoAmIPath is the route that tells who a request's token is.
+const WhoAmIPath = "/api/v1/whoami"
+
+// whoAmI serves GET /api/v1/whoami (viewer role): the token's name and
+// role, so that a client (the web console) can show only what the role
+// allows. The server enforces the role on every route anyway.
+func (h *handler) whoAmI(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	writeJSON(w, http.StatusOK, Principal{Name: p.name, Role: p.role})
 }
 
 // parseTokenName checks a token's name: 1–256 characters, printable, not

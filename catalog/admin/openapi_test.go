@@ -112,6 +112,7 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/autodecline", summary: "The automatic decline settings", resp: AutoDecline{}},
 	{method: "PUT", path: "/api/v1/autodecline", summary: "Replace the automatic decline settings", req: AutoDecline{}, resp: AutoDecline{}},
 
+	{method: "GET", path: "/api/v1/whoami", summary: "Who the request's token is: its name and role", resp: Principal{}},
 	{method: "GET", path: "/api/v1/server", summary: "This replica's build, the installation's ID and the stores it runs on", resp: ServerInfo{}},
 
 	{method: "GET", path: "/api/v1/sync", summary: "Synchronization status: settings, upstream, running and last run", resp: SyncStatus{}},

@@ -21,6 +21,16 @@ type Error struct {
 	Reason string `json:"reason"`
 }
 
+// Principal is the answer of GET /api/v1/whoami: who the request's token
+// is and what its role allows.
+type Principal struct {
+	// Name is the token's name; "bootstrap" for the admin token of the
+	// configuration (BootstrapActor).
+	Name string `json:"name"`
+	// Role is admin, approver or viewer.
+	Role catalog.Role `json:"role"`
+}
+
 // ApprovalRequest is the body of POST /api/v1/approvals.
 type ApprovalRequest struct {
 	// UpdateID is the update's GUID (required).

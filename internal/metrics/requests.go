@@ -238,7 +238,7 @@ func statusClass(status int) string {
 
 func kindLabel(k reqinfo.Kind) string {
 	switch k {
-	case reqinfo.KindSOAP, reqinfo.KindContent, reqinfo.KindAdmin, reqinfo.KindHealth, reqinfo.KindMetrics:
+	case reqinfo.KindSOAP, reqinfo.KindContent, reqinfo.KindAdmin, reqinfo.KindConsole, reqinfo.KindHealth, reqinfo.KindMetrics:
 		return string(k)
 	}
 	return string(reqinfo.KindOther)

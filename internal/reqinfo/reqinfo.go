@@ -30,6 +30,7 @@ const (
 	KindSOAP    Kind = "soap"    // the MS-WUSP and MS-WSUSSS services
 	KindContent Kind = "content" // /Content/...
 	KindAdmin   Kind = "admin"   // /api/v1/...
+	KindConsole Kind = "console" // /console/... (the web console)
 	KindHealth  Kind = "health"  // /healthz, /readyz
 	KindMetrics Kind = "metrics" // /metrics
 	KindOther   Kind = "other"   // anything else (404s included)

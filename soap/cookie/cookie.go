@@ -208,6 +208,23 @@ func (s *Sealer) OpenSession(data []byte) (Session, error) {
 	return c, s.open(kindSession, data, &c)
 }
 
+// Seal returns the sealed bytes of v, a cookie of another kind than the
+// client protocol's, named by purpose ("console-session-v1"): a cookie
+// sealed for one purpose opens for no other, nor as an authorization or
+// session cookie. v is encoded as JSON.
+func (s *Sealer) Seal(purpose string, v any) ([]byte, error) {
+	return s.seal(purposeKind(purpose), v)
+}
+
+// Open opens a cookie Seal sealed for purpose into v (a pointer).
+func (s *Sealer) Open(purpose string, data []byte, v any) error {
+	return s.open(purposeKind(purpose), data, v)
+}
+
+// purposeKind is the kind of a purpose's cookies; the prefix keeps it
+// apart from kindAuth and kindSession.
+func purposeKind(purpose string) []byte { return []byte("wsus-purpose:" + purpose) }
+
 // seal seals v with the first key, in the framing with its key ID.
 func (s *Sealer) seal(kind []byte, v any) ([]byte, error) {
 	plain, err := json.Marshal(v)

@@ -71,3 +71,36 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("reload gave another key: %v", err)
 	}
 }
+
+// TestSealPurpose checks that a cookie sealed for one purpose opens for
+// that purpose only, never for another or as a client-protocol cookie.
+func TestSealPurpose(t *testing.T) {
+	s, err := NewSealer(bytes.Repeat([]byte{7}, KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type value struct {
+		Name string `json:"n"`
+	}
+	sealed, err := s.Seal("console-session-v1", value{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got value
+	if err := s.Open("console-session-v1", sealed, &got); err != nil || got.Name != "alice" {
+		t.Fatalf("Open = %+v, %v; want alice", got, err)
+	}
+	session, _ := s.SealSession(Session{ClientID: "c"})
+	cases := map[string]func() error{
+		"another purpose":    func() error { return s.Open("console-flash-v1", sealed, &got) },
+		"purpose as session": func() error { _, err := s.OpenSession(sealed); return err },
+		"purpose as auth":    func() error { _, err := s.OpenAuth(sealed); return err },
+		"session as purpose": func() error { return s.Open("session-v1", session, &got) },
+		"empty as purpose":   func() error { return s.Open("console-session-v1", nil, &got) },
+	}
+	for name, open := range cases {
+		if err := open(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err %v, want ErrInvalid", name, err)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"wsus/catalog/admin"
+)
+
+// maxAPIAnswer bounds an API answer the console reads: the API pages its
+// lists, so an answer larger than this is a bug, refused rather than held.
+const maxAPIAnswer = 32 << 20
+
+// apiError is an API answer other than 2xx: its status and the API's own
+// code and reason (admin.Error), which the console shows as they are.
+type apiError struct {
+	Status int
+	Code   string
+	Reason string
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("console: API %d %s: %s", e.Status, e.Code, e.Reason)
+}
+
+// statusOf is the HTTP status a page answers for err.
+func statusOf(err error) int {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// reasonOf is the sentence a page shows for err: the API's reason, or
+// what went wrong in the console.
+func reasonOf(err error) string {
+	var e *apiError
+	if errors.As(err, &e) {
+		if e.Reason != "" {
+			return e.Reason
+		}
+		return fmt.Sprintf("The server answered %d %s.", e.Status, http.StatusText(e.Status))
+	}
+	return err.Error()
+}
+
+// call makes one request of the API in process, as the holder of token
+// would: method on path (a full /api/v1/ path) with query, body encoded as
+// JSON when not nil, and the answer decoded into out when not nil. The
+// request carries r's context (its request ID, its deadline) and r's
+// address, so the API's limits on failed authentications count the
+// person, not the console. Any answer but 2xx is an *apiError.
+func (c *Console) call(r *http.Request, token, method, path string, query url.Values, body, out any) error {
+	var rd *bytes.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("console: encode %s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	u := path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, u, rd)
+	if err != nil {
+		return fmt.Errorf("console: %s %s: %w", method, path, err)
+	}
+	req.RemoteAddr = r.RemoteAddr
+	req.Host = r.Host
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := &answer{header: http.Header{}}
+	c.api.ServeHTTP(rec, req)
+	if rec.overflow {
+		return fmt.Errorf("console: %s %s: the answer is larger than %d bytes", method, path, maxAPIAnswer)
+	}
+	if rec.status < 200 || rec.status > 299 {
+		var e admin.Error
+		_ = json.Unmarshal(rec.body.Bytes(), &e)
+		return &apiError{Status: rec.status, Code: e.Code, Reason: e.Reason}
+	}
+	if out == nil || rec.status == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
+		return fmt.Errorf("console: decode %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// answer is the in-process http.ResponseWriter of call.
+type answer struct {
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	overflow bool
+}
+
+func (a *answer) Header() http.Header { return a.header }
+
+func (a *answer) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+}
+
+func (a *answer) Write(p []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	if a.body.Len()+len(p) > maxAPIAnswer {
+		a.overflow = true
+		return 0, errors.New("console: API answer too large")
+	}
+	return a.body.Write(p)
+}
