@@ -226,7 +226,7 @@ func (c *Console) post(pattern string, fn postAction) {
 			return
 		}
 		if !c.validCSRF(r, s) {
-			c.renderError(w, r, s, http.StatusForbidden, "This form has expired or came from another page (cross-site request forgery protection); reload the page and try again. Nothing was changed.")
+			c.renderError(w, r, s, http.StatusForbidden, csrfRefusal)
 			return
 		}
 		back, done, err := fn(&request{c: c, w: w, r: r, s: s})

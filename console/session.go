@@ -138,12 +138,15 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 // cleared, nothing of it is left on the server either.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 	if s, ok := c.session(r); ok && !c.validCSRF(r, s) {
-		c.renderError(w, r, s, http.StatusForbidden, "This form has expired or came from another page; reload and try again.")
+		c.renderError(w, r, s, http.StatusForbidden, csrfRefusal)
 		return
 	}
 	setCookie(w, r, sessionCookie, "", -1)
 	c.redirect(w, r, "/console/signin", flashOK("Signed out."))
 }
+
+// csrfRefusal is what a form without the session's CSRF token is told.
+const csrfRefusal = "This form has expired or came from another page (cross-site request forgery protection); reload the page and try again. Nothing was changed."
 
 // validCSRF tells whether r's form carries s's CSRF token.
 func (c *Console) validCSRF(r *http.Request, s *session) bool {
