@@ -14,7 +14,7 @@ import (
 )
 
 // pages holds one template set per page: the layout and the partials
-// (templates/layout.html, templates/partials.html) with the page's own
+// (templates/layout.html, templates/partials*.html) with the page's own
 // file, which defines "content" (and may define fragments a script
 // reloads, rendered by request.fragment).
 type pages struct {
@@ -24,7 +24,7 @@ type pages struct {
 // parsePages parses every template once, at New: a template error fails
 // the server's start, never a request.
 func parsePages() (*pages, error) {
-	base, err := template.New("base").Funcs(funcs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	base, err := template.New("base").Funcs(funcs()).ParseFS(templateFS, "templates/layout.html", "templates/partials*.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: templates: %w", err)
 	}
@@ -35,7 +35,7 @@ func parsePages() (*pages, error) {
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" || name == "partials" {
+		if name == "layout" || strings.HasPrefix(name, "partials") {
 			continue
 		}
 		set, err := base.Clone()
@@ -171,14 +171,15 @@ func (q *request) render(name, title, nav string, data any) error {
 }
 
 // fragment renders the template named tmpl of page name alone, without
-// the layout: the part of a page a script reloads.
+// the layout, with data as its dot: the part of a page a script reloads
+// (console.js, data-refresh). A fragment shows; it holds no form.
 func (q *request) fragment(name, tmpl string, data any) error {
 	set, ok := q.c.pages.sets[name]
 	if !ok {
 		return fmt.Errorf("console: no page %s", name)
 	}
 	var buf bytes.Buffer
-	if err := set.ExecuteTemplate(&buf, tmpl, view{Session: q.s, CSRF: q.s.CSRF, Page: data}); err != nil {
+	if err := set.ExecuteTemplate(&buf, tmpl, data); err != nil {
 		return fmt.Errorf("console: render %s/%s: %w", name, tmpl, err)
 	}
 	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
