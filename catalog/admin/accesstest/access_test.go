@@ -437,3 +437,27 @@ func TestAuditFilters(t *testing.T) {
 		}
 	})
 }
+
+// TestWhoAmI checks that GET /api/v1/whoami names each token and its role,
+// and refuses a request without a valid token.
+func TestWhoAmI(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *server) {
+		viewer := s.create("ops-viewer", catalog.RoleViewer)
+		approver := s.create("ops-approver", catalog.RoleApprover)
+		for _, c := range []struct {
+			token string
+			want  admin.Principal
+		}{
+			{bootstrapToken, admin.Principal{Name: admin.BootstrapActor, Role: catalog.RoleAdmin}},
+			{viewer.Secret, admin.Principal{Name: "ops-viewer", Role: catalog.RoleViewer}},
+			{approver.Secret, admin.Principal{Name: "ops-approver", Role: catalog.RoleApprover}},
+		} {
+			a := s.do(c.token, http.MethodGet, admin.WhoAmIPath, "")
+			var got admin.Principal
+			if a.status != http.StatusOK || json.Unmarshal(a.body, &got) != nil || got != c.want {
+				t.Errorf("whoami as %s: %d %s, want %+v", c.want.Name, a.status, a.body, c.want)
+			}
+		}
+		s.want("whoami without token", s.do("", http.MethodGet, admin.WhoAmIPath, ""), http.StatusUnauthorized, "unauthorized")
+	})
+}
