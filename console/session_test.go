@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"wsus/catalog"
+	"wsus/catalog/admin"
 )
 
 // TestSignIn checks sign-in, the session cookie's attributes, a refused
@@ -136,5 +137,44 @@ func TestSafeNext(t *testing.T) {
 		if got := resp.Header.Get("Location"); got != want {
 			t.Errorf("next %q: Location %q, want %q", next, got, want)
 		}
+	}
+}
+
+// TestRevokedTokenEndsSession checks that a session whose token is revoked
+// ends at the next page, saying why, instead of showing API errors.
+func TestRevokedTokenEndsSession(t *testing.T) {
+	h := newHarness(t)
+	var created admin.NewToken
+	body := strings.NewReader(`{"name":"soon-revoked","role":"viewer"}`)
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/v1/tokens", body)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeJSON(resp.Body, &created); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p := h.signIn(created.Secret)
+
+	req, _ = http.NewRequest(http.MethodDelete, h.srv.URL+"/api/v1/tokens/"+created.ID.String(), nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+
+	status, doc := p.get("/console/")
+	_, failed := flash(doc)
+	if status != http.StatusOK || doc.Find(`input[name="token"]`).Length() != 1 || !strings.Contains(failed, "no longer accepts your token") {
+		t.Errorf("after revocation: status %d, error %q; want the sign-in form saying the token is no longer accepted", status, failed)
+	}
+	if status, doc = p.get("/console/"); doc.Find(`input[name="token"]`).Length() != 1 {
+		t.Errorf("the ended session still opens pages: status %d", status)
 	}
 }
