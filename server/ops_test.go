@@ -186,6 +186,11 @@ func TestAdminListener(t *testing.T) {
 	for _, p := range []string{demoPayloadPath, "/ClientWebService/client.asmx", "/selfupdate/wuident.cab"} {
 		wantAnswer(t, "admin "+p, fetch(t, r.adminBase+p, ""), 404, "404 page not found\n")
 	}
+	// The web console goes with the admin API.
+	wantAnswer(t, "client /console/signin", fetch(t, r.base+"/console/signin", ""), 404, "404 page not found\n")
+	if a := fetch(t, r.adminBase+"/console/signin", ""); a.status != 200 || !strings.Contains(a.body, `<input id="token" name="token"`) {
+		t.Errorf("admin /console/signin: %d, want the sign-in form: %s", a.status, a.body)
+	}
 }
 
 func TestListenersMustMatchTheConfiguration(t *testing.T) {
@@ -437,4 +442,15 @@ func TestSnapshotLoadsAtStart(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Without an admin listener the web console is served on the client
+// listener, beside the admin API; its paths are case-sensitive, as the
+// API's are.
+func TestConsoleOnClientListener(t *testing.T) {
+	r := startServers(t, server.Config{DataDir: t.TempDir(), AdminToken: "t"}, "All Computers", slog.New(slog.DiscardHandler))
+	if a := fetch(t, r.base+"/console/signin", ""); a.status != 200 || !strings.Contains(a.body, `<input id="token" name="token"`) {
+		t.Errorf("client /console/signin: %d, want the sign-in form: %s", a.status, a.body)
+	}
+	wantAnswer(t, "client /CONSOLE/signin", fetch(t, r.base+"/CONSOLE/signin", ""), 404, "404 page not found\n")
 }
