@@ -72,6 +72,13 @@ func (h *handler) getSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := SyncStatus{Settings: wireSyncSettings(settings, cats), Upstream: wireUpstream(state)}
+	var lastStarted time.Time
+	if len(runs) > 0 {
+		lastStarted = runs[0].Started // newest first
+	}
+	if next, ok := settings.NextSync(lastStarted, h.views.now()); ok {
+		out.NextSync = &next
+	}
 	for _, run := range runs {
 		switch {
 		case run.State == catalog.SyncRunning && out.Running == nil:

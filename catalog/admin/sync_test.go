@@ -93,7 +93,7 @@ func TestSyncSettingsRoundTrip(t *testing.T) {
 		"content": "approved", "syncs_per_day": 0, "first_sync": "00:00", "changed_at": nil,
 	}
 	wantJSON(t, "GET /sync before any settings", f.get("/api/v1/sync"),
-		obj{"settings": zero, "upstream": nil, "running": nil, "last_run": nil})
+		obj{"settings": zero, "upstream": nil, "running": nil, "last_run": nil, "next_sync": nil})
 
 	// Titles exact and differing in case, a braced upper-case GUID, a
 	// product family standing for its product, an entry named twice.
@@ -121,7 +121,12 @@ func TestSyncSettingsRoundTrip(t *testing.T) {
 	}
 	wantJSON(t, "PUT answer", got, want)
 	wantJSON(t, "GET /sync/settings", f.get("/api/v1/sync/settings"), want)
-	wantJSON(t, "GET /sync", f.get("/api/v1/sync"), obj{"settings": want, "upstream": nil, "running": nil, "last_run": nil})
+	// Saved now, the schedule starts with the slot after now (TestNextSync
+	// checks the computation; TestSyncNextSync the answer's clock).
+	next, _ := catalog.SyncSettings{UpstreamURL: "u", SyncsPerDay: 4, FirstSync: 3*time.Hour + 30*time.Minute,
+		ChangedAt: time.Now()}.NextSync(time.Time{}, time.Now())
+	wantJSON(t, "GET /sync", f.get("/api/v1/sync"), obj{"settings": want, "upstream": nil, "running": nil, "last_run": nil,
+		"next_sync": next.Format(time.RFC3339Nano)})
 
 	stored, err := f.store.SyncSettings(context.Background())
 	if err != nil {
@@ -430,5 +435,39 @@ func TestProductsAndClassifications(t *testing.T) {
 		if c.(map[string]any)["selected"] != true {
 			t.Errorf("with all, %v is not selected", c)
 		}
+	}
+}
+
+// TestSyncNextSync checks next_sync of GET /api/v1/sync on the handler's
+// clock: null when synchronizing manually only, the next slot after the
+// settings were saved, and a passed slot no run started in (due: the
+// scheduler runs it within its check).
+func TestSyncNextSync(t *testing.T) {
+	f := newFixture(t)
+	clk := &fakeClock{now: time.Now().UTC()}
+	f.srv.Close()
+	f.srv = httptest.NewServer(admin.NewWith(f.store, admin.Options{Token: testToken, FailureLimit: 1 << 20, Now: clk.Now}))
+	t.Cleanup(f.srv.Close)
+	nextSync := func() any { return f.get("/api/v1/sync")["next_sync"] }
+
+	if got := nextSync(); got != nil {
+		t.Errorf("manual only: next_sync %v, want null", got)
+	}
+	if r := f.do(http.MethodPut, "/api/v1/sync/settings", `{"upstream_url":"http://up.test:8530","syncs_per_day":24,"first_sync":"00:00"}`, nil); r.status != http.StatusOK {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+	hour := func(t time.Time) string { return t.Truncate(time.Hour).Format(time.RFC3339) }
+	if got, want := nextSync(), hour(clk.Now().Add(time.Hour)); got != want {
+		t.Errorf("just saved: next_sync %v, want the next hour %s", got, want)
+	}
+	clk.advance(2 * time.Hour)
+	if got, want := nextSync(), hour(clk.Now()); got != want {
+		t.Errorf("a slot passed with no run: next_sync %v, want that slot %s (due)", got, want)
+	}
+	if r := f.do(http.MethodPut, "/api/v1/sync/settings", `{"upstream_url":"http://up.test:8530"}`, nil); r.status != http.StatusOK {
+		t.Fatalf("PUT settings: %d %s", r.status, r.body)
+	}
+	if got := nextSync(); got != nil {
+		t.Errorf("back to manual: next_sync %v, want null", got)
 	}
 }

@@ -391,6 +391,12 @@ type SyncStatus struct {
 	Running *SyncRun `json:"running"`
 	// LastRun is the newest finished run, null before any finished.
 	LastRun *SyncRun `json:"last_run"`
+	// NextSync is when the schedule synchronizes next
+	// (catalog.SyncSettings.NextSync, which the scheduler of a serving
+	// process follows): at or before now when a slot passed and its run is
+	// due within the scheduler's check; null when synchronizing manually
+	// only or with no upstream set.
+	NextSync *time.Time `json:"next_sync"`
 }
 
 // SyncSettings are the synchronization settings as GET /api/v1/sync and

@@ -17,24 +17,6 @@ import (
 // replica within this time.
 const scheduleCheck = 30 * time.Second
 
-// LastSlot returns the most recent scheduled time at or before now:
-// settings.FirstSync after midnight UTC, then every 24h/SyncsPerDay (WSUS's
-// "first synchronization" and "synchronizations per day"). ok is false
-// when no schedule is set.
-func LastSlot(s catalog.SyncSettings, now time.Time) (slot time.Time, ok bool) {
-	if s.SyncsPerDay <= 0 {
-		return time.Time{}, false
-	}
-	now = now.UTC()
-	every := 24 * time.Hour / time.Duration(s.SyncsPerDay)
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	first := midnight.Add(s.FirstSync % every)
-	if first.After(now) {
-		first = first.Add(-every)
-	}
-	return first.Add(now.Sub(first) / every * every), true
-}
-
 // Service runs synchronizations for a serving process: on the schedule in
 // the settings, and when asked through Start. Every replica of a cluster
 // runs one; the store's lease lets one of them run at a time, and a
@@ -92,22 +74,26 @@ func (svc *Service) schedule() {
 	}
 }
 
-// runIfDue runs a synchronization when the last slot of the schedule
-// passed and no run started since.
+// runIfDue runs a synchronization when the schedule says one is due
+// (catalog.SyncSettings.NextSync): a slot passed and no run started since.
 func (svc *Service) runIfDue() error {
 	settings, err := svc.s.cfg.Store.SyncSettings(svc.ctx)
 	if err != nil {
 		return err
 	}
-	slot, ok := LastSlot(settings, svc.now())
-	if !ok || settings.UpstreamURL == "" || settings.ChangedAt.After(slot) {
-		return nil // a schedule set after the slot starts with the next one
+	now := svc.now()
+	if _, scheduled := settings.LastSlot(now); !scheduled || settings.UpstreamURL == "" {
+		return nil // nothing scheduled: spare the store the runs' read
 	}
 	runs, err := svc.s.cfg.Store.SyncRuns(svc.ctx, 1)
 	if err != nil {
 		return err
 	}
-	if len(runs) > 0 && !runs[0].Started.Before(slot) {
+	var lastStarted time.Time
+	if len(runs) > 0 {
+		lastStarted = runs[0].Started
+	}
+	if next, ok := settings.NextSync(lastStarted, now); !ok || next.After(now) {
 		return nil
 	}
 	_, err = svc.s.Run(svc.ctx, "schedule", nil)
