@@ -554,3 +554,48 @@ func TestComputersReadOnlyRoles(t *testing.T) {
 		})
 	}
 }
+
+// TestComputersAccessible checks the computers pages' markup for what a
+// screen reader and a phone need: every field has a label, every header
+// cell a scope, every data cell of a stacking table a data-label, and the
+// tables scroll in a .table-wrap.
+func TestComputersAccessible(t *testing.T) {
+	h := newHarness(t)
+	if err := h.store.RecordHardware(context.Background(), pcOK, catalog.HardwareInventory{ReportedAt: time.Now().UTC(), DeviceCount: 1,
+		Devices: []catalog.InventoryDevice{{HardwareIDs: []string{`ACPI\PNP0A08`}}}}); err != nil {
+		t.Fatal(err)
+	}
+	p := h.signIn(adminToken)
+	for _, path := range []string{"/console/computers", "/console/computers?group=" + h.groups[ring1].String(), "/console/computers/" + pcOK} {
+		_, doc := p.get(path)
+		doc.Find(`main input:not([type="hidden"]), main select`).Each(func(_ int, s *goquery.Selection) {
+			id, _ := s.Attr("id")
+			_, aria := s.Attr("aria-label")
+			wrapped := s.ParentsFiltered("label").Length() > 0
+			if !aria && !wrapped && (id == "" || doc.Find(`label[for="`+id+`"]`).Length() == 0) {
+				html, _ := goquery.OuterHtml(s)
+				t.Errorf("%s: a field without a label: %s", path, html)
+			}
+		})
+		doc.Find("main th").Each(func(_ int, s *goquery.Selection) {
+			if scope, _ := s.Attr("scope"); scope != "col" {
+				t.Errorf("%s: a header cell without scope=col: %q", path, s.Text())
+			}
+		})
+		doc.Find("main table.stack").Each(func(_ int, tbl *goquery.Selection) {
+			if tbl.ParentsFiltered(".table-wrap").Length() == 0 {
+				t.Errorf("%s: a table outside .table-wrap", path)
+			}
+			tbl.Find("tbody tr").Each(func(_ int, tr *goquery.Selection) {
+				if tr.Find("td").Length() == 1 {
+					return // a message row ("No computer ...")
+				}
+				tr.Find("td").Each(func(_ int, td *goquery.Selection) {
+					if _, ok := td.Attr("data-label"); !ok && td.Find(`input[type="checkbox"]`).Length() == 0 {
+						t.Errorf("%s: a cell without data-label: %q", path, td.Text())
+					}
+				})
+			})
+		})
+	}
+}
