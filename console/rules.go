@@ -288,6 +288,9 @@ func (c *Console) runRules(q *request) error {
 	rv.Done = append(append(append(rv.Done, rep.Approved...), rep.Declined...), rep.Paused...)
 	d.Report = &rv
 	f := flashOK(rv.Summary())
+	if rep.Skipped != "" {
+		f = flashError(rv.Summary())
+	}
 	if len(rep.Errors) > 0 {
 		f = flashError(rv.Summary() + " Some actions failed; the next run tries them again: " + strings.Join(rep.Errors, "; "))
 	}
