@@ -1,4 +1,164 @@
 package console
 
-// routeSync registers the synchronization page (settings, start now, history, live progress).
-func (c *Console) routeSync() {}
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"wsus/catalog/admin"
+)
+
+// The synchronization page: WSUS's "Synchronizations" node and its
+// "Options" (Update Source, Products and Classifications, Update
+// Languages, Update Files, Synchronization Schedule). It reads GET
+// /api/v1/sync (status, settings, next scheduled run), /api/v1/products,
+// /api/v1/classifications and /api/v1/sync/runs; its forms write PUT
+// /api/v1/sync/settings and POST /api/v1/sync/runs. Only an admin sees
+// the forms (the API refuses the others anyway).
+
+// routeSync registers the synchronization page (settings, start now,
+// history, live progress).
+func (c *Console) routeSync() {
+	c.get("GET /console/sync", c.syncPage)
+	c.get("GET /console/sync/progress", c.syncProgress)
+	c.post("POST /console/sync/settings", c.saveSyncSettings)
+	c.post("POST /console/sync/run", c.startSync)
+}
+
+// syncRunsPage is how many runs the history shows at first and how many
+// more each "Show older runs" adds. The API lists the newest runs up to a
+// limit (admin.MaxRunsLimit) with no offset, so the history grows rather
+// than pages.
+const syncRunsPage = admin.DefaultRunsLimit
+
+// syncData is the synchronization page's data.
+type syncData struct {
+	Status admin.SyncStatus
+	// Products and Classifications are the settings form's checkbox
+	// lists (an admin's only).
+	Products, Classifications categoryBox
+	// Runs are the newest Limit runs; More is the URL showing more of
+	// them, "" when the API has no more (or the limit is at its maximum).
+	Runs  []admin.SyncRun
+	Limit int
+	More  string
+	// Languages is the settings' languages as the form shows them.
+	Languages string
+	// Contents are the content modes the form offers.
+	Contents []string
+}
+
+// categoryBox is a checkbox list of the settings form (the template
+// "sync-categories"): the form field Name, the categories the API listed
+// with whether the settings subscribe each, and the plural noun Label.
+type categoryBox struct {
+	Name, Label string
+	List        admin.CategoryList
+}
+
+// syncPage serves GET /console/sync.
+func (c *Console) syncPage(q *request) error {
+	var d syncData
+	if err := q.get("/api/v1/sync", nil, &d.Status); err != nil {
+		return err
+	}
+	d.Limit = syncRunsPage
+	if n, err := strconv.Atoi(q.r.URL.Query().Get("limit")); err == nil && n > 0 {
+		d.Limit = min(n, admin.MaxRunsLimit)
+	}
+	var runs admin.SyncRunList
+	if err := q.get("/api/v1/sync/runs", url.Values{"limit": {strconv.Itoa(d.Limit)}}, &runs); err != nil {
+		return err
+	}
+	d.Runs = runs.Runs
+	if len(d.Runs) == d.Limit && d.Limit < admin.MaxRunsLimit {
+		d.More = "/console/sync?limit=" + strconv.Itoa(min(d.Limit+syncRunsPage, admin.MaxRunsLimit)) + "#sync-history"
+	}
+	if q.s.IsAdmin() {
+		d.Products = categoryBox{Name: "products", Label: "products"}
+		if err := q.get("/api/v1/products", nil, &d.Products.List); err != nil {
+			return err
+		}
+		d.Classifications = categoryBox{Name: "classifications", Label: "classifications"}
+		if err := q.get("/api/v1/classifications", nil, &d.Classifications.List); err != nil {
+			return err
+		}
+	}
+	d.Languages = strings.Join(d.Status.Settings.Languages, ", ")
+	d.Contents = []string{"approved", "on-demand", "never"}
+	return q.render("sync", "Synchronization", "sync", d)
+}
+
+// syncProgress serves GET /console/sync/progress: the sync-progress
+// fragment alone, which console.js reloads every few seconds on the
+// synchronization page and the overview.
+func (c *Console) syncProgress(q *request) error {
+	var st admin.SyncStatus
+	if err := q.get("/api/v1/sync", nil, &st); err != nil {
+		return err
+	}
+	return q.fragment("sync", "sync-progress", st)
+}
+
+// saveSyncSettings serves the settings form: it replaces the settings
+// with what the form says (PUT /api/v1/sync/settings replaces them all).
+func (c *Console) saveSyncSettings(q *request) (string, flash, error) {
+	back := "/console/sync"
+	req, err := syncSettingsRequest(q.r.PostForm)
+	if err != nil {
+		return back, flash{}, err
+	}
+	var saved admin.SyncSettings
+	if err := q.api("PUT", "/api/v1/sync/settings", nil, req, &saved); err != nil {
+		return back, flash{}, err
+	}
+	return back, flashOK("Synchronization settings saved."), nil
+}
+
+// syncSettingsRequest reads the settings form into the API's request. The
+// form's values go to the API as they are (it validates them); only the
+// form's own shapes are read here: checkboxes, the comma-separated
+// languages (the rules page's splitList) and the number of synchronizations a day.
+func syncSettingsRequest(form url.Values) (admin.SyncSettingsRequest, error) {
+	req := admin.SyncSettingsRequest{
+		UpstreamURL:     form.Get("upstream_url"),
+		Replica:         form.Get("replica") == "on",
+		Products:        syncSelection(form["products"]),
+		Classifications: syncSelection(form["classifications"]),
+		Languages:       splitList(strings.ReplaceAll(form.Get("languages"), " ", ","), ","),
+		Content:         form.Get("content"),
+		FirstSync:       form.Get("first_sync"),
+	}
+	if s := strings.TrimSpace(form.Get("syncs_per_day")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return req, fmt.Errorf("synchronizations a day %q is not a whole number", s)
+		}
+		req.SyncsPerDay = n
+	}
+	return req, nil
+}
+
+// syncSelection is the categories a checkbox list chose: just "all" when its
+// "all" box is checked, so that categories the upstream adds later are
+// subscribed too; never nil (none chosen subscribes none).
+func syncSelection(values []string) []string {
+	for _, v := range values {
+		if v == "all" {
+			return []string{"all"}
+		}
+	}
+	return append([]string{}, values...)
+}
+
+// startSync serves the "Synchronize now" form: POST /api/v1/sync/runs.
+// The API answers 503 when this process runs no synchronizations, 409
+// when one is running or no upstream is set: its reason is shown.
+func (c *Console) startSync(q *request) (string, flash, error) {
+	var run admin.SyncRun
+	if err := q.api("POST", "/api/v1/sync/runs", nil, struct{}{}, &run); err != nil {
+		return "/console/sync", flash{}, err
+	}
+	return "/console/sync", flashOK(fmt.Sprintf("Synchronization run %d started; its progress shows below.", run.ID)), nil
+}
