@@ -2,7 +2,9 @@ package console
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,8 +45,17 @@ type syncData struct {
 	Runs  []admin.SyncRun
 	Limit int
 	More  string
-	// Languages is the settings' languages as the form shows them.
-	Languages string
+	// Settings are the settings the form shows, ETag their tag: the form
+	// carries it, so that saving over someone else's change since is
+	// refused (If-Match) rather than undoing it.
+	Settings admin.SyncSettings
+	ETag     string
+	// Languages is the settings' languages as the form's text field shows
+	// them; LanguageBoxes the upstream's languages as checkboxes instead,
+	// when a synchronization has learned them (AllLanguages: none chosen).
+	Languages     string
+	LanguageBoxes []languageBox
+	AllLanguages  bool
 	// Contents are the content modes the form offers.
 	Contents []string
 }
@@ -55,6 +66,13 @@ type syncData struct {
 type categoryBox struct {
 	Name, Label string
 	List        admin.CategoryList
+}
+
+// languageBox is one language the upstream offers, as a checkbox of the
+// settings form.
+type languageBox struct {
+	Short, Long string
+	Checked     bool
 }
 
 // syncPage serves GET /console/sync.
@@ -75,7 +93,13 @@ func (c *Console) syncPage(q *request) error {
 	if len(d.Runs) == d.Limit && d.Limit < admin.MaxRunsLimit {
 		d.More = "/console/sync?limit=" + strconv.Itoa(min(d.Limit+syncRunsPage, admin.MaxRunsLimit)) + "#sync-history"
 	}
+	d.Settings = d.Status.Settings
 	if q.s.IsAdmin() {
+		etag, err := q.tagged(http.MethodGet, "/api/v1/sync/settings", "", nil, &d.Settings)
+		if err != nil {
+			return err
+		}
+		d.ETag = etag
 		d.Products = categoryBox{Name: "products", Label: "products"}
 		if err := q.get("/api/v1/products", nil, &d.Products.List); err != nil {
 			return err
@@ -85,7 +109,14 @@ func (c *Console) syncPage(q *request) error {
 			return err
 		}
 	}
-	d.Languages = strings.Join(d.Status.Settings.Languages, ", ")
+	d.Languages = strings.Join(d.Settings.Languages, ", ")
+	d.AllLanguages = len(d.Settings.Languages) == 0
+	if up := d.Status.Upstream; up != nil {
+		for _, l := range up.Languages {
+			d.LanguageBoxes = append(d.LanguageBoxes, languageBox{Short: l.Short, Long: l.Long,
+				Checked: d.AllLanguages || slices.Contains(d.Settings.Languages, l.Short)})
+		}
+	}
 	d.Contents = []string{"approved", "on-demand", "never"}
 	return q.render("sync", "Synchronization", "sync", d)
 }
@@ -102,7 +133,9 @@ func (c *Console) syncProgress(q *request) error {
 }
 
 // saveSyncSettings serves the settings form: it replaces the settings
-// with what the form says (PUT /api/v1/sync/settings replaces them all).
+// with what the form says (PUT /api/v1/sync/settings replaces them all),
+// if they are still as the form showed them (If-Match with the form's
+// etag; q.tagged and changedMeanwhile are the rules pages').
 func (c *Console) saveSyncSettings(q *request) (string, flash, error) {
 	back := "/console/sync"
 	req, err := syncSettingsRequest(q.r.PostForm)
@@ -110,23 +143,23 @@ func (c *Console) saveSyncSettings(q *request) (string, flash, error) {
 		return back, flash{}, err
 	}
 	var saved admin.SyncSettings
-	if err := q.api("PUT", "/api/v1/sync/settings", nil, req, &saved); err != nil {
-		return back, flash{}, err
+	if _, err := q.tagged(http.MethodPut, "/api/v1/sync/settings", q.r.PostForm.Get("etag"), req, &saved); err != nil {
+		return back, flash{}, changedMeanwhile(err, "setting")
 	}
 	return back, flashOK("Synchronization settings saved."), nil
 }
 
 // syncSettingsRequest reads the settings form into the API's request. The
 // form's values go to the API as they are (it validates them); only the
-// form's own shapes are read here: checkboxes, the comma-separated
-// languages (the rules page's splitList) and the number of synchronizations a day.
+// form's own shapes are read here: checkboxes, the languages (checkboxes,
+// or a comma-separated list: the rules pages' splitList) and the number of synchronizations a day.
 func syncSettingsRequest(form url.Values) (admin.SyncSettingsRequest, error) {
 	req := admin.SyncSettingsRequest{
 		UpstreamURL:     form.Get("upstream_url"),
 		Replica:         form.Get("replica") == "on",
 		Products:        syncSelection(form["products"]),
 		Classifications: syncSelection(form["classifications"]),
-		Languages:       splitList(strings.ReplaceAll(form.Get("languages"), " ", ","), ","),
+		Languages:       syncSelection(splitList(strings.Join(form["languages"], ","), ",")),
 		Content:         form.Get("content"),
 		FirstSync:       form.Get("first_sync"),
 	}
@@ -157,7 +190,7 @@ func syncSelection(values []string) []string {
 // when one is running or no upstream is set: its reason is shown.
 func (c *Console) startSync(q *request) (string, flash, error) {
 	var run admin.SyncRun
-	if err := q.api("POST", "/api/v1/sync/runs", nil, struct{}{}, &run); err != nil {
+	if err := q.api(http.MethodPost, "/api/v1/sync/runs", nil, struct{}{}, &run); err != nil {
 		return "/console/sync", flash{}, err
 	}
 	return "/console/sync", flashOK(fmt.Sprintf("Synchronization run %d started; its progress shows below.", run.ID)), nil

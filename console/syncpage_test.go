@@ -117,6 +117,25 @@ func TestSyncSettingsForm(t *testing.T) {
 	if v := attr(doc, "#first_sync", "value"); v != "03:30" {
 		t.Errorf("after a refused save, first_sync shows %q, want 03:30", v)
 	}
+
+	// Someone else saves the settings after the page was read: saving the
+	// form would undo their change, so the API refuses it (If-Match).
+	form.Set("first_sync", "04:00")
+	form.Set("etag", attr(doc, `form#sync-settings input[name="etag"]`, "value"))
+	if form.Get("etag") == "" {
+		t.Fatal("the settings form carries no etag")
+	}
+	stored.UpstreamURL = "https://other.contoso.test"
+	if err := h.store.SetSyncSettings(context.Background(), stored); err != nil {
+		t.Fatal(err)
+	}
+	_, doc = p.post("/console/sync/settings", form)
+	if _, failed := flash(doc); !strings.Contains(failed, "Someone changed this setting since you opened it") {
+		t.Errorf("stale form: error %q, want the precondition failure", failed)
+	}
+	if v := attr(doc, "#upstream_url", "value"); v != "https://other.contoso.test" {
+		t.Errorf("after a stale save, the form shows upstream %q, want the other change", v)
+	}
 }
 
 // TestSyncNowUnavailable starts a synchronization in a process that runs
@@ -251,5 +270,41 @@ func TestSyncViewer(t *testing.T) {
 	}
 	if s, err := h.store.SyncSettings(context.Background()); err != nil || s.UpstreamURL != "" {
 		t.Errorf("settings after refused changes: %+v, %v", s, err)
+	}
+}
+
+// TestSyncLanguagesFromUpstream offers the languages a synchronization
+// learned from the upstream as checkboxes, and saves the ones checked.
+func TestSyncLanguagesFromUpstream(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	state := catalog.SyncState{UpstreamURL: "https://upstream.contoso.test", Config: catalog.UpstreamConfig{ProtocolVersion: "1.20",
+		Languages: []catalog.UpstreamLanguage{{ID: 1, Short: "en", Long: "English", Enabled: true}, {ID: 2, Short: "de", Long: "German"},
+			{ID: 3, Short: "pt-br", Long: "Portuguese (Brazil)"}}}}
+	if err := h.store.SetSyncState(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	p := h.signIn(adminToken)
+	_, doc := p.get("/console/sync")
+	if doc.Find("#languages").Length() != 0 || doc.Find(`#languages-all[checked]`).Length() != 1 {
+		t.Errorf("with the upstream's languages known, want checkboxes with all checked: %s", text(doc))
+	}
+	if got := strings.TrimSpace(doc.Find(`label[for="languages-pt-br"]`).Text()); got != "Portuguese (Brazil) (pt-br)" {
+		t.Errorf("pt-br's label %q", got)
+	}
+	if got := strings.Join(strings.Fields(doc.Find("#sync-status").Text()), " "); !strings.Contains(got, "protocol 1.20") || !strings.Contains(got, "3 languages") {
+		t.Errorf("status lacks what the upstream said: %s", got)
+	}
+	_, doc = p.post("/console/sync/settings", url.Values{"languages": {"en", "pt-br"}, "content": {"approved"}, "syncs_per_day": {"0"}})
+	if ok, failed := flash(doc); ok == "" || failed != "" {
+		t.Fatalf("save: flash %q, error %q", ok, failed)
+	}
+	for short, want := range map[string]bool{"all": false, "en": true, "de": false, "pt-br": true} {
+		if got := doc.Find(`#languages-` + short + `[checked]`).Length() == 1; got != want {
+			t.Errorf("after saving en and pt-br, %s checked %t, want %t", short, got, want)
+		}
+	}
+	if s, err := h.store.SyncSettings(ctx); err != nil || strings.Join(s.Languages, ",") != "en,pt-br" {
+		t.Errorf("stored languages %v, %v; want en, pt-br", s.Languages, err)
 	}
 }
