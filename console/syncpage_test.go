@@ -300,7 +300,7 @@ func TestSyncLanguagesFromUpstream(t *testing.T) {
 		t.Fatalf("save: flash %q, error %q", ok, failed)
 	}
 	for short, want := range map[string]bool{"all": false, "en": true, "de": false, "pt-br": true} {
-		if got := doc.Find(`#languages-` + short + `[checked]`).Length() == 1; got != want {
+		if got := doc.Find(`#languages-`+short+`[checked]`).Length() == 1; got != want {
 			t.Errorf("after saving en and pt-br, %s checked %t, want %t", short, got, want)
 		}
 	}
