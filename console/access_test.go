@@ -16,7 +16,7 @@ import (
 // when none does).
 func tokenRow(doc *goquery.Document, name string) *goquery.Selection {
 	return doc.Find("table#tokens tbody tr").FilterFunction(func(_ int, s *goquery.Selection) bool {
-		return strings.TrimSpace(s.Find(`td[data-label="Name"]`).Text()) == name
+		return strings.TrimSuffix(strings.TrimSpace(s.Find(`td[data-label="Name"]`).Text()), " you") == name
 	})
 }
 
@@ -94,6 +94,17 @@ func TestTokensCreateRevoke(t *testing.T) {
 	_, doc = p.post(action, url.Values{})
 	if _, failed := flash(doc); !strings.Contains(failed, "no token") {
 		t.Errorf("revoke twice: error %q, want the API's reason", failed)
+	}
+
+	// An admin token's own row says so.
+	adminSecret := h.token(catalog.RoleAdmin)
+	other := h.signIn(adminSecret)
+	_, doc = other.get("/console/tokens")
+	mine := doc.Find("table#tokens tbody tr").FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return s.Find(".badge").Text() == "you"
+	})
+	if mine.Length() != 1 || !strings.HasPrefix(strings.TrimSpace(mine.Find(`td[data-label="Name"]`).Text()), "admin-") {
+		t.Errorf("the signed-in token's row is not marked: %d rows", mine.Length())
 	}
 
 	// The audit log names both changes and who made them.
