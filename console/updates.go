@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 
 	"wsus/catalog/admin"
 )
@@ -22,6 +23,7 @@ import (
 func (c *Console) routeUpdates() {
 	c.get("GET /console/updates", c.updatesPage)
 	c.get("GET /console/updates/{id}", c.updatePage)
+	c.get("GET /console/updates/{id}/counts", c.updateCounts)
 	c.post("POST /console/updates/bulk", c.bulkUpdates)
 	c.post("POST /console/updates/{id}/approve", c.approveUpdate)
 	c.post("POST /console/updates/{id}/decline", c.declineUpdate(true))
@@ -120,22 +122,27 @@ func (c *Console) updatesPage(q *request) error {
 		Severities: []string{"Critical", "Important", "Moderate", "Low", "none"}, PageSizes: []int{25, 50, 100, 200}}
 	filter := newListQuery("", l.Values, updateFilterParams...)
 	d.Filter = filter.Values.Encode()
+	// The list and the filters' choices are read at once: each is a read
+	// of the catalog, and a person waits for the slowest, not the sum.
+	api, queryErr := apiUpdateQuery(l)
+	var list admin.UpdateList
 	var products, classes admin.CategoryList
 	var groups admin.GroupList
-	for _, call := range []struct {
-		path string
-		out  any
-	}{{"/api/v1/products", &products}, {"/api/v1/classifications", &classes}, {"/api/v1/groups", &groups}} {
-		if err := q.get(call.path, nil, call.out); err != nil {
+	reads := []parallelRead{{"/api/v1/products", nil, &products}, {"/api/v1/classifications", nil, &classes},
+		{"/api/v1/groups", nil, &groups}}
+	if queryErr == nil {
+		reads = append(reads, parallelRead{"/api/v1/updates", api, &list})
+	}
+	errs := q.getParallel(reads)
+	for _, err := range errs[:3] {
+		if err != nil {
 			return err
 		}
 	}
 	d.Products, d.Classifications, d.Groups = products.Categories, classes.Categories, groups.Groups
-
-	api, err := apiUpdateQuery(l)
-	var list admin.UpdateList
+	err := queryErr
 	if err == nil {
-		err = q.get("/api/v1/updates", api, &list)
+		err = errs[3]
 	}
 	var apiErr *apiError
 	if err != nil && (!errors.As(err, &apiErr) || apiErr.Status == http.StatusBadRequest) {
@@ -149,6 +156,25 @@ func (c *Console) updatesPage(q *request) error {
 	d.Updates, d.Total = list.Updates, list.Total
 	d.Pager = pager{Q: l, Total: list.Total, Limit: list.Limit, Offset: list.Offset}
 	return q.render("updates", "Updates", "updates", d)
+}
+
+// parallelRead is one read of getParallel: path with query, into out.
+type parallelRead struct {
+	path  string
+	query url.Values
+	out   any
+}
+
+// getParallel makes the reads at once and returns their errors, in the
+// order given.
+func (q *request) getParallel(reads []parallelRead) []error {
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, rd := range reads {
+		wg.Go(func() { errs[i] = q.get(rd.path, rd.query, rd.out) })
+	}
+	wg.Wait()
+	return errs
 }
 
 // updateStates are the state tabs of an update's computers: the API's
@@ -249,4 +275,15 @@ func (c *Console) updatePage(q *request) error {
 	d.Computers = list.Computers
 	d.Pager = pager{Q: d.CQ, Total: list.Total, Limit: list.Limit, Offset: list.Offset}
 	return q.render("update", d.U.Title, "updates", d)
+}
+
+// updateCounts serves the counts of an update's detail alone, which the
+// detail's script reloads (data-refresh) so that installs reported by
+// clients show without a reload.
+func (c *Console) updateCounts(q *request) error {
+	var u admin.UpdateDetail
+	if err := q.get("/api/v1/updates/"+url.PathEscape(q.r.PathValue("id")), nil, &u); err != nil {
+		return err
+	}
+	return q.fragment("update", "counts", u.Computers)
 }

@@ -206,6 +206,26 @@ func TestUpdateDetail(t *testing.T) {
 		}
 	}
 
+	// The counts' fragment, which the page reloads, follows the clients'
+	// reports.
+	if src := doc.Find(`section#counts [data-refresh]`).AttrOr("data-refresh", ""); src != path+"/counts" {
+		t.Errorf("counts refresh from %q, want %s/counts", src, path)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := h.store.SetStatuses(t.Context(), pcNeeds, []catalog.UpdateStatus{{ClientID: pcNeeds, UpdateID: demoUpdate,
+		State: catalog.StateInstalled, ChangedAt: now}}, true, now); err != nil {
+		t.Fatal(err)
+	}
+	_, frag := p.get(path + "/counts")
+	for state, want := range map[string]string{"installed": "2", "needed": "0", "failed": "1"} {
+		if got := strings.TrimSpace(frag.Find(`div[data-state="` + state + `"] dd`).Text()); got != want {
+			t.Errorf("counts fragment after an install: %s = %q, want %q", state, got, want)
+		}
+	}
+	if frag.Find("main, form").Length() != 0 {
+		t.Error("the counts fragment carries the layout or a form")
+	}
+
 	_, doc = p.get(path + "?state=no_status")
 	if doc.Find("table#update-computers").Length() != 0 || !strings.Contains(text(doc), "No computer is in this state") {
 		t.Errorf("no_status: want no table and a sentence; page: %s", text(doc))
