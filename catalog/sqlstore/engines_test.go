@@ -55,7 +55,7 @@ func engines() []engine {
 			openStore: sqlite.Open,
 			driver:    "sqlite",
 			migrations: []string{"1 0001_init", "2 0002_update_state_computer_groups", "3 0003_revision_drivers",
-				"4 0004_event_received", "100 0100_one_store", "101 0101_sync", "102 0102_inventory", "103 0103_access", "104 0104_compliance", "105 0105_rules"},
+				"4 0004_event_received", "100 0100_one_store", "101 0101_sync", "102 0102_inventory", "103 0103_access", "104 0104_compliance", "105 0105_rules", "106 0106_event_installs"},
 		},
 		{
 			name:      "postgres",
@@ -63,7 +63,7 @@ func engines() []engine {
 			openStore: postgres.Open,
 			driver:    "pgx",
 			migrations: []string{"1 0001_init", "2 0002_revision_drivers", "3 0003_event_received", "100 0100_one_store",
-				"101 0101_sync", "102 0102_inventory", "103 0103_access", "104 0104_compliance", "105 0105_rules"},
+				"101 0101_sync", "102 0102_inventory", "103 0103_access", "104 0104_compliance", "105 0105_rules", "106 0106_event_installs"},
 		},
 	}
 }

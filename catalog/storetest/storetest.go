@@ -88,6 +88,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, rulesTests...)
 	tests = append(tests, complianceTests...)
 	tests = append(tests, statsTests...)
+	tests = append(tests, installsTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
