@@ -41,11 +41,14 @@ run: build
 # scripts/ensure-versitygw.sh: built once into the user cache (about a minute
 # the first time). The cluster test (e2e/cluster_test.go) puts HAProxy in
 # front of three wsusd replicas: Debian's haproxy package, installed when
-# missing. CI=true makes those tests fail, not skip, without them.
+# missing. The console's browser tests (e2e/console_test.go) drive a headless
+# Chromium: Debian's chromium package, installed when missing. CI=true makes
+# those tests fail, not skip, without them.
 test: vet lint
 	sh scripts/ensure-postgres.sh
 	sh scripts/ensure-versitygw.sh >/dev/null
 	sh scripts/ensure-haproxy.sh >/dev/null
+	sh scripts/ensure-chromium.sh >/dev/null
 	$(GO) test -count=1 ./...
 
 vet:

@@ -17,6 +17,9 @@
 // It is run by scripts/bench-compliance.sh, never by make test:
 //
 //	go run ./scripts/benchcompliance -sqlite /tmp/c.db -postgres postgres://... [-updates 50000] [-computers 100000]
+//
+// With -seed-only it loads the catalog and times nothing: scripts/bench-console.sh
+// seeds a data directory's catalog.db with it and serves it with wsusd.
 package main
 
 import (
@@ -57,6 +60,9 @@ type config struct {
 	seed                    uint64
 	http                    bool
 	load                    bool
+	// seedOnly loads the catalog and stops: no view is timed, and the
+	// SQLite catalog is kept for a server to serve (scripts/bench-console.sh).
+	seedOnly bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -72,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated data")
 	fs.BoolVar(&c.http, "http", true, "also time the REST endpoints through a loopback listener")
 	fs.BoolVar(&c.load, "load", true, "load the data (false: time the views of a catalog loaded by an earlier run with the same sizes and seed)")
+	fs.BoolVar(&c.seedOnly, "seed-only", false, "only load the data, time nothing: seeds the -sqlite catalog (e.g. DATA/catalog.db) for wsusd serve")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -81,6 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if c.sqlitePath == "" && c.postgresURL == "" {
 		fmt.Fprintln(stderr, "benchcompliance: nothing to do: give -sqlite, -postgres or both")
+		return 2
+	}
+	if c.seedOnly && !c.load {
+		fmt.Fprintln(stderr, "benchcompliance: -seed-only loads the data: it cannot go with -load=false")
 		return 2
 	}
 	gen := newGenerator(c)
@@ -269,6 +280,9 @@ func bench(ctx context.Context, out io.Writer, engine string, c config, g *gener
 		if err := load(ctx, out, engine, s, c, g); err != nil {
 			return err
 		}
+	}
+	if c.seedOnly {
+		return nil
 	}
 	return timeViews(ctx, out, s, c, g)
 }
