@@ -92,7 +92,10 @@ func apiUpdateQuery(l listQuery) (url.Values, error) {
 
 // updatesData is the list page's data.
 type updatesData struct {
-	Q     listQuery
+	Q listQuery
+	// Sort is Q naming the API's default order (newest release first)
+	// when Q names none, for the sort headers.
+	Sort  listQuery
 	Pager pager
 	// Updates is nil when the API refused the query (the flash says why).
 	Updates []admin.Update
@@ -108,7 +111,17 @@ type updatesData struct {
 	Products        []admin.Category
 	Classifications []admin.Category
 	Groups          []admin.Group
+	// MoreFilters opens the less used filters: one of them is set.
+	MoreFilters bool
 }
+
+// updateDefaultSort is the order GET /api/v1/updates lists in when asked
+// for none, newest first.
+const updateDefaultSort = "released"
+
+// moreUpdateFilters are the filters the form folds away unless one is set.
+var moreUpdateFilters = []string{"classification", "product", "severity", "type", "released_after", "released_before",
+	"min_needed", "min_failed"}
 
 // updatesPage serves the list of updates. A query the API refuses (an
 // unknown product, a bad date) shows the filters again with the API's
@@ -122,6 +135,14 @@ func (c *Console) updatesPage(q *request) error {
 		Severities: []string{"Critical", "Important", "Moderate", "Low", "none"}, PageSizes: []int{25, 50, 100, 200}}
 	filter := newListQuery("", l.Values, updateFilterParams...)
 	d.Filter = filter.Values.Encode()
+	d.Sort = newListQuery(l.Path, l.Values, updateListParams...)
+	if d.Sort.Get("sort") == "" {
+		d.Sort.Values.Set("sort", updateDefaultSort)
+		d.Sort.Values.Set("order", "desc")
+	}
+	for _, k := range moreUpdateFilters {
+		d.MoreFilters = d.MoreFilters || l.Get(k) != ""
+	}
 	// The list and the filters' choices are read at once: each is a read
 	// of the catalog, and a person waits for the slowest, not the sum.
 	api, queryErr := apiUpdateQuery(l)

@@ -122,6 +122,19 @@ func TestUpdatesSortAndPaging(t *testing.T) {
 	if updateRow(doc, demoUpdate.String()).Length() != 1 {
 		t.Errorf("by title descending, page 1: want the demo update; page: %s", text(doc))
 	}
+	// Without a sort, the list is newest first, and the header says so.
+	_, doc = p.get("/console/updates")
+	if th := doc.Find(`table#updates th[aria-sort="descending"]`); !strings.Contains(th.Text(), "Released") ||
+		!strings.Contains(th.Find("a").AttrOr("href", ""), "order=asc") {
+		t.Errorf("default order: descending header %q %q, want Released toggling to asc", th.Text(), th.Find("a").AttrOr("href", ""))
+	}
+	if doc.Find("details.more-filters[open]").Length() != 0 {
+		t.Error("the less used filters are open while none is set")
+	}
+	_, doc = p.get("/console/updates?severity=Critical")
+	if doc.Find(`details.more-filters[open] input[name="severity"][value="Critical"][checked]`).Length() != 1 {
+		t.Error("severity=Critical: the more filters are not open with Critical checked")
+	}
 	// A sort the API orders most first by default is named so.
 	_, doc = p.get("/console/updates?sort=needed")
 	if th := doc.Find(`table#updates th[aria-sort="descending"]`).Text(); !strings.Contains(th, "Needed") {
