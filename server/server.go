@@ -433,7 +433,7 @@ func New(ctx context.Context, cfg Config, stores Stores, logger *slog.Logger) (*
 	}
 	copts.Modified = fileModified(stores.Catalog)
 	adminHandler := admin.NewWith(stores.Catalog, admin.Options{Token: token, Logger: logger, Sync: srv.sync, Rules: srv.rules.runner,
-		Server: serverFacts(cfg, time.Now())})
+		Server: serverFacts(cfg, time.Now()), Storage: newStorageUsage(ctx, stores.Blobs, cfg, logger)})
 	webConsole, err := console.New(console.Config{API: adminHandler, Sealer: sealer, Logger: logger})
 	if err != nil {
 		return nil, err

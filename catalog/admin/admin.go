@@ -134,6 +134,10 @@ type Options struct {
 	// Server is what GET /api/v1/server tells about this process beside
 	// its build (server.go).
 	Server ServerFacts
+	// Storage tells the content store's use (GET /api/v1/storage,
+	// insights.go); nil answers that request 503: this process does not
+	// measure it.
+	Storage StorageMeter
 }
 
 // New returns the admin API handler over store with the default limits.
@@ -191,6 +195,7 @@ func NewWith(store Store, opts Options) http.Handler {
 	h.route("/api/v1/products", map[string]http.HandlerFunc{http.MethodGet: h.listProducts})
 	h.route("/api/v1/classifications", map[string]http.HandlerFunc{http.MethodGet: h.listClassifications})
 	h.routeServer(store, opts.Server)
+	h.routeInsights(opts.Storage)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

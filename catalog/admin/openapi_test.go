@@ -95,6 +95,7 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/groups/{id}/computers", summary: "The computers of a target group", query: names(computerParams), resp: GroupComputerList{}, csv: true},
 	{method: "GET", path: "/api/v1/compliance/summary", summary: "The server's compliance summary, for dashboards", query: names(complianceParams), resp: ComplianceSummary{}},
 	{method: "GET", path: "/api/v1/compliance/groups", summary: "The compliance of each target group", query: names(complianceParams, formatParams), resp: GroupComplianceList{}, csv: true},
+	{method: "GET", path: InstallsPath, summary: "Installs over time: the install results (succeeded, failed) the computers reported per UTC day", query: []param{{"days", "integer", "1 to 366 days ending today, default 30"}}, resp: InstallHistory{}},
 
 	{method: "GET", path: "/api/v1/rules", summary: "List the automatic approval rules with their rings", resp: RuleList{}},
 	{method: "POST", path: "/api/v1/rules", summary: "Create an automatic approval rule", req: RuleRequest{}, resp: Rule{}, status: 201},
@@ -114,6 +115,7 @@ var operations = []operation{
 
 	{method: "GET", path: "/api/v1/whoami", summary: "Who the request's token is: its name and role", resp: Principal{}},
 	{method: "GET", path: "/api/v1/server", summary: "This replica's build, the installation's ID and the stores it runs on", resp: ServerInfo{}},
+	{method: "GET", path: StoragePath, summary: "The content store's use (objects, bytes) as last measured in the background; 503 when this process does not measure it", resp: StorageUsage{}},
 
 	{method: "GET", path: "/api/v1/sync", summary: "Synchronization status: settings, upstream, running and last run", resp: SyncStatus{}},
 	{method: "GET", path: "/api/v1/sync/settings", summary: "The synchronization settings", resp: SyncSettings{}, tagged: true},
