@@ -281,6 +281,11 @@ func bulkText(op string, res admin.BulkResult, group string) string {
 // bulkFlash joins the lines of a bulk action: an error when anything was
 // refused, so that it is seen.
 func bulkFlash(lines []string, failed int) flash {
+	for i := 1; i < len(lines); i++ {
+		if l := lines[i]; l != "" {
+			lines[i] = strings.ToLower(l[:1]) + l[1:]
+		}
+	}
 	text := strings.Join(lines, "; ") + "."
 	if failed > 0 {
 		return flashError(text)

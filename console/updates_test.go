@@ -382,7 +382,7 @@ func TestUpdatesBulk(t *testing.T) {
 	_, doc = p.updatesSubmit(t, doc, "form#bulk", url.Values{"operation": {"approve"}, "update": {demoUpdate.String()},
 		"group": {h.groups[ring1].String(), h.groups[ring2].String()}, "deadline": {"2027-01-05T09:30"}, "scope": {"selected"}})
 	ok, failed := flash(doc)
-	if want := "Approved 1 update for Ring 1; Approved 1 update for Ring 2 (deadline 2027-01-05 09:30 UTC)."; ok != want || failed != "" {
+	if want := "Approved 1 update for Ring 1; approved 1 update for Ring 2 (deadline 2027-01-05 09:30 UTC)."; ok != want || failed != "" {
 		t.Errorf("bulk approve: flash %q / %q, want %q", ok, failed, want)
 	}
 	if got := approvalsOf(h); len(got) != 2 || got[0].Deadline == nil || got[0].Deadline.Format(time.RFC3339) != "2027-01-05T09:30:00Z" {
@@ -483,5 +483,39 @@ func TestUpdatesViewer(t *testing.T) {
 	h.updatesAPIGet("/api/v1/updates/"+demoUpdate.String(), &u)
 	if u.Declined || len(u.Approvals) != 0 || len(approvalsOf(h)) != 0 {
 		t.Errorf("a viewer's POSTs changed the update: declined %v, approvals %+v", u.Declined, u.Approvals)
+	}
+}
+
+// TestUpdateApproveDeadlines checks how the approve form reads its
+// deadline: what a datetime-local input sends, with or without seconds, is
+// UTC; an RFC 3339 time keeps its offset; empty means none.
+func TestUpdateApproveDeadlines(t *testing.T) {
+	h := newHarness(t)
+	p := h.signIn(adminToken)
+	path := "/console/updates/" + demoUpdate.String()
+	for _, tc := range []struct {
+		deadline, want, flash string
+	}{
+		{"2026-12-24T18:00", "2026-12-24T18:00:00Z", "deadline 2026-12-24 18:00 UTC"},
+		{"2026-12-24T18:00:30", "2026-12-24T18:00:30Z", "deadline 2026-12-24 18:00 UTC"},
+		{"2026-12-24T20:00:00+02:00", "2026-12-24T18:00:00Z", "deadline 2026-12-24 18:00 UTC"},
+		{"", "", "no deadline"},
+	} {
+		_, doc := p.get(path)
+		_, doc = p.updatesSubmit(t, doc, "form#approve", url.Values{"group": {h.groups[ring2].String()}, "deadline": {tc.deadline}})
+		if ok, failed := flash(doc); !strings.HasSuffix(ok, ", "+tc.flash+".") {
+			t.Errorf("deadline %q: flash %q / %q, want it to end with %q", tc.deadline, ok, failed, tc.flash)
+		}
+		got := approvalsOf(h)
+		if len(got) != 1 {
+			t.Fatalf("deadline %q: approvals %+v", tc.deadline, got)
+		}
+		var d string
+		if got[0].Deadline != nil {
+			d = got[0].Deadline.Format(time.RFC3339)
+		}
+		if d != tc.want {
+			t.Errorf("deadline %q: the API keeps %q, want %q", tc.deadline, d, tc.want)
+		}
 	}
 }
