@@ -290,11 +290,14 @@ func (h *handler) listCategories(w http.ResponseWriter, r *http.Request, product
 	if !ok {
 		return
 	}
-	cats, ok := h.categories(w, r)
+	// The views' cached catalog index (views.go), not a pass over every
+	// summary: the console lists the choices on every updates page. It may
+	// lag a synchronization by up to indexMaxAge.
+	idx, ok := h.catalogIndex(w, r, false)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, categoryList(cats, settings, products))
+	writeJSON(w, http.StatusOK, categoryList(idx.cats, settings, products))
 }
 
 // syncSettings reads the settings, answering the store's failure itself.
