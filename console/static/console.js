@@ -14,6 +14,9 @@
       if (document.hidden) { setTimeout(tick, every); return; }
       fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (r) {
+          // A redirected answer is the sign-in page: the session ended.
+          // Reload, so the whole page goes there and says why.
+          if (r.redirected) { window.location.reload(); throw new Error("session ended"); }
           if (!r.ok) { throw new Error(r.status); }
           return r.text();
         })
