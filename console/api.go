@@ -49,55 +49,82 @@ func reasonOf(err error) string {
 	return err.Error()
 }
 
+// apiCall is one request of the API.
+type apiCall struct {
+	// Method and Path (a full /api/v1/ path) with Query.
+	Method, Path string
+	Query        url.Values
+	// Body is encoded as JSON when not nil; the answer is decoded into Out
+	// when not nil.
+	Body, Out any
+	// IfMatch is sent as If-Match when not "": the API's conditional
+	// writes (catalog/admin/etag.go), so that a form saves only what the
+	// person saw.
+	IfMatch string
+}
+
 // call makes one request of the API in process, as the holder of token
-// would: method on path (a full /api/v1/ path) with query, body encoded as
-// JSON when not nil, and the answer decoded into out when not nil. The
-// request carries r's context (its request ID, its deadline) and r's
-// address, so the API's limits on failed authentications count the
-// person, not the console. Any answer but 2xx is an *apiError.
-func (c *Console) call(r *http.Request, token, method, path string, query url.Values, body, out any) error {
-	var rd *bytes.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+// would, and returns the answer's ETag ("" when it has none). The request
+// carries r's context (its request ID, its deadline) and r's address, so
+// the API's limits on failed authentications count the person, not the
+// console. Any answer but 2xx is an *apiError.
+func (c *Console) call(r *http.Request, token string, a apiCall) (etag string, err error) {
+	rd := bytes.NewReader(nil)
+	if a.Body != nil {
+		b, err := json.Marshal(a.Body)
 		if err != nil {
-			return fmt.Errorf("console: encode %s %s: %w", method, path, err)
+			return "", fmt.Errorf("console: encode %s %s: %w", a.Method, a.Path, err)
 		}
 		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
 	}
-	u := path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
+	u := a.Path
+	if len(a.Query) > 0 {
+		u += "?" + a.Query.Encode()
 	}
-	req, err := http.NewRequestWithContext(r.Context(), method, u, rd)
+	req, err := http.NewRequestWithContext(r.Context(), a.Method, u, rd)
 	if err != nil {
-		return fmt.Errorf("console: %s %s: %w", method, path, err)
+		return "", fmt.Errorf("console: %s %s: %w", a.Method, a.Path, err)
 	}
 	req.RemoteAddr = r.RemoteAddr
 	req.Host = r.Host
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if a.Body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.IfMatch != "" {
+		req.Header.Set("If-Match", a.IfMatch)
 	}
 	rec := &answer{header: http.Header{}}
 	c.api.ServeHTTP(rec, req)
 	if rec.overflow {
-		return fmt.Errorf("console: %s %s: the answer is larger than %d bytes", method, path, maxAPIAnswer)
+		return "", fmt.Errorf("console: %s %s: the answer is larger than %d bytes", a.Method, a.Path, maxAPIAnswer)
 	}
 	if rec.status < 200 || rec.status > 299 {
 		var e admin.Error
 		_ = json.Unmarshal(rec.body.Bytes(), &e)
-		return &apiError{Status: rec.status, Code: e.Code, Reason: e.Reason}
+		return "", &apiError{Status: rec.status, Code: e.Code, Reason: e.Reason}
 	}
-	if out == nil || rec.status == http.StatusNoContent {
-		return nil
+	etag = rec.header.Get("ETag")
+	if a.Out == nil || rec.status == http.StatusNoContent {
+		return etag, nil
 	}
-	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-		return fmt.Errorf("console: decode %s %s: %w", method, path, err)
+	if err := json.Unmarshal(rec.body.Bytes(), a.Out); err != nil {
+		return "", fmt.Errorf("console: decode %s %s: %w", a.Method, a.Path, err)
 	}
-	return nil
+	return etag, nil
+}
+
+// changedMeanwhile is err, with a sentence before the API's reason when
+// the API refused a conditional write because the resource changed since
+// the form was read (412).
+func changedMeanwhile(err error, noun string) error {
+	var e *apiError
+	if errors.As(err, &e) && e.Status == http.StatusPreconditionFailed {
+		return &apiError{Status: e.Status, Code: e.Code,
+			Reason: "Someone changed this " + noun + " since you opened it, so nothing was saved; reload the page to see it as it is now. The server said: " + e.Reason}
+	}
+	return err
 }
 
 // answer is the in-process http.ResponseWriter of call.

@@ -156,7 +156,15 @@ type request struct {
 
 // api makes one API call with the person's token (Console.call).
 func (q *request) api(method, path string, query map[string][]string, body, out any) error {
-	return q.c.call(q.r, q.s.Token, method, path, query, body, out)
+	_, err := q.c.call(q.r, q.s.Token, apiCall{Method: method, Path: path, Query: query, Body: body, Out: out})
+	return err
+}
+
+// tagged makes one API call as api does (no query), sending ifMatch as
+// If-Match when not "", and returns the answer's ETag: a page reads a
+// resource's ETag into its form, and the form's write sends it back.
+func (q *request) tagged(method, path, ifMatch string, body, out any) (etag string, err error) {
+	return q.c.call(q.r, q.s.Token, apiCall{Method: method, Path: path, Body: body, Out: out, IfMatch: ifMatch})
 }
 
 // get reads path (with query) from the API into out.
@@ -216,33 +224,72 @@ func (c *Console) get(pattern string, fn getPage) {
 // The form must carry the session's CSRF token; its body is bounded.
 func (c *Console) post(pattern string, fn postAction) {
 	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s, ok := c.session(r)
+		q, ok := c.form(w, r)
 		if !ok {
-			c.redirect(w, r, "/console/signin", flashError("Your session has ended; sign in again. Nothing was changed."))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			c.renderError(w, r, s, http.StatusBadRequest, "The form could not be read: "+err.Error())
-			return
-		}
-		if !c.validCSRF(r, s) {
-			c.renderError(w, r, s, http.StatusForbidden, csrfRefusal)
-			return
-		}
-		back, done, err := fn(&request{c: c, w: w, r: r, s: s})
+		back, done, err := fn(q)
 		if back == "" {
 			back = safeNext(refererPath(r))
 		}
-		switch {
-		case err != nil && statusOf(err) == http.StatusUnauthorized:
-			c.endSession(w, r, err)
-		case err != nil:
-			c.redirect(w, r, back, flashError(reasonOf(err)))
-		default:
-			c.redirect(w, r, back, done)
+		if err != nil {
+			c.formFailed(w, r, back, err)
+			return
+		}
+		c.redirect(w, r, back, done)
+	})
+}
+
+// postPage registers a form handler for pattern whose answer is a page fn
+// renders rather than a redirect (a rules run's report, too long for a
+// flash). The checks are post's; on error the person goes back (to the
+// page the form was on, else to back) with the reason, as post does.
+func (c *Console) postPage(pattern, back string, fn getPage) {
+	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		q, ok := c.form(w, r)
+		if !ok {
+			return
+		}
+		if err := fn(q); err != nil {
+			to := refererPath(r)
+			if to == "" {
+				to = back
+			}
+			c.formFailed(w, r, safeNext(to), err)
 		}
 	})
+}
+
+// form checks a posted form before its handler runs: a session, a
+// bounded body that parses, the session's CSRF token. It answers itself
+// and returns false when one fails.
+func (c *Console) form(w http.ResponseWriter, r *http.Request) (*request, bool) {
+	s, ok := c.session(r)
+	if !ok {
+		c.redirect(w, r, "/console/signin", flashError("Your session has ended; sign in again. Nothing was changed."))
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		c.renderError(w, r, s, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return nil, false
+	}
+	if !c.validCSRF(r, s) {
+		c.renderError(w, r, s, http.StatusForbidden, csrfRefusal)
+		return nil, false
+	}
+	return &request{c: c, w: w, r: r, s: s}, true
+}
+
+// formFailed answers a form whose change failed with err: an API refusal
+// of the token ends the session; any other error goes back with its
+// reason.
+func (c *Console) formFailed(w http.ResponseWriter, r *http.Request, back string, err error) {
+	if statusOf(err) == http.StatusUnauthorized {
+		c.endSession(w, r, err)
+		return
+	}
+	c.redirect(w, r, back, flashError(reasonOf(err)))
 }
 
 // maxFormBytes bounds a form's body.

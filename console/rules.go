@@ -2,7 +2,6 @@ package console
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -463,18 +462,6 @@ func (c *Console) deleteRule(q *request) (string, flash, error) {
 	return "/console/rules", flashOK(fmt.Sprintf("Deleted approval rule %s with its %d rings.", r.Name, len(r.Rings))), nil
 }
 
-// changedMeanwhile is err, with a sentence before the API's reason when
-// the API refused a conditional write because the resource changed since
-// the form was read (412).
-func changedMeanwhile(err error, noun string) error {
-	var e *apiError
-	if errors.As(err, &e) && e.Status == http.StatusPreconditionFailed {
-		return &apiError{Status: e.Status, Code: e.Code,
-			Reason: "Someone changed this " + noun + " since you opened it, so nothing was saved; reload the page to see it as it is now. The server said: " + e.Reason}
-	}
-	return err
-}
-
 // ringData is the ring page's data: the form of a new ring of Rule (New)
 // or of an existing ring with its status.
 type ringData struct {
@@ -675,68 +662,4 @@ func splitList(s, sep string) []string {
 		}
 	}
 	return out
-}
-
-// tagged makes one API call as request.api does (no query), sending
-// ifMatch as the If-Match header when it is not "", and returns the
-// answer's ETag: the API's optimistic concurrency (catalog/admin/etag.go),
-// which Console.call does not expose. It reuses call over the API handler
-// wrapped by etagHandler.
-func (q *request) tagged(method, path, ifMatch string, body, out any) (etag string, err error) {
-	h := &etagHandler{next: q.c.api, ifMatch: ifMatch}
-	c := *q.c
-	c.api = h
-	err = c.call(q.r, q.s.Token, method, path, nil, body, out)
-	return h.etag, err
-}
-
-// etagHandler sets If-Match on the request it passes to next and keeps
-// the ETag of next's answer.
-type etagHandler struct {
-	next    http.Handler
-	ifMatch string
-	etag    string
-}
-
-func (h *etagHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.ifMatch != "" {
-		r.Header.Set("If-Match", h.ifMatch)
-	}
-	h.next.ServeHTTP(w, r)
-	h.etag = w.Header().Get("ETag")
-}
-
-// postPage registers a form handler for pattern whose answer is a page
-// rendered by fn rather than a redirect (a run's report, too long for a
-// flash). The checks are post's: a session, a bounded body, the CSRF
-// token. On error the person goes back (to the page the form was on, or
-// to back) with the reason, as post does.
-func (c *Console) postPage(pattern, back string, fn getPage) {
-	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s, ok := c.session(r)
-		if !ok {
-			c.redirect(w, r, "/console/signin", flashError("Your session has ended; sign in again. Nothing was changed."))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			c.renderError(w, r, s, http.StatusBadRequest, "The form could not be read: "+err.Error())
-			return
-		}
-		if !c.validCSRF(r, s) {
-			c.renderError(w, r, s, http.StatusForbidden, csrfRefusal)
-			return
-		}
-		err := fn(&request{c: c, w: w, r: r, s: s})
-		switch {
-		case err != nil && statusOf(err) == http.StatusUnauthorized:
-			c.endSession(w, r, err)
-		case err != nil:
-			to := refererPath(r)
-			if to == "" {
-				to = back
-			}
-			c.redirect(w, r, safeNext(to), flashError(reasonOf(err)))
-		}
-	})
 }

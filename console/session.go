@@ -112,7 +112,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var who admin.Principal
-	if err := c.call(r, token, http.MethodGet, admin.WhoAmIPath, nil, nil, &who); err != nil {
+	if _, err := c.call(r, token, apiCall{Method: http.MethodGet, Path: admin.WhoAmIPath, Out: &who}); err != nil {
 		var apiErr *apiError
 		if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
 			refuse(http.StatusUnauthorized, "The server refused this token: "+apiErr.Reason)
