@@ -25,6 +25,7 @@ import (
 
 	"wsus/catalog"
 	"wsus/catalog/admin"
+	"wsus/catalog/rules"
 	"wsus/catalog/sqlite"
 	"wsus/console"
 	"wsus/soap/cookie"
@@ -77,7 +78,13 @@ func newHarness(t *testing.T) *harness {
 	if _, err := importer.Import(ctx, store, blobs, []string{"../testdata/catalog/microsoft", "../testdata/catalog/local"}, importer.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	api := admin.NewWith(store, admin.Options{Token: adminToken})
+	// The API runs the rules, as wsusd's does (without a runner it answers
+	// a ring's status and a rules run 503).
+	runner, err := rules.New(rules.Config{Store: store, Holder: "console-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := admin.NewWith(store, admin.Options{Token: adminToken, Rules: runner})
 	sealer, err := cookie.NewSealer(bytes.Repeat([]byte{3}, cookie.KeySize))
 	if err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ func mustFail(t *testing.T, what string, doc *goquery.Document, want ...string) 
 // listed with the API's values, edits it, is refused a stale edit and a
 // bad value with the API's reasons, and deletes it.
 func TestRulesCreateEditDelete(t *testing.T) {
-	h := newRulesHarness(t)
+	h := newHarness(t)
 	p := h.signIn(adminToken)
 
 	_, doc := p.get("/console/rules/new")
@@ -218,7 +218,7 @@ func TestRulesCreateEditDelete(t *testing.T) {
 // gate and the API's reasons it waits, plans and runs the rules, sees the
 // ring the run paused and resumes it, edits a ring, and deletes one.
 func TestRulesRings(t *testing.T) {
-	h := newRulesHarness(t)
+	h := newHarness(t)
 	p := h.signIn(adminToken)
 	p.get("/console/rules/new")
 	_, doc := p.post("/console/rules", url.Values{"name": {"Everything"}, "enabled": {"1"}, "action": {"Install"}})
@@ -387,7 +387,7 @@ func approvedFor(approvals []catalog.Approval, update, group uuid.UUID) bool {
 // TestRulesAutoDecline edits the automatic decline settings through the
 // form, sees the API's reason for a bad value and for a stale form.
 func TestRulesAutoDecline(t *testing.T) {
-	h := newRulesHarness(t)
+	h := newHarness(t)
 	p := h.signIn(adminToken)
 	_, doc := p.get("/console/rules")
 	form := doc.Find("form#autodecline-form")
@@ -438,7 +438,7 @@ func TestRulesAutoDecline(t *testing.T) {
 // TestRulesViewer checks that a viewer reads the rules, rings and their
 // status but sees no form, and that the server refuses a forged change.
 func TestRulesViewer(t *testing.T) {
-	h := newRulesHarness(t)
+	h := newHarness(t)
 	var rule admin.Rule
 	h.apiCall(http.MethodPost, "/api/v1/rules", `{"name":"Pilot","groups":["`+ring1+`"]}`, http.StatusCreated, &rule)
 	var ring admin.Ring
