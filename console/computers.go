@@ -103,11 +103,7 @@ type computersData struct {
 // by the API's filters (q, needing, failing, not_reported_days), sorted
 // and paged by the API.
 func (c *Console) computersPage(q *request) error {
-	lq := newListQuery("/console/computers", q.r.URL.Query(), computerListParams...)
-	if s := lq.Get("sort"); slices.Contains(computerSortsDescending, s) && lq.Get("order") == "" {
-		// Say the API's own order, so the header shows it and toggles it.
-		lq.Values.Set("order", "desc")
-	}
+	lq := newListQuery("/console/computers", q.r.URL.Query(), computerListParams...).namingOrder(computerSortsDescending...)
 	var groups admin.GroupList
 	if err := q.get("/api/v1/groups", nil, &groups); err != nil {
 		return err

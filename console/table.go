@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 )
 
@@ -26,6 +27,17 @@ func newListQuery(path string, q url.Values, known ...string) listQuery {
 				l.Values.Add(k, v)
 			}
 		}
+	}
+	return l
+}
+
+// namingOrder sets order=desc when l sorts by one of descending, the sorts
+// the API lists most (newest) first when asked for no order, and names
+// none: the sorted column's header then says, and toggles, the API's own
+// order. It returns l.
+func (l listQuery) namingOrder(descending ...string) listQuery {
+	if s := l.Get("sort"); l.Get("order") == "" && slices.Contains(descending, s) {
+		l.Values.Set("order", "desc")
 	}
 	return l
 }

@@ -127,10 +127,7 @@ var moreUpdateFilters = []string{"classification", "product", "severity", "type"
 // unknown product, a bad date) shows the filters again with the API's
 // reason, answered 400.
 func (c *Console) updatesPage(q *request) error {
-	l := newListQuery("/console/updates", q.r.URL.Query(), updateListParams...)
-	if s := l.Get("sort"); l.Get("order") == "" && slices.Contains(updateSortsDesc, s) {
-		l.Values.Set("order", "desc")
-	}
+	l := newListQuery("/console/updates", q.r.URL.Query(), updateListParams...).namingOrder(updateSortsDesc...)
 	d := updatesData{Q: l, Approvals: approvalFilters, Types: []string{"Software", "Driver", "Category", "Detectoid"},
 		Severities: []string{"Critical", "Important", "Moderate", "Low", "none"}, PageSizes: []int{25, 50, 100, 200}}
 	filter := newListQuery("", l.Values, updateFilterParams...)
