@@ -328,6 +328,42 @@ func (b *tab) screenshot(root, name string, width int64) {
 	b.t.Logf("screenshot %s: %d×%d px, %d bytes", file, width, height, len(png))
 }
 
+// overflowsAt lays the page out width px wide (a phone) and returns how
+// many px wider than the screen the document is (0: nothing sticks out
+// but what scrolls inside its own box, as a .table-wrap) and, when it is,
+// the outermost elements that stick out.
+func (b *tab) overflowsAt(width int64) (int64, []string) {
+	b.t.Helper()
+	// Not EmulateMobile: a mobile viewport zooms out to fit what sticks
+	// out, and the overflow would no longer show.
+	b.do(chromedp.EmulateViewport(width, 800))
+	defer b.do(chromedp.EmulateViewport(1280, 900))
+	r := eval[overflow](b, `(() => {
+		const w = window.innerWidth;
+		const over = Math.max(0, document.documentElement.scrollWidth - w);
+		const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+			(e.classList.length ? "." + Array.from(e.classList).join(".") : "");
+		const out = [];
+		if (over > 0) {
+			for (const e of document.body.querySelectorAll("*")) {
+				if (e.getBoundingClientRect().right <= w + 0.5) continue;
+				const p = e.parentElement;
+				if (p && p !== document.body && p.getBoundingClientRect().right > w + 0.5) continue;
+				out.push(name(e) + " (right edge " + Math.round(e.getBoundingClientRect().right) + " px)");
+				if (out.length === 5) break;
+			}
+		}
+		return {over: over, elements: out};
+	})()`)
+	return r.Over, r.Elements
+}
+
+// overflow is what overflowsAt's script reports.
+type overflow struct {
+	Over     int64    `json:"over"`
+	Elements []string `json:"elements"`
+}
+
 // The screenshots' height caps: a long list is shown by its head.
 const (
 	maxShotHeight      = 1400

@@ -196,6 +196,15 @@ func TestConsoleBrowser(t *testing.T) {
 	mustContain(t, "audit log", admin.text("main"), "console-viewer")
 	admin.screenshot(root, "audit", 1280)
 
+	// Every page works at a phone's 360 px: nothing sticks out sideways.
+	for _, p := range []string{"/console/", "/console/updates", detail, "/console/computers", "/console/computers/" + consolePC,
+		"/console/rules", "/console/sync", "/console/tokens", "/console/audit"} {
+		admin.open(p)
+		if px, what := admin.overflowsAt(360); px > 0 {
+			t.Errorf("%s at 360 px wide: the page is %d px wider than the screen; sticking out: %s", p, px, strings.Join(what, ", "))
+		}
+	}
+
 	// 5. A viewer, in a browser context of their own: no form that changes
 	// anything, and a forged POST gets the API's refusal.
 	decline := admin.formAction(detail, "form#decline")
