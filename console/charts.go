@@ -22,8 +22,9 @@ func chartFuncs() template.FuncMap {
 // num64 is num of a 64-bit count (the storage's objects).
 func num64(n int64) string { return num(int(n)) }
 
-// chartWidth is the width of every chart's viewBox.
-const chartWidth = 640
+// chartWidth is the width of every chart's viewBox: narrow enough that
+// its text stays readable when a phone scales it to 300 pixels.
+const chartWidth = 480
 
 // chartSeries is one kind of count a chart stacks, with its legend label and
 // the CSS class that colours it (console.css, the overview's section).
@@ -79,8 +80,8 @@ type barChart struct {
 // Layout of the compliance chart: each group's name on a line of its own
 // above its bar, so that long names fit a phone's width.
 const (
-	barLabelHeight = 16
-	barHeight      = 18
+	barLabelHeight = 19
+	barHeight      = 20
 	barGap         = 12
 )
 
@@ -107,7 +108,7 @@ func groupBars(groups []admin.GroupComplianceRow) barChart {
 	for _, g := range groups {
 		counts := groupRow(g)
 		b := chartBar{Name: g.Name, Href: "/console/computers?group=" + g.ID.String(), Computers: g.Computers,
-			LabelY: y + barLabelHeight - 4, Y: y + barLabelHeight}
+			LabelY: y + barLabelHeight - 5, Y: y + barLabelHeight}
 		widths := apportion(counts, chartWidth)
 		x := 0.0
 		for i, n := range counts {
@@ -195,11 +196,11 @@ type chartTick struct {
 // columnChart is the installs chart: one stacked column per day.
 type columnChart struct {
 	Width, Height float64
-	// The plot's area: from Left to Width, from Top to Bottom (the zero
+	// The plot's area: from Left to Right, from Top to Bottom (the zero
 	// line); the axis labels are outside it: the values' right-aligned at
 	// TickX, the days' baseline at DayY.
-	Left, Top, Bottom float64
-	TickX, DayY       float64
+	Left, Right, Top, Bottom float64
+	TickX, DayY              float64
 	Columns           []dayColumn
 	Ticks             []chartTick
 	Legend            []chartSeries
@@ -209,10 +210,11 @@ type columnChart struct {
 
 // Layout of the installs chart.
 const (
-	colHeight = 200
+	colHeight = 220
 	colLeft   = 44 // the value labels
-	colTop    = 8
-	colBottom = colHeight - 24 // the day labels below
+	colRight  = 22 // half the last day's label
+	colTop    = 10
+	colBottom = colHeight - 26 // the day labels below
 )
 
 // installColumns lays out the installs chart of days (as GET
@@ -221,7 +223,7 @@ const (
 // maximum with four or five ticks; an axis from 0 to 1 when every day is
 // zero.
 func installColumns(days []admin.InstallDay) columnChart {
-	c := columnChart{Width: chartWidth, Height: colHeight, Left: colLeft, Top: colTop, Bottom: colBottom,
+	c := columnChart{Width: chartWidth, Height: colHeight, Left: colLeft, Right: chartWidth - colRight, Top: colTop, Bottom: colBottom,
 		TickX: colLeft - 6, DayY: colHeight - 6, Legend: installSeries}
 	most := 0
 	for _, d := range days {
@@ -239,9 +241,9 @@ func installColumns(days []admin.InstallDay) columnChart {
 	if len(days) == 0 {
 		return c
 	}
-	slot := float64(chartWidth-colLeft) / float64(len(days))
+	slot := float64(chartWidth-colLeft-colRight) / float64(len(days))
 	w := round1(math.Max(slot*0.7, 1))
-	every := max(1, (len(days)+5)/6) // at most about six day labels
+	every := max(1, (len(days)+4)/5) // at most about five day labels
 	for i, d := range days {
 		x := colLeft + float64(i)*slot
 		col := dayColumn{Day: d.Day, X: round1(x + (slot-w)/2), W: w, LabelX: round1(x + slot/2), Installed: d.Installed, Failed: d.Failed}

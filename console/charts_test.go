@@ -17,11 +17,12 @@ func TestApportion(t *testing.T) {
 		counts []int
 		want   []float64
 	}{
-		{[]int{1, 1, 1}, []float64{214, 213, 213}},
+		{[]int{1, 1, 1}, []float64{160, 160, 160}},
 		{[]int{0, 0, 0, 0}, []float64{0, 0, 0, 0}},
-		{[]int{5, 0, 0, 0}, []float64{640, 0, 0, 0}},
-		{[]int{1, 0, 2, 0}, []float64{213, 0, 427, 0}},
-		{[]int{99999, 1, 0, 0}, []float64{639, 1, 0, 0}},
+		{[]int{5, 0, 0, 0}, []float64{480, 0, 0, 0}},
+		{[]int{1, 0, 2, 0}, []float64{160, 0, 320, 0}},
+		{[]int{1, 1, 1, 1, 1, 1, 1}, []float64{69, 69, 69, 69, 68, 68, 68}},
+		{[]int{99999, 1, 0, 0}, []float64{479, 1, 0, 0}},
 		{[]int{}, []float64{}},
 	} {
 		got := apportion(c.counts, chartWidth)
@@ -51,9 +52,9 @@ func TestGroupBars(t *testing.T) {
 		w     float64
 	}
 	want := [][]seg{
-		{{"up_to_date", 1, 214}, {"needing", 1, 213}, {"failed", 1, 213}},
+		{{"up_to_date", 1, 160}, {"needing", 1, 160}, {"failed", 1, 160}},
 		nil,
-		{{"up_to_date", 2, 183}, {"no_status", 5, 457}},
+		{{"up_to_date", 2, 137}, {"no_status", 5, 343}},
 	}
 	for i, b := range c.Bars {
 		var got []seg
@@ -140,14 +141,14 @@ func TestInstallColumns(t *testing.T) {
 	}
 	labels := 0
 	for i, col := range c.Columns {
-		if col.X < c.Left || col.X+col.W > c.Width+0.1 || (i > 0 && col.X <= c.Columns[i-1].X) {
+		if col.X < c.Left || col.X+col.W > c.Right+0.1 || (i > 0 && col.X <= c.Columns[i-1].X) {
 			t.Errorf("column %d at %v width %v, outside the plot or out of order", i, col.X, col.W)
 		}
 		if col.Label != "" {
 			labels++
 		}
 	}
-	if c.Columns[29].Label != "Nov 30" || labels < 4 || labels > 7 {
+	if c.Columns[29].Label != "Nov 30" || labels < 4 || labels > 6 {
 		t.Errorf("%d labels, the last %q", labels, c.Columns[29].Label)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"wsus/catalog"
+	"wsus/catalog/admin"
 )
 
 // TestOverview reads the overview as the admin: the tiles show the seeded
@@ -139,5 +140,42 @@ func TestOverviewViewer(t *testing.T) {
 	}
 	if n := doc.Find("main button, main input:not([type=hidden]), main select, main textarea").Length(); n != 0 {
 		t.Errorf("the viewer's overview holds %d controls", n)
+	}
+}
+
+// TestOverviewStorage: the storage part as the API answers it: measured
+// (bytes, files, when), not measured yet while the first measurement
+// runs, and a failed measurement's reason beside the last good counts.
+func TestOverviewStorage(t *testing.T) {
+	base := newHarness(t)
+	for _, c := range []struct {
+		name  string
+		usage admin.StorageUsage
+		want  []string
+		alert string
+	}{
+		{"measured", admin.StorageUsage{Store: admin.ContentFilesystem, Objects: 12345, Bytes: 3 << 30, MeasuredAt: &measuredAt},
+			[]string{"3.0 GiB in 12,345 files in the content directory, measured 2026-11-12 09:57 UTC"}, ""},
+		{"first measurement running", admin.StorageUsage{Store: admin.ContentS3, Measuring: true},
+			[]string{"Not measured yet: the server is counting the files of the content store now"}, ""},
+		{"failed", admin.StorageUsage{Store: admin.ContentS3, Objects: 2, Bytes: 2048, MeasuredAt: &measuredAt, Error: "the content store could not be listed: access denied"},
+			[]string{"2.0 KiB in 2 files in the S3 bucket"}, "The last measurement failed: the content store could not be listed: access denied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := base.withStorage(t, fixedMeter{c.usage})
+			_, doc := h.signIn(adminToken).get("/console/")
+			got := strings.Join(strings.Fields(doc.Find("#storage").Text()), " ")
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("storage: %q, want %q", got, w)
+				}
+			}
+			if alert := strings.TrimSpace(doc.Find("#storage [role=alert]").Text()); alert != c.alert {
+				t.Errorf("storage alert %q, want %q", alert, c.alert)
+			}
+			if doc.Find("svg#chart-compliance").Length() != 1 {
+				t.Errorf("the rest of the page is missing")
+			}
+		})
 	}
 }
