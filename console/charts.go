@@ -201,9 +201,9 @@ type columnChart struct {
 	// TickX, the days' baseline at DayY.
 	Left, Right, Top, Bottom float64
 	TickX, DayY              float64
-	Columns           []dayColumn
-	Ticks             []chartTick
-	Legend            []chartSeries
+	Columns                  []dayColumn
+	Ticks                    []chartTick
+	Legend                   []chartSeries
 	// Max is the axis' top value; Installed and Failed sum the days.
 	Max, Installed, Failed int
 }
