@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The console browser tests' flags:
@@ -281,6 +282,51 @@ func (b *tab) signIn(token string) int64 {
 	b.open("/console/signin")
 	b.typeIn("input#token", token)
 	return b.click(`form.signin button[type="submit"]`)
+}
+
+// signInByKeyboard signs in with token by keyboard alone: the sign-in
+// page focuses the token field, the person types the token and presses
+// Enter. It returns the status of the page it lands on.
+func (b *tab) signInByKeyboard(token string) int64 {
+	b.t.Helper()
+	b.open("/console/signin")
+	if f := eval[string](b, `document.activeElement ? document.activeElement.id : ""`); f != "token" {
+		b.t.Fatalf("the sign-in page focuses %q, not the token field", f)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.KeyEvent(token+kb.Enter))
+	if err != nil {
+		b.t.Fatalf("sign in by keyboard: %v", err)
+	}
+	return resp.Status
+}
+
+// tabTo presses Tab until the focused element matches sel, at most limit
+// times, and fails the test if it never does: sel is reachable by
+// keyboard.
+func (b *tab) tabTo(sel string, limit int) {
+	b.t.Helper()
+	for range limit {
+		b.do(chromedp.KeyEvent(kb.Tab))
+		if eval[bool](b, `!!document.activeElement && document.activeElement.matches(`+js(sel)+`)`) {
+			return
+		}
+	}
+	b.t.Fatalf("at %s: %d presses of Tab never reach %s", b.path(), limit, sel)
+}
+
+// pressEnter presses Enter on the focused element (a submit button) and
+// waits for the page it loads; it returns that page's HTTP status.
+func (b *tab) pressEnter() int64 {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.KeyEvent(kb.Enter))
+	if err != nil {
+		b.t.Fatalf("at %s: Enter: %v", b.path(), err)
+	}
+	return resp.Status
 }
 
 // formsThatChange lists the forms of the page that change something: every

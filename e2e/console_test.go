@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // The console's browser tests (issue 13): the real wsusd, wsusctl and
@@ -90,13 +92,16 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Errorf("after a bad token the page shows a signed-in header (%d elements)", n)
 	}
 
-	// 2. Sign in as admin: the overview, then the update found by its KB
-	// number, approved for Pilot with a deadline.
-	admin.signIn(adminToken)
+	// 2. Sign in as admin (by keyboard): the overview, then the update
+	// found by its KB number, approved for Pilot with a deadline.
+	if status := admin.signInByKeyboard(adminToken); status != http.StatusOK {
+		t.Errorf("sign-in: HTTP %d", status)
+	}
 	if p := admin.path(); p != "/console/" {
 		t.Errorf("signed in at %s, want /console/", p)
 	}
 	mustContain(t, "sign-in flash", admin.flash("ok"), "Signed in")
+	admin.tabTo("a.skip", 1) // the first Tab offers to skip the navigation
 	mustContain(t, "header", admin.text("form.signout"), "admin")
 	before := overviewMetrics(admin)
 	if before["needing_updates"] != "0" {
@@ -123,7 +128,12 @@ func TestConsoleBrowser(t *testing.T) {
 	admin.check(box)
 	deadline := time.Now().UTC().Add(7 * 24 * time.Hour).Truncate(time.Hour)
 	admin.setValue("#deadline", deadline.Format("2006-01-02T15:04"))
-	admin.click("#approve-submit")
+	// From the deadline to the approve button by keyboard, and Enter.
+	admin.do(chromedp.Focus(chromedp.CSS("#deadline")))
+	admin.tabTo("#approve-submit", 10) // the date field's parts take a Tab each
+	if status := admin.pressEnter(); status != http.StatusOK {
+		t.Errorf("approve: HTTP %d", status)
+	}
 	mustContain(t, "approve flash", admin.flash("ok"), pilot)
 	if e := admin.flash("error"); e != "" {
 		t.Fatalf("approve: %s", e)
