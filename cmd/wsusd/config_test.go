@@ -379,7 +379,7 @@ func TestCheckCommand(t *testing.T) {
 		{name: "embedded, not created yet", env: map[string]string{"WSUS_DATA": filepath.Join(fresh, "data")}, code: 0, lines: []string{
 			`^ok   configuration: valid, 1 settings given$`,
 			`^ok   data dir: \S+/data does not exist yet \(serve creates it; \S+ is writable\)$`,
-			`^ok   catalog store: embedded \S+/catalog.db, not created yet \(serve creates it at schema 0105\)$`,
+			`^ok   catalog store: embedded \S+/catalog.db, not created yet \(serve creates it at schema 0106\)$`,
 			`^ok   content store: filesystem \S+/content, not created yet \(serve creates it\)$`,
 			`^ok   tls: no HTTPS listener configured$`,
 			`^ok   cookie key: \S+/cookie.key not created yet`,
@@ -388,11 +388,11 @@ func TestCheckCommand(t *testing.T) {
 			`^ok   upstream CA file: none \(the system roots\)$`,
 		}},
 		{name: "postgresql, empty", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": pg}, code: 0, lines: []string{
-			`^ok   catalog store: postgresql, empty \(serve creates schema 0105\)$`,
+			`^ok   catalog store: postgresql, empty \(serve creates schema 0106\)$`,
 		}},
 		{name: "import migrates it", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": pg}, args: []string{"import", "../../testdata/catalog/microsoft"}, code: 0},
 		{name: "postgresql, current", env: map[string]string{"WSUS_DATA": fresh, "WSUS_DATABASE_URL": pg}, code: 0, lines: []string{
-			`^ok   catalog store: postgresql, schema 0105 \(current\)$`,
+			`^ok   catalog store: postgresql, schema 0106 \(current\)$`,
 			`^ok   data dir: \S+ writable$`,
 			`^ok   upstream: none saved \(wsusctl sync settings --upstream URL\)$`,
 		}},
@@ -419,7 +419,7 @@ func TestCheckCommand(t *testing.T) {
 		{name: "import creates the bucket", env: merge(awsEnv, map[string]string{"WSUS_DATA": s3Data}), args: append(append([]string{"import", "--s3-bucket", "wsusd-check"}, s3Args...), "../../testdata/catalog/local"), code: 0},
 		{name: "bucket reachable", env: merge(awsEnv, map[string]string{"WSUS_DATA": s3Data}), args: append([]string{"check", "--s3-bucket", "wsusd-check"}, s3Args...), code: 0, lines: []string{
 			`^ok   content store: s3 s3://wsusd-check/content at http://\S+ reachable$`,
-			`^ok   catalog store: embedded \S+/catalog.db, schema 0105 \(current\)$`,
+			`^ok   catalog store: embedded \S+/catalog.db, schema 0106 \(current\)$`,
 			`^ok   configuration: valid, 6 settings given$`,
 		}},
 		{name: "S3 unreachable", env: merge(awsEnv, map[string]string{"WSUS_DATA": s3Data}), args: []string{"check", "--s3-bucket", "wsusd-check", "--s3-endpoint", "http://127.0.0.1:1", "--s3-path-style"}, code: 1, lines: []string{
