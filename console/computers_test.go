@@ -17,25 +17,6 @@ import (
 	"wsus/catalog/admin"
 )
 
-// computersAPIGet reads path from the admin API with the admin token into
-// out, failing the test on any answer but 200.
-func computersAPIGet(h *harness, path string, out any) {
-	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		h.t.Fatalf("GET %s: %d", path, resp.StatusCode)
-	}
-	if err := decodeJSON(resp.Body, out); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
 // computersRows are the client IDs of the rows of table#computers, in
 // order.
 func computersRows(doc *goquery.Document) []string {
@@ -59,7 +40,7 @@ func computersTreeLink(doc *goquery.Document, name string) *goquery.Selection {
 func computersGroups(h *harness, id string) []string {
 	h.t.Helper()
 	var c admin.ComputerDetail
-	computersAPIGet(h, "/api/v1/computers/"+id, &c)
+	h.api(http.MethodGet, "/api/v1/computers/"+id, "", http.StatusOK, &c)
 	var names []string
 	for _, g := range c.Groups {
 		names = append(names, g.Name)
@@ -442,7 +423,7 @@ func TestComputersGroupAdmin(t *testing.T) {
 		t.Error("an empty list shows the bulk move")
 	}
 	var g admin.Group
-	computersAPIGet(h, "/api/v1/groups/Pilot", &g)
+	h.api(http.MethodGet, "/api/v1/groups/Pilot", "", http.StatusOK, &g)
 	if g.ParentID == nil || *g.ParentID != h.groups[ring1] {
 		t.Errorf("API: Pilot's parent %v, want Ring 1", g.ParentID)
 	}
@@ -460,7 +441,7 @@ func TestComputersGroupAdmin(t *testing.T) {
 	if computersTreeLink(doc, "Pilot ring").Length() != 1 {
 		t.Error("the tree does not show the new name")
 	}
-	computersAPIGet(h, "/api/v1/groups/"+g.ID.String(), &g)
+	h.api(http.MethodGet, "/api/v1/groups/"+g.ID.String(), "", http.StatusOK, &g)
 	if g.Name != "Pilot ring" {
 		t.Errorf("API: name %q", g.Name)
 	}
@@ -547,7 +528,7 @@ func TestComputersReadOnlyRoles(t *testing.T) {
 				t.Errorf("API: after a forged move pcOK's groups %q, want Ring 1", got)
 			}
 			var groups admin.GroupList
-			computersAPIGet(h, "/api/v1/groups", &groups)
+			h.api(http.MethodGet, "/api/v1/groups", "", http.StatusOK, &groups)
 			if len(groups.Groups) != 4 {
 				t.Errorf("API: %d groups after forged changes, want 4", len(groups.Groups))
 			}

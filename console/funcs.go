@@ -27,18 +27,24 @@ func funcs() template.FuncMap {
 	return m
 }
 
+// timeOf is t (a time.Time or *time.Time) as a time.Time; the zero time
+// for nil or any other value.
+func timeOf(t any) time.Time {
+	switch t := t.(type) {
+	case time.Time:
+		return t
+	case *time.Time:
+		if t != nil {
+			return *t
+		}
+	}
+	return time.Time{}
+}
+
 // when formats a time (time.Time or *time.Time) as the console shows
 // times: UTC to the minute; "never" for the zero time or nil.
 func when(t any) string {
-	var v time.Time
-	switch t := t.(type) {
-	case time.Time:
-		v = t
-	case *time.Time:
-		if t != nil {
-			v = *t
-		}
-	}
+	v := timeOf(t)
 	if v.IsZero() {
 		return "never"
 	}
@@ -48,15 +54,7 @@ func when(t any) string {
 // ago says how long before now t was, roughly ("3 h ago"); "never" for the
 // zero time or nil.
 func ago(t any) string {
-	var v time.Time
-	switch t := t.(type) {
-	case time.Time:
-		v = t
-	case *time.Time:
-		if t != nil {
-			v = *t
-		}
-	}
+	v := timeOf(t)
 	if v.IsZero() {
 		return "never"
 	}

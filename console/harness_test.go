@@ -84,23 +84,33 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := admin.NewWith(store, admin.Options{Token: adminToken, Rules: runner})
+	h := &harness{t: t, store: store, groups: map[string]uuid.UUID{}}
+	h.srv = h.serve(admin.Options{Rules: runner})
+	h.seed(ctx)
+	return h
+}
+
+// serve starts the admin API with opts (its Token the harness's
+// adminToken) and the console over h's store, on a listener of their own.
+func (h *harness) serve(opts admin.Options) *httptest.Server {
+	h.t.Helper()
+	opts.Token = adminToken
+	api := admin.NewWith(h.store, opts)
 	sealer, err := cookie.NewSealer(bytes.Repeat([]byte{3}, cookie.KeySize))
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	con, err := console.New(console.Config{API: api, Sealer: sealer})
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(admin.Prefix, api)
 	mux.Handle(console.Prefix, con)
 	mux.Handle("/console", con)
-	h := &harness{t: t, store: store, srv: httptest.NewServer(mux), groups: map[string]uuid.UUID{}}
-	t.Cleanup(h.srv.Close)
-	h.seed(ctx)
-	return h
+	srv := httptest.NewServer(mux)
+	h.t.Cleanup(srv.Close)
+	return srv
 }
 
 // seed stores two target groups and three computers in Ring 1 with the
@@ -142,23 +152,33 @@ func (h *harness) seed(ctx context.Context) {
 func (h *harness) token(role catalog.Role) string {
 	h.t.Helper()
 	var out admin.NewToken
-	body := `{"name":"` + string(role) + "-" + uuid.NewString()[:8] + `","role":"` + string(role) + `"}`
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/v1/tokens", strings.NewReader(body))
+	h.api(http.MethodPost, "/api/v1/tokens", `{"name":"`+string(role)+"-"+uuid.NewString()[:8]+`","role":"`+string(role)+`"}`, http.StatusCreated, &out)
+	return out.Secret
+}
+
+// apiCall makes one admin API call with the admin token and decodes the
+// answer into out, failing the test on any status but want.
+func (h *harness) api(method, path, body string, want int, out any) {
+	h.t.Helper()
+	req, _ := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		b, _ := io.ReadAll(resp.Body)
-		h.t.Fatalf("create %s token: %d %s", role, resp.StatusCode, b)
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		h.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
 	}
-	if err := decodeJSON(resp.Body, &out); err != nil {
-		h.t.Fatal(err)
+	if out != nil {
+		if err := decodeJSON(bytes.NewReader(b), out); err != nil {
+			h.t.Fatalf("%s %s: %v", method, path, err)
+		}
 	}
-	return out.Secret
 }
 
 // person is someone using the console through a browser-like client.

@@ -2,8 +2,6 @@ package console_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,31 +14,6 @@ import (
 	"wsus/catalog/admin"
 	"wsus/catalog/rules"
 )
-
-// apiCall makes one admin API call with the admin token and decodes the
-// answer into out, failing the test on any status but want.
-func (h *harness) apiCall(method, path, body string, want int, out any) {
-	h.t.Helper()
-	req, _ := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		h.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			h.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
 
 // ruleByName reads the stored rule named name; ok false when there is none.
 func (h *harness) ruleByName(name string) (catalog.ApprovalRule, bool) {
@@ -131,7 +104,7 @@ func TestRulesCreateEditDelete(t *testing.T) {
 	}
 
 	var wire admin.Rule
-	h.apiCall(http.MethodGet, "/api/v1/rules/"+stored.ID.String(), "", http.StatusOK, &wire)
+	h.api(http.MethodGet, "/api/v1/rules/"+stored.ID.String(), "", http.StatusOK, &wire)
 	_, doc = p.get("/console/rules")
 	art := doc.Find(`section#rules article.rule[data-rule-id="` + stored.ID.String() + `"]`)
 	if art.Length() != 1 {
@@ -260,8 +233,8 @@ func TestRulesRings(t *testing.T) {
 	// The rules page shows each ring, in order, with its gate and the
 	// API's status: what it would approve now, and why it waits.
 	var pilotStatus, broadStatus admin.RingStatus
-	h.apiCall(http.MethodGet, "/api/v1/rings/"+pilot.ID.String()+"/status", "", http.StatusOK, &pilotStatus)
-	h.apiCall(http.MethodGet, "/api/v1/rings/"+broad.ID.String()+"/status", "", http.StatusOK, &broadStatus)
+	h.api(http.MethodGet, "/api/v1/rings/"+pilot.ID.String()+"/status", "", http.StatusOK, &pilotStatus)
+	h.api(http.MethodGet, "/api/v1/rings/"+broad.ID.String()+"/status", "", http.StatusOK, &broadStatus)
 	if len(pilotStatus.Approves) == 0 || len(broadStatus.Waiting) == 0 {
 		t.Fatalf("the seed does not exercise the status: pilot %+v, broad %+v", pilotStatus, broadStatus)
 	}
@@ -290,7 +263,7 @@ func TestRulesRings(t *testing.T) {
 
 	// A dry run shows the API's plan and changes nothing.
 	var plan rules.Report
-	h.apiCall(http.MethodPost, "/api/v1/rules/run", `{"dry_run":true}`, http.StatusOK, &plan)
+	h.api(http.MethodPost, "/api/v1/rules/run", `{"dry_run":true}`, http.StatusOK, &plan)
 	status, doc := p.post("/console/rules/run", url.Values{"dry_run": {"1"}})
 	report := doc.Find("section#run-report")
 	if status != http.StatusOK || report.Length() != 1 || !strings.Contains(report.Find("h2").Text(), "dry run") {
@@ -440,9 +413,9 @@ func TestRulesAutoDecline(t *testing.T) {
 func TestRulesViewer(t *testing.T) {
 	h := newHarness(t)
 	var rule admin.Rule
-	h.apiCall(http.MethodPost, "/api/v1/rules", `{"name":"Pilot","groups":["`+ring1+`"]}`, http.StatusCreated, &rule)
+	h.api(http.MethodPost, "/api/v1/rules", `{"name":"Pilot","groups":["`+ring1+`"]}`, http.StatusCreated, &rule)
 	var ring admin.Ring
-	h.apiCall(http.MethodPost, "/api/v1/rings", `{"name":"Wave","rule":"Pilot","position":1,"group":"`+ring2+`","delay_days":30}`, http.StatusCreated, &ring)
+	h.api(http.MethodPost, "/api/v1/rings", `{"name":"Wave","rule":"Pilot","position":1,"group":"`+ring2+`","delay_days":30}`, http.StatusCreated, &ring)
 
 	p := h.signIn(h.token(catalog.RoleViewer))
 	for _, path := range []string{"/console/rules", "/console/rules/" + rule.ID.String(), "/console/rules/new",

@@ -145,29 +145,9 @@ func TestSafeNext(t *testing.T) {
 func TestRevokedTokenEndsSession(t *testing.T) {
 	h := newHarness(t)
 	var created admin.NewToken
-	body := strings.NewReader(`{"name":"soon-revoked","role":"viewer"}`)
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/v1/tokens", body)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := decodeJSON(resp.Body, &created); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	h.api(http.MethodPost, "/api/v1/tokens", `{"name":"soon-revoked","role":"viewer"}`, http.StatusCreated, &created)
 	p := h.signIn(created.Secret)
-
-	req, _ = http.NewRequest(http.MethodDelete, h.srv.URL+"/api/v1/tokens/"+created.ID.String(), nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("revoke: %d", resp.StatusCode)
-	}
+	h.api(http.MethodDelete, "/api/v1/tokens/"+created.ID.String(), "", http.StatusOK, nil)
 
 	status, doc := p.get("/console/")
 	_, failed := flash(doc)

@@ -1,8 +1,6 @@
 package console_test
 
 import (
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,25 +11,6 @@ import (
 // This file holds the updates tests' helpers: reading the API as the
 // admin (to check what a form changed), and submitting a form of a page
 // as a browser does.
-
-// updatesAPIGet reads path from the API with the admin token into out.
-func (h *harness) updatesAPIGet(path string, out any) {
-	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		h.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-	}
-	if err := decodeJSON(resp.Body, out); err != nil {
-		h.t.Fatal(err)
-	}
-}
 
 // updatesSubmit posts the form of doc that sel finds to its action, with its
 // hidden fields (the CSRF token among them) and values, as a browser

@@ -256,7 +256,7 @@ func TestUpdateDetail(t *testing.T) {
 // approvalsOf reads the approvals of the demo update from the API.
 func approvalsOf(h *harness) []admin.Approval {
 	var list admin.ApprovalList
-	h.updatesAPIGet("/api/v1/approvals", &list)
+	h.api(http.MethodGet, "/api/v1/approvals", "", http.StatusOK, &list)
 	var out []admin.Approval
 	for _, a := range list.Approvals {
 		if a.UpdateID == demoUpdate {
@@ -362,7 +362,7 @@ func TestUpdateDecline(t *testing.T) {
 		t.Errorf("undecline: flash %q", ok)
 	}
 	var u admin.UpdateDetail
-	h.updatesAPIGet("/api/v1/updates/"+demoUpdate.String(), &u)
+	h.api(http.MethodGet, "/api/v1/updates/"+demoUpdate.String(), "", http.StatusOK, &u)
 	if u.Declined {
 		t.Error("the API still says declined after undecline")
 	}
@@ -399,9 +399,9 @@ func TestUpdatesBulk(t *testing.T) {
 		t.Errorf("bulk decline by filter: flash %q", ok)
 	}
 	var u admin.UpdateDetail
-	h.updatesAPIGet("/api/v1/updates/"+demoUpdate.String(), &u)
+	h.api(http.MethodGet, "/api/v1/updates/"+demoUpdate.String(), "", http.StatusOK, &u)
 	var bundle admin.UpdateDetail
-	h.updatesAPIGet("/api/v1/updates/"+defenderBundle, &bundle)
+	h.api(http.MethodGet, "/api/v1/updates/"+defenderBundle, "", http.StatusOK, &bundle)
 	if !u.Declined || bundle.Declined {
 		t.Errorf("after bulk decline of q=demo: demo declined %v, bundle declined %v", u.Declined, bundle.Declined)
 	}
@@ -411,7 +411,7 @@ func TestUpdatesBulk(t *testing.T) {
 	if ok, _ := flash(doc); ok != "Undeclined 2 updates." {
 		t.Errorf("bulk undecline: flash %q", ok)
 	}
-	h.updatesAPIGet("/api/v1/updates/"+demoUpdate.String(), &u)
+	h.api(http.MethodGet, "/api/v1/updates/"+demoUpdate.String(), "", http.StatusOK, &u)
 	if u.Declined {
 		t.Error("still declined after bulk undecline")
 	}
@@ -480,7 +480,7 @@ func TestUpdatesViewer(t *testing.T) {
 		}
 	}
 	var u admin.UpdateDetail
-	h.updatesAPIGet("/api/v1/updates/"+demoUpdate.String(), &u)
+	h.api(http.MethodGet, "/api/v1/updates/"+demoUpdate.String(), "", http.StatusOK, &u)
 	if u.Declined || len(u.Approvals) != 0 || len(approvalsOf(h)) != 0 {
 		t.Errorf("a viewer's POSTs changed the update: declined %v, approvals %+v", u.Declined, u.Approvals)
 	}
