@@ -67,11 +67,13 @@ func (h *handler) getSync(w http.ResponseWriter, r *http.Request) {
 		h.storeFailed(w, r, "SyncRuns", err)
 		return
 	}
-	cats, ok := h.categories(w, r)
+	// The status is polled (the console's live progress, every 2 s): the
+	// cached index names the categories, even if up to indexMaxAge old.
+	idx, ok := h.catalogIndex(w, r, false)
 	if !ok {
 		return
 	}
-	out := SyncStatus{Settings: wireSyncSettings(settings, cats), Upstream: wireUpstream(state)}
+	out := SyncStatus{Settings: wireSyncSettings(settings, idx.cats), Upstream: wireUpstream(state)}
 	var lastStarted time.Time
 	if len(runs) > 0 {
 		lastStarted = runs[0].Started // newest first
@@ -310,15 +312,16 @@ func (h *handler) syncSettings(w http.ResponseWriter, r *http.Request) (catalog.
 	return s, true
 }
 
-// categories reads the stored categories a subscription names, answering
-// the store's failure itself.
+// categories returns the stored categories a subscription names, as of
+// now: from the views' catalog index (views.go), rebuilt first when the
+// catalog changed since it was built. It answers the store's failure
+// itself.
 func (h *handler) categories(w http.ResponseWriter, r *http.Request) (catalog.Categories, bool) {
-	sums, err := h.store.Summaries(r.Context())
-	if err != nil {
-		h.storeFailed(w, r, "Summaries", err)
+	idx, ok := h.catalogIndex(w, r, true)
+	if !ok {
 		return catalog.Categories{}, false
 	}
-	return catalog.IndexCategories(sums), true
+	return idx.cats, true
 }
 
 // categoryRefs names ids, ordered by title (an ID no longer stored has an
