@@ -84,8 +84,16 @@ const (
 	flashPurpose = "console-flash-v1"
 )
 
+// maxFlashText bounds a flash's text, so that its sealed cookie stays
+// under the 4 KiB browsers keep (a longer one would be dropped, and the
+// person would see no feedback at all).
+const maxFlashText = 2000
+
 // redirect answers 303 to a console path with f shown on the next page.
 func (c *Console) redirect(w http.ResponseWriter, r *http.Request, to string, f flash) {
+	if len(f.Text) > maxFlashText {
+		f.Text = strings.ToValidUTF8(f.Text[:maxFlashText], "") + "…"
+	}
 	if sealed, err := c.sealer.Seal(flashPurpose, f); err == nil {
 		setCookie(w, r, flashCookie, base64.RawURLEncoding.EncodeToString(sealed), 60)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,8 @@ func updateBack(id string) string { return "/console/updates/" + url.PathEscape(
 func (c *Console) approveUpdate(q *request) (string, flash, error) {
 	id := q.r.PathValue("id")
 	back := updateBack(id)
-	groups := q.r.PostForm["group"]
+	// Each group once, whatever the form repeats.
+	groups := slices.Compact(slices.Sorted(slices.Values(q.r.PostForm["group"])))
 	if len(groups) == 0 {
 		return back, flash{}, errNoApprovalGroup
 	}
