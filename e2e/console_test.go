@@ -192,7 +192,18 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Errorf("computer detail: an admin sees no form#groups")
 	}
 	admin.screenshot(root, "computer", 1280)
+	// A rule with two rings, so the rules page shows a ring's gate and why
+	// it waits.
+	runTool(t, bin, "wsusctl", ctl, "create-group", "Broad")
+	runTool(t, bin, "wsusctl", ctl, "rules", "create", "Monthly", "--deadline-days", "14")
+	runTool(t, bin, "wsusctl", ctl, "rings", "create", "Pilot", "--rule", "Monthly", "--group", pilot, "--position", "1")
+	runTool(t, bin, "wsusctl", ctl, "rings", "create", "Broad", "--rule", "Monthly", "--group", "Broad", "--position", "2",
+		"--delay-days", "7", "--after-previous", "--min-installed-percent", "90", "--min-installs", "5", "--max-failed-percent", "5")
 	admin.open("/console/rules")
+	mustContain(t, "rules page", admin.text("main"), "Monthly", "Broad")
+	if n := admin.count("li.ring .ring-status"); n != 2 {
+		t.Errorf("rules page: %d ring statuses, want 2", n)
+	}
 	admin.screenshot(root, "rules", 1280)
 	admin.open("/console/sync")
 	if admin.count("form#sync-now") == 0 {
