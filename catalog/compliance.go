@@ -195,7 +195,45 @@ type StatusQuery struct {
 	// ComplianceNoStatus is answered only with UpdateID set: the computers
 	// without a state for it.
 	Compliances []Compliance
-	Page        Page
+	// Sort and Desc order the list; empty Sort means StatusByName.
+	Sort StatusSort
+	Desc bool
+	Page Page
+}
+
+// StatusSort names the order of a state list. Every order ends with the
+// default one (DNS name, client ID, title, UpdateID, ascending) to break
+// ties; Desc reverses the named key only.
+type StatusSort string
+
+// The orders of a state list.
+const (
+	// StatusByName orders by DNS name then client ID (the default).
+	StatusByName StatusSort = "name"
+	// StatusByTitle orders by the update's title then UpdateID.
+	StatusByTitle StatusSort = "title"
+	// StatusByKB orders by KB article ID ("" first).
+	StatusByKB StatusSort = "kb"
+	// StatusByState orders by what needs attention first: failed, needed
+	// (not installed, downloaded), installed pending reboot, installed,
+	// not applicable, then no status (StateUnknown).
+	StatusByState StatusSort = "state"
+	// StatusByChanged orders by the state's last change, a row without
+	// one (no status) as the oldest.
+	StatusByChanged StatusSort = "changed"
+	// StatusByLastStatus orders by the computer's last status report, a
+	// computer that never sent one as the oldest.
+	StatusByLastStatus StatusSort = "last_status"
+)
+
+// Valid reports whether s names an order of a state list (or is empty,
+// the default: by name).
+func (s StatusSort) Valid() bool {
+	switch s {
+	case "", StatusByName, StatusByTitle, StatusByKB, StatusByState, StatusByChanged, StatusByLastStatus:
+		return true
+	}
+	return false
 }
 
 // StatusRow is one computer's state for one update, with what a report
@@ -304,9 +342,9 @@ type ComplianceStore interface {
 	// UpdateView returns one update (ErrNotFound if the catalog has no
 	// revision of it; a bundle member is found too).
 	UpdateView(ctx context.Context, updateID uuid.UUID) (UpdateView, error)
-	// ListStatuses returns one page of computer-update states, ordered by
-	// DNS name then client ID then title then UpdateID, and how many q
-	// selects in all.
+	// ListStatuses returns one page of computer-update states, in q's
+	// order (by default DNS name then client ID then title then UpdateID),
+	// and how many q selects in all.
 	ListStatuses(ctx context.Context, q StatusQuery) ([]StatusRow, int, error)
 	// ListComputers returns one page of computers with their counts (with
 	// Hardware nil) and how many q selects in all.

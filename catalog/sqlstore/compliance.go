@@ -585,6 +585,60 @@ func statusStates(classes []catalog.Compliance) ([]int, bool, error) {
 	return states, noStatus, nil
 }
 
+// statusKeys names the expressions a state list sorts on, in one form of
+// its query.
+type statusKeys struct{ dns, client, title, update, kb, state, changed, lastStatus string }
+
+// joinedStatusKeys are the keys of the query over update_status joined to
+// computer (x, c) and revision (r); unionStatusKeys those of the UNION of
+// stored states and no status (l).
+var (
+	joinedStatusKeys = statusKeys{dns: "c.dns_name", client: "c.id", title: "COALESCE(r.title, '')", update: "x.update_id",
+		kb: "COALESCE(r.kb_article_id, '')", state: "x.state", changed: "x.changed_at", lastStatus: "c.last_status_time"}
+	unionStatusKeys = statusKeys{dns: "l.dns_name", client: "l.client_id", title: "l.title", update: "l.update_id",
+		kb: "l.kb", state: "l.state", changed: "l.changed_at", lastStatus: "l.last_status"}
+)
+
+// statusOrder returns the ORDER BY of a state list (see
+// catalog.StatusSort): q's key in q's direction, then DNS name, client ID,
+// title and UpdateID ascending. One update's computers share a title: the
+// title and UpdateID are left out, and the default order is then the
+// computer_dns_name index's.
+func (s *Store) statusOrder(q catalog.StatusQuery, k statusKeys) string {
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+	name := []string{s.byteOrder(k.dns), s.byteOrder(k.client)}
+	title := []string{s.byteOrder(k.title), k.update}
+	var keys []string
+	switch q.Sort {
+	case catalog.StatusByTitle:
+		keys, title = title, nil
+	case catalog.StatusByKB:
+		keys = []string{s.byteOrder(k.kb)}
+	case catalog.StatusByState:
+		// Failed, not installed, downloaded, pending reboot, installed,
+		// not applicable, unknown (catalog.InstallState values).
+		keys = []string{"CASE " + k.state + " WHEN 5 THEN 0 WHEN 2 THEN 1 WHEN 3 THEN 2 WHEN 6 THEN 3 WHEN 4 THEN 4 WHEN 1 THEN 5 ELSE 6 END"}
+	case catalog.StatusByChanged:
+		// A no-status row's change is not shown: it sorts as none.
+		changed := "CASE WHEN " + k.state + " = 0 THEN NULL ELSE " + k.changed + " END"
+		keys = []string{"CASE WHEN " + changed + " IS NULL THEN 0 ELSE 1 END", changed}
+	case catalog.StatusByLastStatus:
+		keys = []string{"CASE WHEN " + k.lastStatus + " IS NULL THEN 0 ELSE 1 END", k.lastStatus}
+	default:
+		keys, name = name, nil
+	}
+	for i := range keys {
+		keys[i] += dir
+	}
+	if q.UpdateID != uuid.Nil {
+		title = nil // one update: one title
+	}
+	return " ORDER BY " + strings.Join(slices.Concat(keys, name, title), ", ")
+}
+
 // ListStatuses returns one page of computer-update states; see
 // catalog.ComplianceStore. ComplianceNoStatus selects, for q.UpdateID, the
 // computers without a state for it (State StateUnknown, ChangedAt that of a
@@ -602,6 +656,9 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 	}
 	if err := catalog.CheckText("client ID", q.ClientID); err != nil {
 		return nil, 0, s.invalid(op, err)
+	}
+	if !q.Sort.Valid() {
+		return nil, 0, s.invalid(op, fmt.Errorf("unknown sort %q", q.Sort))
 	}
 	noStatus = noStatus && q.UpdateID != uuid.Nil
 	var total int
@@ -646,12 +703,9 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 				if total <= offset {
 					return nil, nil
 				}
-				order := " ORDER BY " + s.byteOrder("c.dns_name") + ", " + s.byteOrder("c.id")
-				if q.UpdateID == uuid.Nil {
-					order += ", " + s.byteOrder("COALESCE(r.title, '')") + ", x.update_id"
-				}
+				order := s.statusOrder(q, joinedStatusKeys)
 				from := " FROM update_status x JOIN computer c ON c.id = x.client_id"
-				if q.UpdateID != uuid.Nil {
+				if q.UpdateID != uuid.Nil && (q.Sort == "" || q.Sort == catalog.StatusByName) {
 					// When a good part of the computers reported the
 					// update, walking the computers in name order (the
 					// computer_dns_name index) and looking each one's
@@ -713,8 +767,7 @@ func (s *Store) ListStatuses(ctx context.Context, q catalog.StatusQuery) ([]cata
 		if total <= offset {
 			return nil, nil
 		}
-		order := " ORDER BY " + s.byteOrder("l.dns_name") + ", " + s.byteOrder("l.client_id") + ", " + s.byteOrder("l.title") +
-			", l.update_id"
+		order := s.statusOrder(q, unionStatusKeys)
 		var out []catalog.StatusRow
 		err = t.query(ctx, `SELECT l.client_id, l.dns_name, l.update_id, l.title, l.kb, l.state, l.error_code, l.changed_at,
 			l.last_status`+from+order+" LIMIT "+a.add(limit)+" OFFSET "+a.add(offset), a.list, func(row Row) error {

@@ -87,6 +87,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, conditionalTests...)
 	tests = append(tests, rulesTests...)
 	tests = append(tests, complianceTests...)
+	tests = append(tests, statusSortTests...)
 	tests = append(tests, statsTests...)
 	tests = append(tests, installsTests...)
 	for _, tc := range tests {
