@@ -25,6 +25,7 @@ import (
 //	GET, PUT, DELETE   /api/v1/rings/{id}        one ring (ID or name)
 //	POST               /api/v1/rings/{id}/resume resume a paused ring
 //	GET                /api/v1/rings/{id}/status why the ring waits, per update
+//	GET                /api/v1/rings/status      the same of every ring, from one plan
 //	GET, PUT           /api/v1/autodecline       the automatic decline settings
 //
 // Products and classifications are named as in the synchronization
@@ -112,12 +113,27 @@ type RingList struct {
 }
 
 // RingStatus is the answer of GET /api/v1/rings/{id}/status: what the ring
-// would approve now and why it waits for the rest.
+// would approve now and why it waits for the rest. With the query's limit
+// the lists hold their first limit entries; the totals count them all.
 type RingStatus struct {
-	Ring     Ring            `json:"ring"`
-	Approves []rules.Done    `json:"approves_now"`
-	Waiting  []rules.Waiting `json:"waiting"`
+	Ring          Ring            `json:"ring"`
+	Approves      []rules.Done    `json:"approves_now"`
+	ApprovesTotal int             `json:"approves_total"`
+	Waiting       []rules.Waiting `json:"waiting"`
+	WaitingTotal  int             `json:"waiting_total"`
 }
+
+// RingStatusList is the answer of GET /api/v1/rings/status: every ring's
+// status from one plan, in the order of GET /api/v1/rings.
+type RingStatusList struct {
+	Rings []RingStatus `json:"rings"`
+}
+
+// ringStatusParams are the query parameters of the ring status reads.
+var ringStatusParams = []string{"limit"}
+
+// maxStatusLimit bounds the limit of the ring status reads.
+const maxStatusLimit = 100000
 
 // RunRequest is the optional body of POST /api/v1/rules/run.
 type RunRequest struct {
@@ -148,6 +164,10 @@ func (h *handler) routeRules(runner RulesRunner) {
 	h.route("/api/v1/rings/{id}", map[string]http.HandlerFunc{http.MethodGet: rr.rings.get, http.MethodPut: rr.rings.replace, http.MethodDelete: rr.rings.remove})
 	h.route("/api/v1/rings/{id}/resume", map[string]http.HandlerFunc{http.MethodPost: rr.resumeRing})
 	h.route("/api/v1/rings/{id}/status", map[string]http.HandlerFunc{http.MethodGet: rr.ringStatus})
+	// Not h.route, as /api/v1/rules/run: a method-less
+	// /api/v1/rings/status would conflict with /api/v1/rings/{id}'s PUT
+	// and DELETE. A ring named "status" is read by its ID.
+	h.mux.HandleFunc("GET /api/v1/rings/status", h.guard(http.MethodGet, "/api/v1/rings/status", rr.ringStatuses))
 	h.route("/api/v1/autodecline", map[string]http.HandlerFunc{http.MethodGet: rr.getAutoDecline, http.MethodPut: rr.putAutoDecline})
 }
 
@@ -491,23 +511,91 @@ func (rr *rulesRoutes) noRunner(w http.ResponseWriter) bool {
 	return true
 }
 
-func (rr *rulesRoutes) ringStatus(w http.ResponseWriter, r *http.Request) {
-	st, x, ok := rr.rings.byPath(w, r)
-	if !ok || rr.noRunner(w) {
-		return
+// statusLimit reads the ring status reads' query: limit (0 to
+// maxStatusLimit; absent: every entry), answering 400 when it is bad.
+func statusLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	p := readQuery(r.URL.Query(), ringStatusParams)
+	limit := p.integer("limit", 0, maxStatusLimit, -1)
+	if p.err != nil {
+		writeError(w, p.err.status, p.err.code, p.err.reason)
+		return 0, false
+	}
+	return limit, true
+}
+
+// plan answers the runner's plan at now, or answers the failure itself.
+func (rr *rulesRoutes) plan(w http.ResponseWriter, r *http.Request) (rules.Report, bool) {
+	if rr.noRunner(w) {
+		return rules.Report{}, false
 	}
 	plan, err := rr.runner.Plan(r.Context(), time.Now())
 	if err != nil {
 		rr.h.storeFailed(w, r, "Plan", err)
+		return plan, false
+	}
+	return plan, true
+}
+
+// ringStatus serves GET /api/v1/rings/{id}/status.
+func (rr *rulesRoutes) ringStatus(w http.ResponseWriter, r *http.Request) {
+	limit, ok := statusLimit(w, r)
+	if !ok {
 		return
 	}
-	out := RingStatus{Ring: st.wireRing(x), Approves: []rules.Done{}, Waiting: rules.RingStatus(plan, x)}
-	for _, d := range plan.Approved {
-		if d.Actor == "ring:"+x.Name {
-			out.Approves = append(out.Approves, d)
-		}
+	st, x, ok := rr.rings.byPath(w, r)
+	if !ok {
+		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	plan, ok := rr.plan(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, ringStatuses(st, plan, []catalog.Ring{x}, limit)[0])
+}
+
+// ringStatuses serves GET /api/v1/rings/status: every ring's status from
+// one plan (a plan loads and decides the whole catalog; the per-ring read
+// costs one plan per ring).
+func (rr *rulesRoutes) ringStatuses(w http.ResponseWriter, r *http.Request) {
+	limit, ok := statusLimit(w, r)
+	if !ok {
+		return
+	}
+	st, ok := rr.load(w, r)
+	if !ok {
+		return
+	}
+	plan, ok := rr.plan(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, RingStatusList{Rings: ringStatuses(st, plan, st.rings, limit)})
+}
+
+// ringStatuses is the status of each of rings in plan, in their order:
+// what each would approve now and why it waits for the rest, each list
+// cut to its first limit entries (limit < 0: all). A pure function.
+func ringStatuses(st rulesState, plan rules.Report, rings []catalog.Ring, limit int) []RingStatus {
+	waiting := rules.RingStatuses(plan, rings)
+	approves := make(map[string][]rules.Done, len(rings))
+	for _, d := range plan.Approved {
+		approves[d.Actor] = append(approves[d.Actor], d)
+	}
+	out := make([]RingStatus, 0, len(rings))
+	for _, x := range rings {
+		a, wt := approves["ring:"+x.Name], waiting[x.ID]
+		out = append(out, RingStatus{Ring: st.wireRing(x), Approves: nonNil(cut(a, limit)), ApprovesTotal: len(a),
+			Waiting: nonNil(cut(wt, limit)), WaitingTotal: len(wt)})
+	}
+	return out
+}
+
+// cut is the first limit elements of list (limit < 0: all of it).
+func cut[T any](list []T, limit int) []T {
+	if limit < 0 || len(list) <= limit {
+		return list
+	}
+	return list[:limit]
 }
 
 func (rr *rulesRoutes) run(w http.ResponseWriter, r *http.Request) {

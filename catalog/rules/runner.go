@@ -422,18 +422,48 @@ func (r *Runner) audit(ctx context.Context, e catalog.AuditEntry) {
 // RingStatus is the part of a plan that concerns one ring: why it waits
 // for each update it has not approved.
 func RingStatus(rep Report, ring catalog.Ring) []Waiting {
-	out := []Waiting{}
+	return RingStatuses(rep, []catalog.Ring{ring})[ring.ID]
+}
+
+// RingStatuses is RingStatus of each of rings from one plan, in one pass
+// over it (a page showing every ring's status plans once, not once per
+// ring): ring ID to why the ring waits for each update it has not
+// approved, sorted by update name, never nil. A ring that paused itself
+// for an update in this plan waits on that update for the pause's reason.
+func RingStatuses(rep Report, rings []catalog.Ring) map[uuid.UUID][]Waiting {
+	out := make(map[uuid.UUID][]Waiting, len(rings))
+	byActor := make(map[string]uuid.UUID, len(rings))
+	for _, r := range rings {
+		out[r.ID] = []Waiting{}
+		byActor["ring:"+r.Name] = r.ID
+	}
+	// listed[ring][update]: the update is among the ring's waits already.
+	listed := map[uuid.UUID]map[uuid.UUID]bool{}
+	add := func(id uuid.UUID, w Waiting) {
+		if listed[id] == nil {
+			listed[id] = map[uuid.UUID]bool{}
+		}
+		listed[id][w.UpdateID] = true
+		out[id] = append(out[id], w)
+	}
 	for _, w := range rep.Waiting {
-		if w.RingID != nil && *w.RingID == ring.ID {
-			out = append(out, w)
+		if w.RingID == nil {
+			continue
+		}
+		if _, ok := out[*w.RingID]; ok {
+			add(*w.RingID, w)
 		}
 	}
 	for _, p := range rep.Paused {
-		if p.Actor == "ring:"+ring.Name && !slices.ContainsFunc(out, func(w Waiting) bool { return w.UpdateID == p.UpdateID }) {
-			id := ring.ID
-			out = append(out, Waiting{Source: p.Actor, RingID: &id, UpdateID: p.UpdateID, Update: p.Update, Reason: p.Reason})
+		id, ok := byActor[p.Actor]
+		if !ok || listed[id][p.UpdateID] {
+			continue
 		}
+		ringID := id
+		add(id, Waiting{Source: p.Actor, RingID: &ringID, UpdateID: p.UpdateID, Update: p.Update, Reason: p.Reason})
 	}
-	slices.SortFunc(out, func(a, b Waiting) int { return strings.Compare(a.Update, b.Update) })
+	for _, list := range out {
+		slices.SortFunc(list, func(a, b Waiting) int { return strings.Compare(a.Update, b.Update) })
+	}
 	return out
 }
