@@ -58,6 +58,7 @@ var (
 	auditQuery = []param{{"actor", "string", "the token's name"}, {"action", "string", "e.g. approval.set"},
 		{"target", "string", "what changed"}, {"since", "string", "RFC 3339"}, {"until", "string", "RFC 3339"},
 		{"limit", "integer", "1 to 1000, default 100"}, {"format", "string", "csv for CSV"}}
+	ringStatusQuery = []param{{"limit", "integer", "at most this many entries in approves_now and in waiting, per ring (0 to 100000; absent: all); the totals count them all"}}
 )
 
 // operations are the routes of the API, as documented.
@@ -109,7 +110,8 @@ var operations = []operation{
 	{method: "PUT", path: "/api/v1/rings/{id}", summary: "Replace a ring", req: RingRequest{}, resp: Ring{}},
 	{method: "DELETE", path: "/api/v1/rings/{id}", summary: "Delete a ring"},
 	{method: "POST", path: "/api/v1/rings/{id}/resume", summary: "Resume a ring that paused itself", resp: Ring{}},
-	{method: "GET", path: "/api/v1/rings/{id}/status", summary: "What a ring would approve now and why it waits for the rest", resp: RingStatus{}},
+	{method: "GET", path: "/api/v1/rings/{id}/status", summary: "What a ring would approve now and why it waits for the rest", query: ringStatusQuery, resp: RingStatus{}},
+	{method: "GET", path: "/api/v1/rings/status", summary: "Every ring's status from one plan (a ring named status is read by its ID)", query: ringStatusQuery, resp: RingStatusList{}},
 	{method: "GET", path: "/api/v1/autodecline", summary: "The automatic decline settings", resp: AutoDecline{}},
 	{method: "PUT", path: "/api/v1/autodecline", summary: "Replace the automatic decline settings", req: AutoDecline{}, resp: AutoDecline{}},
 
