@@ -121,13 +121,32 @@ func (h *handler) computerList(w http.ResponseWriter, r *http.Request, p *queryR
 	writeJSON(w, http.StatusOK, out)
 }
 
+// computerUpdateParams are the query parameters of a computer's updates.
+var computerUpdateParams = known([]string{"state", "sort", "order"}, pageParams, formatParams)
+
+// computerUpdateSorts are the orders of a computer's updates.
+var computerUpdateSorts = []string{string(catalog.StatusByTitle), string(catalog.StatusByKB), string(catalog.StatusByState),
+	string(catalog.StatusByChanged)}
+
+// parseComputerUpdateQuery decides the store query of a computer's updates
+// (the computer is set by the caller). Sort by title (the default), KB
+// article or state (failed, needed, pending reboot, installed, not
+// applicable) ascends, by last change descends; order overrides either.
+func parseComputerUpdateQuery(p *queryReader) catalog.StatusQuery {
+	q := catalog.StatusQuery{Compliances: p.compliances("state")}
+	q.Sort = catalog.StatusSort(p.oneOf("sort", string(catalog.StatusByTitle), computerUpdateSorts...))
+	q.Desc = p.desc(q.Sort == catalog.StatusByChanged)
+	q.Page = p.page()
+	return q
+}
+
 // listComputerUpdates serves GET /api/v1/computers/{id}/updates: one
 // computer's per-update states (?state=, default every class but
-// no_status, which a computer's list cannot answer).
+// no_status, which a computer's list cannot answer; ?sort=, ?order=).
 func (h *handler) listComputerUpdates(w http.ResponseWriter, r *http.Request) {
 	cs := h.store
-	p := readQuery(r.URL.Query(), known([]string{"state"}, pageParams, formatParams), "state")
-	q := catalog.StatusQuery{Compliances: p.compliances("state"), Page: p.page()}
+	p := readQuery(r.URL.Query(), computerUpdateParams, "state")
+	q := parseComputerUpdateQuery(p)
 	asCSV := p.csv(r)
 	if p.err == nil && slices.Contains(q.Compliances, catalog.ComplianceNoStatus) {
 		p.fail("state no_status is answered per update only (GET /api/v1/updates/{id}/computers): a computer's list holds what it reported")

@@ -91,8 +91,8 @@ var operations = []operation{
 
 	{method: "GET", path: "/api/v1/updates", summary: "List the updates as WSUS lists them, filtered, searched (title, KB, CVE), sorted and paged", query: names(updateParams), resp: UpdateList{}, csv: true},
 	{method: "GET", path: "/api/v1/updates/{id}", summary: "One update with its approvals and computer counts", resp: UpdateDetail{}},
-	{method: "GET", path: "/api/v1/updates/{id}/computers", summary: "Which computers are in which state for an update", query: names(statusParams), resp: UpdateComputerList{}, csv: true},
-	{method: "GET", path: "/api/v1/computers/{id}/updates", summary: "A computer's per-update states", query: names([]string{"state"}, pageParams, formatParams), resp: ComputerUpdateList{}, csv: true},
+	{method: "GET", path: "/api/v1/updates/{id}/computers", summary: "Which computers are in which state for an update, sorted and paged", query: names(statusParams), resp: UpdateComputerList{}, csv: true},
+	{method: "GET", path: "/api/v1/computers/{id}/updates", summary: "A computer's per-update states, sorted and paged", query: names(computerUpdateParams), resp: ComputerUpdateList{}, csv: true},
 	{method: "GET", path: "/api/v1/groups/{id}/computers", summary: "The computers of a target group", query: names(computerParams), resp: GroupComputerList{}, csv: true},
 	{method: "GET", path: "/api/v1/compliance/summary", summary: "The server's compliance summary, for dashboards", query: names(complianceParams), resp: ComplianceSummary{}},
 	{method: "GET", path: "/api/v1/compliance/groups", summary: "The compliance of each target group", query: names(complianceParams, formatParams), resp: GroupComplianceList{}, csv: true},

@@ -501,17 +501,27 @@ func (h *handler) getUpdate(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// statusParams are the query parameters of the state lists.
-var statusParams = known([]string{"state", "group"}, pageParams, formatParams)
+// statusParams are the query parameters of an update's computers.
+var statusParams = known([]string{"state", "group", "sort", "order"}, pageParams, formatParams)
 
-// parseStatusQuery decides the store query of a state list (the update or
-// the computer is set by the caller).
+// updateComputerSorts are the orders of an update's computers.
+var updateComputerSorts = []string{string(catalog.StatusByName), string(catalog.StatusByState), string(catalog.StatusByChanged),
+	string(catalog.StatusByLastStatus)}
+
+// parseStatusQuery decides the store query of an update's computers (the
+// update is set by the caller). Sort by name (the default) or state
+// (failed, needed, pending reboot, installed, not applicable, no status)
+// ascends, by last change or last status report descends; order
+// overrides either.
 func parseStatusQuery(p *queryReader, groups []catalog.TargetGroup) catalog.StatusQuery {
-	return catalog.StatusQuery{
+	q := catalog.StatusQuery{
 		Compliances: p.compliances("state"),
 		Group:       p.group("group", groups).ID,
-		Page:        p.page(),
 	}
+	q.Sort = catalog.StatusSort(p.oneOf("sort", string(catalog.StatusByName), updateComputerSorts...))
+	q.Desc = p.desc(q.Sort == catalog.StatusByChanged || q.Sort == catalog.StatusByLastStatus)
+	q.Page = p.page()
+	return q
 }
 
 // wireStatus returns a state as listed.
@@ -529,7 +539,7 @@ func wireStatus(s catalog.StatusRow) StatusRow {
 
 // listUpdateComputers serves GET /api/v1/updates/{id}/computers: which
 // computers are in which state for an update (?state=, default every
-// class but no_status; ?group=).
+// class but no_status; ?group=, ?sort=, ?order=).
 func (h *handler) listUpdateComputers(w http.ResponseWriter, r *http.Request) {
 	cs := h.store
 	p := readQuery(r.URL.Query(), statusParams, "state")

@@ -303,6 +303,14 @@ func TestUpdateComputers(t *testing.T) {
 			{bundleID.String() + "/computers?group=Pilot", page(bundleID, []obj{alpha}, 1, 100, 0)},
 			{bundleID.String() + "/computers?group=Unassigned+Computers", page(bundleID, []obj{beta}, 1, 100, 0)},
 			{softwareID.String() + "/computers?state=no_status", page(softwareID, []obj{betaNoStatus}, 1, 100, 0)},
+			// Sorted: by name unless told, state and the times each way.
+			{bundleID.String() + "/computers?sort=name&order=desc", page(bundleID, []obj{beta, alpha}, 2, 100, 0)},
+			{bundleID.String() + "/computers?sort=State", page(bundleID, []obj{beta, alpha}, 2, 100, 0)},
+			{bundleID.String() + "/computers?sort=state&order=desc", page(bundleID, []obj{alpha, beta}, 2, 100, 0)},
+			{bundleID.String() + "/computers?sort=changed", page(bundleID, []obj{beta, alpha}, 2, 100, 0)},
+			{bundleID.String() + "/computers?sort=changed&order=asc", page(bundleID, []obj{alpha, beta}, 2, 100, 0)},
+			{bundleID.String() + "/computers?sort=last_status", page(bundleID, []obj{beta, alpha}, 2, 100, 0)},
+			{bundleID.String() + "/computers?state=needed,failed&sort=state&limit=1&offset=1", page(bundleID, []obj{alpha}, 2, 1, 1)},
 			{driverID.String() + "/computers?state=not_applicable", page(driverID, []obj{
 				statusRow(clientA, "alpha.contoso.test", driverID, "Contoso Net driver", "", "NotApplicable", "not_applicable", "", "2026-03-01T10:10:00Z", "2026-04-10T08:00:00Z"),
 			}, 1, 100, 0)},
@@ -320,7 +328,9 @@ func TestUpdateComputers(t *testing.T) {
 			{"nope/computers", 400, "invalid_update_id", `"nope"`},
 			{bundleID.String() + "/computers?state=broken", 400, "bad_query", `state "broken"`},
 			{bundleID.String() + "/computers?group=Nope", 400, "bad_query", `group "Nope"`},
-			{bundleID.String() + "/computers?sort=name", 400, "bad_query", `"sort"`},
+			{bundleID.String() + "/computers?sort=title", 400, "bad_query", `sort "title" is not one of name, state, changed, last_status`},
+			{bundleID.String() + "/computers?sort=state&order=up", 400, "bad_query", `order "up" is not one of asc, desc`},
+			{bundleID.String() + "/computers?sort=state&sort=name", 400, "bad_query", `"sort" is given 2 times`},
 		} {
 			wantError(t, f.do(http.MethodGet, "/api/v1/updates/"+tt.path, "", nil), tt.status, tt.code, tt.reason)
 		}
@@ -407,6 +417,14 @@ func TestComputerUpdates(t *testing.T) {
 			{clientA + "/updates", page(clientA, []obj{sw, bundle, driver}, 3, 100, 0)},
 			{"alpha.contoso.test/updates?state=needed", page(clientA, []obj{bundle}, 1, 100, 0)},
 			{"alpha/updates?limit=1&offset=2", page(clientA, []obj{driver}, 3, 1, 2)},
+			// Sorted: by title unless told, KB, state and last change.
+			{"alpha/updates?sort=title&order=desc", page(clientA, []obj{driver, bundle, sw}, 3, 100, 0)},
+			{"alpha/updates?sort=kb", page(clientA, []obj{driver, sw, bundle}, 3, 100, 0)},
+			{"alpha/updates?sort=kb&order=desc", page(clientA, []obj{bundle, sw, driver}, 3, 100, 0)},
+			{"alpha/updates?sort=state", page(clientA, []obj{bundle, sw, driver}, 3, 100, 0)},
+			{"alpha/updates?sort=changed", page(clientA, []obj{bundle, sw, driver}, 3, 100, 0)},
+			{"alpha/updates?sort=changed&order=asc&limit=2", page(clientA, []obj{sw, driver}, 3, 2, 0)},
+			{"alpha/updates?state=installed,not_applicable&sort=state&order=desc", page(clientA, []obj{driver, sw}, 2, 100, 0)},
 			{"beta/updates?state=failed", page(clientB, []obj{
 				statusRow(clientB, "beta.contoso.test", bundleID, "2026-04 Security Update", "5060001", "Failed", "failed", "0x80240022", "2026-04-19T08:00:00Z", "2026-04-19T08:00:00Z"),
 			}, 1, 100, 0)},
@@ -416,6 +434,9 @@ func TestComputerUpdates(t *testing.T) {
 			})
 		}
 		wantError(t, f.do(http.MethodGet, "/api/v1/computers/alpha/updates?state=no_status", "", nil), 400, "bad_query", "no_status")
+		wantError(t, f.do(http.MethodGet, "/api/v1/computers/alpha/updates?sort=name", "", nil), 400, "bad_query",
+			`sort "name" is not one of title, kb, state, changed`)
+		wantError(t, f.do(http.MethodGet, "/api/v1/computers/alpha/updates?order=sideways", "", nil), 400, "bad_query", `order "sideways"`)
 		wantError(t, f.do(http.MethodGet, "/api/v1/computers/gamma/updates", "", nil), 404, "unknown_computer", "gamma")
 
 		// The computer's detail names its updates and the error codes of

@@ -46,7 +46,8 @@ commands:
             [--sort name|last_status|last_sync|needed|failed] [--desc|--asc] [--limit N] [--offset N] [--csv]
                      list the computers with their needed, installed and failed update counts
   computer COMPUTER  show one computer (client ID, DNS name or host name) and its update states
-  computer-updates COMPUTER [--state installed|needed|failed|not_applicable]... [--limit N] [--offset N] [--csv]
+  computer-updates COMPUTER [--state installed|needed|failed|not_applicable]... [--sort title|kb|state|changed]
+                   [--desc|--asc] [--limit N] [--offset N] [--csv]
                      one computer's update states with titles, KB and error codes
   delete-computer COMPUTER
                      delete a computer (client ID, DNS name or host name) and what it reported
@@ -66,7 +67,7 @@ commands:
   update KB|UPDATE-ID
                      show one update: products, severity, CVEs, computer counts, bundle members, approvals
   update-computers KB|UPDATE-ID [--state installed|needed|failed|not_applicable|no_status]... [--group G]
-                   [--limit N] [--offset N] [--csv]
+                   [--sort name|state|changed|last_status] [--desc|--asc] [--limit N] [--offset N] [--csv]
                      which computers are in which state for an update, with error codes of failures
   compliance [--not-reported-days N]
                      the server's compliance summary (computers needing updates, failing, not reporting)

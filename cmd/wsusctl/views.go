@@ -336,11 +336,14 @@ func printUpdateDetail(w io.Writer, u *admin.UpdateDetail) error {
 }
 
 // updateComputersCmd is "update-computers KB|UPDATE-ID [--state S]...
-// [--group G] [--limit N] [--offset N] [--csv]".
+// [--group G] [--sort S] [--desc|--asc] [--limit N] [--offset N] [--csv]".
 func updateComputersCmd(opts *options, args []string) (action, error) {
 	fs, v := newViewFlags("update-computers", opts, true)
 	v.list(fs, "state", "state")
 	v.str(fs, "group", "group")
+	v.str(fs, "sort", "sort")
+	desc := fs.Bool("desc", false, "descending order")
+	asc := fs.Bool("asc", false, "ascending order")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -349,6 +352,9 @@ func updateComputersCmd(opts *options, args []string) (action, error) {
 		return nil, err
 	}
 	if err := checkUpdateRef("update-computers", pos[0]); err != nil {
+		return nil, err
+	}
+	if err := order("update-computers", v.query, *desc, *asc); err != nil {
 		return nil, err
 	}
 	if err := v.finish("update-computers", opts); err != nil {
@@ -419,16 +425,22 @@ func printComputerList(w io.Writer, v *admin.ComputerList) error {
 	return more(w, len(v.Computers), v.Offset, v.Total)
 }
 
-// computerUpdatesCmd is "computer-updates COMPUTER [--state S]... [--limit
-// N] [--offset N] [--csv]".
+// computerUpdatesCmd is "computer-updates COMPUTER [--state S]... [--sort
+// S] [--desc|--asc] [--limit N] [--offset N] [--csv]".
 func computerUpdatesCmd(opts *options, args []string) (action, error) {
 	fs, v := newViewFlags("computer-updates", opts, true)
 	v.list(fs, "state", "state")
+	v.str(fs, "sort", "sort")
+	desc := fs.Bool("desc", false, "descending order")
+	asc := fs.Bool("asc", false, "ascending order")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
 	}
 	if err := exactArgs("computer-updates", pos, "COMPUTER"); err != nil {
+		return nil, err
+	}
+	if err := order("computer-updates", v.query, *desc, *asc); err != nil {
 		return nil, err
 	}
 	if err := v.finish("computer-updates", opts); err != nil {

@@ -159,6 +159,8 @@ func TestViewCommandsPrintTheServersAnswer(t *testing.T) {
 		{[]string{"update-computers", "--csv", "KB5050001", "--state", "failed", "--group", "All Computers"},
 			"/api/v1/updates/" + sw + "/computers?format=csv&group=All+Computers&state=failed"},
 		{[]string{"update-computers", "--json", sw, "--offset", "1"}, "/api/v1/updates/" + sw + "/computers?offset=1"},
+		{[]string{"update-computers", "--json", sw, "--sort", "changed", "--asc"}, "/api/v1/updates/" + sw + "/computers?order=asc&sort=changed"},
+		{[]string{"computer-updates", "--json", clientID, "--sort", "kb", "--desc"}, "/api/v1/computers/" + clientID + "/updates?order=desc&sort=kb"},
 		{[]string{"computers", "--json", "--needing", "--group", "Unassigned Computers", "--not-reported-days", "3", "--sort", "last_sync"},
 			"/api/v1/computers?group=Unassigned+Computers&needing=true&not_reported_days=3&sort=last_sync"},
 		{[]string{"computers", "--csv"}, "/api/v1/computers?format=csv"},
@@ -196,6 +198,7 @@ func TestViewCommandsPrintTheServersAnswer(t *testing.T) {
 
 func TestViewCommandErrors(t *testing.T) {
 	s := viewsServer(t)
+	sw := softwareID.String()
 	tests := []struct {
 		args   []string
 		code   int
@@ -216,6 +219,9 @@ func TestViewCommandErrors(t *testing.T) {
 		{[]string{"updates", "--product", "Nope"}, 1, `(unknown_product, HTTP 400)`},
 		{[]string{"update-computers", unknownID.String()}, 1, "(unknown_update, HTTP 404)"},
 		{[]string{"computer-updates", "gamma"}, 1, "(unknown_computer, HTTP 404)"},
+		{[]string{"computer-updates", "alpha", "--desc", "--asc"}, 2, "computer-updates: --desc and --asc exclude each other"},
+		{[]string{"computer-updates", "alpha", "--sort", "name"}, 1, `sort "name" is not one of title, kb, state, changed (bad_query, HTTP 400)`},
+		{[]string{"update-computers", sw, "--sort", "title"}, 1, `sort "title" is not one of name, state, changed, last_status (bad_query, HTTP 400)`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
