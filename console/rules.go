@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,6 +43,16 @@ import (
 // Edits are conditional: a form carries the ETag of what it showed and
 // the write sends it as If-Match, so a change someone else made meanwhile
 // is refused (412) with the API's reason rather than overwritten.
+//
+// A rule, ring or auto-decline form the API refuses (400, 409, 412), or
+// whose number the console cannot read, is answered with its page again,
+// with the API's status, its reason in the flash and what the person
+// typed still in the fields (postForm), rather than a redirect that
+// would lose it. Other failures go back as every form's do.
+//
+// The pages read every ring's status from one plan of the rules (GET
+// /api/v1/rings/status): a plan loads and decides the whole catalog, and
+// the per-ring read costs one per ring.
 
 // routeRules registers the rules and rings pages.
 func (c *Console) routeRules() {
@@ -50,20 +61,21 @@ func (c *Console) routeRules() {
 	c.get("GET /console/rules/{id}", c.rulePage)
 	c.get("GET /console/rules/{id}/rings/new", c.newRingPage)
 	c.get("GET /console/rings/{id}", c.ringPage)
-	c.post("POST /console/rules", c.createRule)
-	c.post("POST /console/rules/{id}", c.replaceRule)
+	c.postForm("POST /console/rules", c.createRule, c.newRuleAgain)
+	c.postForm("POST /console/rules/{id}", c.replaceRule, c.ruleAgain)
 	c.post("POST /console/rules/{id}/delete", c.deleteRule)
-	c.post("POST /console/rules/{id}/rings", c.createRing)
-	c.post("POST /console/rings/{id}", c.replaceRing)
+	c.postForm("POST /console/rules/{id}/rings", c.createRing, c.newRingAgain)
+	c.postForm("POST /console/rings/{id}", c.replaceRing, c.ringAgain)
 	c.post("POST /console/rings/{id}/delete", c.deleteRing)
 	c.post("POST /console/rings/{id}/resume", c.resumeRing)
-	c.post("POST /console/autodecline", c.setAutoDecline)
+	c.postForm("POST /console/autodecline", c.setAutoDecline, c.autoDeclineAgain)
 	c.postPage("POST /console/rules/run", "/console/rules", c.runRules)
 }
 
-// maxWaitingShown bounds the waiting updates listed per ring and in a
-// run's report: with a large catalog a ring may wait on thousands; the
-// page says how many more there are.
+// maxWaitingShown bounds the updates listed per ring (approved at the
+// next run, waiting) and the waiting ones in a run's report: with a large
+// catalog a ring may wait on thousands; the page says how many more there
+// are. The API cuts the rings' lists (?limit).
 const maxWaitingShown = 20
 
 // rulesData is the rules page's data.
@@ -73,6 +85,11 @@ type rulesData struct {
 	// them and their ETag, which the edit form sends back.
 	AutoDecline     admin.AutoDecline
 	AutoDeclineETag string
+	// AutoDeclineForm is what the settings' form shows: the settings, or
+	// what the person typed when the API refused it (Stale: because they
+	// changed meanwhile).
+	AutoDeclineForm autoDeclineForm
+	Stale           bool
 	// Report is the answer of a run this page answers (POST
 	// /console/rules/run); nil on GET.
 	Report *reportView
@@ -85,8 +102,8 @@ type ruleView struct {
 	Rings []ringView
 }
 
-// ringView is a ring with its live status (GET /api/v1/rings/{id}/status),
-// or why the status could not be read.
+// ringView is a ring with its live status (GET /api/v1/rings/status, cut
+// to maxWaitingShown per list), or why the status could not be read.
 type ringView struct {
 	admin.Ring
 	Status      *admin.RingStatus
@@ -169,7 +186,24 @@ func (r ringView) WaitingMore() int {
 	if r.Status == nil {
 		return 0
 	}
-	return max(len(r.Status.Waiting)-maxWaitingShown, 0)
+	return max(r.Status.WaitingTotal-len(r.WaitingShown()), 0)
+}
+
+// ApprovesShown is the first maxWaitingShown updates the ring approves
+// at the next run; ApprovesMore how many more there are.
+func (r ringView) ApprovesShown() []rules.Done {
+	if r.Status == nil {
+		return nil
+	}
+	return r.Status.Approves[:min(len(r.Status.Approves), maxWaitingShown)]
+}
+
+// ApprovesMore is how many approvals ApprovesShown leaves out.
+func (r ringView) ApprovesMore() int {
+	if r.Status == nil {
+		return 0
+	}
+	return max(r.Status.ApprovesTotal-len(r.ApprovesShown()), 0)
 }
 
 // reportView is a run's report as the rules page shows it.
@@ -220,52 +254,88 @@ func loadRulesData(q *request) (rulesData, error) {
 	if err := q.get("/api/v1/rules", nil, &list); err != nil {
 		return d, err
 	}
+	statuses, err := readRingStatuses(q)
+	if err != nil {
+		return d, err
+	}
 	for _, r := range list.Rules {
-		v, err := ruleWithStatus(q, r)
-		if err != nil {
-			return d, err
-		}
-		d.Rules = append(d.Rules, v)
+		d.Rules = append(d.Rules, statuses.rule(r))
 	}
 	etag, err := q.tagged(http.MethodGet, "/api/v1/autodecline", "", nil, &d.AutoDecline)
 	if err != nil {
 		return d, err
 	}
 	d.AutoDeclineETag = etag
+	d.AutoDeclineForm = autoDeclineFormOf(d.AutoDecline)
 	return d, nil
 }
 
-// ruleWithStatus is r with its rings in order, each with its status. A
-// status the API does not answer (this process runs no rules: 503) is
+// ringStatuses is every ring's status, read at once; or, when the API
+// answers none (this process runs no rules: 503), its reason.
+type ringStatuses struct {
+	byRing map[uuid.UUID]admin.RingStatus
+	err    string
+}
+
+// readRingStatuses reads every ring's status from one plan of the rules,
+// each list cut to maxWaitingShown. A status the API does not answer is
 // shown with the API's reason; an ended session fails the page.
-func ruleWithStatus(q *request, r admin.Rule) (ruleView, error) {
+func readRingStatuses(q *request) (ringStatuses, error) {
+	var list admin.RingStatusList
+	switch err := q.get("/api/v1/rings/status", url.Values{"limit": {strconv.Itoa(maxWaitingShown)}}, &list); {
+	case err == nil:
+	case statusOf(err) == http.StatusUnauthorized:
+		return ringStatuses{}, err
+	default:
+		return ringStatuses{err: reasonOf(err)}, nil
+	}
+	out := ringStatuses{byRing: make(map[uuid.UUID]admin.RingStatus, len(list.Rings))}
+	for _, st := range list.Rings {
+		out.byRing[st.Ring.ID] = st
+	}
+	return out, nil
+}
+
+// rule is r with its rings in order, each with its status.
+func (s ringStatuses) rule(r admin.Rule) ruleView {
 	v := ruleView{Rule: r}
 	rings := slices.Clone(r.Rings)
 	slices.SortStableFunc(rings, func(a, b admin.Ring) int { return cmp.Compare(a.Position, b.Position) })
 	for _, ring := range rings {
-		rv, err := ringWithStatus(q, ring)
-		if err != nil {
-			return v, err
-		}
-		v.Rings = append(v.Rings, rv)
+		v.Rings = append(v.Rings, s.ring(ring))
 	}
-	return v, nil
+	return v
 }
 
-// ringWithStatus reads ring's status.
-func ringWithStatus(q *request, ring admin.Ring) (ringView, error) {
+// ring is ring with its status: the ring as the status read it (its
+// pause may be newer than the list's); a ring created since has none.
+func (s ringStatuses) ring(ring admin.Ring) ringView {
 	rv := ringView{Ring: ring}
-	var st admin.RingStatus
-	switch err := q.get("/api/v1/rings/"+ring.ID.String()+"/status", nil, &st); {
-	case err == nil:
+	st, ok := s.byRing[ring.ID]
+	switch {
+	case s.err != "":
+		rv.StatusError = s.err
+	case !ok:
+		rv.StatusError = "the ring is newer than the plan; reload the page"
+	default:
 		rv.Status = &st
 		rv.Ring = st.Ring
-	case statusOf(err) == http.StatusUnauthorized:
-		return rv, err
-	default:
-		rv.StatusError = reasonOf(err)
 	}
-	return rv, nil
+	return rv
+}
+
+// ringWithStatus reads one ring's status (GET /api/v1/rings/{id}/status):
+// the ring's page, which shows no other.
+func ringWithStatus(q *request, ring admin.Ring) (ringView, error) {
+	var st admin.RingStatus
+	switch err := q.get("/api/v1/rings/"+ring.ID.String()+"/status", url.Values{"limit": {strconv.Itoa(maxWaitingShown)}}, &st); {
+	case err == nil:
+		return ringStatuses{byRing: map[uuid.UUID]admin.RingStatus{ring.ID: st}}.ring(ring), nil
+	case statusOf(err) == http.StatusUnauthorized:
+		return ringView{Ring: ring}, err
+	default:
+		return ringStatuses{err: reasonOf(err)}.ring(ring), nil
+	}
 }
 
 // runRules runs the rules (or plans them: the "dry_run" button) and
@@ -300,57 +370,131 @@ func (c *Console) runRules(q *request) error {
 // ruleData is the rule page's data: the form of a new rule (New) or of
 // an existing one with its rings, and the choices the form offers.
 type ruleData struct {
-	New  bool
-	Rule admin.Rule
-	// ETag is the rule's, sent back as If-Match.
+	New bool
+	// Rule is the rule as stored (a new rule's defaults); Form is what
+	// the form's fields show: the rule's values, or what the person typed
+	// when the API refused it (Stale: because the rule changed meanwhile).
+	Rule  admin.Rule
+	Form  ruleForm
+	Stale bool
+	// ETag is the rule's as the form read it, sent back as If-Match.
 	ETag                      string
 	Products, Classifications []admin.Category
 	Groups                    []admin.Group
 	Rings                     []ringView
-	selected                  map[uuid.UUID]bool
 }
 
-// Selected tells whether the rule names the category or group id.
-func (d ruleData) Selected(id uuid.UUID) bool { return d.selected[id] }
+// Selected tells whether the form checks the category or group id.
+func (d ruleData) Selected(id uuid.UUID) bool { return d.Form.checked[id.String()] }
 
-// DeadlineValue is the deadline field's value ("" when none).
-func (d ruleData) DeadlineValue() string {
-	if d.Rule.DeadlineDays == nil {
-		return ""
+// ruleForm is the values of the rule form's fields.
+type ruleForm struct {
+	Name, Action string
+	Enabled      bool
+	// Deadline is the deadline field's text ("" when none).
+	Deadline string
+	// checked holds the checked products, classifications and groups:
+	// their IDs in lower case.
+	checked map[string]bool
+}
+
+// ruleFormOf is the rule form showing r.
+func ruleFormOf(r admin.Rule) ruleForm {
+	f := ruleForm{Name: r.Name, Action: r.Action, Enabled: r.Enabled, checked: map[string]bool{}}
+	if r.DeadlineDays != nil {
+		f.Deadline = strconv.Itoa(*r.DeadlineDays)
 	}
-	return strconv.Itoa(*d.Rule.DeadlineDays)
+	for _, c := range append(slices.Clone(r.Products), r.Classifications...) {
+		f.checked[c.ID.String()] = true
+	}
+	for _, g := range r.Groups {
+		f.checked[g.ID.String()] = true
+	}
+	return f
+}
+
+// typedRuleForm is the rule form showing what the person typed in v.
+func typedRuleForm(v url.Values) ruleForm {
+	f := ruleForm{Name: v.Get("name"), Action: v.Get("action"), Enabled: v.Get("enabled") != "",
+		Deadline: v.Get("deadline_days"), checked: map[string]bool{}}
+	for _, key := range []string{"products", "classifications", "groups"} {
+		for _, id := range v[key] {
+			f.checked[strings.ToLower(strings.TrimSpace(id))] = true
+		}
+	}
+	return f
 }
 
 // newRulePage serves the form of a new rule.
 func (c *Console) newRulePage(q *request) error {
-	d := ruleData{New: true, Rule: admin.Rule{Enabled: true, Action: "Install"}}
-	if err := loadRuleChoices(q, &d); err != nil {
+	d, err := loadNewRule(q)
+	if err != nil {
 		return err
 	}
 	return q.render("rule", "New approval rule", "rules", d)
 }
 
+// loadNewRule reads the page of a new rule.
+func loadNewRule(q *request) (ruleData, error) {
+	d := ruleData{New: true, Rule: admin.Rule{Enabled: true, Action: "Install"}}
+	d.Form = ruleFormOf(d.Rule)
+	return d, loadRuleChoices(q, &d)
+}
+
+// newRuleAgain answers a refused new rule with its form again.
+func (c *Console) newRuleAgain(q *request, status int, f flash) error {
+	d, err := loadNewRule(q)
+	if err != nil {
+		return err
+	}
+	d.Form = typedRuleForm(q.r.PostForm)
+	q.c.renderPage(q.w, q.r, q.s, status, "rule", "New approval rule", "rules", d, f)
+	return nil
+}
+
 // rulePage serves one rule's form with its rings.
 func (c *Console) rulePage(q *request) error {
-	var d ruleData
-	etag, err := q.tagged(http.MethodGet, "/api/v1/rules/"+url.PathEscape(q.r.PathValue("id")), "", nil, &d.Rule)
+	d, err := loadRule(q)
 	if err != nil {
 		return err
 	}
-	d.ETag = etag
-	if err := loadRuleChoices(q, &d); err != nil {
-		return err
-	}
-	v, err := ruleWithStatus(q, d.Rule)
-	if err != nil {
-		return err
-	}
-	d.Rings = v.Rings
 	return q.render("rule", "Approval rule "+d.Rule.Name, "rules", d)
 }
 
+// loadRule reads the page of the rule the path names.
+func loadRule(q *request) (ruleData, error) {
+	var d ruleData
+	etag, err := q.tagged(http.MethodGet, "/api/v1/rules/"+url.PathEscape(q.r.PathValue("id")), "", nil, &d.Rule)
+	if err != nil {
+		return d, err
+	}
+	d.ETag, d.Form = etag, ruleFormOf(d.Rule)
+	if err := loadRuleChoices(q, &d); err != nil {
+		return d, err
+	}
+	statuses, err := readRingStatuses(q)
+	if err != nil {
+		return d, err
+	}
+	d.Rings = statuses.rule(d.Rule).Rings
+	return d, nil
+}
+
+// ruleAgain answers a refused edit of a rule with its page again: the
+// rule and its rings as they are, the form as the person filled it, with
+// the ETag it was read with (a change meanwhile is still refused).
+func (c *Console) ruleAgain(q *request, status int, f flash) error {
+	d, err := loadRule(q)
+	if err != nil {
+		return err
+	}
+	d.Form, d.ETag, d.Stale = typedRuleForm(q.r.PostForm), q.r.PostForm.Get("etag"), status == http.StatusPreconditionFailed
+	q.c.renderPage(q.w, q.r, q.s, status, "rule", "Approval rule "+d.Rule.Name, "rules", d, f)
+	return nil
+}
+
 // loadRuleChoices reads the products, classifications and groups the rule
-// form offers, and marks those d's rule names.
+// form offers.
 func loadRuleChoices(q *request, d *ruleData) error {
 	var products, classes admin.CategoryList
 	if err := q.get("/api/v1/products", nil, &products); err != nil {
@@ -364,13 +508,6 @@ func loadRuleChoices(q *request, d *ruleData) error {
 		return err
 	}
 	d.Products, d.Classifications, d.Groups = products.Categories, classes.Categories, groups.Groups
-	d.selected = map[uuid.UUID]bool{}
-	for _, c := range append(slices.Clone(d.Rule.Products), d.Rule.Classifications...) {
-		d.selected[c.ID] = true
-	}
-	for _, g := range d.Rule.Groups {
-		d.selected[g.ID] = true
-	}
 	return nil
 }
 
@@ -406,7 +543,7 @@ func optionalInt(f url.Values, key, label string) (*int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %q is not a whole number", label, s)
+		return nil, fieldError(fmt.Sprintf("%s: %q is not a whole number", label, s))
 	}
 	return &n, nil
 }
@@ -419,7 +556,7 @@ func optionalFloat(f url.Values, key, label string) (*float64, error) {
 	}
 	n, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %q is not a number", label, s)
+		return nil, fieldError(fmt.Sprintf("%s: %q is not a number", label, s))
 	}
 	return &n, nil
 }
@@ -465,54 +602,89 @@ func (c *Console) deleteRule(q *request) (string, flash, error) {
 // ringData is the ring page's data: the form of a new ring of Rule (New)
 // or of an existing ring with its status.
 type ringData struct {
-	New    bool
-	Rule   admin.Rule
+	New  bool
+	Rule admin.Rule
+	// Ring is the ring as stored; Form is what the form's fields show:
+	// the ring's values, or what the person typed when the API refused it
+	// (Stale: because the ring changed meanwhile).
 	Ring   ringView
+	Form   ringForm
+	Stale  bool
 	ETag   string
 	Groups []admin.Group
 }
 
-// MinInstalledPercent, MinInstalls and MaxFailedPercent are the gate
-// fields' values ("" when the ring has no gate, or no failure limit).
-func (d ringData) MinInstalledPercent() string {
-	if d.Ring.Gate == nil {
-		return ""
-	}
-	return strconv.FormatFloat(d.Ring.Gate.MinInstalledPercent, 'f', -1, 64)
+// ringForm is the values of the ring form's fields, as text.
+type ringForm struct {
+	Name, Position, Group, DelayDays, DelayFrom string
+	// MinInstalledPercent, MinInstalls and MaxFailedPercent are the gate's
+	// ("" when the ring has no gate, or no failure limit).
+	MinInstalledPercent, MinInstalls, MaxFailedPercent string
 }
 
-// MinInstalls is the gate's minimum installs field.
-func (d ringData) MinInstalls() string {
-	if d.Ring.Gate == nil {
-		return ""
+// ringFormOf is the ring form showing r.
+func ringFormOf(r admin.Ring) ringForm {
+	f := ringForm{Name: r.Name, Position: strconv.Itoa(r.Position), DelayDays: strconv.Itoa(r.DelayDays), DelayFrom: r.DelayFrom}
+	if r.GroupID != uuid.Nil {
+		f.Group = r.GroupID.String()
 	}
-	return strconv.Itoa(d.Ring.Gate.MinInstalls)
+	if g := r.Gate; g != nil {
+		f.MinInstalledPercent, f.MinInstalls = strconv.FormatFloat(g.MinInstalledPercent, 'f', -1, 64), strconv.Itoa(g.MinInstalls)
+		if g.MaxFailedPercent != nil {
+			f.MaxFailedPercent = strconv.FormatFloat(*g.MaxFailedPercent, 'f', -1, 64)
+		}
+	}
+	return f
 }
 
-// MaxFailedPercent is the gate's failure limit field.
-func (d ringData) MaxFailedPercent() string {
-	if d.Ring.Gate == nil || d.Ring.Gate.MaxFailedPercent == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*d.Ring.Gate.MaxFailedPercent, 'f', -1, 64)
+// typedRingForm is the ring form showing what the person typed in v.
+func typedRingForm(v url.Values) ringForm {
+	return ringForm{Name: v.Get("name"), Position: v.Get("position"), Group: v.Get("group"), DelayDays: v.Get("delay_days"),
+		DelayFrom: v.Get("delay_from"), MinInstalledPercent: v.Get("min_installed_percent"), MinInstalls: v.Get("min_installs"),
+		MaxFailedPercent: v.Get("max_failed_percent")}
+}
+
+// Selects tells whether the form's group is g (by ID or name, as the API
+// resolves a group).
+func (f ringForm) Selects(g admin.Group) bool {
+	ref := strings.TrimSpace(f.Group)
+	return strings.EqualFold(ref, g.ID.String()) || strings.EqualFold(ref, g.Name)
 }
 
 // newRingPage serves the form of a new ring of a rule, at the position
 // after its last ring.
 func (c *Console) newRingPage(q *request) error {
+	d, err := loadNewRing(q)
+	if err != nil {
+		return err
+	}
+	return q.render("ring", "New ring of "+d.Rule.Name, "rules", d)
+}
+
+// loadNewRing reads the page of a new ring of the rule the path names.
+func loadNewRing(q *request) (ringData, error) {
 	d := ringData{New: true}
 	if err := q.get("/api/v1/rules/"+url.PathEscape(q.r.PathValue("id")), nil, &d.Rule); err != nil {
-		return err
+		return d, err
 	}
 	d.Ring.Position = 1
 	for _, r := range d.Rule.Rings {
 		d.Ring.Position = max(d.Ring.Position, r.Position+1)
 	}
 	d.Ring.DelayFrom = "release"
-	if err := loadGroups(q, &d); err != nil {
+	d.Form = ringFormOf(d.Ring.Ring)
+	return d, loadGroups(q, &d)
+}
+
+// newRingAgain answers a refused new ring with its form again.
+func (c *Console) newRingAgain(q *request, status int, f flash) error {
+	d, err := loadNewRing(q)
+	if err != nil {
 		return err
 	}
-	return q.render("ring", "New ring of "+d.Rule.Name, "rules", d)
+	d.Form = typedRingForm(q.r.PostForm)
+	q.c.renderPage(q.w, q.r, q.s, status, "ring", "New ring of "+d.Rule.Name, "rules", d, f)
+	return nil
 }
 
 // loadGroups reads the groups the ring form offers.
@@ -527,23 +699,42 @@ func loadGroups(q *request, d *ringData) error {
 
 // ringPage serves one ring's form with its status.
 func (c *Console) ringPage(q *request) error {
+	d, err := loadRing(q)
+	if err != nil {
+		return err
+	}
+	return q.render("ring", "Ring "+d.Ring.Name, "rules", d)
+}
+
+// loadRing reads the page of the ring the path names.
+func loadRing(q *request) (ringData, error) {
 	var d ringData
 	var ring admin.Ring
 	etag, err := q.tagged(http.MethodGet, "/api/v1/rings/"+url.PathEscape(q.r.PathValue("id")), "", nil, &ring)
 	if err != nil {
-		return err
+		return d, err
 	}
-	d.ETag = etag
+	d.ETag, d.Form = etag, ringFormOf(ring)
 	if d.Ring, err = ringWithStatus(q, ring); err != nil {
-		return err
+		return d, err
 	}
 	if err := q.get("/api/v1/rules/"+ring.RuleID.String(), nil, &d.Rule); err != nil {
+		return d, err
+	}
+	return d, loadGroups(q, &d)
+}
+
+// ringAgain answers a refused edit of a ring with its page again: the
+// ring and its status as they are, the form as the person filled it,
+// with the ETag it was read with.
+func (c *Console) ringAgain(q *request, status int, f flash) error {
+	d, err := loadRing(q)
+	if err != nil {
 		return err
 	}
-	if err := loadGroups(q, &d); err != nil {
-		return err
-	}
-	return q.render("ring", "Ring "+ring.Name, "rules", d)
+	d.Form, d.ETag, d.Stale = typedRingForm(q.r.PostForm), q.r.PostForm.Get("etag"), status == http.StatusPreconditionFailed
+	q.c.renderPage(q.w, q.r, q.s, status, "ring", "Ring "+d.Ring.Name, "rules", d, f)
+	return nil
 }
 
 // ringRequest decodes the ring form into the API's request for the rule
@@ -652,6 +843,36 @@ func (c *Console) setAutoDecline(q *request) (string, flash, error) {
 	return "/console/rules#autodecline", flashOK("Saved the automatic decline settings."), nil
 }
 
+// autoDeclineForm is the values of the automatic decline form's fields.
+type autoDeclineForm struct {
+	Superseded bool
+	// GraceDays, Architectures, Languages (comma-separated) and Editions
+	// (one a line) are the fields' text.
+	GraceDays, Architectures, Languages, Editions string
+}
+
+// autoDeclineFormOf is the automatic decline form showing s.
+func autoDeclineFormOf(s admin.AutoDecline) autoDeclineForm {
+	return autoDeclineForm{Superseded: s.Superseded, GraceDays: strconv.Itoa(s.SupersededGraceDays),
+		Architectures: strings.Join(s.Architectures, ", "), Languages: strings.Join(s.Languages, ", "), Editions: strings.Join(s.Editions, "\n")}
+}
+
+// autoDeclineAgain answers refused automatic decline settings with the
+// rules page again, the form as the person filled it, with the ETag it
+// was read with.
+func (c *Console) autoDeclineAgain(q *request, status int, f flash) error {
+	d, err := loadRulesData(q)
+	if err != nil {
+		return err
+	}
+	v := q.r.PostForm
+	d.AutoDeclineForm = autoDeclineForm{Superseded: v.Get("superseded") != "", GraceDays: v.Get("superseded_grace_days"),
+		Architectures: v.Get("architectures"), Languages: v.Get("languages"), Editions: v.Get("editions")}
+	d.AutoDeclineETag, d.Stale = v.Get("etag"), status == http.StatusPreconditionFailed
+	q.c.renderPage(q.w, q.r, q.s, status, "rules", "Rules and rings", "rules", d, f)
+	return nil
+}
+
 // splitList splits a field's text at sep, trimming entries and dropping
 // empty ones; never nil.
 func splitList(s, sep string) []string {
@@ -662,4 +883,58 @@ func splitList(s, sep string) []string {
 		}
 	}
 	return out
+}
+
+// fieldError is a form's field the console cannot read as what it holds
+// (a number): the form is refused as the API refuses a bad value, 400.
+type fieldError string
+
+func (e fieldError) Error() string { return string(e) }
+
+// formAgain renders a refused form's page again, with status, flash f
+// and what the person typed (q.r.PostForm) in its fields.
+type formAgain func(q *request, status int, f flash) error
+
+// postForm registers a form handler for pattern as post does, except
+// that a form the API refuses for its values (400, 409, 412; refusedForm)
+// is answered with its page again (again), so that what the person typed
+// is not lost. When that page cannot be read either, the person goes back
+// with the refusal's reason, as post does.
+func (c *Console) postForm(pattern string, fn postAction, again formAgain) {
+	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		q, ok := c.form(w, r)
+		if !ok {
+			return
+		}
+		back, done, err := fn(q)
+		if back == "" {
+			back = safeNext(refererPath(r))
+		}
+		if err == nil {
+			c.redirect(w, r, back, done)
+			return
+		}
+		if status, ok := refusedForm(err); ok && again(q, status, flashError(reasonOf(err))) == nil {
+			return
+		}
+		c.formFailed(w, r, back, err)
+	})
+}
+
+// refusedForm tells whether err refuses a form for what it holds, with
+// the status to answer: the API's 400, 409 (a name or position taken) or
+// 412 (changed meanwhile), or a field the console cannot read (400).
+func refusedForm(err error) (int, bool) {
+	var fe fieldError
+	if errors.As(err, &fe) {
+		return http.StatusBadRequest, true
+	}
+	var e *apiError
+	if errors.As(err, &e) {
+		switch e.Status {
+		case http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed:
+			return e.Status, true
+		}
+	}
+	return 0, false
 }

@@ -2,10 +2,12 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/google/uuid"
@@ -459,5 +461,47 @@ func TestRulesViewer(t *testing.T) {
 	status, doc := p.post("/console/rules/"+rule.ID.String()+"/delete", url.Values{"csrf": {"forged"}})
 	if status != http.StatusForbidden || !strings.Contains(text(doc), "forgery") {
 		t.Errorf("a POST without the CSRF token: status %d: %s", status, text(doc))
+	}
+}
+
+// TestRulesPagePlansOnce checks that the rules page and a rule's page
+// cost one plan of the rules whatever the number of rings (the API's
+// GET /api/v1/rings/status), where they cost one per ring before.
+func TestRulesPagePlansOnce(t *testing.T) {
+	h := newHarness(t)
+	const rulesN, ringsPerRule = 3, 4
+	var first admin.Rule
+	for i := range rulesN {
+		var rule admin.Rule
+		h.api(http.MethodPost, "/api/v1/rules", fmt.Sprintf(`{"name":"Rule %d"}`, i), http.StatusCreated, &rule)
+		if i == 0 {
+			first = rule
+		}
+		for j := range ringsPerRule {
+			h.api(http.MethodPost, "/api/v1/rings", fmt.Sprintf(`{"name":"Ring %d.%d","rule":%q,"position":%d,"group":%q,"delay_days":%d}`,
+				i, j, rule.ID, j+1, ring2, 30*(j+1)), http.StatusCreated, nil)
+		}
+	}
+	plans := h.countPlans()
+	p := h.signIn(adminToken)
+	for _, c := range []struct {
+		path  string
+		rings int
+	}{{"/console/rules", rulesN * ringsPerRule}, {"/console/rules/" + first.ID.String(), ringsPerRule}} {
+		before, start := plans.plans.Load(), time.Now()
+		status, doc := p.get(c.path)
+		n := plans.plans.Load() - before
+		t.Logf("%s: %d rings, %d plans, %v", c.path, c.rings, n, time.Since(start))
+		if status != http.StatusOK || doc.Find("li.ring").Length() != c.rings {
+			t.Fatalf("%s: status %d, %d rings shown, want %d: %s", c.path, status, doc.Find("li.ring").Length(), c.rings, text(doc))
+		}
+		if n != 1 {
+			t.Errorf("%s: %d plans for %d rings, want 1", c.path, n, c.rings)
+		}
+		if got := doc.Find("li.ring .ring-status").FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return strings.Contains(s.Text(), "Waits on") || strings.Contains(s.Text(), "waits on")
+		}).Length(); got != c.rings {
+			t.Errorf("%s: %d rings say why they wait, want %d", c.path, got, c.rings)
+		}
 	}
 }
