@@ -68,10 +68,14 @@ type AuditEntry struct {
 }
 
 // AuditFilter selects audit entries; a zero field selects all. Since is
-// inclusive, Until exclusive.
+// inclusive, Until exclusive. BeforeID pages back: entries with an ID below
+// it (IDs grow and are never handed out twice, so the oldest ID of one page
+// is the BeforeID of the next and no entry is skipped or repeated, however
+// many share a timestamp).
 type AuditFilter struct {
 	Actor, Action, Target string
 	Since, Until          time.Time
+	BeforeID              int64
 	// Limit bounds the entries returned; zero or less means
 	// DefaultAuditLimit, and above MaxAuditLimit is MaxAuditLimit.
 	Limit int
@@ -102,6 +106,6 @@ type AccessStore interface {
 	// AppendAudit stores one audit entry (ID and At set by the store) and
 	// returns it.
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
-	// Audit returns the entries f selects, newest first.
+	// Audit returns the entries f selects, newest (highest ID) first.
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }

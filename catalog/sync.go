@@ -223,6 +223,11 @@ type SyncStore interface {
 	UpdateSyncRun(ctx context.Context, r SyncRun) (SyncRun, error)
 	// SyncRuns returns up to limit runs, newest first.
 	SyncRuns(ctx context.Context, limit int) ([]SyncRun, error)
+	// SyncRunsBefore returns up to limit runs with an ID below beforeID,
+	// newest first: it pages back through the history (the oldest ID of
+	// one page is the beforeID of the next). A beforeID of zero or less
+	// selects all, as SyncRuns does.
+	SyncRunsBefore(ctx context.Context, limit int, beforeID int64) ([]SyncRun, error)
 
 	// SetFileSources stores where files come from. For a file already
 	// known, an empty MUURL or nil DecryptionKey keeps the stored value.

@@ -653,7 +653,7 @@ func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditParams are the query parameters GET /api/v1/audit knows.
-var auditParams = []string{"actor", "action", "target", "since", "until", "limit"}
+var auditParams = []string{"actor", "action", "target", "since", "until", "before_id", "limit"}
 
 // parseAuditFilter reads the filters of GET /api/v1/audit.
 func parseAuditFilter(q url.Values) (catalog.AuditFilter, *requestError) {
@@ -685,6 +685,13 @@ func parseAuditFilter(q url.Values) (catalog.AuditFilter, *requestError) {
 			return f, badRequest("invalid_filter", "limit %q is not a number from 1 to %d", s, catalog.MaxAuditLimit)
 		}
 		f.Limit = n
+	}
+	if s := q.Get("before_id"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return f, badRequest("invalid_filter", "before_id %q is not a positive integer", s)
+		}
+		f.BeforeID = n
 	}
 	return f, nil
 }

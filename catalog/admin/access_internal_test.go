@@ -72,10 +72,40 @@ func TestRequiredRole(t *testing.T) {
 	}
 }
 
+// TestParseAuditFilterBeforeID: before_id is a positive ID, refused with a
+// reason otherwise.
+func TestParseAuditFilterBeforeID(t *testing.T) {
+	for _, c := range []struct {
+		query  string
+		want   int64
+		reason string
+	}{
+		{"", 0, ""},
+		{"before_id=42", 42, ""},
+		{"before_id=9223372036854775807&actor=alice", 1<<63 - 1, ""},
+		{"before_id=0", 0, `before_id "0" is not a positive integer`},
+		{"before_id=-3", 0, `before_id "-3" is not a positive integer`},
+		{"before_id=abc", 0, `before_id "abc" is not a positive integer`},
+		{"before_id=1&before_id=2", 0, `parameter "before_id" is given 2 times`},
+		{"before=1", 0, `unknown parameter "before"; known: actor, action, target, since, until, before_id, limit`},
+	} {
+		q, _ := url.ParseQuery(c.query)
+		f, e := parseAuditFilter(q)
+		switch {
+		case c.reason == "" && e != nil:
+			t.Errorf("%q: refused: %+v", c.query, e)
+		case c.reason == "" && f.BeforeID != c.want:
+			t.Errorf("%q: BeforeID %d, want %d", c.query, f.BeforeID, c.want)
+		case c.reason != "" && (e == nil || e.status != http.StatusBadRequest || e.code != "invalid_filter" || e.reason != c.reason):
+			t.Errorf("%q: got %+v, want 400 invalid_filter %q", c.query, e, c.reason)
+		}
+	}
+}
+
 // FuzzAuditFilter: any query either is refused as invalid_filter with a
 // reason, or gives a filter within the bounds the store is promised.
 func FuzzAuditFilter(f *testing.F) {
-	for _, s := range []string{"", "actor=alice", "limit=1000", "limit=0", "since=2026-01-01T00:00:00Z&until=x", "a=b", "limit=1&limit=2"} {
+	for _, s := range []string{"", "actor=alice", "limit=1000", "limit=0", "since=2026-01-01T00:00:00Z&until=x", "a=b", "limit=1&limit=2", "before_id=7", "before_id=0", "before_id=-1&limit=5"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -92,6 +122,9 @@ func FuzzAuditFilter(f *testing.F) {
 		}
 		if filter.Limit < 0 || filter.Limit > catalog.MaxAuditLimit {
 			t.Fatalf("%q: limit %d", raw, filter.Limit)
+		}
+		if filter.BeforeID < 0 || (filter.BeforeID == 0) != (q.Get("before_id") == "") {
+			t.Fatalf("%q: before_id %d", raw, filter.BeforeID)
 		}
 		if filter.Actor != q.Get("actor") || filter.Action != q.Get("action") || filter.Target != q.Get("target") {
 			t.Fatalf("%q: filter %+v", raw, filter)

@@ -67,6 +67,7 @@ type Store interface {
 	SetSyncSettings(ctx context.Context, s catalog.SyncSettings) error
 	SyncState(ctx context.Context) (catalog.SyncState, error)
 	SyncRuns(ctx context.Context, limit int) ([]catalog.SyncRun, error)
+	SyncRunsBefore(ctx context.Context, limit int, beforeID int64) ([]catalog.SyncRun, error)
 	// AccessStore keeps API tokens and the audit log (access.go).
 	catalog.AccessStore
 	// RuleStore keeps approval rules, rings and auto-decline (rules.go).

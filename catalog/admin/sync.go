@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -201,77 +202,81 @@ func (h *handler) startSyncRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, wireSyncRun(run))
 }
 
-// listSyncRuns serves GET /api/v1/sync/runs?limit=N.
-func (h *handler) listSyncRuns(w http.ResponseWriter, r *http.Request) {
-	limit := DefaultRunsLimit
-	for key, values := range r.URL.Query() {
+// syncRunsParams are the query parameters GET /api/v1/sync/runs knows.
+var syncRunsParams = []string{"limit", "before_id"}
+
+// syncRunsQuery is what GET /api/v1/sync/runs asks for: up to Limit runs
+// with an ID below BeforeID (zero: the newest).
+type syncRunsQuery struct {
+	Limit    int
+	BeforeID int64
+}
+
+// parseSyncRunsQuery reads the parameters of GET /api/v1/sync/runs.
+func parseSyncRunsQuery(q url.Values) (syncRunsQuery, *requestError) {
+	out := syncRunsQuery{Limit: DefaultRunsLimit}
+	for key, values := range q {
+		if !slices.Contains(syncRunsParams, key) {
+			return out, badRequest("bad_query", "unknown query parameter %q; known: %s", key, strings.Join(syncRunsParams, ", "))
+		}
 		v := values[len(values)-1]
-		if key != "limit" {
-			writeError(w, http.StatusBadRequest, "bad_query", fmt.Sprintf("unknown query parameter %q; known: limit", key))
-			return
+		switch key {
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > MaxRunsLimit {
+				return out, badRequest("bad_query", "limit %q is not a number from 1 to %d", v, MaxRunsLimit)
+			}
+			out.Limit = n
+		case "before_id":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 {
+				return out, badRequest("bad_query", "before_id %q is not a positive integer", v)
+			}
+			out.BeforeID = n
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxRunsLimit {
-			writeError(w, http.StatusBadRequest, "bad_query", fmt.Sprintf("limit %q is not a number from 1 to %d", v, MaxRunsLimit))
-			return
-		}
-		limit = n
 	}
-	runs, err := h.store.SyncRuns(r.Context(), limit)
-	if err != nil {
-		h.storeFailed(w, r, "SyncRuns", err)
+	return out, nil
+}
+
+// listSyncRuns serves GET /api/v1/sync/runs?limit=N&before_id=ID: a page of
+// the history, newest first; the last run's ID is the next page's before_id.
+func (h *handler) listSyncRuns(w http.ResponseWriter, r *http.Request) {
+	p, e := parseSyncRunsQuery(r.URL.Query())
+	if e != nil {
+		writeError(w, e.status, e.code, e.reason)
 		return
 	}
-	out := SyncRunList{Runs: make([]SyncRun, 0, min(len(runs), limit))}
-	for _, run := range runs[:min(len(runs), limit)] {
+	runs, err := h.store.SyncRunsBefore(r.Context(), p.Limit, p.BeforeID)
+	if err != nil {
+		h.storeFailed(w, r, "SyncRunsBefore", err)
+		return
+	}
+	out := SyncRunList{Runs: make([]SyncRun, 0, min(len(runs), p.Limit))}
+	for _, run := range runs[:min(len(runs), p.Limit)] {
 		out.Runs = append(out.Runs, wireSyncRun(run))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// getSyncRun serves GET /api/v1/sync/runs/{id}. The store lists runs newest
-// first only, and IDs grow with each run: the run is among the newest
-// (newest ID - id + 1), so that many are read. Runs further back than
-// MaxRunsLimit are not found.
+// getSyncRun serves GET /api/v1/sync/runs/{id}: the newest run below id+1,
+// if it is the one.
 func (h *handler) getSyncRun(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
 	id, err := strconv.ParseInt(ref, 10, 64)
-	if err != nil || id < 1 {
+	if err != nil || id < 1 || id == math.MaxInt64 {
 		writeError(w, http.StatusBadRequest, "invalid_run_id", fmt.Sprintf("run ID %q is not a positive integer", ref))
 		return
 	}
-	ctx := r.Context()
-	unknown := func() {
-		writeError(w, http.StatusNotFound, "unknown_run", fmt.Sprintf("no synchronization run has the ID %d", id))
-	}
-	newest, err := h.store.SyncRuns(ctx, 1)
+	runs, err := h.store.SyncRunsBefore(r.Context(), 1, id+1)
 	if err != nil {
-		h.storeFailed(w, r, "SyncRuns", err)
+		h.storeFailed(w, r, "SyncRunsBefore", err)
 		return
 	}
-	if len(newest) == 0 || id > newest[0].ID || newest[0].ID-id >= MaxRunsLimit {
-		unknown()
+	if len(runs) == 0 || runs[0].ID != id {
+		writeError(w, http.StatusNotFound, "unknown_run", fmt.Sprintf("no synchronization run has the ID %d", id))
 		return
 	}
-	// Runs that began since the first read push the run further back:
-	// read again with room for them while the list still ends above id.
-	limit := int(newest[0].ID-id) + 1
-	for {
-		runs, err := h.store.SyncRuns(ctx, limit)
-		if err != nil {
-			h.storeFailed(w, r, "SyncRuns", err)
-			return
-		}
-		if i := slices.IndexFunc(runs, func(run catalog.SyncRun) bool { return run.ID == id }); i >= 0 {
-			writeJSON(w, http.StatusOK, wireSyncRun(runs[i]))
-			return
-		}
-		if len(runs) < limit || runs[len(runs)-1].ID < id || limit >= MaxRunsLimit {
-			unknown()
-			return
-		}
-		limit = min(2*limit, MaxRunsLimit)
-	}
+	writeJSON(w, http.StatusOK, wireSyncRun(runs[0]))
 }
 
 // listProducts serves GET /api/v1/products: the products and product

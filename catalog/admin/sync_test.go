@@ -288,6 +288,9 @@ func TestSyncRuns(t *testing.T) {
 	wantJSON(t, "all runs", f.get("/api/v1/sync/runs"), obj{"runs": []obj{runJSON(r3), runJSON(r2), runJSON(r1)}})
 	wantJSON(t, "limit 2", f.get("/api/v1/sync/runs?limit=2"), obj{"runs": []obj{runJSON(r3), runJSON(r2)}})
 	wantJSON(t, "limit 1000", f.get("/api/v1/sync/runs?limit=1000"), obj{"runs": []obj{runJSON(r3), runJSON(r2), runJSON(r1)}})
+	wantJSON(t, "before the newest", f.get("/api/v1/sync/runs?limit=1&before_id="+itoa(r3.ID)), obj{"runs": []obj{runJSON(r2)}})
+	wantJSON(t, "the page after", f.get("/api/v1/sync/runs?before_id="+itoa(r2.ID)+"&limit=1"), obj{"runs": []obj{runJSON(r1)}})
+	wantJSON(t, "before the oldest", f.get("/api/v1/sync/runs?before_id="+itoa(r1.ID)), obj{"runs": []obj{}})
 	for _, run := range []catalog.SyncRun{r1, r2, r3} {
 		wantJSON(t, "run by ID", f.get("/api/v1/sync/runs/"+itoa(run.ID)), runJSON(run))
 	}
@@ -303,7 +306,10 @@ func TestSyncRuns(t *testing.T) {
 		{"/api/v1/sync/runs?limit=0", 400, "bad_query", `limit "0"`},
 		{"/api/v1/sync/runs?limit=1001", 400, "bad_query", "from 1 to 1000"},
 		{"/api/v1/sync/runs?limit=ten", 400, "bad_query", `limit "ten"`},
-		{"/api/v1/sync/runs?state=failed", 400, "bad_query", `unknown query parameter "state"`},
+		{"/api/v1/sync/runs?state=failed", 400, "bad_query", `unknown query parameter "state"; known: limit, before_id`},
+		{"/api/v1/sync/runs?before_id=0", 400, "bad_query", `before_id "0" is not a positive integer`},
+		{"/api/v1/sync/runs?before_id=x", 400, "bad_query", `before_id "x"`},
+		{"/api/v1/sync/runs/9223372036854775807", 400, "invalid_run_id", `"9223372036854775807"`},
 		{"/api/v1/sync/runs/" + itoa(r3.ID+1), 404, "unknown_run", "no synchronization run has the ID " + itoa(r3.ID+1)},
 		{"/api/v1/sync/runs/0", 400, "invalid_run_id", `"0"`},
 		{"/api/v1/sync/runs/latest", 400, "invalid_run_id", `"latest"`},

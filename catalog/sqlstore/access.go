@@ -213,7 +213,10 @@ func (s *Store) AppendAudit(ctx context.Context, e catalog.AuditEntry) (catalog.
 	return out, err
 }
 
-// Audit returns the entries f selects, newest first.
+// Audit returns the entries f selects, newest (highest ID) first: IDs give
+// the order the entries were stored in, which a BeforeID cursor follows
+// exactly; two entries may share an At, and under PostgreSQL a transaction
+// that began earlier may store its entry later.
 func (s *Store) Audit(ctx context.Context, f catalog.AuditFilter) ([]catalog.AuditEntry, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -241,12 +244,15 @@ func (s *Store) Audit(ctx context.Context, f catalog.AuditFilter) ([]catalog.Aud
 	if !f.Until.IsZero() {
 		add("at < $%d", s.d.Time(f.Until.UTC()))
 	}
+	if f.BeforeID > 0 {
+		add("id < $%d", f.BeforeID)
+	}
 	q := "SELECT id, at, actor, action, target, before_json, after_json, remote_addr FROM audit_log"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	args = append(args, limit)
-	q += fmt.Sprintf(" ORDER BY at DESC, id DESC LIMIT $%d", len(args))
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args))
 	return readOne(ctx, s, "audit", func(t *tx) ([]catalog.AuditEntry, error) {
 		var out []catalog.AuditEntry
 		err := t.query(ctx, q, args, func(row Row) error {

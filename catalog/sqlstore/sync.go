@@ -324,12 +324,23 @@ func (s *Store) UpdateSyncRun(ctx context.Context, r catalog.SyncRun) (catalog.S
 // SyncRuns returns up to limit runs, newest (highest ID) first; a limit of
 // zero or less, or above MaxSyncRuns, returns up to MaxSyncRuns.
 func (s *Store) SyncRuns(ctx context.Context, limit int) ([]catalog.SyncRun, error) {
+	return s.SyncRunsBefore(ctx, limit, 0)
+}
+
+// SyncRunsBefore returns up to limit runs with an ID below beforeID (all
+// when beforeID is zero or less), newest (highest ID) first; limit is
+// bounded as in SyncRuns.
+func (s *Store) SyncRunsBefore(ctx context.Context, limit int, beforeID int64) ([]catalog.SyncRun, error) {
 	if limit <= 0 || limit > MaxSyncRuns {
 		limit = MaxSyncRuns
 	}
+	q, args := "SELECT "+syncRunColumns+" FROM sync_run ORDER BY id DESC LIMIT $1", []any{limit}
+	if beforeID > 0 {
+		q, args = "SELECT "+syncRunColumns+" FROM sync_run WHERE id < $1 ORDER BY id DESC LIMIT $2", []any{beforeID, limit}
+	}
 	return readOne(ctx, s, "sync runs", func(t *tx) ([]catalog.SyncRun, error) {
 		var out []catalog.SyncRun
-		err := t.query(ctx, "SELECT "+syncRunColumns+" FROM sync_run ORDER BY id DESC LIMIT $1", []any{limit},
+		err := t.query(ctx, q, args,
 			func(row Row) error {
 				r, err := scanSyncRun(row)
 				if err != nil {

@@ -109,7 +109,8 @@ func tokensRevokeCmd(opts *options, args []string) (action, error) {
 }
 
 // auditCmd is "audit [--actor A] [--action X] [--target T] [--since RFC3339]
-// [--until RFC3339] [--limit N] [--csv]".
+// [--until RFC3339] [--before-id ID] [--limit N] [--csv]": --before-id pages
+// back (the entries with a lower ID: the last ID a page printed).
 func auditCmd(opts *options, args []string) (action, error) {
 	fs := newFlags("audit", opts)
 	q := url.Values{}
@@ -118,6 +119,7 @@ func auditCmd(opts *options, args []string) (action, error) {
 		fs.Func(name, "", func(v string) error { q.Set(name, v); return nil })
 	}
 	fs.IntVar(&limit, "limit", 0, "")
+	beforeID := fs.Int64("before-id", 0, "only entries with a lower ID (the last ID of the previous page)")
 	asCSV := fs.Bool("csv", false, "print the server's CSV export")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -139,6 +141,12 @@ func auditCmd(opts *options, args []string) (action, error) {
 		}
 		q.Set("limit", strconv.Itoa(limit))
 	}
+	if *beforeID != 0 {
+		if *beforeID < 1 {
+			return nil, fmt.Errorf("audit: --before-id %d is not a positive ID", *beforeID)
+		}
+		q.Set("before_id", strconv.FormatInt(*beforeID, 10))
+	}
 	if *asCSV {
 		return csvAction("audit", q), nil
 	}
@@ -146,9 +154,9 @@ func auditCmd(opts *options, args []string) (action, error) {
 }
 
 func printAudit(w io.Writer, l *admin.AuditList) error {
-	t := newTable(w, "AT", "ACTOR", "ACTION", "TARGET", "FROM", "BEFORE", "AFTER")
+	t := newTable(w, "ID", "AT", "ACTOR", "ACTION", "TARGET", "FROM", "BEFORE", "AFTER")
 	for _, e := range l.Entries {
-		t.row(e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, cmpDash(e.Target), e.RemoteAddr,
+		t.row(strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, cmpDash(e.Target), e.RemoteAddr,
 			clip(string(e.Before)), clip(string(e.After)))
 	}
 	return t.flush()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,10 +55,20 @@ func TestTokensAndAuditCommands(t *testing.T) {
 	if err != nil || len(entries) != 2 {
 		t.Errorf("audit entries %+v, %v; want the creation and the revocation", entries, err)
 	}
+	if len(entries) == 2 {
+		// Paging back from the newest entry (the revocation) prints the
+		// creation alone, with its ID first.
+		code, out, _ = s.wsusctl(t, "audit", "--before-id", strconv.FormatInt(entries[0].ID, 10))
+		if code != 0 || !strings.HasPrefix(out, "ID  AT") || !strings.Contains(out, "\n"+strconv.FormatInt(entries[1].ID, 10)+"  ") ||
+			!strings.Contains(out, "token.create") || strings.Contains(out, "token.revoke") || strings.Count(out, "\n") != 2 {
+			t.Errorf("audit --before-id %d: exit %d:\n%s", entries[0].ID, code, out)
+		}
+	}
 
 	for _, args := range [][]string{
 		{"tokens"}, {"tokens", "rotate"}, {"tokens", "create", "x"}, {"tokens", "create", "x", "--role", "root"},
 		{"tokens", "revoke"}, {"audit", "--since", "yesterday"}, {"audit", "--limit", "1001"}, {"audit", "extra"},
+		{"audit", "--before-id", "0x"}, {"audit", "--before-id", "-2"},
 	} {
 		if code, _, _ := s.wsusctl(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage)", args, code)

@@ -84,8 +84,9 @@ commands:
   sync status        the synchronization settings, the running run's progress and the last run
   sync start [--wait] [--poll D]
                      start a synchronization now; --wait prints its progress until it ends (exit 1 if it failed)
-  sync history [--limit N]
-                     list the synchronization runs, newest first (default 20, at most 1000)
+  sync history [--limit N] [--before-id ID]
+                     list the synchronization runs, newest first (default 20, at most 1000); --before-id ID
+                     lists the runs older than run ID (the last ID of the previous page)
   sync settings [--upstream URL] [--product P]... [--classification C]... [--language L]...
                 [--content approved|on-demand|never] [--replica[=false]] [--syncs-per-day N] [--first-sync HH:MM]
                      change the given settings (P, C: GUID, title or all; L: short name or all;
@@ -94,8 +95,9 @@ commands:
                      create an API token; its secret is printed this once
   tokens list        list the API tokens (never their secrets)
   tokens revoke ID   revoke an API token (refused everywhere within seconds)
-  audit [--actor A] [--action X] [--target T] [--since RFC3339] [--until RFC3339] [--limit N] [--csv]
-                     the audit log of changes made through the API, newest first (default 100, at most 1000)
+  audit [--actor A] [--action X] [--target T] [--since RFC3339] [--until RFC3339] [--before-id ID] [--limit N] [--csv]
+                     the audit log of changes made through the API, newest first (default 100, at most 1000);
+                     --before-id ID lists the entries older than entry ID (the last ID of the previous page)
   rules list         list the automatic approval rules with their rings
   rules create NAME [--product P]... [--classification C]... [--group G]... [--action Install|OptionalInstall]
                [--deadline-days N] [--disabled]

@@ -56,10 +56,12 @@ func syncStatusCmd(opts *options, args []string) (action, error) {
 	return getAndPrint(opts, "sync", nil, printSyncStatus), nil
 }
 
-// syncHistoryCmd is "sync history [--limit N]".
+// syncHistoryCmd is "sync history [--limit N] [--before-id ID]": --before-id
+// pages back (the runs with a lower ID: the last ID a page printed).
 func syncHistoryCmd(opts *options, args []string) (action, error) {
 	fs := newFlags("sync history", opts)
 	limit := fs.Int("limit", admin.DefaultRunsLimit, "how many runs, newest first")
+	beforeID := fs.Int64("before-id", 0, "only runs with a lower ID (the last ID of the previous page)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -71,6 +73,12 @@ func syncHistoryCmd(opts *options, args []string) (action, error) {
 		return nil, fmt.Errorf("sync history: --limit %d is not from 1 to %d", *limit, admin.MaxRunsLimit)
 	}
 	query := url.Values{"limit": {strconv.Itoa(*limit)}}
+	if *beforeID != 0 {
+		if *beforeID < 1 {
+			return nil, fmt.Errorf("sync history: --before-id %d is not a positive ID", *beforeID)
+		}
+		query.Set("before_id", strconv.FormatInt(*beforeID, 10))
+	}
 	return getAndPrint(opts, "sync/runs", query, printSyncHistory), nil
 }
 

@@ -364,6 +364,8 @@ func TestSyncStatusAndHistory(t *testing.T) {
 	row1 := []string{"1", at(r1), dur(r1), "succeeded", "schedule", "30", "8", "2", "12", "-"}
 	s.wantRun(t, table(row3, row2, row1), "sync", "history")
 	s.wantRun(t, table(row3, row2), "sync", "history", "--limit", "2")
+	s.wantRun(t, table(row1), "sync", "history", "--limit", "2", "--before-id", "2")
+	s.wantRun(t, table(row2, row1), "sync", "history", "--before-id", "3")
 	s.wantRun(t, s.rawGET(t, "/api/v1/sync/runs?limit=1"), "sync", "history", "--json", "--limit", "1")
 	s.wantRun(t, s.rawGET(t, "/api/v1/sync"), "--json", "sync", "status")
 }
@@ -379,6 +381,7 @@ func TestSyncUsageErrors(t *testing.T) {
 		{[]string{"sync", "status", "now"}, `wsusctl: sync status takes no arguments, got ["now"]`},
 		{[]string{"sync", "history", "--limit", "0"}, "wsusctl: sync history: --limit 0 is not from 1 to 1000"},
 		{[]string{"sync", "history", "--limit", "1001"}, "wsusctl: sync history: --limit 1001 is not from 1 to 1000"},
+		{[]string{"sync", "history", "--before-id", "-1"}, "wsusctl: sync history: --before-id -1 is not a positive ID"},
 		{[]string{"sync", "start", "--poll", "0s"}, "wsusctl: sync start: --poll 0s is not positive"},
 		{[]string{"sync", "settings", "--replica=maybe"}, `wsusctl: sync settings: invalid boolean value "maybe" for -replica: not true or false`},
 		{[]string{"sync", "settings", "--syncs-per-day", "x"}, `wsusctl: sync settings: invalid value "x" for flag -syncs-per-day: parse error`},
