@@ -57,6 +57,7 @@ type operation struct {
 var (
 	auditQuery = []param{{"actor", "string", "the token's name"}, {"action", "string", "e.g. approval.set"},
 		{"target", "string", "what changed"}, {"since", "string", "RFC 3339"}, {"until", "string", "RFC 3339"},
+		{"before_id", "integer", "entries with a lower ID: the last ID of the previous page"},
 		{"limit", "integer", "1 to 1000, default 100"}, {"format", "string", "csv for CSV"}}
 	ringStatusQuery = []param{{"limit", "integer", "at most this many entries in approves_now and in waiting, per ring (0 to 100000; absent: all); the totals count them all"}}
 )
@@ -69,7 +70,7 @@ var operations = []operation{
 	{method: "POST", path: "/api/v1/tokens", summary: "Create an API token; its secret is answered this once", req: TokenRequest{}, resp: NewToken{}, status: 201},
 	{method: "GET", path: "/api/v1/tokens/{id}", summary: "One API token", resp: Token{}, tagged: true},
 	{method: "DELETE", path: "/api/v1/tokens/{id}", summary: "Revoke an API token", resp: Token{}, tagged: true},
-	{method: "GET", path: "/api/v1/audit", summary: "The audit log, newest first", query: auditQuery, resp: AuditList{}, csv: true},
+	{method: "GET", path: "/api/v1/audit", summary: "The audit log, newest (highest ID) first", query: auditQuery, resp: AuditList{}, csv: true},
 
 	{method: "GET", path: "/api/v1/approvals", summary: "List the approvals", resp: ApprovalList{}},
 	{method: "POST", path: "/api/v1/approvals", summary: "Approve an update for a group (NotApproved removes the approval: 200 with an Unapproval)", req: ApprovalRequest{}, resp: Approval{}, status: 201},
@@ -122,7 +123,8 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/sync", summary: "Synchronization status: settings, upstream, running and last run", resp: SyncStatus{}},
 	{method: "GET", path: "/api/v1/sync/settings", summary: "The synchronization settings", resp: SyncSettings{}, tagged: true},
 	{method: "PUT", path: "/api/v1/sync/settings", summary: "Replace the synchronization settings", req: SyncSettingsRequest{}, resp: SyncSettings{}, tagged: true},
-	{method: "GET", path: "/api/v1/sync/runs", summary: "The synchronization runs, newest first", query: []param{{"limit", "integer", "1 to 1000, default 20"}}, resp: SyncRunList{}},
+	{method: "GET", path: "/api/v1/sync/runs", summary: "The synchronization runs, newest first", query: []param{{"limit", "integer", "1 to 1000, default 20"},
+		{"before_id", "integer", "runs with a lower ID: the last ID of the previous page"}}, resp: SyncRunList{}},
 	{method: "POST", path: "/api/v1/sync/runs", summary: "Start a synchronization now", resp: SyncRun{}, status: 202},
 	{method: "GET", path: "/api/v1/sync/runs/{id}", summary: "One synchronization run", resp: SyncRun{}},
 	{method: "GET", path: "/api/v1/products", summary: "The products the upstream offers"},

@@ -84,6 +84,7 @@ func Run(t *testing.T, open Opener) {
 	}
 	tests = append(tests, syncTests...)
 	tests = append(tests, accessTests...)
+	tests = append(tests, pagingTests...)
 	tests = append(tests, conditionalTests...)
 	tests = append(tests, rulesTests...)
 	tests = append(tests, complianceTests...)
