@@ -67,8 +67,9 @@ func (c *Console) revokeToken(q *request) (string, flash, error) {
 }
 
 // Paging of the audit log: the API answers the newest entries matching
-// the filters up to a limit; going further back asks for those before
-// the oldest entry shown (until, exclusive).
+// the filters up to a limit, newest (highest ID) first; going further back
+// asks for those with an ID below the oldest shown (before_id), so entries
+// sharing a timestamp are neither skipped nor shown twice.
 const defaultAuditLimit = 100
 
 // auditLimits are the page sizes the audit page offers.
@@ -77,14 +78,17 @@ var auditLimits = []int{50, 100, 500, 1000}
 // auditData is the audit page's data.
 type auditData struct {
 	// Q holds the filters as asked (actor, action, target, since, until,
-	// limit).
+	// before_id, limit).
 	Q       listQuery
 	Entries []auditRow
 	Limits  []int
 	Limit   int
 	// Older is the URL of the entries before the oldest shown, "" when
-	// this page holds them all.
+	// this page holds the oldest.
 	Older string
+	// Newest is the URL of the first page with the same filters, "" on
+	// the first page.
+	Newest string
 }
 
 // auditRow is one entry as the page shows it: its before and after JSON
@@ -96,7 +100,7 @@ type auditRow struct {
 
 // auditPage serves GET /console/audit.
 func (c *Console) auditPage(q *request) error {
-	d := auditData{Q: newListQuery("/console/audit", q.r.URL.Query(), "actor", "action", "target", "since", "until", "limit"),
+	d := auditData{Q: newListQuery("/console/audit", q.r.URL.Query(), "actor", "action", "target", "since", "until", "before_id", "limit"),
 		Limits: auditLimits, Limit: defaultAuditLimit}
 	query := url.Values{}
 	for _, k := range []string{"actor", "action", "target"} {
@@ -109,8 +113,13 @@ func (c *Console) auditPage(q *request) error {
 			query.Set(k, rfc3339(v))
 		}
 	}
+	// The API says what is wrong with a bad limit or before_id.
+	if v := d.Q.Get("before_id"); v != "" {
+		query.Set("before_id", v)
+		d.Newest = d.Q.With("before_id", "")
+	}
 	if v := d.Q.Get("limit"); v != "" {
-		query.Set("limit", v) // the API says what is wrong with a bad one
+		query.Set("limit", v)
 		if n, err := strconv.Atoi(v); err == nil {
 			d.Limit = n
 		}
@@ -123,7 +132,7 @@ func (c *Console) auditPage(q *request) error {
 		d.Entries = append(d.Entries, auditRow{AuditEntry: e, BeforeJSON: indentJSON(e.Before), AfterJSON: indentJSON(e.After)})
 	}
 	if n := len(list.Entries); n > 0 && n >= d.Limit {
-		d.Older = d.Q.With("until", list.Entries[n-1].At.UTC().Format(time.RFC3339Nano))
+		d.Older = d.Q.With("before_id", strconv.FormatInt(list.Entries[n-1].ID, 10))
 	}
 	return q.render("audit", "Audit log", "audit", d)
 }

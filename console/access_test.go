@@ -1,8 +1,14 @@
 package console_test
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -177,6 +183,92 @@ func TestAuditPaging(t *testing.T) {
 	status, doc = p.get("/console/audit?since=yesterday")
 	if status != http.StatusBadRequest || !strings.Contains(text(doc), `since "yesterday" is not an RFC 3339 time`) {
 		t.Errorf("bad since: status %d, page %q; want the API's reason", status, text(doc))
+	}
+}
+
+// sameAuditTime gives every audit entry in h's store the timestamp of the
+// newest, as entries stored within one clock tick have: the store sets At
+// itself, so it is written to the file directly. The harness keeps its
+// store in the first temporary directory of the test (catalog.db).
+func sameAuditTime(t *testing.T) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "catalog.db"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("the harness's store: %v, %v", files, err)
+	}
+	db, err := sql.Open("sqlite", files[0]+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(context.Background(), "UPDATE audit_log SET at = (SELECT max(at) FROM audit_log)"); err != nil {
+		t.Fatalf("same audit time: %v", err)
+	}
+}
+
+// auditPages walks the audit page from start by its "Older entries" link
+// and returns the entry IDs each page shows, in order.
+func auditPages(t *testing.T, p *person, start string) [][]string {
+	t.Helper()
+	var pages [][]string
+	for next := start; next != "" && len(pages) < 20; {
+		_, doc := p.get(next)
+		var ids []string
+		doc.Find("table#audit tbody tr[data-entry]").Each(func(_ int, s *goquery.Selection) { ids = append(ids, s.AttrOr("data-entry", "")) })
+		pages = append(pages, ids)
+		next, _ = doc.Find(`.pager a[rel="next"]`).Attr("href")
+	}
+	return pages
+}
+
+// TestAuditPagingSameTimestamp pages back through entries that all share
+// one timestamp, two at a time: every entry is shown exactly once, newest
+// first (paging by time skipped all but the first page), and "Newest
+// entries" goes back to the first page with the filters kept.
+func TestAuditPagingSameTimestamp(t *testing.T) {
+	h := newHarness(t)
+	for range 5 {
+		h.token(catalog.RoleViewer) // five token.create entries
+	}
+	sameAuditTime(t)
+	entries, err := h.store.Audit(context.Background(), catalog.AuditFilter{Action: "token.create"})
+	if err != nil || len(entries) != 5 || !entries[0].At.Equal(entries[4].At) {
+		t.Fatalf("the entries: %+v, %v; want 5 at one time", entries, err)
+	}
+	var want []string
+	for _, e := range entries {
+		want = append(want, strconv.FormatInt(e.ID, 10))
+	}
+	p := h.signIn(adminToken)
+	pages := auditPages(t, p, "/console/audit?action=token.create&limit=2")
+	if got := slices.Concat(pages...); !slices.Equal(got, want) {
+		t.Errorf("paging two at a time saw %v (pages %v), want each of %v once, newest first", got, pages, want)
+	}
+	for i, ids := range pages {
+		if len(ids) > 2 {
+			t.Errorf("page %d holds %d entries, want at most 2", i+1, len(ids))
+		}
+	}
+
+	// The second page: older than the first's last entry, with a link back
+	// to the newest that keeps the filters.
+	_, doc := p.get(fmt.Sprintf("/console/audit?action=token.create&limit=2&before_id=%s", want[1]))
+	pager := strings.Join(strings.Fields(doc.Find(".pager").Text()), " ")
+	if !strings.Contains(pager, "2 entries, older than entry "+want[1]) {
+		t.Errorf("the second page's pager says %q", pager)
+	}
+	newest := doc.Find(".pager a").FilterFunction(func(_ int, s *goquery.Selection) bool { return strings.Contains(s.Text(), "Newest entries") })
+	if href, _ := newest.Attr("href"); href != "/console/audit?action=token.create&limit=2" {
+		t.Errorf("the Newest entries link goes to %q", href)
+	}
+	_, doc = p.get("/console/audit?action=token.create&limit=2")
+	if doc.Find(".pager a").FilterFunction(func(_ int, s *goquery.Selection) bool { return strings.Contains(s.Text(), "Newest") }).Length() != 0 {
+		t.Error("the first page links to the newest entries")
+	}
+
+	status, doc := p.get("/console/audit?before_id=0")
+	if status != http.StatusBadRequest || !strings.Contains(text(doc), `before_id "0" is not a positive integer`) {
+		t.Errorf("bad before_id: status %d, page %q; want the API's reason", status, text(doc))
 	}
 }
 
