@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -503,5 +504,162 @@ func TestRulesPagePlansOnce(t *testing.T) {
 		}).Length(); got != c.rings {
 			t.Errorf("%s: %d rings say why they wait, want %d", c.path, got, c.rings)
 		}
+	}
+}
+
+// TestRulesFormsKeepWhatWasTyped posts rule, ring and auto-decline forms
+// the API refuses and checks that each answers its page again, with the
+// API's status and reason, the CSRF token, and every field as the person
+// filled it; nothing is stored; the corrected form then saves.
+func TestRulesFormsKeepWhatWasTyped(t *testing.T) {
+	h := newHarness(t)
+	var pilot admin.Rule
+	h.api(http.MethodPost, "/api/v1/rules", `{"name":"Pilot"}`, http.StatusCreated, &pilot)
+	var wave admin.Ring
+	h.api(http.MethodPost, "/api/v1/rings", `{"name":"Wave","rule":"Pilot","position":1,"group":"`+ring1+`"}`, http.StatusCreated, &wave)
+	p := h.signIn(adminToken)
+	_, doc := p.get("/console/rules/new")
+	product := doc.Find(`form#rule input[name="products"]`).First().AttrOr("value", "")
+	class := doc.Find(`form#rule input[name="classifications"]`).First().AttrOr("value", "")
+	_, doc = p.get("/console/rules/" + pilot.ID.String())
+	ruleETag := doc.Find(`form#rule input[name="etag"]`).AttrOr("value", "")
+	_, doc = p.get("/console/rings/" + wave.ID.String())
+	ringETag := doc.Find(`form#ring input[name="etag"]`).AttrOr("value", "")
+	_, doc = p.get("/console/rules")
+	adETag := doc.Find(`form#autodecline-form input[name="etag"]`).AttrOr("value", "")
+	// Someone else changes the rule, the ring and the settings meanwhile:
+	// the forms read before are stale.
+	changeMeanwhile := func() {
+		h.api(http.MethodPut, "/api/v1/rules/Pilot", `{"name":"Pilot","deadline_days":1}`, http.StatusOK, nil)
+		h.api(http.MethodPut, "/api/v1/rings/Wave", `{"name":"Wave","rule":"Pilot","position":1,"group":"`+ring1+`","delay_days":2}`, http.StatusOK, nil)
+		h.api(http.MethodPut, "/api/v1/autodecline", `{"superseded":true}`, http.StatusOK, nil)
+	}
+
+	typedRule := url.Values{"name": {"PILOT"}, "products": {product}, "groups": {h.groups[ring2].String()},
+		"action": {"OptionalInstall"}, "deadline_days": {"5"}}
+	with := func(v url.Values, key, value string) url.Values {
+		out := url.Values{}
+		for k, vs := range v {
+			out[k] = slices.Clone(vs)
+		}
+		out.Set(key, value)
+		return out
+	}
+	typedRing := url.Values{"rule": {pilot.ID.String()}, "name": {"Broad"}, "position": {"1"}, "group": {h.groups[ring2].String()},
+		"delay_days": {"9"}, "delay_from": {"previous"}, "min_installed_percent": {"80"}, "min_installs": {"3"}, "max_failed_percent": {"5"}}
+	typedAD := url.Values{"etag": {adETag}, "superseded_grace_days": {"21"}, "architectures": {"sparc, x64"}, "languages": {"ja"},
+		"editions": {"Itanium\r\nEmbedded"}}
+	ruleFields := map[string]string{`input[name="name"]`: "PILOT", `input[name="deadline_days"]`: "5"}
+	ruleChecked := []string{`input[name="products"][value="` + product + `"]`,
+		`input[name="groups"][value="` + h.groups[ring2].String() + `"]`, `select[name="action"] option[value="OptionalInstall"]`}
+	if class != "" { // the demo catalog has none
+		typedRule.Set("classifications", class)
+		ruleChecked = append(ruleChecked, `input[name="classifications"][value="`+class+`"]`)
+	}
+	ringFields := map[string]string{`input[name="name"]`: "Broad", `input[name="position"]`: "1", `input[name="delay_days"]`: "9",
+		`input[name="min_installed_percent"]`: "80", `input[name="min_installs"]`: "3", `input[name="max_failed_percent"]`: "5"}
+	ringChecked := []string{`select[name="group"] option[value="` + h.groups[ring2].String() + `"]`, `select[name="delay_from"] option[value="previous"]`}
+
+	cases := []struct {
+		name, path string
+		form       url.Values
+		status     int
+		reason     string
+		// sel is the form; fields its inputs' values; checked what must
+		// be checked or selected; unchecked what must not.
+		sel       string
+		fields    map[string]string
+		checked   []string
+		unchecked []string
+		stale     bool
+	}{
+		{name: "new rule, taken name", path: "/console/rules", form: typedRule, status: http.StatusConflict, reason: `is named "Pilot" already`,
+			sel: "form#rule", fields: ruleFields, checked: ruleChecked,
+			unchecked: []string{`input[name="enabled"]`, `input[name="groups"][value="` + h.groups[ring1].String() + `"]`}},
+		{name: "new rule, bad deadline", path: "/console/rules", form: with(with(typedRule, "name", "Fresh"), "deadline_days", "-1"), status: http.StatusBadRequest,
+			reason: "deadline_days -1 is not 0 to 3650", sel: "form#rule", fields: map[string]string{`input[name="name"]`: "Fresh",
+				`input[name="deadline_days"]`: "-1"}, checked: ruleChecked},
+		{name: "new rule, not a number", path: "/console/rules", form: with(with(typedRule, "name", "Fresh"), "deadline_days", "soon"), status: http.StatusBadRequest,
+			reason: `Deadline (days): "soon" is not a whole number`, sel: "form#rule", fields: map[string]string{`input[name="deadline_days"]`: "soon"},
+			checked: ruleChecked},
+		{name: "new ring, taken position", path: "/console/rules/" + pilot.ID.String() + "/rings", form: typedRing, status: http.StatusConflict,
+			reason: "position 1 of rule Pilot is ring Wave's", sel: "form#ring", fields: ringFields, checked: ringChecked},
+		{name: "ring edit, bad gate", path: "/console/rings/" + wave.ID.String(), form: with(with(typedRing, "min_installed_percent", "150"), "etag", ringETag),
+			status: http.StatusBadRequest, reason: "gate min_installed_percent 150 is not 0 to 100", sel: "form#ring",
+			fields: map[string]string{`input[name="min_installed_percent"]`: "150", `input[name="delay_days"]`: "9"}, checked: ringChecked},
+		{name: "auto-decline, unknown architecture", path: "/console/autodecline", form: typedAD, status: http.StatusBadRequest,
+			reason: `architecture "sparc" is not x86, x64, arm64 or ia64`, sel: "form#autodecline-form",
+			fields: map[string]string{`input[name="superseded_grace_days"]`: "21", `input[name="architectures"]`: "sparc, x64",
+				`input[name="languages"]`: "ja", `input[name="etag"]`: adETag}, unchecked: []string{`input[name="superseded"]`}},
+		{name: "stale rule edit", path: "/console/rules/" + pilot.ID.String(), form: with(with(typedRule, "name", "Pilot 2"), "etag", ruleETag),
+			status: http.StatusPreconditionFailed, reason: "Someone changed this rule", sel: "form#rule",
+			fields: map[string]string{`input[name="name"]`: "Pilot 2", `input[name="etag"]`: ruleETag}, checked: ruleChecked, stale: true},
+		{name: "stale ring edit", path: "/console/rings/" + wave.ID.String(), form: with(typedRing, "etag", ringETag),
+			status: http.StatusPreconditionFailed, reason: "Someone changed this ring", sel: "form#ring", fields: ringFields, checked: ringChecked, stale: true},
+		{name: "stale auto-decline", path: "/console/autodecline", form: with(typedAD, "architectures", "x64"), status: http.StatusPreconditionFailed,
+			reason: "Someone changed this setting", sel: "form#autodecline-form", fields: map[string]string{`input[name="architectures"]`: "x64"}, stale: true},
+	}
+	changed := false
+	for _, c := range cases {
+		if c.stale && !changed {
+			changeMeanwhile()
+			changed = true
+		}
+		csrf := p.csrf
+		status, doc := p.post(c.path, c.form)
+		if status != c.status {
+			t.Errorf("%s: status %d, want %d: %s", c.name, status, c.status, text(doc))
+		}
+		mustFail(t, c.name, doc, c.reason)
+		form := doc.Find(c.sel)
+		if form.Length() != 1 {
+			t.Fatalf("%s: no %s on the page again: %s", c.name, c.sel, text(doc))
+		}
+		if got := form.Find(`input[name="csrf"]`).AttrOr("value", ""); got != csrf {
+			t.Errorf("%s: the form's CSRF token %q, want the session's %q", c.name, got, csrf)
+		}
+		for sel, want := range c.fields {
+			if got := form.Find(sel).AttrOr("value", "<none>"); got != want {
+				t.Errorf("%s: %s = %q, want what was typed, %q", c.name, sel, got, want)
+			}
+		}
+		for _, sel := range c.checked {
+			if s := form.Find(sel); s.Length() != 1 || (s.AttrOr("checked", "-") == "-" && s.AttrOr("selected", "-") == "-") {
+				t.Errorf("%s: %s is not checked again", c.name, sel)
+			}
+		}
+		for _, sel := range c.unchecked {
+			if _, ok := form.Find(sel).Attr("checked"); ok {
+				t.Errorf("%s: %s is checked, but was not", c.name, sel)
+			}
+		}
+		if c.sel == "form#autodecline-form" {
+			if got := form.Find(`textarea[name="editions"]`).Text(); got != "Itanium\nEmbedded" && got != "Itanium\r\nEmbedded" {
+				t.Errorf("%s: editions %q, want what was typed", c.name, got)
+			}
+		}
+		if got := doc.Find(`main p.hint a`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return strings.Contains(s.Text(), "as it is now") || strings.Contains(s.Text(), "as they are now")
+		}).Length(); (got == 1) != c.stale {
+			t.Errorf("%s: %d links to what it is now, want one only when stale", c.name, got)
+		}
+	}
+
+	// Nothing refused was stored.
+	if r, _ := h.ruleByName("Pilot"); r.DeadlineDays == nil || *r.DeadlineDays != 1 || len(r.Products) != 0 {
+		t.Errorf("a refused rule form changed the rule: %+v", r)
+	}
+	if _, ok := h.ringByName("Broad"); ok {
+		t.Error("a refused ring form was stored")
+	}
+	if s, _ := h.store.AutoDecline(context.Background()); len(s.Architectures) != 0 {
+		t.Errorf("a refused auto-decline form was stored: %+v", s)
+	}
+
+	// The same form corrected saves.
+	_, doc = p.post("/console/rules", with(typedRule, "name", "Pilot 2"))
+	mustFlash(t, "corrected rule", doc, "Created approval rule Pilot 2.")
+	if r, ok := h.ruleByName("Pilot 2"); !ok || r.Action != catalog.ActionOptionalInstall || len(r.Products) != 1 || r.Enabled {
+		t.Errorf("corrected rule stored %+v", r)
 	}
 }
