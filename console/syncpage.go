@@ -28,10 +28,9 @@ func (c *Console) routeSync() {
 	c.post("POST /console/sync/run", c.startSync)
 }
 
-// syncRunsPage is how many runs the history shows at first and how many
-// more each "Show older runs" adds. The API lists the newest runs up to a
-// limit (admin.MaxRunsLimit) with no offset, so the history grows rather
-// than pages.
+// syncRunsPage is how many runs a page of the history shows. "Older runs"
+// asks the API for the runs with an ID below the oldest shown
+// (before_id), "Newest runs" for the first page again.
 const syncRunsPage = admin.DefaultRunsLimit
 
 // syncData is the synchronization page's data.
@@ -40,11 +39,13 @@ type syncData struct {
 	// Products and Classifications are the settings form's checkbox
 	// lists (an admin's only).
 	Products, Classifications categoryBox
-	// Runs are the newest Limit runs; More is the URL showing more of
-	// them, "" when the API has no more (or the limit is at its maximum).
-	Runs  []admin.SyncRun
-	Limit int
-	More  string
+	// Runs are a page of the history, newest first: the newest runs, or
+	// those with an ID below BeforeID (0: the first page). Older is the
+	// URL of the page after, "" when these are the oldest; Newest that
+	// of the first page, "" on it.
+	Runs          []admin.SyncRun
+	BeforeID      string
+	Older, Newest string
 	// Settings are the settings the form shows, ETag their tag: the form
 	// carries it, so that saving over someone else's change since is
 	// refused (If-Match) rather than undoing it.
@@ -81,17 +82,8 @@ func (c *Console) syncPage(q *request) error {
 	if err := q.get("/api/v1/sync", nil, &d.Status); err != nil {
 		return err
 	}
-	d.Limit = syncRunsPage
-	if n, err := strconv.Atoi(q.r.URL.Query().Get("limit")); err == nil && n > 0 {
-		d.Limit = min(n, admin.MaxRunsLimit)
-	}
-	var runs admin.SyncRunList
-	if err := q.get("/api/v1/sync/runs", url.Values{"limit": {strconv.Itoa(d.Limit)}}, &runs); err != nil {
+	if err := d.historyPage(q, q.r.URL.Query().Get("before_id")); err != nil {
 		return err
-	}
-	d.Runs = runs.Runs
-	if len(d.Runs) == d.Limit && d.Limit < admin.MaxRunsLimit {
-		d.More = "/console/sync?limit=" + strconv.Itoa(min(d.Limit+syncRunsPage, admin.MaxRunsLimit)) + "#sync-history"
 	}
 	d.Settings = d.Status.Settings
 	if q.s.IsAdmin() {
@@ -119,6 +111,27 @@ func (c *Console) syncPage(q *request) error {
 	}
 	d.Contents = []string{"approved", "on-demand", "never"}
 	return q.render("sync", "Synchronization", "sync", d)
+}
+
+// historyPage reads the page of the history before beforeID (the newest
+// when ""): one run more than it shows tells whether there are older
+// ones. A bad beforeID goes to the API, which says what is wrong with it.
+func (d *syncData) historyPage(q *request, beforeID string) error {
+	query := url.Values{"limit": {strconv.Itoa(syncRunsPage + 1)}}
+	if beforeID != "" {
+		query.Set("before_id", beforeID)
+		d.BeforeID, d.Newest = beforeID, "/console/sync#sync-history"
+	}
+	var runs admin.SyncRunList
+	if err := q.get("/api/v1/sync/runs", query, &runs); err != nil {
+		return err
+	}
+	d.Runs = runs.Runs
+	if len(d.Runs) > syncRunsPage {
+		d.Runs = d.Runs[:syncRunsPage]
+		d.Older = "/console/sync?before_id=" + strconv.FormatInt(d.Runs[syncRunsPage-1].ID, 10) + "#sync-history"
+	}
+	return nil
 }
 
 // syncProgress serves GET /console/sync/progress: the sync-progress

@@ -218,28 +218,82 @@ func TestSyncProgressAndHistory(t *testing.T) {
 	}
 }
 
-// TestSyncHistoryMore pages the history: the API lists the newest runs
-// up to a limit, so "Show older runs" asks for more.
-func TestSyncHistoryMore(t *testing.T) {
+// historyIDs are the run IDs the history table of doc shows, in order.
+func historyIDs(doc *goquery.Document) []int64 {
+	var ids []int64
+	doc.Find("table#sync-runs tbody tr[data-run]").Each(func(_ int, s *goquery.Selection) {
+		var id int64
+		fmt.Sscan(s.AttrOr("data-run", ""), &id)
+		ids = append(ids, id)
+	})
+	return ids
+}
+
+// historyLink is the href of the history's pager link whose text holds
+// label, "" when there is none.
+func historyLink(doc *goquery.Document, label string) string {
+	href, _ := doc.Find("#sync-history .pager a").FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return strings.Contains(s.Text(), label)
+	}).Attr("href")
+	return href
+}
+
+// TestSyncHistoryPages pages the history 20 runs at a time with the API's
+// before_id: "Older runs" goes back until the oldest, every run shown
+// exactly once, newest first; "Newest runs" comes back to the first page.
+func TestSyncHistoryPages(t *testing.T) {
 	h := newHarness(t)
-	for range 21 {
-		h.syncRun(catalog.SyncRun{Trigger: "schedule", State: catalog.SyncSucceeded})
+	var want []int64 // newest first
+	for range 45 {
+		want = append([]int64{h.syncRun(catalog.SyncRun{Trigger: "schedule", State: catalog.SyncSucceeded}).ID}, want...)
 	}
 	p := h.signIn(h.token(catalog.RoleViewer))
-	_, doc := p.get("/console/sync")
-	if n := doc.Find("table#sync-runs tbody tr").Length(); n != 20 {
-		t.Errorf("first page: %d runs, want 20", n)
+	var seen []int64
+	var sizes []int
+	next := "/console/sync"
+	for page := 0; next != "" && page < 10; page++ {
+		status, doc := p.get(next)
+		if status != http.StatusOK {
+			t.Fatalf("%s: status %d", next, status)
+		}
+		ids := historyIDs(doc)
+		seen, sizes = append(seen, ids...), append(sizes, len(ids))
+		caption := strings.TrimSpace(doc.Find("table#sync-runs caption").Text())
+		newest := historyLink(doc, "Newest runs")
+		if page == 0 {
+			if caption != "The newest 20 runs, newest first." || newest != "" {
+				t.Errorf("first page: caption %q, newest link %q", caption, newest)
+			}
+		} else {
+			before := want[20*page-1]
+			if wantCaption := fmt.Sprintf("%d runs older than run %d, newest first.", len(ids), before); caption != wantCaption {
+				t.Errorf("page %d: caption %q, want %q", page+1, caption, wantCaption)
+			}
+			if newest != "/console/sync#sync-history" {
+				t.Errorf("page %d: newest link %q", page+1, newest)
+			}
+		}
+		next = historyLink(doc, "Older runs")
+		if next != "" && !strings.HasPrefix(next, fmt.Sprintf("/console/sync?before_id=%d", ids[len(ids)-1])) {
+			t.Errorf("page %d: older link %q, want before the last shown, %d", page+1, next, ids[len(ids)-1])
+		}
 	}
-	more, ok := doc.Find(`#sync-history a[href^="/console/sync?limit="]`).Attr("href")
-	if !ok {
-		t.Fatal("no link to older runs")
+	if fmt.Sprint(sizes) != "[20 20 5]" || fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("paging back saw pages of %v runs, %v; want 20, 20, 5 and each of %v once", sizes, seen, want)
 	}
-	_, doc = p.get(more)
-	if n := doc.Find("table#sync-runs tbody tr").Length(); n != 21 {
-		t.Errorf("after show older runs: %d runs, want 21", n)
+
+	// Exactly a page's worth left: no link to an empty page.
+	_, doc := p.get(fmt.Sprintf("/console/sync?before_id=%d", want[24]))
+	if ids := historyIDs(doc); len(ids) != 20 || ids[0] != want[25] || historyLink(doc, "Older runs") != "" {
+		t.Errorf("the last 20 runs: %v, older link %q", ids, historyLink(doc, "Older runs"))
 	}
-	if doc.Find(`#sync-history a[href^="/console/sync?limit="]`).Length() != 0 {
-		t.Error("all runs shown, yet a link to more")
+	_, doc = p.get("/console/sync?before_id=1")
+	if ids := historyIDs(doc); len(ids) != 0 || !strings.Contains(doc.Find("table#sync-runs tbody").Text(), "No run is older than run 1.") {
+		t.Errorf("before the first run: %v", ids)
+	}
+	status, doc := p.get("/console/sync?before_id=zero")
+	if status != http.StatusBadRequest || !strings.Contains(text(doc), `before_id "zero" is not a positive integer`) {
+		t.Errorf("bad before_id: status %d, page %q; want the API's reason", status, text(doc))
 	}
 }
 
