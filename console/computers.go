@@ -243,8 +243,11 @@ type computerData struct {
 	C admin.ComputerDetail
 	// Hardware is the inventory as shown; nil before a driver pass.
 	Hardware *hardwareView
-	// Q is the update state list's query (state, offset).
+	// Q is the update state list's query (state, sort, offset); Sort is Q
+	// naming the API's default order (by title) when Q names none, for
+	// the sort headers.
 	Q      listQuery
+	Sort   listQuery
 	States []admin.StatusRow
 	Pager  pager
 	// StateOptions are the classes the state filter offers.
@@ -267,8 +270,17 @@ var stateOptions = []stateOption{
 	{string(catalog.ComplianceNotApplicable), "Not applicable"},
 }
 
+// computerUpdateParams are the parameters of a computer's update states:
+// the state filter, the sort and the paging, named as GET
+// /api/v1/computers/{id}/updates names them.
+var computerUpdateParams = []string{"state", "sort", "order", "offset"}
+
+// computerUpdateSortsDesc are the sorts GET /api/v1/computers/{id}/updates
+// orders newest first when no order is given (admin.parseComputerUpdateQuery).
+var computerUpdateSortsDesc = []string{"changed"}
+
 // computerPage serves GET /console/computers/{id}: a computer's facts,
-// hardware inventory and per-update states (?state=, paged).
+// hardware inventory and per-update states (?state=, sorted and paged).
 func (c *Console) computerPage(q *request) error {
 	id := q.r.PathValue("id")
 	path := "/api/v1/computers/" + url.PathEscape(id)
@@ -277,9 +289,14 @@ func (c *Console) computerPage(q *request) error {
 		return err
 	}
 	d.Hardware = newHardwareView(d.C.Hardware)
-	d.Q = newListQuery("/console/computers/"+url.PathEscape(id), q.r.URL.Query(), "state", "offset")
+	d.Q = newListQuery("/console/computers/"+url.PathEscape(id), q.r.URL.Query(), computerUpdateParams...).
+		namingOrder(computerUpdateSortsDesc...)
+	d.Sort = newListQuery(d.Q.Path, d.Q.Values, computerUpdateParams...)
+	if d.Sort.Get("sort") == "" {
+		d.Sort.Values.Set("sort", "title")
+	}
 	api := url.Values{"limit": {strconv.Itoa(computersPageSize)}}
-	for _, k := range []string{"state", "offset"} {
+	for _, k := range computerUpdateParams {
 		if v := d.Q.Get(k); v != "" {
 			api.Set(k, v)
 		}

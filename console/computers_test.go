@@ -580,3 +580,123 @@ func TestComputersAccessible(t *testing.T) {
 		})
 	}
 }
+
+// computerUpdateRows are the UpdateIDs of table#computer-updates, in
+// order.
+func computerUpdateRows(doc *goquery.Document) []string {
+	var ids []string
+	doc.Find("table#computer-updates tbody tr[data-update-id]").Each(func(_ int, s *goquery.Selection) {
+		ids = append(ids, s.AttrOr("data-update-id", ""))
+	})
+	return ids
+}
+
+// TestComputerUpdatesSort checks the sortable headers of a computer's
+// update states: by title unless told, the State header sorting by what
+// needs attention first and then the other way, the last change newest
+// first, and the state filter and the sort kept by each other. A viewer
+// sorts too.
+func TestComputerUpdatesSort(t *testing.T) {
+	h := newHarness(t)
+	// ws-failed also installed the Defender bundle (an hour from now: its
+	// last change) and reported its member not applicable. By title:
+	// "AM Engine ..." (the member), "HIDDEN: ..." (the bundle), "wsus demo
+	// update ...".
+	now := time.Now().UTC().Truncate(time.Second)
+	later := now.Add(time.Hour)
+	demo, bundle, member := demoUpdate.String(), defenderBundle, amEngineMember
+	if err := h.store.SetStatuses(t.Context(), pcFailed, []catalog.UpdateStatus{
+		{ClientID: pcFailed, UpdateID: uuid.MustParse(member), State: catalog.StateNotApplicable, ChangedAt: now},
+	}, false, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.SetStatuses(t.Context(), pcFailed, []catalog.UpdateStatus{
+		{ClientID: pcFailed, UpdateID: uuid.MustParse(bundle), State: catalog.StateInstalled, ChangedAt: later},
+	}, false, later); err != nil {
+		t.Fatal(err)
+	}
+	p := h.signIn(adminToken)
+	path := "/console/computers/" + pcFailed
+	header := func(doc *goquery.Document, label string) *goquery.Selection {
+		return doc.Find("table#computer-updates thead th").FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return strings.HasPrefix(strings.TrimSpace(s.Text()), label)
+		})
+	}
+	query := func(t *testing.T, href string) url.Values {
+		t.Helper()
+		u, err := url.Parse(href)
+		if err != nil || u.Path != path {
+			t.Fatalf("link %q: not to %s", href, path)
+		}
+		return u.Query()
+	}
+	check := func(what string, doc *goquery.Document, want ...string) {
+		t.Helper()
+		if got := computerUpdateRows(doc); !slices.Equal(got, want) {
+			t.Errorf("%s: rows %v, want %v", what, got, want)
+		}
+	}
+
+	_, doc := p.get(path)
+	check("default", doc, member, bundle, demo)
+	if s := header(doc, "Update").AttrOr("aria-sort", ""); s != "ascending" {
+		t.Errorf("default: Update header aria-sort %q, want ascending", s)
+	}
+	if header(doc, "Error code").Find("a").Length() != 0 {
+		t.Error("the Error code column sorts: the API cannot")
+	}
+	if strings.Contains(doc.Find("table#computer-updates caption").Text(), "by title") {
+		t.Error("the caption still says the list is by title")
+	}
+
+	// State: failed, installed, not applicable; again: the other way.
+	_, doc = p.get(header(doc, "State").Find("a").AttrOr("href", ""))
+	check("by state", doc, demo, bundle, member)
+	th := header(doc, "State")
+	if th.AttrOr("aria-sort", "") != "ascending" {
+		t.Errorf("by state: aria-sort %q", th.AttrOr("aria-sort", ""))
+	}
+	_, doc = p.get(th.Find("a").AttrOr("href", ""))
+	check("by state, descending", doc, member, bundle, demo)
+
+	// The last change is newest first unless told (ties by title).
+	_, doc = p.get(path + "?sort=changed")
+	check("by last change", doc, bundle, member, demo)
+	if th := header(doc, "Changed"); th.AttrOr("aria-sort", "") != "descending" ||
+		query(t, th.Find("a").AttrOr("href", "")).Get("order") != "asc" {
+		t.Errorf("by last change: header aria-sort %q href %q, want descending toggling to asc", th.AttrOr("aria-sort", ""),
+			th.Find("a").AttrOr("href", ""))
+	}
+	_, doc = p.get(path + "?sort=title&order=desc")
+	check("by title, descending", doc, demo, bundle, member)
+
+	// The state filter keeps the sort (hidden fields of its form), and the
+	// headers keep the state.
+	_, doc = p.get(path + "?sort=state&order=desc&state=installed")
+	check("installed, by state", doc, bundle)
+	form := doc.Find(`form.filters`)
+	if form.Find(`input[type="hidden"][name="sort"][value="state"]`).Length() != 1 ||
+		form.Find(`input[type="hidden"][name="order"][value="desc"]`).Length() != 1 {
+		t.Error("the state filter's form does not keep the sort")
+	}
+	href := header(doc, "KB").Find("a").AttrOr("href", "")
+	if q := query(t, href); q.Get("state") != "installed" || q.Get("sort") != "kb" {
+		t.Errorf("KB header %q: want the state kept and sort=kb", href)
+	}
+	_, doc = p.get(form.AttrOr("action", "") + "?" + url.Values{"state": {""}, "sort": {"state"}, "order": {"desc"}}.Encode())
+	check("the filter form, every state", doc, member, bundle, demo)
+
+	// An order the API refuses shows its reason.
+	status, doc := p.get(path + "?sort=name")
+	if status != http.StatusBadRequest || !strings.Contains(text(doc), `sort "name" is not one of title, kb, state, changed`) {
+		t.Errorf("sort=name: status %d, page %q; want 400 with the API's reason", status, text(doc))
+	}
+
+	// A viewer sorts too, and sees no form that changes anything.
+	v := h.signIn(h.token(catalog.RoleViewer))
+	_, doc = v.get(path + "?sort=state")
+	check("viewer, by state", doc, demo, bundle, member)
+	if n := doc.Find(`main form[method="post"]`).Length(); n != 0 {
+		t.Errorf("the viewer sees %d forms that post", n)
+	}
+}

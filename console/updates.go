@@ -206,6 +206,15 @@ var updateStates = []struct{ Value, Label string }{
 	{"no_status", "No status"},
 }
 
+// updateComputerParams are the parameters of an update's computers: the
+// state tab, the sort and the paging, named as GET
+// /api/v1/updates/{id}/computers names them.
+var updateComputerParams = []string{"state", "sort", "order", "limit", "offset"}
+
+// updateComputerSortsDesc are the sorts GET /api/v1/updates/{id}/computers
+// orders newest first when no order is given (admin.parseStatusQuery).
+var updateComputerSortsDesc = []string{"changed", "last_status"}
+
 // updateStateTab is one link of the computers' state tabs.
 type updateStateTab struct {
 	Label, Href string
@@ -227,8 +236,11 @@ type updateData struct {
 	// Choices are the approve form's groups; nil unless the person may
 	// approve.
 	Choices []approveGroup
-	// CQ is the computers list's query (state, paging).
+	// CQ is the computers list's query (state, sort, paging); CSort is CQ
+	// naming the API's default order (by name) when CQ names none, for
+	// the sort headers.
 	CQ        listQuery
+	CSort     listQuery
 	States    []updateStateTab
 	Computers []admin.StatusRow
 	Pager     pager
@@ -260,7 +272,12 @@ func (c *Console) updatePage(q *request) error {
 		}
 	}
 
-	d.CQ = newListQuery("/console/updates/"+url.PathEscape(id), q.r.URL.Query(), "state", "limit", "offset")
+	d.CQ = newListQuery("/console/updates/"+url.PathEscape(id), q.r.URL.Query(), updateComputerParams...).
+		namingOrder(updateComputerSortsDesc...)
+	d.CSort = newListQuery(d.CQ.Path, d.CQ.Values, updateComputerParams...)
+	if d.CSort.Get("sort") == "" {
+		d.CSort.Values.Set("sort", "name")
+	}
 	counts := map[string]int{"installed": d.U.Computers.Installed, "needed": d.U.Computers.Needed,
 		"failed": d.U.Computers.Failed, "not_applicable": d.U.Computers.NotApplicable, "no_status": d.U.Computers.NoStatus}
 	for _, s := range updateStates {

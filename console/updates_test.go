@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -517,5 +518,123 @@ func TestUpdateApproveDeadlines(t *testing.T) {
 		if d != tc.want {
 			t.Errorf("deadline %q: the API keeps %q, want %q", tc.deadline, d, tc.want)
 		}
+	}
+}
+
+// updateComputerRows are the client IDs of table#update-computers, in
+// order.
+func updateComputerRows(doc *goquery.Document) []string {
+	var ids []string
+	doc.Find("table#update-computers tbody tr[data-client-id]").Each(func(_ int, s *goquery.Selection) {
+		ids = append(ids, s.AttrOr("data-client-id", ""))
+	})
+	return ids
+}
+
+// TestUpdateComputersSort checks the sortable headers of an update's
+// computers: by name unless told, the State header sorting by what needs
+// attention first and then the other way, the last change newest first,
+// and the state tab, paging and sort kept by each other's links. A viewer
+// sorts too.
+func TestUpdateComputersSort(t *testing.T) {
+	h := newHarness(t)
+	// ws-needs downloaded the update an hour from now: its last change.
+	later := time.Now().UTC().Truncate(time.Second).Add(time.Hour)
+	if err := h.store.SetStatuses(t.Context(), pcNeeds, []catalog.UpdateStatus{{ClientID: pcNeeds, UpdateID: demoUpdate,
+		State: catalog.StateDownloaded, ChangedAt: later}}, true, later); err != nil {
+		t.Fatal(err)
+	}
+	p := h.signIn(adminToken)
+	path := "/console/updates/" + demoUpdate.String()
+	header := func(doc *goquery.Document, label string) *goquery.Selection {
+		return doc.Find("table#update-computers thead th").FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return strings.HasPrefix(strings.TrimSpace(s.Text()), label)
+		})
+	}
+	query := func(t *testing.T, href string) url.Values {
+		t.Helper()
+		u, err := url.Parse(href)
+		if err != nil || u.Path != path {
+			t.Fatalf("link %q: not to %s", href, path)
+		}
+		return u.Query()
+	}
+
+	_, doc := p.get(path)
+	check := func(what string, doc *goquery.Document, want ...string) {
+		t.Helper()
+		if got := updateComputerRows(doc); !slices.Equal(got, want) {
+			t.Errorf("%s: rows %v, want %v", what, got, want)
+		}
+	}
+	check("default", doc, pcFailed, pcNeeds, pcOK)
+	if s := header(doc, "Computer").AttrOr("aria-sort", ""); s != "ascending" {
+		t.Errorf("default: Computer header aria-sort %q, want ascending", s)
+	}
+	if header(doc, "Error").Find("a").Length() != 0 {
+		t.Error("the Error column sorts: the API cannot")
+	}
+
+	// State: failed, needed, installed; again: the other way.
+	_, doc = p.get(header(doc, "State").Find("a").AttrOr("href", ""))
+	check("by state", doc, pcFailed, pcNeeds, pcOK)
+	th := header(doc, "State")
+	if th.AttrOr("aria-sort", "") != "ascending" || !strings.Contains(th.Text(), "▲") {
+		t.Errorf("by state: header %q aria-sort %q", th.Text(), th.AttrOr("aria-sort", ""))
+	}
+	_, doc = p.get(th.Find("a").AttrOr("href", ""))
+	check("by state, descending", doc, pcOK, pcNeeds, pcFailed)
+	if s := header(doc, "State").AttrOr("aria-sort", ""); s != "descending" {
+		t.Errorf("by state, descending: aria-sort %q", s)
+	}
+
+	// The last change is newest first unless told, and the header says so.
+	_, doc = p.get(path + "?sort=changed")
+	check("by last change", doc, pcNeeds, pcFailed, pcOK)
+	if th := header(doc, "State changed"); th.AttrOr("aria-sort", "") != "descending" ||
+		query(t, th.Find("a").AttrOr("href", "")).Get("order") != "asc" {
+		t.Errorf("by last change: header aria-sort %q href %q, want descending toggling to asc", th.AttrOr("aria-sort", ""),
+			th.Find("a").AttrOr("href", ""))
+	}
+
+	// Paging keeps the sort; the state tabs keep it and start again; the
+	// headers keep the state.
+	_, doc = p.get(path + "?sort=state&order=desc&limit=1")
+	check("by state, descending, page 1", doc, pcOK)
+	next := doc.Find(`#computers .pager a[rel="next"]`).AttrOr("href", "")
+	for k, want := range map[string]string{"sort": "state", "order": "desc", "limit": "1", "offset": "1"} {
+		if got := query(t, next).Get(k); got != want {
+			t.Errorf("next link %q: %s = %q, want %q", next, k, got, want)
+		}
+	}
+	_, doc = p.get(next)
+	check("by state, descending, page 2", doc, pcNeeds)
+	tab := doc.Find(`nav.state-tabs a`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return strings.HasPrefix(s.Text(), "Installed")
+	}).AttrOr("href", "")
+	for k, want := range map[string]string{"state": "installed", "sort": "state", "order": "desc", "offset": ""} {
+		if got := query(t, tab).Get(k); got != want {
+			t.Errorf("Installed tab %q: %s = %q, want %q", tab, k, got, want)
+		}
+	}
+	_, doc = p.get(path + "?state=needed,failed&sort=state")
+	check("needed or failed, by state", doc, pcFailed, pcNeeds)
+	href := header(doc, "Last status report").Find("a").AttrOr("href", "")
+	if q := query(t, href); q.Get("state") != "needed,failed" || q.Get("sort") != "last_status" {
+		t.Errorf("Last status header %q: want the state kept and sort=last_status", href)
+	}
+
+	// An order the API refuses shows its reason.
+	status, doc := p.get(path + "?sort=title")
+	if _, failed := flash(doc); status != http.StatusBadRequest || !strings.Contains(failed, `sort "title" is not one of name, state, changed, last_status`) {
+		t.Errorf("sort=title: status %d, error %q; want 400 with the API's reason", status, failed)
+	}
+
+	// A viewer sorts too, and sees no form that changes anything.
+	v := h.signIn(h.token(catalog.RoleViewer))
+	_, doc = v.get(path + "?sort=state&order=desc")
+	check("viewer, by state, descending", doc, pcOK, pcNeeds, pcFailed)
+	if n := doc.Find(`main form[method="post"]`).Length(); n != 0 {
+		t.Errorf("the viewer sees %d forms that post", n)
 	}
 }
