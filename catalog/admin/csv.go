@@ -255,11 +255,10 @@ func writeGroupsCSV(w http.ResponseWriter, groups []GroupComplianceRow) {
 // auditCSVHeader is the header row of the audit log's CSV.
 var auditCSVHeader = []string{"id", "at", "actor", "action", "target", "before", "after", "remote_addr"}
 
-// auditCSV answers the audit log as CSV, newest first: the entries f
-// selects, walked catalog.MaxAuditLimit at a time by moving Until back to
-// the oldest entry of each batch; with ?limit=n at most n, else at most
-// MaxCSVRows. Entries are numbered and deduplicated by ID, since a batch
-// boundary may fall among entries of one instant.
+// auditCSV answers the audit log as CSV, newest (highest ID) first: the
+// entries f selects, walked catalog.MaxAuditLimit at a time by moving
+// BeforeID to the last entry of each batch; with ?limit=n at most n, else
+// at most MaxCSVRows.
 func (h *handler) auditCSV(w http.ResponseWriter, r *http.Request, f catalog.AuditFilter, limited bool) {
 	want := MaxCSVRows
 	if limited {
@@ -272,27 +271,22 @@ func (h *handler) auditCSV(w http.ResponseWriter, r *http.Request, f catalog.Aud
 		return
 	}
 	cw := startCSV(w, "audit", auditCSVHeader, -1)
-	seen := map[int64]bool{}
 	for sent := 0; ; {
-		fresh := 0
 		for _, e := range entries {
-			if seen[e.ID] || sent >= want {
-				continue
+			if sent >= want {
+				break
 			}
-			seen[e.ID] = true
-			fresh++
 			sent++
 			if err := cw.Write([]string{strconv.FormatInt(e.ID, 10), csvTime(e.At), e.Actor, e.Action, e.Target,
 				string(nullJSON(e.Before)), string(nullJSON(e.After)), e.RemoteAddr}); err != nil {
 				return
 			}
 		}
-		if fresh == 0 || sent >= want || len(entries) < f.Limit {
+		if sent >= want || len(entries) < f.Limit {
 			break
 		}
-		// The next batch: entries up to and including the oldest instant
-		// of this one (Until is exclusive).
-		f.Until = entries[len(entries)-1].At.Add(time.Nanosecond)
+		// The next batch: the entries older (lower ID) than this one's last.
+		f.BeforeID = entries[len(entries)-1].ID
 		if entries, err = h.store.Audit(r.Context(), f); err != nil {
 			h.log.ErrorContext(r.Context(), "admin: store failure during a CSV export; answer aborted",
 				"op", "Audit", "path", r.URL.Path, "rows_sent", sent, "err", err)
