@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -599,6 +600,25 @@ func TestCSVExports(t *testing.T) {
 			t.Errorf("audit CSV limit 1 = %q", limited)
 		}
 		wantError(t, f.do(http.MethodGet, "/api/v1/audit?format=pdf", "", nil), 400, "bad_query", `format "pdf"`)
+
+		// More entries than one store read answers: the export walks them
+		// all, each once, newest (highest ID) first, across batches.
+		at := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+		for i := range catalog.MaxAuditLimit + 5 {
+			if _, err := f.store.AppendAudit(context.Background(), catalog.AuditEntry{At: at, Actor: "bulk-test", Action: "csv.walk",
+				Target: strconv.Itoa(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		walked, _ := f.getCSV("/api/v1/audit?format=csv&action=csv.walk", nil)
+		if len(walked) != catalog.MaxAuditLimit+6 {
+			t.Fatalf("audit CSV over %d entries: %d rows", catalog.MaxAuditLimit+5, len(walked)-1)
+		}
+		for i, row := range walked[1:] {
+			if want := strconv.Itoa(catalog.MaxAuditLimit + 4 - i); row[4] != want {
+				t.Fatalf("audit CSV row %d names entry %s, want %s (newest first, each once)", i+1, row[4], want)
+			}
+		}
 	})
 }
 
