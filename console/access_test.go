@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,15 +187,10 @@ func TestAuditPaging(t *testing.T) {
 
 // sameAuditTime gives every audit entry in h's store the timestamp of the
 // newest, as entries stored within one clock tick have: the store sets At
-// itself, so it is written to the file directly. The harness keeps its
-// store in the first temporary directory of the test (catalog.db).
-func sameAuditTime(t *testing.T) {
+// itself, so it is written to the file directly.
+func sameAuditTime(t *testing.T, h *harness) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "catalog.db"))
-	if err != nil || len(files) != 1 {
-		t.Fatalf("the harness's store: %v, %v", files, err)
-	}
-	db, err := sql.Open("sqlite", files[0]+"?_busy_timeout=5000")
+	db, err := sql.Open("sqlite", h.dbPath+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +224,7 @@ func TestAuditPagingSameTimestamp(t *testing.T) {
 	for range 5 {
 		h.token(catalog.RoleViewer) // five token.create entries
 	}
-	sameAuditTime(t)
+	sameAuditTime(t, h)
 	entries, err := h.store.Audit(context.Background(), catalog.AuditFilter{Action: "token.create"})
 	if err != nil || len(entries) != 5 || !entries[0].At.Equal(entries[4].At) {
 		t.Fatalf("the entries: %+v, %v; want 5 at one time", entries, err)

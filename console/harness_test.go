@@ -55,7 +55,9 @@ const failedHResult = int32(-2147023293) // 0x80070643
 type harness struct {
 	t     *testing.T
 	store *sqlite.Store
-	srv   *httptest.Server
+	// dbPath is the store's file, for tests that write behind its back.
+	dbPath string
+	srv    *httptest.Server
 	// groups maps the seeded group names to their IDs.
 	groups map[string]uuid.UUID
 }
@@ -66,7 +68,8 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "catalog.db"))
+	dbPath := filepath.Join(dir, "catalog.db")
+	store, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +87,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: store, groups: map[string]uuid.UUID{}}
+	h := &harness{t: t, store: store, dbPath: dbPath, groups: map[string]uuid.UUID{}}
 	h.srv = h.serve(admin.Options{Rules: runner})
 	h.seed(ctx)
 	return h
