@@ -100,6 +100,9 @@ type Input struct {
 	// (catalog.ComplianceStore.GroupCounts), for the groups and updates
 	// CountsNeeded names.
 	Counts map[uuid.UUID]map[uuid.UUID]catalog.ComplianceCounts
+	// updateAt indexes Updates by ID (Load builds it); nil: updateByID
+	// searches Updates.
+	updateAt map[uuid.UUID]int
 }
 
 // Approve is an approval a decision sets.
@@ -225,8 +228,13 @@ func ringsOf(rings []catalog.Ring) map[uuid.UUID][]catalog.Ring {
 // CountsNeeded returns, per group, the updates whose counts Decide reads
 // in Input.Counts: for every ring with a gate after the first, the
 // previous ring's group and the updates the ring's rule matches.
+//
+// Each group's updates are in the order of Input.Updates, each once (a
+// set per group: checking each against the list so far took 2 s at 50,000
+// updates and five gated rings, on every plan and run).
 func CountsNeeded(in Input) map[uuid.UUID][]uuid.UUID {
 	out := map[uuid.UUID][]uuid.UUID{}
+	listed := map[uuid.UUID]map[uuid.UUID]bool{}
 	rings := ringsOf(in.Rings)
 	for _, rule := range in.Rules {
 		if !rule.Enabled {
@@ -237,9 +245,14 @@ func CountsNeeded(in Input) map[uuid.UUID][]uuid.UUID {
 			if rs[i].Gate == nil {
 				continue
 			}
+			g := rs[i-1].Group
+			if listed[g] == nil {
+				listed[g] = map[uuid.UUID]bool{}
+			}
 			for _, u := range in.Updates {
-				if Matches(rule, u) && !slices.Contains(out[rs[i-1].Group], u.UpdateID) {
-					out[rs[i-1].Group] = append(out[rs[i-1].Group], u.UpdateID)
+				if !listed[g][u.UpdateID] && Matches(rule, u) {
+					listed[g][u.UpdateID] = true
+					out[g] = append(out[g], u.UpdateID)
 				}
 			}
 		}
