@@ -17,17 +17,6 @@ import (
 	"wsus/catalog/admin"
 )
 
-// computersRows are the client IDs of the rows of table#computers, in
-// order.
-func computersRows(doc *goquery.Document) []string {
-	var ids []string
-	doc.Find("table#computers tbody tr[data-client-id]").Each(func(_ int, s *goquery.Selection) {
-		id, _ := s.Attr("data-client-id")
-		ids = append(ids, id)
-	})
-	return ids
-}
-
 // computersTreeLink is the tree's link to the group named name.
 func computersTreeLink(doc *goquery.Document, name string) *goquery.Selection {
 	return doc.Find("nav.tree a").FilterFunction(func(_ int, s *goquery.Selection) bool {
@@ -116,7 +105,7 @@ func TestComputersList(t *testing.T) {
 			if status != http.StatusOK {
 				t.Fatalf("status %d: %s", status, text(doc))
 			}
-			if got := computersRows(doc); !slices.Equal(got, tc.want) {
+			if got := rowIDs(doc, "table#computers", "data-client-id"); !slices.Equal(got, tc.want) {
 				t.Errorf("rows %q, want %q", got, tc.want)
 			}
 			if len(tc.want) == 0 && !strings.Contains(doc.Find("table#computers tbody").Text(), "No computer") {
@@ -178,7 +167,7 @@ func TestComputersSortPaging(t *testing.T) {
 	}
 	p := h.signIn(adminToken)
 	_, doc := p.get("/console/computers?group=" + r2.String() + "&q=pc-")
-	rows := computersRows(doc)
+	rows := rowIDs(doc, "table#computers", "data-client-id")
 	if len(rows) != 50 || rows[0] != "d0000000-0000-4000-8000-000000000000" {
 		t.Fatalf("first page: %d rows starting %v, want 50 from pc-00", len(rows), rows[:min(1, len(rows))])
 	}
@@ -194,7 +183,7 @@ func TestComputersSortPaging(t *testing.T) {
 		t.Errorf("next link %q lost the group or the filter", next)
 	}
 	_, doc = p.get(next)
-	if rows := computersRows(doc); len(rows) != 5 || rows[4] != "d0000000-0000-4000-8000-000000000054" {
+	if rows := rowIDs(doc, "table#computers", "data-client-id"); len(rows) != 5 || rows[4] != "d0000000-0000-4000-8000-000000000054" {
 		t.Errorf("second page: %v, want pc-50..pc-54", rows)
 	}
 
@@ -211,7 +200,7 @@ func TestComputersSortPaging(t *testing.T) {
 		t.Errorf("sort link %q lost the group or the filter, or kept the offset", desc)
 	}
 	_, doc = p.get(desc)
-	if rows := computersRows(doc); len(rows) != 50 || rows[0] != "d0000000-0000-4000-8000-000000000054" {
+	if rows := rowIDs(doc, "table#computers", "data-client-id"); len(rows) != 50 || rows[0] != "d0000000-0000-4000-8000-000000000054" {
 		t.Errorf("by name descending: %d rows starting %v, want pc-54 first", len(rows), rows[:min(1, len(rows))])
 	}
 	if sortHref == "" || !strings.Contains(sortHref, "group="+r2.String()) {
@@ -336,7 +325,7 @@ func TestComputersMove(t *testing.T) {
 		t.Errorf("after the move the form checks %q, want Ring 2", v)
 	}
 	_, doc = p.get("/console/computers?group=" + h.groups[ring2].String())
-	if got := computersRows(doc); !slices.Equal(got, []string{pcOK}) {
+	if got := rowIDs(doc, "table#computers", "data-client-id"); !slices.Equal(got, []string{pcOK}) {
 		t.Errorf("Ring 2's list %q, want pcOK", got)
 	}
 
@@ -366,7 +355,7 @@ func TestComputersMove(t *testing.T) {
 		t.Errorf("API: pcNeeds groups %q, want none", got)
 	}
 	_, doc = p.get("/console/computers?group=" + catalog.UnassignedComputersGroupID.String())
-	if got := computersRows(doc); !slices.Equal(got, []string{pcNeeds}) {
+	if got := rowIDs(doc, "table#computers", "data-client-id"); !slices.Equal(got, []string{pcNeeds}) {
 		t.Errorf("Unassigned Computers' list %q, want pcNeeds", got)
 	}
 	_, doc = p.post("/console/computers/move", url.Values{"to": {h.groups[ring1].String()}})
@@ -389,7 +378,7 @@ func TestComputersMove(t *testing.T) {
 	if ok, failed := flash(doc); !strings.HasPrefix(ok, "Deleted the computer ws-needs.corp.example") {
 		t.Errorf("delete: flash %q / %q", ok, failed)
 	}
-	if slices.Contains(computersRows(doc), pcNeeds) {
+	if slices.Contains(rowIDs(doc, "table#computers", "data-client-id"), pcNeeds) {
 		t.Error("the deleted computer is still listed")
 	}
 	if status, _ := p.get("/console/computers/" + pcNeeds); status != http.StatusNotFound {
@@ -581,16 +570,6 @@ func TestComputersAccessible(t *testing.T) {
 	}
 }
 
-// computerUpdateRows are the UpdateIDs of table#computer-updates, in
-// order.
-func computerUpdateRows(doc *goquery.Document) []string {
-	var ids []string
-	doc.Find("table#computer-updates tbody tr[data-update-id]").Each(func(_ int, s *goquery.Selection) {
-		ids = append(ids, s.AttrOr("data-update-id", ""))
-	})
-	return ids
-}
-
 // TestComputerUpdatesSort checks the sortable headers of a computer's
 // update states: by title unless told, the State header sorting by what
 // needs attention first and then the other way, the last change newest
@@ -632,7 +611,7 @@ func TestComputerUpdatesSort(t *testing.T) {
 	}
 	check := func(what string, doc *goquery.Document, want ...string) {
 		t.Helper()
-		if got := computerUpdateRows(doc); !slices.Equal(got, want) {
+		if got := rowIDs(doc, "table#computer-updates", "data-update-id"); !slices.Equal(got, want) {
 			t.Errorf("%s: rows %v, want %v", what, got, want)
 		}
 	}

@@ -255,6 +255,16 @@ func flash(doc *goquery.Document) (ok, failed string) {
 	return strings.TrimSpace(doc.Find(".flash-ok").Text()), strings.TrimSpace(doc.Find(".flash-error").Text())
 }
 
+// rowIDs are the values of attr on the rows table (a selector) lists, in
+// order: the client IDs of "table#computers" with "data-client-id".
+func rowIDs(doc *goquery.Document, table, attr string) []string {
+	var ids []string
+	doc.Find(table + " tbody tr[" + attr + "]").Each(func(_ int, s *goquery.Selection) {
+		ids = append(ids, s.AttrOr(attr, ""))
+	})
+	return ids
+}
+
 // text is the page's main text, for failure messages.
 func text(doc *goquery.Document) string {
 	return strings.Join(strings.Fields(doc.Find("main").Text()), " ")

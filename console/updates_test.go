@@ -521,16 +521,6 @@ func TestUpdateApproveDeadlines(t *testing.T) {
 	}
 }
 
-// updateComputerRows are the client IDs of table#update-computers, in
-// order.
-func updateComputerRows(doc *goquery.Document) []string {
-	var ids []string
-	doc.Find("table#update-computers tbody tr[data-client-id]").Each(func(_ int, s *goquery.Selection) {
-		ids = append(ids, s.AttrOr("data-client-id", ""))
-	})
-	return ids
-}
-
 // TestUpdateComputersSort checks the sortable headers of an update's
 // computers: by name unless told, the State header sorting by what needs
 // attention first and then the other way, the last change newest first,
@@ -563,7 +553,7 @@ func TestUpdateComputersSort(t *testing.T) {
 	_, doc := p.get(path)
 	check := func(what string, doc *goquery.Document, want ...string) {
 		t.Helper()
-		if got := updateComputerRows(doc); !slices.Equal(got, want) {
+		if got := rowIDs(doc, "table#update-computers", "data-client-id"); !slices.Equal(got, want) {
 			t.Errorf("%s: rows %v, want %v", what, got, want)
 		}
 	}
