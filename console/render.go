@@ -229,8 +229,21 @@ func (c *Console) get(pattern string, fn getPage) {
 }
 
 // post registers a form handler for pattern ("POST /console/approve").
-// The form must carry the session's CSRF token; its body is bounded.
-func (c *Console) post(pattern string, fn postAction) {
+// The form must carry the session's CSRF token; its body is bounded. On
+// success the person goes to the page fn names with its message; on error
+// back with the error's reason.
+func (c *Console) post(pattern string, fn postAction) { c.postForm(pattern, fn, nil) }
+
+// formAgain renders a refused form's page again, with status, flash f
+// and what the person typed (q.r.PostForm) in its fields.
+type formAgain func(q *request, status int, f flash) error
+
+// postForm registers a form handler for pattern as post does, except
+// that a form the API refuses for its values (400, 409, 412; refusedForm)
+// is answered with its page again (again, when not nil), so that what the
+// person typed is not lost. When that page cannot be read either, the
+// person goes back with the refusal's reason, as post does.
+func (c *Console) postForm(pattern string, fn postAction, again formAgain) {
 	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		q, ok := c.form(w, r)
 		if !ok {
@@ -240,11 +253,14 @@ func (c *Console) post(pattern string, fn postAction) {
 		if back == "" {
 			back = safeNext(refererPath(r))
 		}
-		if err != nil {
-			c.formFailed(w, r, back, err)
+		if err == nil {
+			c.redirect(w, r, back, done)
 			return
 		}
-		c.redirect(w, r, back, done)
+		if status, ok := refusedForm(err); ok && again != nil && again(q, status, flashError(reasonOf(err))) == nil {
+			return
+		}
+		c.formFailed(w, r, back, err)
 	})
 }
 

@@ -891,36 +891,6 @@ type fieldError string
 
 func (e fieldError) Error() string { return string(e) }
 
-// formAgain renders a refused form's page again, with status, flash f
-// and what the person typed (q.r.PostForm) in its fields.
-type formAgain func(q *request, status int, f flash) error
-
-// postForm registers a form handler for pattern as post does, except
-// that a form the API refuses for its values (400, 409, 412; refusedForm)
-// is answered with its page again (again), so that what the person typed
-// is not lost. When that page cannot be read either, the person goes back
-// with the refusal's reason, as post does.
-func (c *Console) postForm(pattern string, fn postAction, again formAgain) {
-	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		q, ok := c.form(w, r)
-		if !ok {
-			return
-		}
-		back, done, err := fn(q)
-		if back == "" {
-			back = safeNext(refererPath(r))
-		}
-		if err == nil {
-			c.redirect(w, r, back, done)
-			return
-		}
-		if status, ok := refusedForm(err); ok && again(q, status, flashError(reasonOf(err))) == nil {
-			return
-		}
-		c.formFailed(w, r, back, err)
-	})
-}
-
 // refusedForm tells whether err refuses a form for what it holds, with
 // the status to answer: the API's 400, 409 (a name or position taken) or
 // 412 (changed meanwhile), or a field the console cannot read (400).
