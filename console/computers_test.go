@@ -596,32 +596,14 @@ func TestComputerUpdatesSort(t *testing.T) {
 	}
 	p := h.signIn(adminToken)
 	path := "/console/computers/" + pcFailed
-	header := func(doc *goquery.Document, label string) *goquery.Selection {
-		return doc.Find("table#computer-updates thead th").FilterFunction(func(_ int, s *goquery.Selection) bool {
-			return strings.HasPrefix(strings.TrimSpace(s.Text()), label)
-		})
-	}
-	query := func(t *testing.T, href string) url.Values {
-		t.Helper()
-		u, err := url.Parse(href)
-		if err != nil || u.Path != path {
-			t.Fatalf("link %q: not to %s", href, path)
-		}
-		return u.Query()
-	}
-	check := func(what string, doc *goquery.Document, want ...string) {
-		t.Helper()
-		if got := rowIDs(doc, "table#computer-updates", "data-update-id"); !slices.Equal(got, want) {
-			t.Errorf("%s: rows %v, want %v", what, got, want)
-		}
-	}
+	tb := sortedTable{t: t, path: path, table: "table#computer-updates", attr: "data-update-id"}
 
 	_, doc := p.get(path)
-	check("default", doc, member, bundle, demo)
-	if s := header(doc, "Update").AttrOr("aria-sort", ""); s != "ascending" {
+	tb.check("default", doc, member, bundle, demo)
+	if s := tb.header(doc, "Update").AttrOr("aria-sort", ""); s != "ascending" {
 		t.Errorf("default: Update header aria-sort %q, want ascending", s)
 	}
-	if header(doc, "Error code").Find("a").Length() != 0 {
+	if tb.header(doc, "Error code").Find("a").Length() != 0 {
 		t.Error("the Error code column sorts: the API cannot")
 	}
 	if strings.Contains(doc.Find("table#computer-updates caption").Text(), "by title") {
@@ -629,41 +611,41 @@ func TestComputerUpdatesSort(t *testing.T) {
 	}
 
 	// State: failed, installed, not applicable; again: the other way.
-	_, doc = p.get(header(doc, "State").Find("a").AttrOr("href", ""))
-	check("by state", doc, demo, bundle, member)
-	th := header(doc, "State")
+	_, doc = p.get(tb.header(doc, "State").Find("a").AttrOr("href", ""))
+	tb.check("by state", doc, demo, bundle, member)
+	th := tb.header(doc, "State")
 	if th.AttrOr("aria-sort", "") != "ascending" {
 		t.Errorf("by state: aria-sort %q", th.AttrOr("aria-sort", ""))
 	}
 	_, doc = p.get(th.Find("a").AttrOr("href", ""))
-	check("by state, descending", doc, member, bundle, demo)
+	tb.check("by state, descending", doc, member, bundle, demo)
 
 	// The last change is newest first unless told (ties by title).
 	_, doc = p.get(path + "?sort=changed")
-	check("by last change", doc, bundle, member, demo)
-	if th := header(doc, "Changed"); th.AttrOr("aria-sort", "") != "descending" ||
-		query(t, th.Find("a").AttrOr("href", "")).Get("order") != "asc" {
+	tb.check("by last change", doc, bundle, member, demo)
+	if th := tb.header(doc, "Changed"); th.AttrOr("aria-sort", "") != "descending" ||
+		tb.query(th.Find("a").AttrOr("href", "")).Get("order") != "asc" {
 		t.Errorf("by last change: header aria-sort %q href %q, want descending toggling to asc", th.AttrOr("aria-sort", ""),
 			th.Find("a").AttrOr("href", ""))
 	}
 	_, doc = p.get(path + "?sort=title&order=desc")
-	check("by title, descending", doc, demo, bundle, member)
+	tb.check("by title, descending", doc, demo, bundle, member)
 
 	// The state filter keeps the sort (hidden fields of its form), and the
 	// headers keep the state.
 	_, doc = p.get(path + "?sort=state&order=desc&state=installed")
-	check("installed, by state", doc, bundle)
+	tb.check("installed, by state", doc, bundle)
 	form := doc.Find(`form.filters`)
 	if form.Find(`input[type="hidden"][name="sort"][value="state"]`).Length() != 1 ||
 		form.Find(`input[type="hidden"][name="order"][value="desc"]`).Length() != 1 {
 		t.Error("the state filter's form does not keep the sort")
 	}
-	href := header(doc, "KB").Find("a").AttrOr("href", "")
-	if q := query(t, href); q.Get("state") != "installed" || q.Get("sort") != "kb" {
+	href := tb.header(doc, "KB").Find("a").AttrOr("href", "")
+	if q := tb.query(href); q.Get("state") != "installed" || q.Get("sort") != "kb" {
 		t.Errorf("KB header %q: want the state kept and sort=kb", href)
 	}
 	_, doc = p.get(form.AttrOr("action", "") + "?" + url.Values{"state": {""}, "sort": {"state"}, "order": {"desc"}}.Encode())
-	check("the filter form, every state", doc, member, bundle, demo)
+	tb.check("the filter form, every state", doc, member, bundle, demo)
 
 	// An order the API refuses shows its reason.
 	status, doc := p.get(path + "?sort=name")
@@ -674,7 +656,7 @@ func TestComputerUpdatesSort(t *testing.T) {
 	// A viewer sorts too, and sees no form that changes anything.
 	v := h.signIn(h.token(catalog.RoleViewer))
 	_, doc = v.get(path + "?sort=state")
-	check("viewer, by state", doc, demo, bundle, member)
+	tb.check("viewer, by state", doc, demo, bundle, member)
 	if n := doc.Find(`main form[method="post"]`).Length(); n != 0 {
 		t.Errorf("the viewer sees %d forms that post", n)
 	}

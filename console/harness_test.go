@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -263,6 +264,38 @@ func rowIDs(doc *goquery.Document, table, attr string) []string {
 		ids = append(ids, s.AttrOr(attr, ""))
 	})
 	return ids
+}
+
+// sortedTable is one sortable table of the page at path: its rows' IDs
+// (attr of each row), its column headers and the links they hold.
+type sortedTable struct {
+	t                 *testing.T
+	path, table, attr string
+}
+
+// header is the column header whose text begins with label.
+func (s sortedTable) header(doc *goquery.Document, label string) *goquery.Selection {
+	return doc.Find(s.table + " thead th").FilterFunction(func(_ int, th *goquery.Selection) bool {
+		return strings.HasPrefix(strings.TrimSpace(th.Text()), label)
+	})
+}
+
+// query is the query of href, a link that must lead to the table's page.
+func (s sortedTable) query(href string) url.Values {
+	s.t.Helper()
+	u, err := url.Parse(href)
+	if err != nil || u.Path != s.path {
+		s.t.Fatalf("link %q: not to %s", href, s.path)
+	}
+	return u.Query()
+}
+
+// check fails the test unless the table's rows are want, in order.
+func (s sortedTable) check(what string, doc *goquery.Document, want ...string) {
+	s.t.Helper()
+	if got := rowIDs(doc, s.table, s.attr); !slices.Equal(got, want) {
+		s.t.Errorf("%s: rows %v, want %v", what, got, want)
+	}
 }
 
 // text is the page's main text, for failure messages.

@@ -3,7 +3,6 @@ package console_test
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -536,53 +535,35 @@ func TestUpdateComputersSort(t *testing.T) {
 	}
 	p := h.signIn(adminToken)
 	path := "/console/updates/" + demoUpdate.String()
-	header := func(doc *goquery.Document, label string) *goquery.Selection {
-		return doc.Find("table#update-computers thead th").FilterFunction(func(_ int, s *goquery.Selection) bool {
-			return strings.HasPrefix(strings.TrimSpace(s.Text()), label)
-		})
-	}
-	query := func(t *testing.T, href string) url.Values {
-		t.Helper()
-		u, err := url.Parse(href)
-		if err != nil || u.Path != path {
-			t.Fatalf("link %q: not to %s", href, path)
-		}
-		return u.Query()
-	}
+	tb := sortedTable{t: t, path: path, table: "table#update-computers", attr: "data-client-id"}
 
 	_, doc := p.get(path)
-	check := func(what string, doc *goquery.Document, want ...string) {
-		t.Helper()
-		if got := rowIDs(doc, "table#update-computers", "data-client-id"); !slices.Equal(got, want) {
-			t.Errorf("%s: rows %v, want %v", what, got, want)
-		}
-	}
-	check("default", doc, pcFailed, pcNeeds, pcOK)
-	if s := header(doc, "Computer").AttrOr("aria-sort", ""); s != "ascending" {
+	tb.check("default", doc, pcFailed, pcNeeds, pcOK)
+	if s := tb.header(doc, "Computer").AttrOr("aria-sort", ""); s != "ascending" {
 		t.Errorf("default: Computer header aria-sort %q, want ascending", s)
 	}
-	if header(doc, "Error").Find("a").Length() != 0 {
+	if tb.header(doc, "Error").Find("a").Length() != 0 {
 		t.Error("the Error column sorts: the API cannot")
 	}
 
 	// State: failed, needed, installed; again: the other way.
-	_, doc = p.get(header(doc, "State").Find("a").AttrOr("href", ""))
-	check("by state", doc, pcFailed, pcNeeds, pcOK)
-	th := header(doc, "State")
+	_, doc = p.get(tb.header(doc, "State").Find("a").AttrOr("href", ""))
+	tb.check("by state", doc, pcFailed, pcNeeds, pcOK)
+	th := tb.header(doc, "State")
 	if th.AttrOr("aria-sort", "") != "ascending" || !strings.Contains(th.Text(), "▲") {
 		t.Errorf("by state: header %q aria-sort %q", th.Text(), th.AttrOr("aria-sort", ""))
 	}
 	_, doc = p.get(th.Find("a").AttrOr("href", ""))
-	check("by state, descending", doc, pcOK, pcNeeds, pcFailed)
-	if s := header(doc, "State").AttrOr("aria-sort", ""); s != "descending" {
+	tb.check("by state, descending", doc, pcOK, pcNeeds, pcFailed)
+	if s := tb.header(doc, "State").AttrOr("aria-sort", ""); s != "descending" {
 		t.Errorf("by state, descending: aria-sort %q", s)
 	}
 
 	// The last change is newest first unless told, and the header says so.
 	_, doc = p.get(path + "?sort=changed")
-	check("by last change", doc, pcNeeds, pcFailed, pcOK)
-	if th := header(doc, "State changed"); th.AttrOr("aria-sort", "") != "descending" ||
-		query(t, th.Find("a").AttrOr("href", "")).Get("order") != "asc" {
+	tb.check("by last change", doc, pcNeeds, pcFailed, pcOK)
+	if th := tb.header(doc, "State changed"); th.AttrOr("aria-sort", "") != "descending" ||
+		tb.query(th.Find("a").AttrOr("href", "")).Get("order") != "asc" {
 		t.Errorf("by last change: header aria-sort %q href %q, want descending toggling to asc", th.AttrOr("aria-sort", ""),
 			th.Find("a").AttrOr("href", ""))
 	}
@@ -590,27 +571,27 @@ func TestUpdateComputersSort(t *testing.T) {
 	// Paging keeps the sort; the state tabs keep it and start again; the
 	// headers keep the state.
 	_, doc = p.get(path + "?sort=state&order=desc&limit=1")
-	check("by state, descending, page 1", doc, pcOK)
+	tb.check("by state, descending, page 1", doc, pcOK)
 	next := doc.Find(`#computers .pager a[rel="next"]`).AttrOr("href", "")
 	for k, want := range map[string]string{"sort": "state", "order": "desc", "limit": "1", "offset": "1"} {
-		if got := query(t, next).Get(k); got != want {
+		if got := tb.query(next).Get(k); got != want {
 			t.Errorf("next link %q: %s = %q, want %q", next, k, got, want)
 		}
 	}
 	_, doc = p.get(next)
-	check("by state, descending, page 2", doc, pcNeeds)
+	tb.check("by state, descending, page 2", doc, pcNeeds)
 	tab := doc.Find(`nav.state-tabs a`).FilterFunction(func(_ int, s *goquery.Selection) bool {
 		return strings.HasPrefix(s.Text(), "Installed")
 	}).AttrOr("href", "")
 	for k, want := range map[string]string{"state": "installed", "sort": "state", "order": "desc", "offset": ""} {
-		if got := query(t, tab).Get(k); got != want {
+		if got := tb.query(tab).Get(k); got != want {
 			t.Errorf("Installed tab %q: %s = %q, want %q", tab, k, got, want)
 		}
 	}
 	_, doc = p.get(path + "?state=needed,failed&sort=state")
-	check("needed or failed, by state", doc, pcFailed, pcNeeds)
-	href := header(doc, "Last status report").Find("a").AttrOr("href", "")
-	if q := query(t, href); q.Get("state") != "needed,failed" || q.Get("sort") != "last_status" {
+	tb.check("needed or failed, by state", doc, pcFailed, pcNeeds)
+	href := tb.header(doc, "Last status report").Find("a").AttrOr("href", "")
+	if q := tb.query(href); q.Get("state") != "needed,failed" || q.Get("sort") != "last_status" {
 		t.Errorf("Last status header %q: want the state kept and sort=last_status", href)
 	}
 
@@ -623,7 +604,7 @@ func TestUpdateComputersSort(t *testing.T) {
 	// A viewer sorts too, and sees no form that changes anything.
 	v := h.signIn(h.token(catalog.RoleViewer))
 	_, doc = v.get(path + "?sort=state&order=desc")
-	check("viewer, by state, descending", doc, pcOK, pcNeeds, pcFailed)
+	tb.check("viewer, by state, descending", doc, pcOK, pcNeeds, pcFailed)
 	if n := doc.Find(`main form[method="post"]`).Length(); n != 0 {
 		t.Errorf("the viewer sees %d forms that post", n)
 	}
