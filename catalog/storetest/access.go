@@ -122,26 +122,16 @@ func testAuditFilters(t *testing.T, s catalog.Store) {
 		}
 		stored = append(stored, got)
 	}
-	ids := func(f catalog.AuditFilter) []int64 {
-		t.Helper()
-		es, err := s.Audit(ctx(t), f)
-		must(t, "Audit", err)
-		out := []int64{}
-		for _, e := range es {
-			out = append(out, e.ID)
-		}
-		return out
-	}
 	a, b, c := stored[0].ID, stored[1].ID, stored[2].ID
-	check(t, "all, newest first", ids(catalog.AuditFilter{}), []int64{c, b, a})
-	check(t, "actor alice", ids(catalog.AuditFilter{Actor: "alice"}), []int64{c, a})
-	check(t, "action update.decline", ids(catalog.AuditFilter{Action: "update.decline"}), []int64{c, b})
-	check(t, "target u1 by bob", ids(catalog.AuditFilter{Target: "u1", Actor: "bob"}), []int64{})
-	check(t, "limit 1", ids(catalog.AuditFilter{Limit: 1}), []int64{c})
-	check(t, "since the first", ids(catalog.AuditFilter{Since: stored[0].At}), []int64{c, b, a})
-	check(t, "until the first", ids(catalog.AuditFilter{Until: stored[0].At}), []int64{})
-	check(t, "until later", ids(catalog.AuditFilter{Until: stored[2].At.Add(time.Hour)}), []int64{c, b, a})
-	check(t, "since later", ids(catalog.AuditFilter{Since: stored[2].At.Add(time.Hour)}), []int64{})
+	check(t, "all, newest first", auditIDs(t, s, catalog.AuditFilter{}), []int64{c, b, a})
+	check(t, "actor alice", auditIDs(t, s, catalog.AuditFilter{Actor: "alice"}), []int64{c, a})
+	check(t, "action update.decline", auditIDs(t, s, catalog.AuditFilter{Action: "update.decline"}), []int64{c, b})
+	check(t, "target u1 by bob", auditIDs(t, s, catalog.AuditFilter{Target: "u1", Actor: "bob"}), []int64{})
+	check(t, "limit 1", auditIDs(t, s, catalog.AuditFilter{Limit: 1}), []int64{c})
+	check(t, "since the first", auditIDs(t, s, catalog.AuditFilter{Since: stored[0].At}), []int64{c, b, a})
+	check(t, "until the first", auditIDs(t, s, catalog.AuditFilter{Until: stored[0].At}), []int64{})
+	check(t, "until later", auditIDs(t, s, catalog.AuditFilter{Until: stored[2].At.Add(time.Hour)}), []int64{c, b, a})
+	check(t, "since later", auditIDs(t, s, catalog.AuditFilter{Since: stored[2].At.Add(time.Hour)}), []int64{})
 
 	es, err := s.Audit(ctx(t), catalog.AuditFilter{Actor: "bob"})
 	must(t, "Audit bob", err)
@@ -151,4 +141,16 @@ func testAuditFilters(t *testing.T, s catalog.Store) {
 	if es, _ := s.Audit(ctx(t), catalog.AuditFilter{Target: "u1", Action: "update.decline"}); len(es) != 1 || es[0].Before != nil {
 		t.Errorf("an entry without before reads back %+v, want Before nil", es)
 	}
+}
+
+// auditIDs are the IDs of the audit entries f selects, in the store's order.
+func auditIDs(t *testing.T, s catalog.Store, f catalog.AuditFilter) []int64 {
+	t.Helper()
+	es, err := s.Audit(ctx(t), f)
+	must(t, "Audit", err)
+	out := []int64{}
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
 }

@@ -28,16 +28,6 @@ func testAuditBeforeID(t *testing.T, s catalog.Store) {
 			alice = append([]int64{e.ID}, alice...)
 		}
 	}
-	ids := func(f catalog.AuditFilter) []int64 {
-		t.Helper()
-		es, err := s.Audit(ctx(t), f)
-		must(t, "Audit", err)
-		out := []int64{}
-		for _, e := range es {
-			out = append(out, e.ID)
-		}
-		return out
-	}
 	for _, c := range []struct {
 		name   string
 		filter catalog.AuditFilter
@@ -50,13 +40,13 @@ func testAuditBeforeID(t *testing.T, s catalog.Store) {
 		{"before the fourth, limit 2", catalog.AuditFilter{BeforeID: all[3], Limit: 2}, all[4:6]},
 		{"alice's before the newest", catalog.AuditFilter{Actor: "alice", BeforeID: all[0]}, alice[1:]},
 	} {
-		check(t, c.name, ids(c.filter), c.want)
+		check(t, c.name, auditIDs(t, s, c.filter), c.want)
 	}
 	for _, limit := range []int{1, 2, 3, 7, 8} {
 		var walked []int64
 		f := catalog.AuditFilter{Limit: limit}
 		for page := 0; ; page++ {
-			got := ids(f)
+			got := auditIDs(t, s, f)
 			if len(got) == 0 || page > len(all) {
 				break
 			}
