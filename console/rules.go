@@ -2,7 +2,6 @@ package console
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -535,32 +534,6 @@ func nonEmpty(vs []string) []string {
 	return out
 }
 
-// optionalInt is the whole number in field key, nil when it is empty.
-func optionalInt(f url.Values, key, label string) (*int, error) {
-	s := strings.TrimSpace(f.Get(key))
-	if s == "" {
-		return nil, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return nil, fieldError(fmt.Sprintf("%s: %q is not a whole number", label, s))
-	}
-	return &n, nil
-}
-
-// optionalFloat is the number in field key, nil when it is empty.
-func optionalFloat(f url.Values, key, label string) (*float64, error) {
-	s := strings.TrimSpace(f.Get(key))
-	if s == "" {
-		return nil, nil
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return nil, fieldError(fmt.Sprintf("%s: %q is not a number", label, s))
-	}
-	return &n, nil
-}
-
 // createRule creates a rule from the form and goes to its page.
 func (c *Console) createRule(q *request) (string, flash, error) {
 	req, err := ruleRequest(q.r.PostForm)
@@ -871,40 +844,4 @@ func (c *Console) autoDeclineAgain(q *request, status int, f flash) error {
 	d.AutoDeclineETag, d.Stale = v.Get("etag"), status == http.StatusPreconditionFailed
 	q.c.renderPage(q.w, q.r, q.s, status, "rules", "Rules and rings", "rules", d, f)
 	return nil
-}
-
-// splitList splits a field's text at sep, trimming entries and dropping
-// empty ones; never nil.
-func splitList(s, sep string) []string {
-	out := []string{}
-	for _, v := range strings.Split(s, sep) {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// fieldError is a form's field the console cannot read as what it holds
-// (a number): the form is refused as the API refuses a bad value, 400.
-type fieldError string
-
-func (e fieldError) Error() string { return string(e) }
-
-// refusedForm tells whether err refuses a form for what it holds, with
-// the status to answer: the API's 400, 409 (a name or position taken) or
-// 412 (changed meanwhile), or a field the console cannot read (400).
-func refusedForm(err error) (int, bool) {
-	var fe fieldError
-	if errors.As(err, &fe) {
-		return http.StatusBadRequest, true
-	}
-	var e *apiError
-	if errors.As(err, &e) {
-		switch e.Status {
-		case http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed:
-			return e.Status, true
-		}
-	}
-	return 0, false
 }

@@ -165,7 +165,8 @@ func (c *Console) saveSyncSettings(q *request) (string, flash, error) {
 // syncSettingsRequest reads the settings form into the API's request. The
 // form's values go to the API as they are (it validates them); only the
 // form's own shapes are read here: checkboxes, the languages (checkboxes,
-// or a comma-separated list: the rules pages' splitList) and the number of synchronizations a day.
+// or a comma-separated list: splitList) and the number of synchronizations a day
+// (optionalInt).
 func syncSettingsRequest(form url.Values) (admin.SyncSettingsRequest, error) {
 	req := admin.SyncSettingsRequest{
 		UpstreamURL:     form.Get("upstream_url"),
@@ -176,14 +177,11 @@ func syncSettingsRequest(form url.Values) (admin.SyncSettingsRequest, error) {
 		Content:         form.Get("content"),
 		FirstSync:       form.Get("first_sync"),
 	}
-	if s := strings.TrimSpace(form.Get("syncs_per_day")); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return req, fmt.Errorf("synchronizations a day %q is not a whole number", s)
-		}
-		req.SyncsPerDay = n
+	n, err := optionalInt(form, "syncs_per_day", "Synchronizations a day")
+	if n != nil {
+		req.SyncsPerDay = *n
 	}
-	return req, nil
+	return req, err
 }
 
 // syncSelection is the categories a checkbox list chose: just "all" when its

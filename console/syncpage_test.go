@@ -117,6 +117,16 @@ func TestSyncSettingsForm(t *testing.T) {
 	if v := attr(doc, "#first_sync", "value"); v != "03:30" {
 		t.Errorf("after a refused save, first_sync shows %q, want 03:30", v)
 	}
+	form.Set("first_sync", "03:30")
+	form.Set("syncs_per_day", "often")
+	_, doc = p.post("/console/sync/settings", form)
+	if _, failed := flash(doc); !strings.Contains(failed, `Synchronizations a day: "often" is not a whole number`) {
+		t.Errorf("syncs a day not a number: error %q, want it named", failed)
+	}
+	if v := attr(doc, "#syncs_per_day", "value"); v != "4" {
+		t.Errorf("after a refused save, syncs_per_day shows %q, want 4", v)
+	}
+	form.Set("syncs_per_day", "4")
 
 	// Someone else saves the settings after the page was read: saving the
 	// form would undo their change, so the API refuses it (If-Match).
