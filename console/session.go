@@ -158,8 +158,10 @@ func (c *Console) validCSRF(r *http.Request, s *session) bool {
 // sign-in form never redirects off the console.
 func safeNext(next string) string {
 	u, err := url.Parse(next)
+	// A scheme-relative "//host/..." has a Host; a backslash, which
+	// browsers read as a slash, is refused outright.
 	if err != nil || next == "" || u.IsAbs() || u.Host != "" || !strings.HasPrefix(u.Path, Prefix) ||
-		strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || u.Path == "/console/signin" {
+		strings.Contains(next, "\\") || u.Path == "/console/signin" {
 		return Prefix
 	}
 	return u.RequestURI()

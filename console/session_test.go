@@ -123,11 +123,12 @@ func TestSafeNext(t *testing.T) {
 	h := newHarness(t)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for next, want := range map[string]string{
-		"/console/updates?q=KB1":  "/console/updates?q=KB1",
-		"https://evil.example/":   "/console/",
-		"//evil.example/console/": "/console/",
-		"/api/v1/tokens":          "/console/",
-		"/console/signin":         "/console/",
+		"/console/updates?q=KB1":   "/console/updates?q=KB1",
+		"https://evil.example/":    "/console/",
+		"//evil.example/console/":  "/console/",
+		"/api/v1/tokens":           "/console/",
+		"/console/signin":          "/console/",
+		"/console/\\evil.example/": "/console/",
 	} {
 		resp, err := client.PostForm(h.srv.URL+"/console/signin", url.Values{"token": {adminToken}, "next": {next}})
 		if err != nil {
