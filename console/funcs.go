@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // funcs are the template functions every page may use. chartFuncs
@@ -96,22 +98,7 @@ func size(n int64) string {
 }
 
 // num formats an integer with thousands separators ("50,000").
-func num(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func num(n int) string { return humanize.Comma(int64(n)) }
 
 // percent is part of whole in whole percent, 0 when whole is 0.
 func percent(part, whole int) int {
